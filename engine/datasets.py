@@ -1,0 +1,41 @@
+"""Read-only access to the data files in `datasets/` (calibration, geography, devices, sites)."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
+
+
+@cache
+def load(name: str) -> dict[str, Any]:
+    """Parsed `datasets/<name>.toml` (cached; callers must not mutate it)."""
+    return tomllib.loads((DATASETS_DIR / f"{name}.toml").read_text())
+
+
+def calibration() -> dict[str, Any]:
+    return load("calibration")
+
+
+def site(kind: str) -> dict[str, Any]:
+    return load("sites")[kind]
+
+
+def device_profiles() -> list[dict[str, Any]]:
+    return load("devices")["profile"]
+
+
+def geo() -> dict[str, Any]:
+    return load("geo")
+
+
+def consent_texts() -> dict[str, Any]:
+    return load("consent_texts")
+
+
+def country_region() -> dict[str, str]:
+    """Country code -> region key (eea, uk, us, rest)."""
+    return {c: r.lower() for r, spec in geo()["regions"].items() for c in spec["countries"]}

@@ -1,0 +1,362 @@
+"""PII classification of every stored column, the masking operations, and retention.
+
+Masking operations work on polars Series and compute each value once (per distinct input), so a
+million hits from a hundred thousand visitors cost a hundred thousand hashes, not a million.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import ipaddress
+from dataclasses import dataclass
+from enum import IntEnum
+
+import polars as pl
+
+from engine import keys
+
+
+class Level(IntEnum):
+    NONE = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+
+RETENTION_DAYS: dict[Level, int | None] = {
+    Level.NONE: None,
+    Level.LOW: 730,
+    Level.MEDIUM: 90,
+    Level.HIGH: 30,
+    Level.CRITICAL: 7,
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    level: Level
+    action: str  # keep | truncate | generalise | keyed_hash | derived | scrub | drop
+    note: str = ""
+
+
+N, L, M, H, C = Level.NONE, Level.LOW, Level.MEDIUM, Level.HIGH, Level.CRITICAL
+
+# What each rail does with each field a hit carries (the masking policy, per rail).
+HIT_FIELDS: dict[str, dict[str, str]] = {
+    "ip": {"baseline": "country, truncate, then drop (hashed with the daily salt)", "fullstack": "country, truncate, then drop", "consent_log": "keyed hash"},
+    "user_agent": {"baseline": "reduce to browser/OS/device class", "fullstack": "reduce + keyed hash", "consent_log": "keyed hash"},
+    "url": {"baseline": "path only, UTM kept", "fullstack": "path + allowed params, PII values masked", "consent_log": "drop"},
+    "referrer": {"baseline": "host only", "fullstack": "host only", "consent_log": "drop"},
+    "client_id": {"baseline": "drop", "fullstack": "keyed hash -> device_id", "consent_log": "drop"},
+    "user_email": {"baseline": "drop", "fullstack": "keyed hash -> user_id", "consent_log": "drop"},
+    "consent_id": {"baseline": "drop", "fullstack": "drop", "consent_log": "keyed hash -> anonymous_id"},
+    "language": {"baseline": "drop", "fullstack": "keep", "consent_log": "drop"},
+    "timezone": {"baseline": "drop", "fullstack": "drop", "consent_log": "drop"},
+}
+
+_EVENT_COMMON = {
+    "run_id": Column(N, "keep"),
+    "event_id": Column(N, "keep", "random event id, no person behind it"),
+    "ts": Column(L, "keep"),
+    "date": Column(N, "generalise"),
+    "event": Column(N, "keep"),
+    "path": Column(L, "scrub", "URL path without query"),
+    "utm_source": Column(N, "keep"),
+    "utm_medium": Column(N, "keep"),
+    "utm_campaign": Column(N, "keep"),
+    "referrer_host": Column(L, "generalise", "referrer URL reduced to its host"),
+    "channel": Column(N, "derived"),
+    "country": Column(L, "generalise", "from the IP, which is then dropped"),
+    "ip_truncated": Column(M, "truncate", "null unless masking.store_truncated_ip"),
+    "browser_family": Column(L, "generalise"),
+    "os": Column(L, "generalise"),
+    "device_class": Column(L, "generalise"),
+    "revenue": Column(L, "keep"),
+    "transaction_id": Column(L, "keep", "order number"),
+}
+
+COLUMNS: dict[str, dict[str, Column]] = {
+    "runs": {
+        "run_id": Column(N, "keep"),
+        "traffic_key": Column(N, "keep"),
+        "scenario_json": Column(N, "keep"),
+        "created_at": Column(N, "keep"),
+        "source": Column(N, "keep"),
+        "visitors": Column(N, "keep"),
+        "truth_events": Column(N, "keep"),
+        "baseline_events": Column(N, "keep"),
+        "fullstack_events": Column(N, "keep"),
+        "consent_log": Column(N, "keep"),
+    },
+    "visitors": {
+        "run_id": Column(N, "keep"),
+        "visitor_id": Column(M, "keep", "ground truth only"),
+        "date": Column(N, "keep"),
+        "first_seen": Column(L, "keep"),
+        "persona": Column(L, "keep"),
+        "privacy_attitude": Column(L, "keep"),
+        "region": Column(L, "keep"),
+        "country": Column(L, "keep"),
+        "city": Column(M, "keep"),
+        "timezone": Column(L, "keep"),
+        "language": Column(L, "keep"),
+        "device": Column(L, "keep"),
+        "os": Column(L, "keep"),
+        "browser": Column(L, "keep"),
+        "platform": Column(L, "keep"),
+        "user_agent": Column(M, "keep", "raw user agent, truth only"),
+        "ipv4": Column(H, "keep", "raw IP, truth only"),
+        "ipv6": Column(H, "keep", "raw IP, truth only"),
+        "screen": Column(L, "keep", "fingerprint attribute"),
+        "webgl": Column(L, "keep", "fingerprint attribute"),
+        "fonts": Column(M, "keep", "fingerprint attribute"),
+        "canvas": Column(M, "keep", "fingerprint attribute"),
+        "plugins": Column(L, "keep", "fingerprint attribute"),
+        "accept": Column(L, "keep", "fingerprint attribute"),
+        "dnt": Column(L, "keep"),
+        "cookies_enabled": Column(L, "keep"),
+        "adblock": Column(L, "keep"),
+        "gpc": Column(L, "keep"),
+        "has_account": Column(L, "keep"),
+        "email": Column(C, "keep", "raw e-mail, truth only"),
+        "n_sessions": Column(N, "derived"),
+        "n_events": Column(N, "derived"),
+        "consent_choice": Column(L, "keep"),
+        "consent_at": Column(L, "keep"),
+    },
+    "truth_events": {
+        "run_id": Column(N, "keep"),
+        "event_id": Column(N, "keep"),
+        "visitor_id": Column(M, "keep", "ground truth only"),
+        "session_id": Column(M, "keep", "ground truth only"),
+        "session_index": Column(N, "keep"),
+        "session_start": Column(L, "keep"),
+        "seq": Column(N, "keep"),
+        "ts": Column(L, "keep"),
+        "date": Column(N, "keep"),
+        "event": Column(N, "keep"),
+        "path": Column(L, "keep"),
+        "url": Column(H, "keep", "raw URL; may carry an e-mail in its query"),
+        "referrer": Column(L, "keep"),
+        "channel": Column(N, "keep"),
+        "revenue": Column(L, "keep"),
+        "logged_in": Column(L, "keep"),
+    },
+    "baseline_events": _EVENT_COMMON | {
+        "visitor_hash": Column(M, "keyed_hash", "HMAC(daily or fixed salt, site|ip|user agent)"),
+    },
+    "fullstack_events": _EVENT_COMMON | {
+        "is_ping": Column(N, "derived"),
+        "gcs": Column(N, "derived"),
+        "device_id": Column(M, "keyed_hash", "HMAC of the first-party cookie"),
+        "session_id": Column(M, "keyed_hash", "hash of device_id and session start"),
+        "user_id": Column(H, "keyed_hash", "HMAC of the login e-mail"),
+        "url": Column(L, "scrub", "path + allowed params, PII values masked"),
+        "gclid": Column(M, "keep", "ad click id, only with ad_storage granted"),
+        "has_ad_click": Column(N, "derived"),
+        "ua_hash": Column(M, "keyed_hash"),
+        "language": Column(L, "keep"),
+        "analytics_storage": Column(N, "keep"),
+        "ad_storage": Column(N, "keep"),
+        "ad_user_data": Column(N, "keep"),
+        "ad_personalization": Column(N, "keep"),
+    },
+    "consent_log": {
+        "run_id": Column(N, "keep"),
+        "anonymous_id": Column(M, "keyed_hash", "HMAC of the consent-manager cookie"),
+        "consent_type": Column(N, "keep"),
+        "granted": Column(N, "keep"),
+        "method": Column(N, "keep", "accept_all, reject_all, custom or gpc"),
+        "ip_hash": Column(M, "keyed_hash"),
+        "ua_hash": Column(M, "keyed_hash"),
+        "consent_version": Column(N, "keep"),
+        "consent_text": Column(N, "keep"),
+        "country": Column(L, "generalise"),
+        "ts": Column(L, "keep"),
+        "date": Column(N, "keep"),
+    },
+}
+
+# The timestamp that retention counts from, per table.
+RETENTION_CLOCK = {"runs": "created_at", "visitors": "first_seen", "truth_events": "ts", "consent_log": "ts",
+                   "baseline_events": "ts", "fullstack_events": "ts"}
+# Proof of consent must outlive the data it covers (GDPR Art. 7(1)): the log keeps at least LOW.
+RETENTION_FLOOR = {"consent_log": Level.LOW}
+
+
+def unclassified(table: str, columns: list[str]) -> list[str]:
+    """Columns of a stored table that have no classification (must be empty)."""
+    known = COLUMNS.get(table, {})
+    return [c for c in columns if c not in known]
+
+
+def row_level_sql(table: str) -> str:
+    """SQL for a row's PII level: the highest level among its non-null columns."""
+    parts = [f"CASE WHEN \"{c}\" IS NOT NULL THEN {int(col.level)} ELSE 0 END" for c, col in COLUMNS[table].items()]
+    floor = int(RETENTION_FLOOR.get(table, Level.NONE))
+    return f"greatest({floor}, {', '.join(parts)})"
+
+
+def retention_cutoff(level: Level, now: dt.datetime) -> dt.datetime | None:
+    """Rows of this level older than the cutoff are past retention (None: kept forever)."""
+    days = RETENTION_DAYS[Level(level)]
+    return None if days is None else now - dt.timedelta(days=days)
+
+
+# --- masking operations -----------------------------------------------------------------------
+
+
+def _hmac_hex(key: bytes, values: list[str | None]) -> list[str | None]:
+    return [None if v is None else hmac.digest(key, v.encode(), "sha256")[:8].hex() for v in values]
+
+
+def keyed_hash(values: pl.Series, key: bytes) -> pl.Series:
+    """HMAC-SHA256 (first 64 bits, hex) of each value under a secret key; null stays null."""
+    uniq = values.unique()
+    mapping = pl.DataFrame({"v": uniq, "h": pl.Series(_hmac_hex(key, uniq.to_list()), dtype=pl.String)})
+    return pl.DataFrame({"v": values}).join(mapping, on="v", how="left", maintain_order="left", nulls_equal=True)["h"].rename(values.name)
+
+
+def keyed_hash_daily(values: pl.Series, dates: pl.Series, label: str, rotate: bool) -> pl.Series:
+    """Keyed hash whose key is derived per day (rotate) or fixed: a daily key unlinks days."""
+    if not rotate:
+        return keyed_hash(values, keys.derive(f"{label}:fixed"))
+    frame = pl.DataFrame({"v": values, "d": dates})
+    uniq = frame.unique()
+    hashed = []
+    for (day,), part in uniq.group_by("d", maintain_order=True):
+        key = keys.derive(f"{label}:{day}")
+        hashed.append(part.with_columns(h=pl.Series(_hmac_hex(key, part["v"].to_list()), dtype=pl.String)))
+    mapping = pl.concat(hashed) if hashed else uniq.with_columns(h=pl.lit(None, pl.String))
+    return frame.join(mapping, on=["v", "d"], how="left", maintain_order="left", nulls_equal=True)["h"].rename(values.name)
+
+
+def _truncate_one(s: str, v4_bits: int, v6_bits: int) -> str | None:
+    try:
+        addr = ipaddress.ip_address(s)
+    except ValueError:
+        return None
+    bits = v4_bits if addr.version == 4 else v6_bits
+    return str(ipaddress.ip_network(f"{addr}/{bits}", strict=False).network_address)
+
+
+def truncate_ip(ip: pl.Series, v4_bits: int, v6_bits: int) -> pl.Series:
+    """Zero the host part: keep the first v4_bits of IPv4 and v6_bits of IPv6 (malformed -> null).
+
+    Plain dotted IPv4 and full 8-group IPv6 are truncated with vectorised integer masks; other
+    spellings (`::`, embedded IPv4) go through `ipaddress`, as do the few distinct results."""
+    v4 = pl.col("v").str.extract_groups(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+    six = pl.col("v").str.to_lowercase().str.extract_groups("^" + ":".join(["([0-9a-f]{1,4})"] * 8) + "$")
+    # Extract once into columns: a struct field used in several expressions is re-evaluated.
+    frame = (
+        pl.DataFrame({"v": ip.unique()})
+        .with_columns(v4.struct.rename_fields([f"a{i}" for i in range(4)]).alias("_4"),
+                      six.struct.rename_fields([f"g{i}" for i in range(8)]).alias("_6"))
+        .unnest("_4", "_6")
+        .with_columns([pl.col(f"a{i}").cast(pl.Int64, strict=False) for i in range(4)]
+                      + [pl.col(f"g{i}").str.to_integer(base=16, strict=False) for i in range(8)])
+    )
+    octets = [pl.col(f"a{i}") for i in range(4)]
+    # polars expressions have no shifts: multiply, floor-divide and modulo instead.
+    v4_int = pl.sum_horizontal([o * (1 << (24 - 8 * i)) for i, o in enumerate(octets)])
+    valid4 = pl.all_horizontal([(o <= 255).fill_null(False) for o in octets])
+    masked4 = v4_int - v4_int % (1 << (32 - v4_bits))
+    t4 = pl.concat_str([((masked4 // (1 << (24 - 8 * i))) % 256).cast(pl.String) for i in range(4)], separator=".")
+    groups = [pl.col(f"g{i}") for i in range(8)]
+    kept = [min(max(v6_bits - 16 * i, 0), 16) for i in range(8)]
+    t6 = pl.concat_str(
+        [(g - g % (1 << (16 - k))).map_batches(_hex_groups, return_dtype=pl.String) for g, k in zip(groups, kept, strict=True)],
+        separator=":",
+    )
+    frame = frame.select("v", t=pl.when(valid4).then(t4).when(pl.all_horizontal([g.is_not_null() for g in groups])).then(t6))
+    rest = frame.filter(pl.col("t").is_null() & pl.col("v").is_not_null())
+    if rest.height:
+        fixed = pl.Series([_truncate_one(x, v4_bits, v6_bits) for x in rest["v"].to_list()], dtype=pl.String)
+        frame = frame.update(rest.with_columns(t=fixed), on="v")
+    # Canonical spelling (RFC 5952, `2a00:7bff::`): the usual trailing run of zero groups is
+    # compressed with a regex; addresses with other zero runs go through `ipaddress`.
+    t = pl.col("t")
+    internal_run = t.str.contains(r"(^|:)0:0:[0-9a-f]*[1-9a-f]") | t.str.contains(r"^0:0:0:0:0:0:0:0$")
+    frame = frame.with_columns(
+        t=pl.when(t.str.contains(":") & ~t.str.contains("::") & ~internal_run).then(t.str.replace(r"(:0){2,}$", "::")).otherwise(t)
+    )
+    odd = frame.filter(pl.col("t").str.contains(":") & internal_run & ~pl.col("t").str.contains("::"))
+    if odd.height:
+        frame = frame.update(odd.with_columns(t=pl.Series([str(ipaddress.ip_address(x)) for x in odd["t"].to_list()], dtype=pl.String)), on="v")
+    return pl.DataFrame({"v": ip}).join(frame, on="v", how="left", maintain_order="left", nulls_equal=True)["t"].rename(ip.name)
+
+
+def _hex_groups(s: pl.Series) -> pl.Series:
+    return _HEX16.gather(s.fill_null(0)).set(s.is_null(), None)
+
+
+_HEX16 = pl.Series([f"{i:x}" for i in range(1 << 16)])
+
+
+_UA_RULES = [  # (regex, browser family), first match wins; order matters (Edge and Samsung say Chrome too)
+    (r"Edg/", "Edge"), (r"SamsungBrowser/", "Samsung Internet"), (r"Firefox/", "Firefox"),
+    (r"Chrome/", "Chrome"), (r"Version/[\d.]+.*Safari/", "Safari"),
+]
+_OS_RULES = [(r"iPhone|iPad", "iOS"), (r"Android", "Android"), (r"Windows", "Windows"), (r"Macintosh", "macOS"), (r"Linux|X11", "Linux")]
+
+
+def reduce_user_agent(ua: pl.Series) -> pl.DataFrame:
+    """Browser family, OS and device class of each user agent; the rest of the string is dropped."""
+    s = pl.col("ua")
+
+    def first_match(rules: list[tuple[str, str]]) -> pl.Expr:
+        expr = pl.lit("Other")
+        for pattern, name in reversed(rules):
+            expr = pl.when(s.str.contains(pattern)).then(pl.lit(name)).otherwise(expr)
+        return expr
+
+    uniq = pl.DataFrame({"ua": ua.unique()}).with_columns(
+        browser_family=first_match(_UA_RULES),
+        os=first_match(_OS_RULES),
+        device_class=pl.when(s.str.contains("iPad|Tablet") | (s.str.contains("Android") & ~s.str.contains("Mobile"))).then(pl.lit("tablet"))
+        .when(s.str.contains("Mobile|iPhone")).then(pl.lit("mobile"))
+        .otherwise(pl.lit("desktop")),
+    )
+    out = pl.DataFrame({"ua": ua}).join(uniq, on="ua", how="left", maintain_order="left", nulls_equal=True)
+    return out.drop("ua")
+
+
+EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+(@|%40)[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+REDACTED = "[redacted]"
+
+
+def url_parts(url: pl.Series) -> pl.DataFrame:
+    """Path (no scheme, host or query) and the raw query string (null if none) of each URL."""
+    return pl.DataFrame({"url": url}).select(
+        path=pl.col("url").str.replace(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*", "").str.replace(r"[?#].*$", "").replace("", "/"),
+        query=pl.col("url").str.extract(r"\?([^#]*)"),
+    )
+
+
+def query_param(query: pl.Series, name: str) -> pl.Series:
+    """Value of one query parameter (null if absent)."""
+    return query.str.extract(rf"(?:^|&){name}=([^&]*)")
+
+
+def filter_query(query: pl.Series, allowed: tuple[str, ...]) -> pl.Series:
+    """Keep only allowed parameters, and mask any value that looks like an e-mail address."""
+    frame = pl.DataFrame({"q": query}).with_row_index("i")
+    has = frame.filter(pl.col("q").is_not_null())
+    if has.height == 0:
+        return pl.Series(query.name, [None] * len(query), dtype=pl.String)
+    kept = (
+        has.with_columns(p=pl.col("q").str.split("&"))
+        .explode("p")
+        .with_columns(name=pl.col("p").str.extract(r"^([^=]*)"), value=pl.col("p").str.extract(r"=(.*)$"))
+        .filter(pl.col("name").is_in(list(allowed)))
+        .with_columns(value=pl.when(pl.col("value").str.contains(EMAIL_PATTERN)).then(pl.lit(REDACTED)).otherwise(pl.col("value")))
+        .group_by("i", maintain_order=True)
+        .agg(pl.concat_str(["name", pl.lit("="), pl.col("value").fill_null("")]).str.join("&").alias("kept"))
+    )
+    return frame.join(kept, on="i", how="left", maintain_order="left")["kept"].rename(query.name or "query")
+
+
+def referrer_host(referrer: pl.Series) -> pl.Series:
+    return referrer.str.extract(r"^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#:]+)").str.to_lowercase()

@@ -1,0 +1,193 @@
+"""The two rails, computed from hits alone: the always-on cookieless baseline (Rail A) and the
+consent-gated full stack (Rail B), plus the consent log. All outputs are masked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from engine import datasets, geoip, keys, masking
+from engine.consent import SIGNALS, consent_text, gcs_code
+from engine.scenario import Scenario
+
+_UTM = ("utm_source", "utm_medium", "utm_campaign")
+_SOCIAL = ("facebook", "instagram", "linkedin", "t.co", "twitter", "x.com", "tiktok", "reddit", "pinterest")
+_SEARCH = ("google.", "bing.", "duckduckgo.", "yahoo.", "ecosia.", "baidu.", "yandex.")
+
+
+@dataclass(frozen=True)
+class RailTables:
+    baseline_events: pl.DataFrame
+    fullstack_events: pl.DataFrame
+    consent_log: pl.DataFrame
+
+
+def _channel(utm_medium: pl.Expr, ref_host: pl.Expr) -> pl.Expr:
+    """Acquisition channel of a hit from its UTM medium and referrer host (null: no signal)."""
+    host = ref_host.fill_null("")
+    return (
+        pl.when(utm_medium.is_in(["cpc", "ppc", "paid"])).then(pl.lit("paid"))
+        .when(utm_medium == "email").then(pl.lit("email"))
+        .when(utm_medium == "social").then(pl.lit("social"))
+        .when(pl.any_horizontal([host.str.contains(s, literal=True) for s in _SEARCH])).then(pl.lit("organic"))
+        .when(pl.any_horizontal([host.str.contains(s, literal=True) for s in _SOCIAL])).then(pl.lit("social"))
+        .when(host != "").then(pl.lit("referral"))
+        .otherwise(pl.lit(None, pl.String))
+    )
+
+
+def hit_context(hits: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
+    """What both rails derive from a hit's raw fields: path, UTM, referrer host, country,
+    reduced user agent and (if kept) the truncated IP. Raw fields are not carried on."""
+    parts = masking.url_parts(hits["url"])
+    query = parts["query"]
+    ctx = pl.DataFrame(
+        {
+            "path": parts["path"],
+            "_query": query,
+            **{u: masking.query_param(query, u) for u in _UTM},
+            "referrer_host": masking.referrer_host(hits["referrer"]),
+            "country": geoip.country_of(hits["ip"]),
+        }
+    ).hstack(masking.reduce_user_agent(hits["user_agent"]))
+    ip_t = (
+        masking.truncate_ip(hits["ip"], scenario.rails.ipv4_prefix_bits, scenario.rails.ipv6_prefix_bits)
+        if scenario.masking.store_truncated_ip
+        else pl.Series("ip_truncated", [None] * hits.height, dtype=pl.String)
+    )
+    return ctx.with_columns(ip_truncated=ip_t, channel=_channel(pl.col("utm_medium"), pl.col("referrer_host")))
+
+
+_COMMON = ("event_id", "ts", "date", "event", "path", *_UTM, "referrer_host", "channel", "country", "ip_truncated",
+           "browser_family", "os", "device_class")
+
+
+def baseline(hits: pl.DataFrame, ctx: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
+    """Rail A: page views and server-known events, identity = HMAC(salt, site|ip|user agent).
+
+    Runs server side, so consent state and ad blockers do not change what it records."""
+    site = datasets.site(scenario.site.kind)
+    keep = hits["event_type"].is_in(["page_view", *site["server_events"]])
+    h = hits.filter(keep)
+    c = ctx.filter(keep)
+    date = h["ts"].dt.date()
+    ident = pl.select(pl.concat_str([pl.lit(h["site"]), pl.lit(h["ip"]), pl.lit(h["user_agent"])], separator="|")).to_series()
+    visitor_hash = masking.keyed_hash_daily(ident, date, "baseline-salt", rotate=scenario.rails.baseline_salt == "daily")
+    server = h["event_type"].is_in(site["server_events"])
+    return c.with_columns(
+        event_id=h["event_id"],
+        ts=h["ts"],
+        date=date,
+        event=h["event_type"],
+        visitor_hash=visitor_hash,
+        revenue=pl.when(pl.lit(server)).then(pl.lit(h["revenue"])),
+        transaction_id=pl.when(pl.lit(server)).then(pl.lit(h["transaction_id"])),
+    ).select(*_COMMON, "visitor_hash", "revenue", "transaction_id")
+
+
+def fullstack(hits: pl.DataFrame, ctx: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
+    """Rail B: the client-side tag stack under Consent Mode v2.
+
+    Blocked hits vanish unless a first-party server-side proxy is on; without analytics consent,
+    basic mode sends nothing and advanced mode sends a cookieless ping without any identifier."""
+    blocked = hits["blocker"] & (not scenario.rails.server_side_proxy)
+    granted = hits["analytics_storage"]
+    send_ping = scenario.consent.mode == "advanced"
+    keep = ~blocked & (granted | send_ping)
+    h = hits.filter(keep)
+    c = ctx.filter(keep)
+    full = h["analytics_storage"]
+    date = h["ts"].dt.date()
+    rotate = scenario.masking.key_rotation == "daily"
+    device_id = masking.keyed_hash_daily(h["client_id"], date, "fullstack-device", rotate)
+    user_id = masking.keyed_hash_daily(h["user_email"], date, "fullstack-user", rotate)
+    ua_hash = masking.keyed_hash(h["user_agent"], keys.derive("fullstack-ua"))
+    kept_query = masking.filter_query(c["_query"], scenario.masking.url_allowed_params)
+    gclid = masking.query_param(c["_query"], "gclid")
+    ads = h["ad_storage"]
+    session_id = pl.select(
+        pl.when(pl.lit(full)).then(pl.struct(pl.lit(device_id), pl.lit(h["session_start"])).hash(7).cast(pl.String))
+    ).to_series()
+    return c.with_columns(
+        event_id=h["event_id"],
+        ts=h["ts"],
+        date=date,
+        event=h["event_type"],
+        is_ping=~full,
+        gcs=pl.select(gcs_code(pl.lit(ads), pl.lit(full))).to_series(),
+        device_id=pl.when(pl.lit(full)).then(pl.lit(device_id)),
+        session_id=session_id,
+        user_id=pl.when(pl.lit(full)).then(pl.lit(user_id)),
+        url=pl.when(pl.lit(full)).then(
+            pl.when(pl.lit(kept_query).is_not_null()).then(pl.concat_str([pl.col("path"), pl.lit("?"), pl.lit(kept_query)])).otherwise(pl.col("path"))
+        ),
+        gclid=pl.when(pl.lit(full & ads)).then(pl.lit(gclid)),
+        has_ad_click=pl.lit(gclid).is_not_null(),
+        ua_hash=pl.when(pl.lit(full)).then(pl.lit(ua_hash)),
+        language=pl.when(pl.lit(full)).then(pl.lit(h["language"])),
+        revenue=pl.when(pl.lit(full)).then(pl.lit(h["revenue"])),
+        transaction_id=pl.when(pl.lit(full)).then(pl.lit(h["transaction_id"])),
+        **{s: h[s] for s in SIGNALS},
+    ).with_columns(
+        # A ping carries no page or campaign detail beyond the ad-click flag (CALIBRATION.md).
+        [pl.when(pl.col("is_ping")).then(None).otherwise(pl.col(k)).alias(k) for k in ("path", *_UTM, "channel", "ip_truncated")]
+    ).select(
+        *_COMMON, "is_ping", "gcs", "device_id", "session_id", "user_id", "url", "gclid", "has_ad_click", "ua_hash",
+        "language", "revenue", "transaction_id", *SIGNALS,
+    )
+
+
+def consent_log(hits: pl.DataFrame, ctx: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
+    """One row per consent signal per decision: who (keyed ids only), what, shown which text, when."""
+    keep = hits["consent_choice"].is_not_null()
+    h = hits.filter(keep)
+    c = ctx.filter(keep)
+    if h.height == 0:
+        return _empty_consent_log()
+    method = h["consent_choice"]
+    banner = scenario.consent.banner
+    version, text = consent_text(banner)
+    gpc_version, gpc_text = consent_text("gpc")
+    is_gpc = method == "gpc"
+    base = pl.DataFrame(
+        {
+            "anonymous_id": masking.keyed_hash(h["consent_id"], keys.derive("consent-id")),
+            "method": method,
+            "ip_hash": masking.keyed_hash(h["ip"], keys.derive("consent-ip")),
+            "ua_hash": masking.keyed_hash(h["user_agent"], keys.derive("consent-ua")),
+            "consent_version": pl.select(pl.when(pl.lit(is_gpc)).then(pl.lit(gpc_version)).otherwise(pl.lit(version))).to_series(),
+            "consent_text": pl.select(pl.when(pl.lit(is_gpc)).then(pl.lit(gpc_text)).otherwise(pl.lit(text))).to_series(),
+            "country": c["country"],
+            "ts": h["consent_ts"],
+            **{s: h[s] for s in SIGNALS},
+        }
+    )
+    return (
+        base.unpivot(index=[k for k in base.columns if k not in SIGNALS], on=list(SIGNALS), variable_name="consent_type", value_name="granted")
+        .with_columns(date=pl.col("ts").dt.date())
+        .sort("ts", "anonymous_id", "consent_type")
+        .select(*CONSENT_LOG_COLUMNS)
+    )
+
+
+CONSENT_LOG_COLUMNS = ("anonymous_id", "consent_type", "granted", "method", "ip_hash", "ua_hash", "consent_version",
+                       "consent_text", "country", "ts", "date")
+
+
+def _empty_consent_log() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={"anonymous_id": pl.String, "consent_type": pl.String, "granted": pl.Boolean, "method": pl.String,
+                "ip_hash": pl.String, "ua_hash": pl.String, "consent_version": pl.String, "consent_text": pl.String,
+                "country": pl.String, "ts": pl.Datetime("us", "UTC"), "date": pl.Date}
+    )
+
+
+def apply_rails(hits: pl.DataFrame, scenario: Scenario) -> RailTables:
+    """Both rails and the consent log for a batch of hits (the same code behind the collector)."""
+    ctx = hit_context(hits, scenario)
+    return RailTables(
+        baseline_events=baseline(hits, ctx, scenario),
+        fullstack_events=fullstack(hits, ctx, scenario),
+        consent_log=consent_log(hits, ctx, scenario),
+    )

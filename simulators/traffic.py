@@ -1,0 +1,572 @@
+"""Vectorised ground-truth traffic: visitors, sessions and events, in fixed-size visitor chunks.
+
+Determinism contract: visitors are generated in chunks of CHUNK_VISITORS, each from its own
+random streams keyed by (seed, chunk, stream). A chunk's output therefore does not depend on
+how many chunks run, in which order, or on which machine (the basis of sharding), and a knob
+only changes what it governs (common random numbers: every visitor carries fixed uniforms).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import polars as pl
+
+from engine import datasets
+from engine.calibrate import norm_ppf, recentre, sigmoid
+from engine.scenario import Scenario
+from simulators import pools
+
+CHUNK_VISITORS = 50_000
+_US_PER_S = 1_000_000
+_ID_STRIDE = 1 << 32  # event and session ids: chunk index in the high bits
+
+# Random streams (the third element of the seed sequence).
+_S_VISITOR, _S_CONSENT, _S_ADDR, _S_SESSION, _S_EVENT = 1, 2, 3, 4, 5
+
+# Columns of the per-visitor uniform matrix (common random numbers).
+(_V_REGION, _V_COUNTRY, _V_CITY, _V_DEVICE, _V_PROFILE, _V_VERSION, _V_SCREEN, _V_WEBGL, _V_FONTS,
+ _V_CANVAS, _V_PERSONA, _V_ATTITUDE, _V_RETURNING, _V_ADBLOCK, _V_GPC, _V_IPV6, _V_DNT, _V_COOKIES,
+ _V_ACCOUNT, _V_FIRST, _V_LAST, _V_NUM, _V_DOMAIN, _V_FIRSTDAY, _V_HOUR, _V_LANG2, _V_IPPREFIX,
+ _V_NSESS) = range(28)
+_N_V = 28
+CONSENT_DRAWS = ("u_decide", "u_accept", "u_custom", "u_page", "u_delay")
+
+# Relative traffic by UTC hour (modelling assumption: low at night, evening peak).
+_HOUR_WEIGHTS = np.array([2, 1.5, 1, 1, 1, 1.5, 2.5, 4, 5, 5.5, 6, 6, 6, 6, 6, 6, 6.5, 7, 8, 8.5, 8, 6.5, 4.5, 3])
+# Number of distinct font lists per font family (drives the fonts attribute's entropy).
+_FONT_VARIANTS = {"windows": 400, "mac": 80, "linux": 500, "ios": 6, "android": 40}
+_CANVAS_VARIANTS = 8
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Ground truth of one chunk (or a whole run): stored visitors and events, plus CRN draws."""
+
+    visitors: pl.DataFrame
+    events: pl.DataFrame
+    draws: pl.DataFrame  # visitor_id + the consent uniforms; never stored
+
+
+def n_chunks(scenario: Scenario) -> int:
+    return math.ceil(scenario.traffic.visitors / CHUNK_VISITORS)
+
+
+def _rng(seed: int, chunk: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng([seed, chunk, stream])
+
+
+def _pick(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Inverse-CDF sampling: index i with cdf[i-1] <= u < cdf[i]."""
+    return np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf) - 1)
+
+
+def _cdf(weights: np.ndarray | list[float]) -> np.ndarray:
+    w = np.asarray(weights, dtype=float)
+    return np.cumsum(w / w.sum())
+
+
+def _odds_scale(p: np.ndarray, m: np.ndarray) -> np.ndarray:
+    return p * m / (1.0 - p + p * m)
+
+
+@dataclass(frozen=True)
+class _Flat:
+    values: np.ndarray
+    offset: np.ndarray
+    count: np.ndarray
+
+    def take(self, group: np.ndarray, u: np.ndarray, skew: float = 1.0) -> np.ndarray:
+        """Index into the group's slice with a skewed uniform (skew > 1 favours the first values)."""
+        return self.offset[group] + np.minimum((u**skew * self.count[group]).astype(np.int64), self.count[group] - 1)
+
+
+def _flatten(groups: list[np.ndarray]) -> _Flat:
+    count = np.array([len(g) for g in groups])
+    offset = np.concatenate([[0], np.cumsum(count)[:-1]])
+    return _Flat(np.concatenate(groups), offset, count)
+
+
+@cache
+def _device_tables() -> dict[str, _Flat | np.ndarray]:
+    dp = pools.device_pools()
+    fam = dp.font_family
+    return {
+        "ua": _flatten(dp.ua),
+        "screen": _flatten(dp.screens),
+        "webgl": _flatten(dp.webgl),
+        # One slice per profile; profiles of the same family share the family's font lists.
+        "fonts": _flatten([np.char.add(f"{f}:", pools.short_hex(f"fonts-{f}", _FONT_VARIANTS[f])) for f in fam]),
+    }
+
+
+@cache
+def _canvas_pool() -> np.ndarray:
+    return pools.short_hex("canvas", len(_device_tables()["webgl"].values) * _CANVAS_VARIANTS)
+
+
+def _profile_weights(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Per device class, profile probabilities re-weighted so the Safari share matches the knob."""
+    dp = pools.device_pools()
+    devices = np.array(["desktop", "mobile", "tablet"])
+    mix = scenario.traffic.device_mix.shares()
+    dev_share = np.array([mix[d] for d in devices])
+    safari = dp.browser == "Safari"
+    natural = np.array([dp.weight[(dp.device == d) & safari].sum() / dp.weight[dp.device == d].sum() for d in devices])
+    inner = np.clip(natural, 1e-9, 1 - 1e-9)
+    c = recentre(scenario.traffic.safari_share, np.log(inner / (1 - inner)), dev_share)
+    target = np.where((natural > 0) & (natural < 1), sigmoid(c + np.log(inner / (1 - inner))), natural)
+    probs = np.zeros((len(devices), len(dp.profile)))
+    for i, d in enumerate(devices):
+        on = dp.device == d
+        w = np.where(safari, target[i] / max(natural[i], 1e-12), (1 - target[i]) / max(1 - natural[i], 1e-12))
+        w = np.where(on, dp.weight * w, 0.0)
+        probs[i] = w / w.sum()
+    return devices, np.cumsum(probs, axis=1)
+
+
+def _ipv4_strings(ip: np.ndarray) -> pl.Series:
+    o = [pl.Series(((ip >> s) & 255).astype(np.int64)).cast(pl.String) for s in (24, 16, 8, 0)]
+    return pl.select(pl.concat_str(o, separator=".")).to_series()
+
+
+@cache
+def _hex16() -> pl.Series:
+    return pl.Series([f"{i:x}" for i in range(1 << 16)])
+
+
+def _ipv6_strings(prefix32: np.ndarray, rest: np.ndarray) -> pl.Series:
+    groups = [prefix32 >> 16, prefix32 & 0xFFFF] + [rest[:, i] for i in range(6)]
+    hx = _hex16()
+    cols = [hx.gather(pl.Series(g.astype(np.int64))) for g in groups]
+    return pl.select(pl.concat_str(cols, separator=":")).to_series()
+
+
+def _gather(pool: list[str] | np.ndarray, idx: np.ndarray) -> pl.Series:
+    """Strings by index from a pool (polars gathers string views: far cheaper than numpy strings)."""
+    return _pool_series(tuple(np.asarray(pool).tolist())).gather(pl.Series(np.asarray(idx, dtype=np.int64)))
+
+
+@cache
+def _pool_series(pool: tuple[str, ...]) -> pl.Series:
+    return pl.Series(pool, dtype=pl.String)
+
+
+def _population() -> dict:
+    return datasets.load("population")
+
+
+def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
+    """One chunk's visitors: stored columns, plus internal arrays the session builder needs."""
+    t = scenario.traffic
+    n = hi - lo
+    u = _rng(scenario.seed, chunk, _S_VISITOR).random((n, _N_V))
+    pop = _population()
+    cp = pools.country_pools()
+    dp = pools.device_pools()
+    tabs = _device_tables()
+
+    # Region, then country within region, then city.
+    regions = ["eea", "uk", "us", "rest"]
+    rmix = t.region_mix.shares()
+    region_idx = _pick(_cdf([rmix[r] for r in regions]), u[:, _V_REGION])
+    country = np.zeros(n, dtype=np.int64)
+    geo = datasets.geo()["regions"]
+    code_index = {c: i for i, c in enumerate(cp.codes)}
+    for ri, key in enumerate(("EEA", "UK", "US", "rest")):
+        on = region_idx == ri
+        idx = np.array([code_index[c] for c in geo[key]["countries"]])
+        country[on] = idx[_pick(_cdf(geo[key]["weights"]), u[on, _V_COUNTRY])]
+    city_idx = np.minimum((u[:, _V_CITY] ** 2 * pools.CITIES_PER_COUNTRY).astype(np.int64), pools.CITIES_PER_COUNTRY - 1)
+
+    # Device class, then a correlated device profile; every attribute comes from the profile's pools.
+    devices, profile_cdf = _profile_weights(scenario)
+    dmix = t.device_mix.shares()
+    device_idx = _pick(_cdf([dmix[d] for d in devices]), u[:, _V_DEVICE])
+    profile = np.zeros(n, dtype=np.int64)
+    for di in range(len(devices)):
+        on = device_idx == di
+        profile[on] = _pick(profile_cdf[di], u[on, _V_PROFILE])
+    ua_i = tabs["ua"].take(profile, u[:, _V_VERSION], skew=1.6)
+    screen_i = tabs["screen"].take(profile, u[:, _V_SCREEN], skew=2.0)
+    webgl_i = tabs["webgl"].take(profile, u[:, _V_WEBGL], skew=1.5)
+    fonts_i = tabs["fonts"].take(profile, u[:, _V_FONTS], skew=3.0)
+    canvas_code = webgl_i * _CANVAS_VARIANTS + (u[:, _V_CANVAS] ** 2 * _CANVAS_VARIANTS).astype(np.int64)
+    browser = dp.browser[profile]
+
+    att = pop["attitude"]
+    attitude = _pick(_cdf(att["shares"]), u[:, _V_ATTITUDE])
+    per = pop["persona"]
+    persona = _pick(_cdf(per["shares"]), u[:, _V_PERSONA])
+    ret_odds = np.log(np.asarray(per["returning_odds"]))
+    c_ret = recentre(t.returning_share, ret_odds, np.asarray(per["shares"]))
+    returning = u[:, _V_RETURNING] < sigmoid(c_ret + ret_odds[persona])
+
+    adblock_rate = np.array([t.adblock.for_browser(b) for b in dp.browser])[profile]
+    adblock = u[:, _V_ADBLOCK] < adblock_rate
+    gpc = u[:, _V_GPC] < t.gpc_share
+    sess = pop["session"]
+    has_ipv6 = u[:, _V_IPV6] < sess["ipv6_share"]
+    has_account = u[:, _V_ACCOUNT] < np.asarray(per["account_share"])[persona]
+
+    # Addresses: a /16 of the visitor's country, random host part; IPv6 inside the country's /32.
+    addr = _rng(scenario.seed, chunk, _S_ADDR)
+    prefix = cp.ipv4_prefix16[country, (u[:, _V_IPPREFIX] * pools.IPV4_PREFIXES_PER_COUNTRY).astype(np.int64)]
+    ipv4 = (prefix << 16) | addr.integers(1, 65_534, size=n)
+    ipv6_rest = addr.integers(0, 1 << 16, size=(n, 6))
+
+    # Languages: the country's, sometimes followed by English.
+    second_lang = u[:, _V_LANG2] < 0.4
+
+    # E-mail candidates for everyone (only kept for visitors who identify, decided after sessions).
+    names = pools.name_pools()
+    first_i = (u[:, _V_FIRST] * len(names.first)).astype(np.int64)
+    last_i = (u[:, _V_LAST] * len(names.last)).astype(np.int64)
+    num = (u[:, _V_NUM] * 100).astype(np.int64)
+    domain_i = (u[:, _V_DOMAIN] * len(pools.EMAIL_DOMAINS)).astype(np.int64)
+
+    visitor_id = np.arange(lo, hi, dtype=np.int64)
+    lang_pool = np.concatenate([cp.language, np.char.add(cp.language, ",en;q=0.8")])
+    df = pl.DataFrame(
+        {
+            "visitor_id": visitor_id,
+            "persona": _gather(per["names"], persona),
+            "privacy_attitude": _gather(att["names"], attitude),
+            "region": _gather(regions, region_idx),
+            "country": _gather(cp.codes, country),
+            "city": _gather(cp.cities.ravel(), country * pools.CITIES_PER_COUNTRY + city_idx),
+            "timezone": _gather(cp.timezone, country),
+            "language": _gather(lang_pool, country + second_lang * len(cp.codes)),
+            "device": _gather(devices, device_idx),
+            "os": _gather(dp.os, profile),
+            "browser": _gather(dp.browser, profile),
+            "platform": _gather(dp.platform, profile),
+            "user_agent": _gather(tabs["ua"].values, ua_i),
+            "screen": _gather(tabs["screen"].values, screen_i),
+            "webgl": _gather(tabs["webgl"].values, webgl_i),
+            "fonts": _gather(tabs["fonts"].values, fonts_i),
+            "canvas": _gather(_canvas_pool(), canvas_code),
+            "plugins": _gather(dp.plugins, profile),
+            "accept": _gather(dp.accept, profile),
+            "dnt": u[:, _V_DNT] < sess["dnt_share"],
+            "cookies_enabled": u[:, _V_COOKIES] >= sess["cookies_disabled_share"],
+            "adblock": adblock,
+            "gpc": gpc,
+            "has_account": has_account,
+        }
+    ).with_columns(
+        ipv4=_ipv4_strings(ipv4),
+        ipv6=pl.when(pl.Series(has_ipv6)).then(_ipv6_strings(cp.ipv6_prefix32[country], ipv6_rest)),
+        _email=pl.concat_str(
+            [_gather(names.first, first_i), pl.lit("."), _gather(names.last, last_i), pl.Series(num).cast(pl.String),
+             pl.lit("@"), _gather(pools.EMAIL_DOMAINS, domain_i)]
+        ),
+    )
+    internal = {
+        "persona": persona,
+        "device": device_idx,
+        "returning": returning,
+        "u_firstday": u[:, _V_FIRSTDAY],
+        "u_hour": u[:, _V_HOUR],
+        "u_nsess": u[:, _V_NSESS],
+        "has_account": has_account,
+    }
+    return df, internal
+
+
+def _sessions(scenario: Scenario, chunk: int, n: int, vi: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    t = scenario.traffic
+    pop = _population()
+    sess = pop["session"]
+    rng = _rng(scenario.seed, chunk, _S_SESSION)
+    start = dt.datetime.combine(t.start_date, dt.time(), tzinfo=dt.UTC)
+    start_us = int(start.timestamp()) * _US_PER_S
+    end_us = start_us + t.days * 86_400 * _US_PER_S
+
+    # Sessions per visitor: 1, or for returning visitors 2 + Poisson (from the visitor's own uniform).
+    extra = np.zeros(n, dtype=np.int64)
+    r = vi["returning"]
+    lam = sess["extra_sessions_mean"] - 1
+    extra[r] = 1 + _poisson_ppf(vi["u_nsess"][r], lam)
+    n_sess = np.minimum(1 + extra, sess["max_sessions"])
+    hour = _pick(_cdf(_HOUR_WEIGHTS), vi["u_hour"])
+    first_day = np.minimum((vi["u_firstday"] * t.days).astype(np.int64), t.days - 1)
+    first_ts = start_us + first_day * 86_400 * _US_PER_S + hour * 3_600 * _US_PER_S
+
+    visitor = np.repeat(np.arange(n), n_sess)
+    s_total = len(visitor)
+    v_start = np.concatenate([[0], np.cumsum(n_sess)[:-1]])
+    idx_in_visitor = np.arange(s_total) - v_start[visitor]
+    gaps = rng.exponential(sess["return_gap_days_mean"] * 86_400, size=s_total) * _US_PER_S
+    gaps[idx_in_visitor == 0] = 0
+    within = rng.random(s_total) * 3_600 * _US_PER_S  # where in the hour a first session starts
+    gaps[idx_in_visitor == 0] = within[idx_in_visitor == 0]
+    cum = np.cumsum(gaps)
+    cum -= np.repeat(cum[v_start] - gaps[v_start], n_sess)
+    ts = first_ts[visitor] + cum.astype(np.int64)
+    keep = ts < end_us
+
+    cmix = t.channel_mix.shares()
+    ch_names = pop["channel"]["names"]
+    u_ch = rng.random((s_total, 2))
+    channel = _pick(_cdf([cmix[c] for c in ch_names]), u_ch[:, 0])
+    # Returning sessions come back directly half of the time.
+    channel = np.where((idx_in_visitor > 0) & (u_ch[:, 1] < 0.5), ch_names.index("direct"), channel)
+    return {
+        "visitor": visitor[keep],
+        "index": idx_in_visitor[keep],
+        "start": ts[keep],
+        "channel": channel[keep],
+        "u": rng.random((s_total, 16))[keep],
+    }
+
+
+def _poisson_ppf(u: np.ndarray, lam: float) -> np.ndarray:
+    """Poisson quantile of uniforms (inverse CDF), so the count follows the visitor's own draw."""
+    k = np.zeros(len(u), dtype=np.int64)
+    if lam <= 0:
+        return k
+    p = math.exp(-lam)
+    cdf = p
+    for i in range(1, 40):
+        k += u > cdf
+        p *= lam / i
+        cdf += p
+    return k
+
+
+def _events(scenario: Scenario, chunk: int, vis: pl.DataFrame, vi: dict, ss: dict) -> pl.DataFrame:
+    site = datasets.site(scenario.site.kind)
+    pop = _population()
+    rng = _rng(scenario.seed, chunk, _S_EVENT)
+    s_total = len(ss["visitor"])
+    su = ss["u"]
+    persona = vi["persona"][ss["visitor"]]
+    device = vi["device"][ss["visitor"]]
+    channel = ss["channel"]
+    intent = (
+        np.asarray(pop["persona"]["intent"])[persona]
+        * np.asarray(pop["device"]["intent"])[device]
+        * np.asarray(pop["channel"]["intent"])[channel]
+    )
+    funnel = site["funnel"]
+    rates = np.asarray(site["funnel_rates"])
+    n_steps = len(funnel)
+    step_mult = intent ** (1.0 / (n_steps - 1))
+
+    # Funnel depth reached per session (step 0, the landing page view, always happens).
+    reached = np.ones(s_total, dtype=bool)
+    counts: dict[str, np.ndarray] = {}
+    stage: dict[str, int] = {}
+    pv_mean = np.asarray(pop["persona"]["pageviews_mean"])[persona] * np.where(device == 1, 0.8, 1.0)
+    counts["page_view"] = 1 + rng.poisson(np.maximum(pv_mean - 1, 0.05))
+    depth = np.zeros(s_total, dtype=np.int64)
+    for k in range(1, n_steps):
+        reached = reached & (su[:, k] < _odds_scale(np.full(s_total, rates[k]), step_mult))
+        depth += reached
+        name = funnel[k]
+        c = reached.astype(np.int64)
+        mean = site["repeat_means"].get(name, 0.0)
+        if mean:
+            c = np.where(reached, 1 + rng.poisson(mean, size=s_total), 0)
+        counts[name] = c
+        stage[name] = k
+    for j, (name, rate) in enumerate(site["extra_events"].items()):
+        counts[name] = (su[:, 8 + j] < rate).astype(np.int64)
+
+    names = site["events"]
+    code_of = {e: i for i, e in enumerate(names)}
+    parts_s, parts_e, parts_pos = [], [], []
+    for name, c in counts.items():
+        s_idx = np.repeat(np.arange(s_total), c)
+        m = len(s_idx)
+        if name == "page_view":
+            first = np.concatenate([[0], np.cumsum(c)[:-1]])
+            pos = rng.random(m) * (depth[s_idx] + 0.95) + 0.02
+            pos[first[c > 0]] = 0.0  # the landing page view opens the session
+        elif name in stage:
+            pos = stage[name] + rng.random(m) * 0.9
+        else:
+            pos = rng.random(m) * (depth[s_idx] + 0.95) + 0.02
+        parts_s.append(s_idx)
+        parts_e.append(np.full(m, code_of[name], dtype=np.int64))
+        parts_pos.append(pos)
+    s_idx = np.concatenate(parts_s)
+    ev = np.concatenate(parts_e)
+    pos = np.concatenate(parts_pos)
+    order = np.argsort(s_idx * float(n_steps + 1) + pos, kind="stable")
+    s_idx, ev, pos = s_idx[order], ev[order], pos[order]
+    m = len(s_idx)
+
+    dwell = np.exp(np.log(pop["session"]["dwell_seconds_median"]) + 0.6 * norm_ppf(su[:, 14]))
+    ts = ss["start"][s_idx] + (pos * dwell[s_idx] * _US_PER_S).astype(np.int64)
+    visitor = ss["visitor"][s_idx]
+    v_first = np.searchsorted(visitor, np.arange(len(vis)), side="left")
+    seq = np.arange(m) - v_first[visitor]
+    is_landing = np.concatenate([[True], s_idx[1:] != s_idx[:-1]])
+
+    # Paths: landing pages, the session's item page, or the event's fixed path.
+    landing = list(site["landing_pages"])
+    items = [site["item_path"].replace("{i}", str(i)) for i in range(site["item_count"])]
+    fixed = dict(site["event_paths"])
+    path_pool = landing + items + sorted(set(fixed.values()))
+    path_code = {p: i for i, p in enumerate(path_pool)}
+    session_item = len(landing) + (su[:, 15] ** 2 * len(items)).astype(np.int64)
+    u_path = rng.random(m)
+    pv_path = np.where(
+        is_landing,
+        (u_path**1.5 * len(landing)).astype(np.int64),
+        np.where(u_path < 0.5, (u_path * 2 * len(landing)).astype(np.int64), len(landing) + (u_path * len(items)).astype(np.int64) % len(items)),
+    )
+    path = session_item[s_idx].copy()
+    path = np.where(ev == code_of["page_view"], pv_path, path)
+    for name, p in fixed.items():
+        path = np.where(ev == code_of[name], path_code[p], path)
+
+    # Who identifies: account holders on return visits, anyone at a login event.
+    login = np.isin(ev, [code_of[e] for e in site["login_events"]])
+    acct = vi["has_account"][visitor]
+    logged_in_raw = (acct & (ss["index"][s_idx] > 0)) | login
+    # Once identified in a session, later events of that session stay identified.
+    logged_in = _carry_forward(logged_in_raw, is_landing)
+    email_channel = pop["channel"]["names"].index("email")
+    has_email = np.zeros(len(vis), dtype=bool)
+    has_email[visitor[logged_in]] = True
+    has_email[ss["visitor"][channel == email_channel]] = True
+    has_email |= vi["has_account"]
+
+    conv = code_of[site["conversion_event"]]
+    revenue = np.where(
+        ev == conv,
+        np.round(np.exp(np.log(max(site["order_value_median"], 1e-9)) + site["order_value_sigma"] * norm_ppf(rng.random(m))), 2),
+        np.nan,
+    )
+    if site["order_value_median"] <= 0:
+        revenue[:] = np.nan
+
+    event_id = chunk * _ID_STRIDE + np.arange(m, dtype=np.int64)
+    ch_s = channel[s_idx]
+    ev_df = pl.DataFrame(
+        {
+            "event_id": event_id,
+            "visitor_id": vis["visitor_id"].to_numpy()[visitor],
+            "session_id": chunk * _ID_STRIDE + s_idx.astype(np.int64),
+            "session_index": ss["index"][s_idx].astype(np.int32),
+            "session_start": ss["start"][s_idx],
+            "seq": seq.astype(np.int32),
+            "ts": ts,
+            "event": _gather(names, ev),
+            "path": _gather(path_pool, path),
+            "_p": path,
+            "channel": _gather(pop["channel"]["names"], ch_s),
+            "_ch": ch_s,
+            "_v": visitor,
+            "revenue": revenue,
+            "logged_in": logged_in & has_email[visitor],
+            "_landing": is_landing,
+            "_u_query": rng.random(m),
+        }
+    ).with_columns(
+        pl.col("ts").cast(pl.Datetime("us", "UTC")),
+        pl.col("session_start").cast(pl.Datetime("us", "UTC")),
+        pl.col("revenue").fill_nan(None),
+    )
+    return ev_df.with_columns(pl.col("ts").dt.date().alias("date")), has_email, path_pool
+
+
+def _carry_forward(flag: np.ndarray, new_group: np.ndarray) -> np.ndarray:
+    """True from the first True in each group onwards (groups start where new_group is True)."""
+    group = np.cumsum(new_group) - 1
+    idx = np.where(flag, np.arange(len(flag)), -1)
+    last = np.maximum.accumulate(idx)
+    group_start = np.flatnonzero(new_group)[group]
+    return last >= group_start
+
+
+def _urls(scenario: Scenario, ev: pl.DataFrame, email: pl.Series, path_pool: list[str]) -> pl.DataFrame:
+    """Full URLs and referrers: UTM on campaign landings, a click id on paid ones, and the
+    e-mail in the query string where newsletters and GET forms leak it, as real sites do.
+    Only the few rows with a query string are built; the rest are gathered from a pool."""
+    site = datasets.site(scenario.site.kind)
+    pop = _population()
+    ch = pop["channel"]
+    code = ev["_ch"].to_numpy()
+    landing = ev["_landing"].to_numpy()
+    has_utm = np.asarray([bool(x) for x in ch["utm_source"]])[code] & landing
+    has_email = email.is_not_null().to_numpy()[ev["_v"].to_numpy()]
+    leak_event = "cta_click" if scenario.site.kind == "shop" else "cta_subscribe"
+    leak_spot = (landing & (code == ch["names"].index("email"))) | (ev["event"] == leak_event).to_numpy()
+    leaks = has_email & leak_spot & (ev["_u_query"].to_numpy() < pop["session"]["email_in_url_share"])
+    rows = np.flatnonzero(has_utm | leaks)
+    sub = ev[rows]
+    src = _gather(ch["utm_source"], code[rows]).replace("", None)
+    utm_q = pl.concat_str([pl.lit("utm_source="), pl.lit(src), pl.lit("&utm_medium="),
+                           pl.lit(_gather(ch["utm_medium"], code[rows])), pl.lit("&utm_campaign="),
+                           pl.lit(_gather(ch["utm_campaign"], code[rows]))])
+    gclid = pl.concat_str([pl.lit("&gclid=Cj0K"), (pl.col("event_id").hash(scenario.seed) % 10**12).cast(pl.String)])
+    utm = pl.when(pl.lit(has_utm[rows])).then(
+        pl.concat_str([utm_q, pl.when(pl.col("channel") == "paid").then(gclid).otherwise(pl.lit(""))])
+    )
+    mail = pl.when(pl.lit(leaks[rows])).then(pl.concat_str([pl.lit("email="), pl.lit(email.gather(sub["_v"]))]))
+    full_pool = [f"https://{site['domain']}{p}" for p in path_pool]
+    base = _gather(full_pool, ev["_p"].to_numpy())
+    with_query = sub.select(
+        pl.concat_str([pl.lit(base.gather(rows)), pl.lit("?"), pl.concat_str([utm, mail], separator="&", ignore_nulls=True)])
+    ).to_series()
+    referrer = pl.Series("referrer", [None] * len(ev), dtype=pl.String)
+    first = np.flatnonzero(landing)
+    referrer = referrer.scatter(first, _gather(ch["referrer"], code[first]).replace("", None))
+    return ev.with_columns(url=base.scatter(rows, with_query), referrer=referrer).drop("_ch", "_v", "_u_query", "_landing", "_p")
+
+
+VISITOR_COLUMNS = (
+    "visitor_id", "date", "first_seen", "persona", "privacy_attitude", "region", "country", "city", "timezone",
+    "language", "device", "os", "browser", "platform", "user_agent", "ipv4", "ipv6", "screen", "webgl", "fonts",
+    "canvas", "plugins", "accept", "dnt", "cookies_enabled", "adblock", "gpc", "has_account", "email",
+    "n_sessions", "n_events",
+)
+EVENT_COLUMNS = (
+    "event_id", "visitor_id", "session_id", "session_index", "session_start", "seq", "ts", "date", "event",
+    "path", "url", "referrer", "channel", "revenue", "logged_in",
+)
+
+
+def generate_chunk(scenario: Scenario, chunk: int) -> Traffic:
+    """Ground truth for visitors [chunk * CHUNK_VISITORS, ...) of the scenario."""
+    lo = chunk * CHUNK_VISITORS
+    hi = min(lo + CHUNK_VISITORS, scenario.traffic.visitors)
+    vis, vi = _visitors(scenario, chunk, lo, hi)
+    ss = _sessions(scenario, chunk, hi - lo, vi)
+    ev, has_email, path_pool = _events(scenario, chunk, vis, vi, ss)
+    vis = vis.with_columns(_email=pl.when(pl.Series(has_email)).then(pl.col("_email")))
+    ev = _urls(scenario, ev, vis["_email"], path_pool)
+    per_visitor = ev.group_by("visitor_id").agg(
+        first_seen=pl.col("ts").min(),
+        n_sessions=pl.col("session_id").n_unique().cast(pl.Int32),
+        n_events=pl.len().cast(pl.Int32),
+    )
+    # A visitor whose only sessions fell after the run's end never arrived: drop them.
+    vis = (
+        vis.join(per_visitor, on="visitor_id", how="inner", maintain_order="left")
+        .rename({"_email": "email"})
+        .with_columns(date=pl.col("first_seen").dt.date())
+        .select(VISITOR_COLUMNS)
+    )
+    cu = _rng(scenario.seed, chunk, _S_CONSENT).random((hi - lo, len(CONSENT_DRAWS)))
+    draws = pl.DataFrame({"visitor_id": np.arange(lo, hi, dtype=np.int64)} | {k: cu[:, i] for i, k in enumerate(CONSENT_DRAWS)})
+    draws = draws.join(vis.select("visitor_id"), on="visitor_id", how="semi", maintain_order="left")
+    return Traffic(visitors=vis, events=ev.select(EVENT_COLUMNS), draws=draws)
+
+
+def generate_traffic(scenario: Scenario) -> Traffic:
+    """The whole run's ground truth in memory (for app-sized runs; the CLI streams chunks)."""
+    parts = [generate_chunk(scenario, c) for c in range(n_chunks(scenario))]
+    return Traffic(
+        visitors=pl.concat([p.visitors for p in parts]),
+        events=pl.concat([p.events for p in parts]),
+        draws=pl.concat([p.draws for p in parts]),
+    )
