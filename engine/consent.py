@@ -32,7 +32,7 @@ def decide(visitors: pl.DataFrame, draws: pl.DataFrame, cfg: ConsentConfig) -> p
     Uses only the visitor's fixed uniforms, so a consent knob never changes the traffic."""
     pop = datasets.load("population")
     assume = datasets.calibration()["assumptions"]
-    v = visitors.select("visitor_id", "region", "privacy_attitude", "persona", "gpc", "n_events").join(
+    v = visitors.select("visitor_id", "region", "privacy_attitude", "persona", "gpc", "n_events", "has_account").join(
         draws, on="visitor_id", how="left", maintain_order="left"
     )
     n = v.height
@@ -45,7 +45,7 @@ def decide(visitors: pl.DataFrame, draws: pl.DataFrame, cfg: ConsentConfig) -> p
     per_shift = dict(zip(per["names"], per["consent_logit"], strict=True))
     shift = v["privacy_attitude"].replace_strict(att_shift, return_dtype=pl.Float64).to_numpy() + v[
         "persona"
-    ].replace_strict(per_shift, return_dtype=pl.Float64).to_numpy()
+    ].replace_strict(per_shift, return_dtype=pl.Float64).to_numpy() + per["account_consent_logit"] * v["has_account"].to_numpy()
 
     gpc = v["gpc"].to_numpy() & cfg.honour_gpc
     u_decide, u_accept, u_custom, u_page, u_delay = (v[c].to_numpy() for c in ("u_decide", "u_accept", "u_custom", "u_page", "u_delay"))
@@ -62,8 +62,12 @@ def decide(visitors: pl.DataFrame, draws: pl.DataFrame, cfg: ConsentConfig) -> p
         choice[:] = "no_banner"
     else:
         target = accept_rate(cfg.banner)
-        shares = np.outer(att["shares"], per["shares"]).ravel()
-        shifts = np.add.outer(np.asarray(att["consent_logit"]), np.asarray(per["consent_logit"])).ravel()
+        # Population grid attitude x persona x account, so the published rate holds on average.
+        acct = np.asarray(per["account_share"])
+        per_acct_share = np.concatenate([np.asarray(per["shares"]) * (1 - acct), np.asarray(per["shares"]) * acct])
+        per_acct_shift = np.concatenate([np.asarray(per["consent_logit"]), np.asarray(per["consent_logit"]) + per["account_consent_logit"]])
+        shares = np.outer(att["shares"], per_acct_share).ravel()
+        shifts = np.add.outer(np.asarray(att["consent_logit"]), per_acct_shift).ravel()
         c = recentre(target, shifts, shares)
         decides = (u_decide < cfg.decision_share) & reached
         accept = u_accept < sigmoid(c + shift)

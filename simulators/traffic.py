@@ -352,6 +352,7 @@ def _events(scenario: Scenario, chunk: int, vis: pl.DataFrame, vi: dict, ss: dic
         np.asarray(pop["persona"]["intent"])[persona]
         * np.asarray(pop["device"]["intent"])[device]
         * np.asarray(pop["channel"]["intent"])[channel]
+        * np.where(vi["has_account"][ss["visitor"]], pop["persona"]["account_intent"], 1.0)
     )
     funnel = site["funnel"]
     rates = np.asarray(site["funnel_rates"])

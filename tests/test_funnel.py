@@ -304,14 +304,14 @@ repeating_steps_st = st.lists(st.sampled_from("ab"), min_size=1, max_size=5)
 steps_st = st.lists(st.sampled_from("abc"), min_size=1, max_size=4)
 
 
-@settings(max_examples=400, deadline=None, database=None)  # no .hypothesis dir in the repo
+@settings(max_examples=400, deadline=None)
 @given(rows=events_st, steps=steps_st, window=st.integers(0, 8))
 def test_matches_reference_oracle(rows: list[tuple[int, int, str]], steps: list[str], window: int) -> None:
     got = window_funnel(frame(rows), steps, window)
     assert dict(zip(got["user_id"], got["level"])) == reference_levels(rows, steps, window)
 
 
-@settings(max_examples=200, deadline=None, database=None)
+@settings(max_examples=200, deadline=None)
 @given(rows=dense_events_st, steps=repeating_steps_st, window=st.integers(0, 3))
 def test_matches_reference_oracle_datetime_string_users(
     rows: list[tuple[int, int, str]], steps: list[str], window: int

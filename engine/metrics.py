@@ -1,0 +1,170 @@
+"""KPIs per rail against the truth, the data-loss waterfall, and a modelled conversion estimate.
+
+Every function takes the run's tables (polars frames, as `simulators.run` or `engine.store`
+return them) and computes from them alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from engine import datasets
+from engine.scenario import Scenario
+
+RAILS = ("truth", "baseline", "fullstack")
+SESSION_GAP_US = 30 * 60 * 1_000_000  # the usual 30-minute inactivity rule for cookieless sessions
+DIMENSIONS = ("region", "device", "channel")
+METRICS = ("visitors", "sessions", "page_views", "bounce_rate", "conversions", "conversion_rate", "revenue")
+
+Tables = Mapping[str, pl.DataFrame]
+
+
+def _region_of(country: pl.Expr) -> pl.Expr:
+    return country.replace_strict(datasets.country_region(), default="unknown", return_dtype=pl.String)
+
+
+def rail_events(tables: Tables, rail: str) -> pl.DataFrame:
+    """One rail's non-ping events in a common shape: user, session, ts, event, revenue, region,
+    device, channel (the session's landing channel), as that rail itself can tell them."""
+    if rail == "truth":
+        v = tables["visitors"].select("visitor_id", "region", "device")
+        return tables["truth_events"].join(v, on="visitor_id", how="left").select(
+            pl.col("visitor_id").cast(pl.String).alias("user"),
+            pl.col("session_id").cast(pl.String).alias("session"),
+            "ts", "event", "revenue", "region", "device", "channel",
+        )
+    if rail == "baseline":
+        ev = tables["baseline_events"].sort("visitor_hash", "ts")
+        gap = pl.col("ts").diff().dt.total_microseconds().over("visitor_hash")
+        ev = ev.with_columns(
+            session=pl.concat_str(["visitor_hash", (gap.is_null() | (gap > SESSION_GAP_US)).cum_sum().over("visitor_hash").cast(pl.String)], separator="#"),
+        )
+        user = "visitor_hash"
+    elif rail == "fullstack":
+        ev = tables["fullstack_events"].filter(~pl.col("is_ping")).rename({"session_id": "session"})
+        user = "device_id"
+    else:
+        raise ValueError(f"unknown rail {rail!r}; use one of {RAILS}")
+    first = pl.col("channel").sort_by("ts").first().over("session")
+    return ev.select(
+        pl.col(user).alias("user"),
+        "session",
+        "ts",
+        "event",
+        "revenue",
+        _region_of(pl.col("country")).alias("region"),
+        pl.col("device_class").fill_null("unknown").alias("device"),
+        first.fill_null("direct").alias("channel"),
+    )
+
+
+def _kpis(ev: pl.DataFrame, conversion_event: str, by: list[str]) -> pl.DataFrame:
+    sessions = ev.group_by("session").agg(n=pl.len(), **{k: pl.col(k).first() for k in by})
+    per_session = sessions.group_by(by).agg(sessions=pl.len(), bounces=(pl.col("n") == 1).sum()) if by else sessions.select(
+        sessions=pl.len(), bounces=(pl.col("n") == 1).sum()
+    )
+    agg = [
+        pl.col("user").n_unique().alias("visitors"),
+        (pl.col("event") == "page_view").sum().alias("page_views"),
+        (pl.col("event") == conversion_event).sum().alias("conversions"),
+        pl.col("revenue").sum().alias("revenue"),
+    ]
+    base = ev.group_by(by).agg(agg) if by else ev.select(agg)
+    out = base.join(per_session, on=by, how="left") if by else pl.concat([base, per_session], how="horizontal")
+    return out.with_columns(
+        bounce_rate=pl.col("bounces") / pl.col("sessions"),
+        conversion_rate=pl.col("conversions") / pl.col("sessions"),
+    ).select(*by, *METRICS)
+
+
+def kpis(tables: Tables, scenario: Scenario, by: str | None = None) -> pl.DataFrame:
+    """Long table: [by,] metric, rail, value, truth, error_pct (rail vs truth, in %)."""
+    conv = datasets.site(scenario.site.kind)["conversion_event"]
+    keys = [by] if by else []
+    if by is not None and by not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {by!r}; use one of {DIMENSIONS}")
+    frames = []
+    for rail in RAILS:
+        k = _kpis(rail_events(tables, rail), conv, keys)
+        frames.append(k.unpivot(index=keys, on=list(METRICS), variable_name="metric", value_name="value").with_columns(rail=pl.lit(rail)))
+    long = pl.concat([f.with_columns(pl.col("value").cast(pl.Float64)) for f in frames])
+    truth = long.filter(pl.col("rail") == "truth").select(*keys, "metric", truth="value")
+    out = long.join(truth, on=[*keys, "metric"], how="left").with_columns(
+        error_pct=pl.when(pl.col("truth").fill_null(0) != 0).then((pl.col("value").fill_null(0) - pl.col("truth")) / pl.col("truth") * 100)
+    )
+    return out.select(*keys, "metric", "rail", "value", "truth", "error_pct").sort([*keys, "metric", "rail"])
+
+
+def kpi_table(tables: Tables, scenario: Scenario) -> pl.DataFrame:
+    """Wide headline table: metric, truth, baseline, fullstack, modelled and their errors in %."""
+    long = kpis(tables, scenario)
+    wide = long.pivot(on="rail", index="metric", values="value")
+    err = long.filter(pl.col("rail") != "truth").pivot(on="rail", index="metric", values="error_pct")
+    err = err.rename({c: f"{c}_error_pct" for c in err.columns if c != "metric"})
+    model = modelled_conversions(tables, scenario)
+    out = wide.join(err, on="metric").with_columns(
+        modelled=pl.when(pl.col("metric") == "conversions").then(pl.lit(model["modelled"])),
+        modelled_error_pct=pl.when(pl.col("metric") == "conversions").then(pl.lit(model["error_pct"])),
+    )
+    order = {m: i for i, m in enumerate(METRICS)}
+    return out.sort(pl.col("metric").replace_strict(order, return_dtype=pl.Int32)).select(
+        "metric", "truth", "baseline", "fullstack", "modelled", "baseline_error_pct", "fullstack_error_pct", "modelled_error_pct"
+    )
+
+
+def visitor_outcomes(tables: Tables, scenario: Scenario) -> pl.DataFrame:
+    """Per truth visitor: did analytics end up granted, and were they blocked."""
+    defaults = scenario.consent.defaults.model_dump()
+    v = tables["visitors"]
+    default_granted = pl.col("region").replace_strict({k: val == "granted" for k, val in defaults.items()}, return_dtype=pl.Boolean)
+    decided = pl.col("consent_choice").is_in(["accept_all", "custom", "reject_all", "gpc"])
+    granted = pl.when(decided).then(pl.col("consent_choice").is_in(["accept_all", "custom"])).otherwise(default_granted)
+    blocked = pl.col("adblock") & (not scenario.rails.server_side_proxy)
+    return v.select("visitor_id", "consent_choice", granted=granted, blocked=blocked, decided=decided, default_granted=default_granted)
+
+
+def waterfall(tables: Tables, scenario: Scenario) -> pl.DataFrame:
+    """From truth visitors to the visitors (device ids) the full stack observes, step by step."""
+    o = visitor_outcomes(tables, scenario)
+    total = o.height
+    no_decision = o.filter(~pl.col("decided") & ~pl.col("default_granted")).height
+    rejected = o.filter(pl.col("decided") & ~pl.col("granted")).height
+    blocked = o.filter(pl.col("granted") & pl.col("blocked")).height
+    reached = total - no_decision - rejected - blocked
+    fs = tables["fullstack_events"]
+    observed = fs.filter(~pl.col("is_ping"))["device_id"].n_unique()
+    steps = [
+        ("truth visitors", total, total),
+        ("no decision (default denied)", -no_decision, total - no_decision),
+        ("rejected (incl. GPC)", -rejected, total - no_decision - rejected),
+        ("blocked by ad blocker", -blocked, reached),
+        ("identity split (cookie resets)", observed - reached, observed),
+        ("observed by the full stack", observed, observed),
+    ]
+    return pl.DataFrame(steps, schema={"step": pl.String, "change": pl.Int64, "running": pl.Int64}, orient="row")
+
+
+def modelled_conversions(tables: Tables, scenario: Scenario) -> dict[str, float | None]:
+    """Total conversions estimated from the full stack (+ cookieless pings), scaled per stratum
+    (region x device class) by the page views the server-side baseline saw; error vs truth."""
+    conv = datasets.site(scenario.site.kind)["conversion_event"]
+    strata = ["region", "device"]
+    fs = tables["fullstack_events"].with_columns(region=_region_of(pl.col("country")), device=pl.col("device_class"))
+    seen = fs.group_by(strata).agg(pv_seen=(pl.col("event") == "page_view").sum(), conv_seen=(pl.col("event") == conv).sum())
+    base = tables["baseline_events"].with_columns(region=_region_of(pl.col("country")), device=pl.col("device_class"))
+    allpv = base.group_by(strata).agg(pv_all=(pl.col("event") == "page_view").sum())
+    j = allpv.join(seen, on=strata, how="left").fill_null(0)
+    # Strata the full stack never saw get the overall conversion-per-page-view ratio.
+    overall = j["conv_seen"].sum() / max(j["pv_seen"].sum(), 1)
+    est = j.select(
+        pl.when(pl.col("pv_seen") > 0).then(pl.col("conv_seen") * pl.col("pv_all") / pl.col("pv_seen")).otherwise(pl.col("pv_all") * overall)
+    ).to_series().sum()
+    truth = int((tables["truth_events"]["event"] == conv).sum())
+    return {
+        "modelled": float(est),
+        "truth": truth,
+        "observed": int(fs.filter(~pl.col("is_ping"))["event"].eq(conv).sum()),
+        "error_pct": (float(est) - truth) / truth * 100 if truth else None,
+    }

@@ -1,0 +1,118 @@
+"""`python -m simulators`: generate load data from a preset or scenario, list presets."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from engine.scenario import (
+    DEFAULT_PRESET,
+    Scenario,
+    ScenarioError,
+    apply_overrides,
+    list_presets,
+    load_preset,
+    load_scenario_file,
+)
+from simulators.pipeline import Summary, run_to_sink
+from simulators.sinks import SinkError, sink_for
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own errors: same format, code 2
+        self.print_usage(sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m simulators", description="Dual-Rail Consent Lab traffic simulator.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    g = sub.add_parser("generate", help="simulate a run and write it out")
+    g.add_argument("--preset", default=None, help=f"preset name (default {DEFAULT_PRESET}); see `presets`")
+    g.add_argument("--scenario", type=Path, help="scenario file (TOML or JSON) overriding the preset")
+    g.add_argument("--set", dest="sets", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override any scenario field by dotted path, e.g. consent.banner=no_reject (repeatable)")
+    g.add_argument("--visitors", type=int, help="shortcut for --set traffic.visitors=N")
+    g.add_argument("--days", type=int, help="shortcut for --set traffic.days=D")
+    g.add_argument("--seed", type=int, help="shortcut for --set seed=S")
+    g.add_argument("--out", required=True,
+                   help="a .duckdb file (six tables), a folder (Parquet run), a .jsonl file or - (hits as JSON lines)")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    sub.add_parser("presets", help="list the presets")
+    return p
+
+
+def resolve_scenario(args: argparse.Namespace) -> Scenario:
+    scenario = load_preset(args.preset or DEFAULT_PRESET)
+    if args.scenario is not None:
+        scenario = load_scenario_file(args.scenario, base=scenario)
+    overrides: dict[str, str] = {}
+    for item in args.sets:
+        if "=" not in item:
+            raise ScenarioError(f"--set needs FIELD=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        overrides[key.strip()] = value.strip()
+    for flag, path in (("visitors", "traffic.visitors"), ("days", "traffic.days"), ("seed", "seed")):
+        if getattr(args, flag) is not None:
+            overrides[path] = str(getattr(args, flag))
+    return apply_overrides(scenario, overrides) if overrides else scenario
+
+
+def _summary_text(s: Summary) -> str:
+    rows = "\n".join(f"  {k:<18}{v:>14,}" for k, v in s.rows.items())
+    return (
+        f"run {s.run_id} -> {s.destination}\n"
+        f"{s.truth_events:,} truth events in {s.seconds:.2f} s ({s.events_per_second:,.0f} events/s)\n"
+        f"rows per table:\n{rows}"
+    )
+
+
+def generate(args: argparse.Namespace) -> int:
+    try:
+        scenario = resolve_scenario(args)
+        sink = sink_for(args.out)
+    except (ScenarioError, SinkError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    bar = tqdm(total=scenario.traffic.visitors, unit=" visitors", disable=args.quiet, file=sys.stderr, dynamic_ncols=True)
+    events = 0
+
+    def progress(visitors: int, n_events: int) -> None:
+        nonlocal events
+        events += n_events
+        bar.update(visitors)
+        bar.set_postfix_str(f"{events:,} events")
+
+    try:
+        summary = run_to_sink(scenario, sink, on_chunk=progress)
+    except BrokenPipeError:
+        bar.close()
+        return 141  # the reader of stdout went away (e.g. `| head`): stop quietly, as shell tools do
+    except OSError as err:
+        bar.close()
+        if "Broken pipe" in str(err):
+            return 141
+        print(f"error: cannot write {args.out}: {err.strerror or err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        bar.close()
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+    bar.close()
+    print(_summary_text(summary), file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "presets":
+        for name, desc in list_presets().items():
+            print(f"{name:<14}{desc}")
+        return 0
+    return generate(args)

@@ -1,0 +1,101 @@
+"""Run a scenario into a sink chunk by chunk, with the sink writing in a background thread.
+
+Generation (numpy/polars) and writing (DuckDB, Parquet) both release the GIL for most of their
+work, so on two cores they overlap. The queue holds one chunk: memory stays flat.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from engine.consent import decide
+from engine.scenario import Scenario
+from simulators.hits import build_hits
+from simulators.run import tables_for
+from simulators.sinks import Sink
+from simulators.traffic import CHUNK_VISITORS, generate_chunk, n_chunks
+
+_DONE = object()
+
+
+@dataclass
+class Summary:
+    run_id: str
+    destination: str
+    seconds: float
+    truth_events: int
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def events_per_second(self) -> float:
+        return self.truth_events / self.seconds if self.seconds else 0.0
+
+
+def _chunk_payload(scenario: Scenario, chunk: int, wants: str) -> tuple[dict[str, pl.DataFrame], int]:
+    traffic = generate_chunk(scenario, chunk)
+    if wants == "hits":
+        hits = build_hits(scenario, traffic, decide(traffic.visitors, traffic.draws, scenario.consent))
+        return {"hits": hits}, traffic.events.height
+    return tables_for(scenario, traffic), traffic.events.height
+
+
+def run_to_sink(
+    scenario: Scenario,
+    sink: Sink,
+    chunks: range | None = None,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> Summary:
+    """Generate every chunk (or the given ones) into the sink; on any error the sink is aborted."""
+    chunks = chunks if chunks is not None else range(n_chunks(scenario))
+    q: queue.Queue = queue.Queue(maxsize=1)
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        while (item := q.get()) is not _DONE:
+            if errors:
+                continue  # drain so the producer never blocks after a failure
+            try:
+                sink.write(item)
+            except BaseException as err:  # noqa: BLE001 (re-raised in the caller's thread)
+                errors.append(err)
+
+    counts: dict[str, int] = {}
+    truth = 0
+    start = time.perf_counter()
+    sink.open(scenario)
+    thread = threading.Thread(target=writer, name="sink-writer", daemon=True)
+    thread.start()
+    try:
+        for c in chunks:
+            payload, n_events = _chunk_payload(scenario, c, sink.wants)
+            truth += n_events
+            for k, v in payload.items():
+                counts[k] = counts.get(k, 0) + v.height
+            q.put(payload)
+            if errors:
+                break
+            if on_chunk:
+                lo = c * CHUNK_VISITORS
+                on_chunk(min(CHUNK_VISITORS, scenario.traffic.visitors - lo), n_events)
+    except BaseException:
+        q.put(_DONE)
+        thread.join()
+        sink.abort()
+        raise
+    q.put(_DONE)
+    thread.join()
+    if errors:
+        sink.abort()
+        raise errors[0]
+    try:
+        sink.close(scenario, counts)
+    except BaseException:
+        sink.abort()
+        raise
+    return Summary(scenario.run_id, sink.destination, time.perf_counter() - start, truth, counts)
