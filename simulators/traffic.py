@@ -216,8 +216,10 @@ def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int) -> tuple[pl.Data
     # Addresses: a /16 of the visitor's country, random host part; IPv6 inside the country's /32.
     addr = _rng(scenario.seed, chunk, _S_ADDR)
     prefix = cp.ipv4_prefix16[country, (u[:, _V_IPPREFIX] * pools.IPV4_PREFIXES_PER_COUNTRY).astype(np.int64)]
-    ipv4 = (prefix << 16) | addr.integers(1, 65_534, size=n)
-    ipv6_rest = addr.integers(0, 1 << 16, size=(n, 6))
+    # One draw matrix, so a visitor's addresses do not depend on the chunk's size.
+    words = addr.integers(0, 1 << 16, size=(n, 7))
+    ipv4 = (prefix << 16) | np.clip(words[:, 0], 1, 65_534)
+    ipv6_rest = words[:, 1:]
 
     # Languages: the country's, sometimes followed by English.
     second_lang = u[:, _V_LANG2] < 0.4

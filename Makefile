@@ -1,0 +1,38 @@
+# Quick start: `make run` (set up, build the default run if missing, start the app on :8501)
+# and `make test` (set up, run the tests). Both work on a fresh machine with Python 3.11 + pip.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8501
+
+.PHONY: run test setup default-run bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The app reads runs as Parquet folders under data/runs; build the default preset's run once.
+default-run: $(STAMP)
+	@id=$$($(BIN)/python -c "from engine.scenario import load_preset; print(load_preset('eu_shop').run_id)"); \
+	if [ -d data/runs/$$id ]; then echo "default run $$id present"; \
+	else $(BIN)/python -m simulators generate --preset eu_shop --out data/runs --quiet; fi
+
+run: default-run
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
+
+# pytest exits 5 when it collected no test: that is a failure here, not a pass.
+test: $(STAMP)
+	@$(BIN)/python -m pytest -q; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/simulate.py
+	$(BIN)/python benchmarks/funnel.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,35 @@
+"""Shared fixtures: a fixed hash key (reproducible across processes) and small runs built once."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DRCL_HASH_KEY", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")
+
+import pytest  # noqa: E402
+
+from engine.scenario import Scenario, apply_overrides, load_preset  # noqa: E402
+from simulators.run import build_run  # noqa: E402
+from simulators.traffic import generate_traffic  # noqa: E402
+
+SMALL = {"traffic.visitors": 4000, "traffic.days": 14}
+
+
+def small(overrides: dict | None = None) -> Scenario:
+    """The default preset, small: 4,000 visitors over 14 days (long enough for ITP resets)."""
+    return apply_overrides(load_preset("eu_shop"), SMALL | (overrides or {}))
+
+
+@pytest.fixture(scope="session")
+def base_scenario() -> Scenario:
+    return small()
+
+
+@pytest.fixture(scope="session")
+def base_traffic(base_scenario):
+    return generate_traffic(base_scenario)
+
+
+@pytest.fixture(scope="session")
+def base_tables(base_scenario, base_traffic):
+    return build_run(base_scenario, base_traffic)

@@ -1,0 +1,125 @@
+import numpy as np
+import polars as pl
+import pytest
+from conftest import small
+
+from engine import datasets
+from simulators import traffic as T
+from simulators.hits import build_hits
+from simulators.run import build_run
+
+
+def test_same_seed_gives_identical_tables(base_scenario, base_tables):
+    again = build_run(base_scenario)
+    for name, frame in base_tables.items():
+        assert frame.equals(again[name]), name
+
+
+def test_other_seed_gives_other_traffic(base_traffic):
+    other = T.generate_traffic(small({"seed": 43}))
+    assert not base_traffic.events.equals(other.events)
+
+
+def test_chunks_are_independent_of_run_size(base_scenario):
+    # Common random numbers: the first visitors are the same whatever the run's size.
+    bigger = small({"traffic.visitors": T.CHUNK_VISITORS + 10})
+    a = T.generate_chunk(base_scenario, 0).visitors.drop("n_sessions", "n_events", "first_seen", "date", "email")
+    b = T.generate_chunk(bigger, 0).visitors.drop("n_sessions", "n_events", "first_seen", "date", "email")
+    common = a.join(b.select("visitor_id"), on="visitor_id", how="semi")
+    assert common.height > 0.99 * a.height
+    assert common.equals(b.join(common.select("visitor_id"), on="visitor_id", how="semi"))
+
+
+def test_banner_changes_consent_not_browsing(base_scenario, base_traffic, base_tables):
+    no_reject = small({"consent.banner": "no_reject"})
+    other = build_run(no_reject)
+    assert other["truth_events"].equals(base_tables["truth_events"])
+    assert other["visitors"].drop("consent_choice", "consent_at").equals(base_tables["visitors"].drop("consent_choice", "consent_at"))
+
+
+@pytest.mark.parametrize("banner", ["no_reject", "reject_second_layer", "reject_first_layer"])
+def test_accept_rate_matches_the_published_rate(banner):
+    s = small({"consent.banner": banner, "traffic.visitors": 40_000, "traffic.days": 3, "consent.honour_gpc": False})
+    tr = T.generate_traffic(s)
+    from engine.consent import accept_rate, decide
+
+    d = decide(tr.visitors, tr.draws, s.consent)
+    decided = d.filter(pl.col("choice").is_in(["accept_all", "reject_all", "custom"]))
+    share = (decided["choice"] == "accept_all").mean()
+    assert abs(share - accept_rate(banner)) < 0.015, (banner, share)
+    # About half decide at all (Teads 2018), minus those who leave before the banner's page.
+    assert 0.35 < decided.height / d.height < 0.5
+
+
+def test_visitor_attributes_are_realistic(base_traffic):
+    v = base_traffic.visitors
+    assert v["visitor_id"].is_unique().all()
+    # Correlated profiles: a user agent always comes with the same platform and browser (iPads
+    # send the macOS Safari user agent, as real iPadOS does, so the OS may differ).
+    assert v.group_by("user_agent").agg(pl.col("platform").n_unique(), pl.col("browser").n_unique()).select(
+        (pl.col("platform") == 1).all() & (pl.col("browser") == 1).all()
+    ).item()
+    # Screens and WebGL renderers come from the device's own pools: no phone with a 4K screen.
+    assert v.filter(pl.col("device") == "mobile")["screen"].str.extract(r"^(\d+)x").cast(pl.Int32).max() < 500
+    assert v["ipv4"].str.contains(r"^\d+\.\d+\.\d+\.\d+$").all()
+    assert 0.3 < v["ipv6"].is_not_null().mean() < 0.6
+    # E-mails only for visitors who identify (account, purchase, newsletter).
+    assert v.filter(pl.col("has_account"))["email"].is_not_null().all()
+    assert 0 < v["email"].is_not_null().mean() < 0.8
+    safari = (v["browser"] == "Safari").mean()
+    assert abs(safari - 0.25) < 0.03
+
+
+def test_events_follow_the_funnel_in_order(base_scenario, base_traffic):
+    ev = base_traffic.events
+    site = datasets.site(base_scenario.site.kind)
+    assert set(ev["event"].unique()) <= set(site["events"])
+    # Sorted by visitor then time; seq counts each visitor's events from 0.
+    assert ev.select((pl.col("visitor_id").diff().fill_null(0) >= 0).all()).item()
+    per = ev.group_by("visitor_id").agg(lo=pl.col("seq").min(), hi=pl.col("seq").max(), n=pl.len())
+    assert (per["lo"] == 0).all() and (per["hi"] == per["n"] - 1).all()
+    order = {e: i for i, e in enumerate(site["funnel"])}
+    steps = ev.filter(pl.col("event").is_in(site["funnel"][1:])).with_columns(rank=pl.col("event").replace_strict(order, return_dtype=pl.Int32))
+    bad = steps.sort("session_id", "ts").group_by("session_id").agg((pl.col("rank").diff().fill_null(0) < 0).any().alias("back"))
+    assert not bad["back"].any()
+    # Every purchase has a begin_checkout before it in the same session, with revenue.
+    p = ev.filter(pl.col("event") == "purchase")
+    assert p["revenue"].is_not_null().all() and (p["revenue"] > 0).all()
+    chk = ev.filter(pl.col("event") == "begin_checkout").group_by("session_id").agg(first_chk=pl.col("ts").min())
+    j = p.join(chk, on="session_id", how="left")
+    assert (j["first_chk"] <= j["ts"]).all()
+    # Landing pages of campaign sessions carry UTM, some URLs leak an e-mail as real sites do.
+    assert ev.filter(pl.col("channel") == "paid", pl.col("referrer").is_not_null())["url"].str.contains("gclid=").all()
+    assert ev["url"].str.contains("email=").sum() > 0
+
+
+def test_content_site_uses_its_taxonomy():
+    s = small({"site.kind": "content", "traffic.visitors": 2000})
+    ev = T.generate_traffic(s).events
+    assert set(ev["event"].unique()) <= {"page_view", "snack_start", "chart_interact", "snack_complete", "share_click", "cta_subscribe"}
+    assert (ev["event"] == "cta_subscribe").sum() > 0
+    assert ev["revenue"].is_null().all()
+
+
+def test_safari_itp_splits_client_ids_unless_cookies_are_server_set(base_scenario, base_traffic):
+    def ids_per_visitor(scenario):
+        hits = build_hits(scenario, base_traffic)
+        ev = base_traffic.events.select("visitor_id").with_columns(hits["client_id"], hits["ts"])
+        vis = base_traffic.visitors.select("visitor_id", "browser")
+        return ev.drop_nulls("client_id").group_by("visitor_id").agg(pl.col("client_id").n_unique().alias("n")).join(vis, on="visitor_id")
+
+    script = ids_per_visitor(base_scenario)
+    server = ids_per_visitor(small({"rails.server_set_cookies": True}))
+    assert script.filter(pl.col("browser") == "Safari")["n"].max() > 1
+    assert script.filter(pl.col("browser") != "Safari")["n"].max() == 1
+    assert server["n"].max() == 1
+
+
+def test_hits_carry_consent_state_and_no_visitor_id(base_scenario, base_traffic):
+    hits = build_hits(base_scenario, base_traffic)
+    assert "visitor_id" not in hits.columns
+    assert hits.height == base_traffic.events.height
+    # The analytics cookie exists exactly when analytics storage is granted.
+    assert (hits["client_id"].is_not_null() == hits["analytics_storage"]).all()
+    assert hits.filter(pl.col("consent_choice").is_not_null())["consent_ts"].is_not_null().all()
+    assert np.isin(hits["consent_choice"].drop_nulls().unique().to_numpy(), ["accept_all", "reject_all", "custom", "gpc"]).all()
