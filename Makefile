@@ -27,6 +27,7 @@ run: default-run
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
 test: $(STAMP)
+	$(BIN)/ruff check .
 	@$(BIN)/python -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 

@@ -24,6 +24,8 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from engine.metrics import RAILS, rail_events
+
 REQUIRED_COLUMNS = ("user_id", "ts", "event")
 _UNITS_PER_SECOND = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000}
 
@@ -190,3 +192,13 @@ def funnel_by_rail(
         for rail, frame in rails.items()
     ]
     return pl.concat(tables) if tables else pl.DataFrame(schema={"rail": pl.String, **_TABLE_SCHEMA})
+
+
+def rail_funnels(tables: Mapping[str, pl.DataFrame], steps: Sequence[str], window_seconds: int | float) -> pl.DataFrame:
+    """Funnel table per rail of a run (truth, baseline, full stack), each with its own user ids:
+    visitor id, daily visitor hash, device cookie. Full-stack pings carry no id and are left out."""
+    frames = {
+        rail: rail_events(tables, rail).select(user_id="user", ts="ts", event="event").drop_nulls("user_id")
+        for rail in RAILS
+    }
+    return funnel_by_rail(frames, steps, window_seconds)

@@ -37,26 +37,35 @@ def _channel(utm_medium: pl.Expr, ref_host: pl.Expr) -> pl.Expr:
     )
 
 
+def _url_features(u: pl.DataFrame) -> pl.DataFrame:
+    parts = masking.url_parts(u["url"])
+    q = parts["query"]
+    return u.with_columns(path=parts["path"], _query=q, gclid=masking.query_param(q, "gclid"),
+                          **{k: masking.query_param(q, k) for k in _UTM})
+
+
+def _source_features(u: pl.DataFrame) -> pl.DataFrame:
+    return u.with_columns(referrer_host=masking.referrer_host(u["referrer"])).with_columns(
+        channel=_channel(pl.col("utm_medium"), pl.col("referrer_host"))
+    )
+
+
 def hit_context(hits: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
-    """What both rails derive from a hit's raw fields: path, UTM, referrer host, country,
-    reduced user agent and (if kept) the truncated IP. Raw fields are not carried on."""
-    parts = masking.url_parts(hits["url"])
-    query = parts["query"]
-    ctx = pl.DataFrame(
-        {
-            "path": parts["path"],
-            "_query": query,
-            **{u: masking.query_param(query, u) for u in _UTM},
-            "referrer_host": masking.referrer_host(hits["referrer"]),
-            "country": geoip.country_of(hits["ip"]),
-        }
-    ).hstack(masking.reduce_user_agent(hits["user_agent"]))
+    """What both rails derive from a hit's raw fields: path, UTM, referrer host, channel, country,
+    reduced user agent and (if kept) the truncated IP. Raw fields are not carried on. Each is
+    computed once per distinct URL, referrer, IP or user agent."""
+    url = masking.per_unique(hits, ["url"], _url_features)
+    source = masking.per_unique(hits.select("referrer").with_columns(url["utm_medium"]), ["referrer", "utm_medium"], _source_features)
     ip_t = (
         masking.truncate_ip(hits["ip"], scenario.rails.ipv4_prefix_bits, scenario.rails.ipv6_prefix_bits)
         if scenario.masking.store_truncated_ip
-        else pl.Series("ip_truncated", [None] * hits.height, dtype=pl.String)
+        else pl.repeat(None, hits.height, dtype=pl.String, eager=True)
     )
-    return ctx.with_columns(ip_truncated=ip_t, channel=_channel(pl.col("utm_medium"), pl.col("referrer_host")))
+    return pl.concat(
+        [url, source, masking.reduce_user_agent(hits["user_agent"]),
+         pl.DataFrame({"country": geoip.country_of(hits["ip"]), "ip_truncated": ip_t})],
+        how="horizontal",
+    )
 
 
 _COMMON = ("event_id", "ts", "date", "event", "path", *_UTM, "referrer_host", "channel", "country", "ip_truncated",
@@ -69,11 +78,16 @@ def baseline(hits: pl.DataFrame, ctx: pl.DataFrame, scenario: Scenario) -> pl.Da
     Runs server side, so consent state and ad blockers do not change what it records."""
     site = datasets.site(scenario.site.kind)
     keep = hits["event_type"].is_in(["page_view", *site["server_events"]])
-    h = hits.filter(keep)
-    c = ctx.filter(keep)
+    h = hits.select("event_id", "event_type", "ts", "site", "ip", "user_agent", "revenue", "transaction_id").filter(keep)
+    c = ctx.select(*(k for k in _COMMON if k in ctx.columns)).filter(keep)
     date = h["ts"].dt.date()
-    ident = pl.select(pl.concat_str([pl.lit(h["site"]), pl.lit(h["ip"]), pl.lit(h["user_agent"])], separator="|")).to_series()
-    visitor_hash = masking.keyed_hash_daily(ident, date, "baseline-salt", rotate=scenario.rails.baseline_salt == "daily")
+    rotate = scenario.rails.baseline_salt == "daily"
+
+    def hash_identity(u: pl.DataFrame) -> pl.DataFrame:
+        ident = u.select(pl.concat_str(["site", "ip", "user_agent"], separator="|")).to_series()
+        return u.with_columns(visitor_hash=masking.keyed_hash_daily(ident, u["date"], "baseline-salt", rotate))
+
+    visitor_hash = masking.per_unique(h.select("site", "ip", "user_agent", date=date), ["site", "ip", "user_agent", "date"], hash_identity)["visitor_hash"]
     server = h["event_type"].is_in(site["server_events"])
     return c.with_columns(
         event_id=h["event_id"],
@@ -95,16 +109,19 @@ def fullstack(hits: pl.DataFrame, ctx: pl.DataFrame, scenario: Scenario) -> pl.D
     granted = hits["analytics_storage"]
     send_ping = scenario.consent.mode == "advanced"
     keep = ~blocked & (granted | send_ping)
-    h = hits.filter(keep)
-    c = ctx.filter(keep)
+    h = hits.select("event_id", "event_type", "ts", "session_start", "client_id", "user_email", "user_agent", "language",
+                    "revenue", "transaction_id", *SIGNALS).filter(keep)
+    c = ctx.select(*(k for k in _COMMON if k in ctx.columns), "_query", "gclid").filter(keep)
     full = h["analytics_storage"]
     date = h["ts"].dt.date()
     rotate = scenario.masking.key_rotation == "daily"
     device_id = masking.keyed_hash_daily(h["client_id"], date, "fullstack-device", rotate)
     user_id = masking.keyed_hash_daily(h["user_email"], date, "fullstack-user", rotate)
     ua_hash = masking.keyed_hash(h["user_agent"], keys.derive("fullstack-ua"))
-    kept_query = masking.filter_query(c["_query"], scenario.masking.url_allowed_params)
-    gclid = masking.query_param(c["_query"], "gclid")
+    kept_query = masking.per_unique(
+        c.select("_query"), ["_query"], lambda u: u.with_columns(k=masking.filter_query(u["_query"], scenario.masking.url_allowed_params))
+    )["k"]
+    gclid = c["gclid"]
     ads = h["ad_storage"]
     session_id = pl.select(
         pl.when(pl.lit(full)).then(pl.struct(pl.lit(device_id), pl.lit(h["session_start"])).hash(7).cast(pl.String))

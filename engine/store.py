@@ -105,7 +105,7 @@ def write_tables(con: duckdb.DuckDBPyConnection, run_id: str, tables: Mapping[st
         for table, frame in tables.items():
             if table not in SCHEMAS:
                 raise StoreError(f"unknown table {table!r}")
-            _frame = conform(table, frame, run_id)  # noqa: F841 (scanned by name below)
+            _frame = conform(table, frame, run_id)
             cur.execute(f'INSERT INTO "{table}" SELECT * FROM _frame')
         cur.execute("COMMIT")
     except BaseException:

@@ -46,6 +46,11 @@ def country_pools() -> CountryPools:
     cities = []
     for code in codes:
         fake = Faker(geo["countries"][code]["locale"])
+        # Some locales (it_IT) build their city list from a set, whose order changes with
+        # PYTHONHASHSEED: sort it, or the same seed gives other cities in another process.
+        for provider in fake.get_providers():
+            if isinstance(getattr(provider, "cities", None), list | tuple):
+                provider.cities = sorted(provider.cities)
         fake.seed_instance(_POOL_SEED)
         names: list[str] = []
         while len(names) < CITIES_PER_COUNTRY:

@@ -196,7 +196,6 @@ def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int) -> tuple[pl.Data
     webgl_i = tabs["webgl"].take(profile, u[:, _V_WEBGL], skew=1.5)
     fonts_i = tabs["fonts"].take(profile, u[:, _V_FONTS], skew=3.0)
     canvas_code = webgl_i * _CANVAS_VARIANTS + (u[:, _V_CANVAS] ** 2 * _CANVAS_VARIANTS).astype(np.int64)
-    browser = dp.browser[profile]
 
     att = pop["attitude"]
     attitude = _pick(_cdf(att["shares"]), u[:, _V_ATTITUDE])

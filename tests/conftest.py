@@ -6,11 +6,11 @@ import os
 
 os.environ.setdefault("DRCL_HASH_KEY", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")
 
-import pytest  # noqa: E402
+import pytest
 
-from engine.scenario import Scenario, apply_overrides, load_preset  # noqa: E402
-from simulators.run import build_run  # noqa: E402
-from simulators.traffic import generate_traffic  # noqa: E402
+from engine.scenario import Scenario, apply_overrides, load_preset
+from simulators.run import build_run
+from simulators.traffic import generate_traffic
 
 SMALL = {"traffic.visitors": 4000, "traffic.days": 14}
 

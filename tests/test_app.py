@@ -4,7 +4,7 @@ from streamlit.testing.v1 import AppTest
 
 
 def test_headline_page_renders_numbers_from_the_run():
-    at = AppTest.from_file("app.py", default_timeout=120).run()
+    at = AppTest.from_file("../app.py", default_timeout=120).run()
     assert not at.exception
     labels = [m.label for m in at.metric]
     assert labels == ["Visitors (truth)", "Baseline visitors", "Full-stack visitors", "Modelled conversions"]

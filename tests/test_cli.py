@@ -85,7 +85,7 @@ def read_table(path: Path, table: str, exclude: tuple[str, ...] = ()) -> pl.Data
 def scalar(path: Path, sql: str):
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return con.sql(sql).fetchone()[0]
+        return con.execute(sql).fetchone()[0]
     finally:
         con.close()
 
@@ -93,7 +93,7 @@ def scalar(path: Path, sql: str):
 def tables_in(path: Path) -> set[str]:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return {r[0] for r in con.sql("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+        return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
     finally:
         con.close()
 
@@ -149,26 +149,42 @@ def test_acceptance_runs_row_matches_tables_and_summary(acceptance):
     assert summary_truth(err) == run["truth_events"]
 
 
-def test_acceptance_same_command_gives_identical_tables(acceptance):
+@pytest.mark.parametrize("table", store.TABLES)
+def test_acceptance_same_command_gives_identical_tables(acceptance, table):
     a, b = acceptance["a"]["path"], acceptance["b"]["path"]
-    for t in store.TABLES:
-        exclude = ("created_at",) if t == "runs" else ()
-        fa, fb = read_table(a, t, exclude), read_table(b, t, exclude)
-        assert fa.height > 0
-        assert_frame_equal(fa, fb, check_exact=True)
+    exclude = ("created_at",) if table == "runs" else ()  # wall-clock time of the run
+    fa, fb = read_table(a, table, exclude), read_table(b, table, exclude)
+    assert fa.height > 0
+    assert_frame_equal(fa, fb, check_exact=True)
 
 
-def test_acceptance_no_reject_changes_only_consent_and_rails(acceptance):
+def test_acceptance_no_reject_keeps_truth_identical(acceptance):
     a, c = acceptance["a"]["path"], acceptance["c"]["path"]
-    assert_frame_equal(read_table(a, "truth_events"), read_table(c, "truth_events"), check_exact=True)
-    consent_cols = ("consent_choice", "consent_at")
-    assert_frame_equal(read_table(a, "visitors", consent_cols), read_table(c, "visitors", consent_cols), check_exact=True)
-    # the consent choices themselves do differ (otherwise the comparison above proves nothing)
-    assert not read_table(a, "visitors").equals(read_table(c, "visitors"))
-    # traffic_key depends on the truth only; run_id on the whole scenario
+    # run_id differs (it hashes the whole scenario); everything else of the truth must not
+    assert_frame_equal(read_table(a, "truth_events", ("run_id",)), read_table(c, "truth_events", ("run_id",)), check_exact=True)
     ra, rc = read_table(a, "runs").row(0, named=True), read_table(c, "runs").row(0, named=True)
-    assert ra["traffic_key"] == rc["traffic_key"]
+    assert ra["traffic_key"] == rc["traffic_key"]  # the truth's hash ignores consent knobs
     assert ra["run_id"] != rc["run_id"]
+
+
+def test_acceptance_no_reject_keeps_visitors_but_consent_identical(acceptance):
+    a, c = acceptance["a"]["path"], acceptance["c"]["path"]
+    skip_cols = ("run_id", "consent_choice", "consent_at")
+    assert_frame_equal(read_table(a, "visitors", skip_cols), read_table(c, "visitors", skip_cols), check_exact=True)
+
+
+def test_acceptance_no_reject_changes_consent_choices(acceptance):
+    a, c = acceptance["a"]["path"], acceptance["c"]["path"]
+    others = tuple(col for col in store.SCHEMAS["visitors"] if col not in ("visitor_id", "consent_choice"))
+    choices_a, choices_c = read_table(a, "visitors", others), read_table(c, "visitors", others)
+    assert choices_a.columns == ["visitor_id", "consent_choice"]
+    assert not choices_a.equals(choices_c)
+    assert "no_reject" not in read_table(a, "runs")["scenario_json"][0]
+    assert json.loads(read_table(c, "runs")["scenario_json"][0])["consent"]["banner"] == "no_reject"
+
+
+def test_acceptance_no_reject_full_stack_sees_more(acceptance):
+    a, c = acceptance["a"]["path"], acceptance["c"]["path"]
 
     def non_pings(p: Path) -> int:
         return scalar(p, "SELECT count(*) FROM fullstack_events WHERE NOT is_ping")
@@ -286,10 +302,16 @@ def small_duckdb(tmp_path_factory) -> dict:
 # --- 4. Parquet run folder ---------------------------------------------------------------------
 
 
-def test_parquet_folder_layout_and_import(tmp_path, small_duckdb):
-    root = tmp_path / "runs"
+@pytest.fixture(scope="module")
+def small_parquet(tmp_path_factory) -> dict:
+    """The small command again, into a folder that does not exist yet (the sink creates it)."""
+    root = tmp_path_factory.mktemp("parquet") / "runs"
     err = ok(cli("generate", "--quiet", *SMALL_ARGS, "--out", str(root)))
-    run_id = summary_run_id(err)
+    return {"root": root, "stderr": err, "run_id": summary_run_id(err)}
+
+
+def test_parquet_folder_layout_and_import(tmp_path, small_parquet, small_duckdb):
+    root, err, run_id = small_parquet["root"], small_parquet["stderr"], small_parquet["run_id"]
     assert run_id == small_duckdb["run_id"]  # same scenario, same run id, whatever the sink
     assert [p.name for p in root.iterdir()] == [run_id], "expected only the run folder (no .tmp-* leftovers)"
     run_dir = root / run_id
@@ -302,8 +324,9 @@ def test_parquet_folder_layout_and_import(tmp_path, small_duckdb):
             assert re.fullmatch(r"date=\d{4}-\d{2}-\d{2}", part.name), f"{t}/{part.name}"
             files = list(part.iterdir())
             assert files and all(f.suffix == ".parquet" and f.is_file() for f in files), f"{t}/{part.name}: {files}"
-    leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith(".tmp-") or ".tmp-" in p.name]
+    leftovers = [p for p in root.parent.rglob("*") if ".tmp-" in p.name]
     assert leftovers == []
+    assert [p.name for p in root.parent.iterdir()] == ["runs"]
 
     con = store.connect(tmp_path / "imported.duckdb")
     try:
@@ -317,14 +340,23 @@ def test_parquet_folder_layout_and_import(tmp_path, small_duckdb):
         runs = store.list_runs(con)
         assert runs["run_id"].to_list() == [run_id]
         assert runs["truth_events"][0] == truth
-        # the Parquet run holds exactly what the .duckdb sink wrote for the same command
-        for t in store.TABLES:
-            exclude = ("created_at",) if t == "runs" else ()
-            cols = ", ".join(f'"{c}"' for c in store.SCHEMAS[t] if c not in exclude)
-            imported = store.query(con, f'SELECT {cols} FROM "{t}" ORDER BY ALL')
-            assert_frame_equal(imported, read_table(small_duckdb["path"], t, exclude), check_exact=True)
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("table", store.TABLES)
+def test_parquet_run_equals_duckdb_run_of_same_command(tmp_path, small_parquet, small_duckdb, table):
+    """The Parquet sink and the DuckDB sink hold the same rows for the same command (separate processes)."""
+    con = store.connect(tmp_path / "imported.duckdb")
+    try:
+        store.import_parquet(con, small_parquet["root"] / small_parquet["run_id"])
+        exclude = ("created_at",) if table == "runs" else ()
+        cols = ", ".join(f'"{c}"' for c in store.SCHEMAS[table] if c not in exclude)
+        imported = store.query(con, f'SELECT {cols} FROM "{table}" ORDER BY ALL')
+    finally:
+        con.close()
+    assert imported.height > 0
+    assert_frame_equal(imported, read_table(small_duckdb["path"], table, exclude), check_exact=True)
 
 
 # --- 5. JSON lines -----------------------------------------------------------------------------
@@ -343,7 +375,7 @@ def test_jsonl_file_and_stdout(tmp_path, small_duckdb):
     hits = [json.loads(line) for line in lines]
     for h in hits:
         assert isinstance(h, dict)
-        assert HIT_KEYS <= h.keys(), f"missing {HIT_KEYS - h.keys()}"
+        assert h.keys() >= HIT_KEYS, f"missing {HIT_KEYS - h.keys()}"
         assert isinstance(h["analytics_storage"], bool)
     # one hit per truth event, no duplicates
     truth_ids = set(read_table(small_duckdb["path"], "truth_events")["event_id"].to_list())

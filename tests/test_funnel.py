@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ has no package/conftest
 
-from engine.funnel import funnel_by_rail, funnel_table, window_funnel  # noqa: E402
-
+from engine.funnel import funnel_by_rail, funnel_table, window_funnel
 
 # --- reference oracle ------------------------------------------------------------------
 
@@ -43,7 +42,7 @@ def reference_levels(
             best = max(best, k)
             if k == len(steps) or best == len(steps):
                 return
-            for i, (t, e) in enumerate(evs):
+            for i, (t, e) in enumerate(evs):  # noqa: B023 (called only within this iteration)
                 if i not in used and e == steps[k] and prev <= t and t - start <= window:
                     extend(k + 1, start, t, used | {i})
 
@@ -209,7 +208,7 @@ def test_datetime_ts_window_in_seconds(unit: str) -> None:
 
 
 def test_datetime_window_exclusive_just_past_boundary() -> None:
-    base = datetime(2024, 3, 1, tzinfo=timezone.utc)
+    base = datetime(2024, 3, 1, tzinfo=UTC)
     events = pl.DataFrame(
         {"user_id": [1, 1], "ts": [base, base + timedelta(seconds=10, microseconds=1)], "event": ["a", "b"]}
     )
@@ -373,3 +372,20 @@ def test_funnel_by_rail() -> None:
         ("sms", 1, 1), ("sms", 2, 1), ("sms", 3, 0),
     ]  # fmt: skip
     assert funnel_by_rail({}, ["view"], 10).columns == out.columns
+
+
+def test_rail_funnels_of_a_run(base_scenario, base_tables):
+    from engine import datasets
+    from engine.funnel import rail_funnels
+
+    steps = datasets.site(base_scenario.site.kind)["funnel"]
+    table = rail_funnels(base_tables, steps, 3600)
+    assert table["rail"].unique().sort().to_list() == ["baseline", "fullstack", "truth"]
+    users = {r: table.filter(pl.col("rail") == r)["users"].to_list() for r in ("truth", "baseline", "fullstack")}
+    # The truth's step 1 is every visitor with a page view; the full stack sees fewer.
+    assert users["truth"][0] == base_tables["truth_events"].filter(pl.col("event") == "page_view")["visitor_id"].n_unique()
+    assert users["fullstack"][0] < users["truth"][0]
+    # The baseline records no view_item events: its funnel stops at step 1.
+    assert users["baseline"][1] == 0
+    for r in users:
+        assert users[r] == sorted(users[r], reverse=True)
