@@ -1,0 +1,154 @@
+"""The shared sidebar: one widget per Scenario field, bound to the URL, plus the preset picker.
+
+Widgets are generated from the pydantic model (type, bounds, default, help text), keyed by the
+field's dotted path, and bound to query parameters, so a presenter can bookmark and share a
+scenario. A parameter equal to the preset's value is left out of the URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal, get_args, get_origin
+
+import streamlit as st
+from pydantic import ValidationError
+
+from engine.scenario import (
+    DEFAULT_PRESET,
+    Scenario,
+    ScenarioError,
+    apply_overrides,
+    iter_fields,
+    list_presets,
+    load_preset,
+)
+
+# In-browser runs stay small enough to recompute in about a second; bigger runs: Runs page or CLI.
+APP_MAX_VISITORS = 200_000
+PRESET_KEY = "preset"
+_SECTIONS = {"site": "Site", "traffic": "Traffic", "consent": "Consent", "rails": "Rails", "masking": "Masking"}
+
+
+def _value_at(scenario: Scenario, path: str) -> Any:
+    node: Any = scenario
+    for part in path.split("."):
+        node = getattr(node, part)
+    return node
+
+
+def _to_widget(value: Any) -> Any:
+    return ", ".join(value) if isinstance(value, tuple) else value
+
+
+def _from_widget(annotation: Any, value: Any) -> Any:
+    if get_origin(annotation) is tuple:
+        return [v.strip() for v in str(value).split(",") if v.strip()]
+    return value
+
+
+def _label(path: str) -> str:
+    return path.split(".", 1)[-1].replace("_", " ").replace(".", ": ")
+
+
+def _widget(container: Any, path: str, info: Any, default: Any) -> None:
+    ann = info.annotation
+    common = {"key": path, "help": info.description, "bind": "query-params"}
+    lo = next((getattr(m, "ge", None) for m in info.metadata if getattr(m, "ge", None) is not None), None)
+    hi = next((getattr(m, "le", None) for m in info.metadata if getattr(m, "le", None) is not None), None)
+    if get_origin(ann) is Literal:
+        options = list(get_args(ann))
+        container.selectbox(_label(path), options, index=options.index(default), **common)
+    elif ann is bool:
+        container.checkbox(_label(path), value=default, **common)
+    elif ann is int:
+        if path == "traffic.visitors":
+            hi = min(hi or APP_MAX_VISITORS, APP_MAX_VISITORS)
+        container.number_input(_label(path), min_value=lo, max_value=hi, value=min(default, hi) if hi else default, step=1, **common)
+    elif ann is float:
+        container.slider(_label(path), min_value=float(lo or 0.0), max_value=float(hi or 1.0), value=float(default), step=0.01, **common)
+    elif ann is dt.date:
+        container.date_input(_label(path), value=default, **common)
+    elif get_origin(ann) is tuple:
+        container.text_input(_label(path), value=_to_widget(default), **common)
+    else:  # pragma: no cover - a new field type must get a widget here
+        raise TypeError(f"no widget for {path}: {ann}")
+
+
+def _apply_preset(name: str) -> None:
+    preset = load_preset(name)
+    for path, _ in iter_fields():
+        value = _to_widget(_value_at(preset, path))
+        if path == "traffic.visitors":
+            value = min(value, APP_MAX_VISITORS)
+        st.session_state[path] = value
+
+
+def _on_preset_change() -> None:
+    _apply_preset(st.session_state[PRESET_KEY])
+
+
+def _on_reset() -> None:
+    _apply_preset(st.session_state.get(PRESET_KEY, DEFAULT_PRESET))
+
+
+def _url_notes(preset: Scenario) -> list[str]:
+    """Query parameters that are not valid for the scenario: they fall back to the preset."""
+    notes = []
+    known = {p for p, _ in iter_fields()} | {PRESET_KEY}
+    for key in st.query_params:
+        raw = st.query_params[key]
+        if key == PRESET_KEY:
+            if raw not in list_presets():
+                notes.append(f"preset={raw!r} is not a preset; using {DEFAULT_PRESET}.")
+            continue
+        if key not in known:
+            continue  # other apps' parameters are not ours to judge
+        try:
+            value = apply_overrides(preset, {key: raw})
+            if key == "traffic.visitors" and value.traffic.visitors > APP_MAX_VISITORS:
+                notes.append(f"{key}={raw} is above the in-browser limit of {APP_MAX_VISITORS:,}; using the preset's value.")
+        except ScenarioError as err:
+            notes.append(f"{key}={raw!r} ignored ({str(err).split(': ', 2)[-1]}); using the preset's value.")
+    return notes
+
+
+def scenario_sidebar() -> Scenario:
+    """Draw the scenario sidebar and return the scenario it describes (never raises)."""
+    if "_url_notes" not in st.session_state:
+        preset_name = st.query_params.get(PRESET_KEY, DEFAULT_PRESET)
+        base = load_preset(preset_name if preset_name in list_presets() else DEFAULT_PRESET)
+        st.session_state["_url_notes"] = _url_notes(base)
+    sb = st.sidebar
+    sb.header("Scenario")
+    presets = list(list_presets())
+    sb.selectbox("Preset", presets, index=presets.index(DEFAULT_PRESET), key=PRESET_KEY, bind="query-params",
+                 on_change=_on_preset_change, help="A ready-made scenario; every knob below starts from it.")
+    preset = load_preset(st.session_state[PRESET_KEY])
+    sb.button("Reset to preset", on_click=_on_reset, help="Set every knob back to the preset's value.")
+    for note in st.session_state["_url_notes"]:
+        sb.warning(note)
+    groups: dict[str, Any] = {}
+    for path, info in iter_fields():
+        section = path.split(".")[0]
+        if section not in groups:
+            groups[section] = sb.expander(_SECTIONS.get(section, "Run"), expanded=section == "consent")
+        default = _value_at(preset, path)
+        if path == "traffic.visitors":
+            default = min(default, APP_MAX_VISITORS)
+        _widget(groups[section], path, info, default)
+    return current_scenario(preset)
+
+
+def current_scenario(preset: Scenario | None = None) -> Scenario:
+    """The scenario of the widgets' values; an invalid combination falls back to the preset."""
+    preset = preset or load_preset(st.session_state.get(PRESET_KEY, DEFAULT_PRESET))
+    values = {}
+    for path, info in iter_fields():
+        if path in st.session_state:
+            values[path] = _from_widget(info.annotation, st.session_state[path])
+    try:
+        return apply_overrides(preset, values)
+    except (ScenarioError, ValidationError) as err:
+        st.sidebar.error(f"{err} — showing the preset instead.")
+        return preset
+
