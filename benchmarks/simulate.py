@@ -89,7 +89,7 @@ def big_run_peak_rss(visitors: int, days: int, out: Path) -> tuple[float, int, f
     if peak_kb <= before:
         print("  (note: an earlier child had a higher peak; figure below is a lower bound)")
     con = duckdb.connect(str(out), read_only=True)
-    n = con.sql("SELECT count(*) FROM truth_events").fetchone()[0]
+    n = con.sql("SELECT count(*) FROM truth_events").fetchall()[0][0]
     con.close()
     return peak_kb / 1024, n, seconds
 

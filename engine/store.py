@@ -313,3 +313,17 @@ def scenario_of(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     if rows.height == 0:
         raise StoreError(f"no run {run_id}")
     return json.loads(rows["scenario_json"][0])
+
+
+def read_parquet_run(run_dir: Path) -> dict[str, pl.DataFrame]:
+    """The five data tables of a Parquet run folder as polars frames (schema types, no run_id)."""
+    _check_run_id(run_dir.name)
+    out = {}
+    for t in DATA_TABLES:
+        schema = {c: d for c, d in SCHEMAS[t].items() if c != "run_id"}
+        if not any((run_dir / t).glob("*/*.parquet")):
+            out[t] = pl.DataFrame(schema=schema)
+            continue
+        frame = query(duckdb.connect(), "SELECT * FROM read_parquet(?, hive_partitioning = true, union_by_name = true)", [parquet_glob(run_dir, t)])
+        out[t] = frame.select([pl.col(c).cast(d) for c, d in schema.items()])
+    return out

@@ -449,3 +449,13 @@ def test_delete_run_removes_one_run_everywhere(tmp_path, run_a, run_b):
         assert count(con, "truth_events") == fb["truth_events"].height
     finally:
         con.close()
+
+
+def test_read_parquet_run_gives_the_tables_back(tmp_path, con_a, run_a):
+    scenario, frames = run_a
+    run_dir = store.export_parquet(con_a, scenario.run_id, tmp_path / "pq")
+    back = store.read_parquet_run(run_dir)
+    assert set(back) == set(store.DATA_TABLES)
+    for t in store.DATA_TABLES:
+        want = _sorted(_utc(store.conform(t, frames[t], scenario.run_id).drop("run_id")))
+        assert _sorted(_utc(back[t])).equals(want), t
