@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: run test setup default-run bench clean
+.PHONY: run test setup default-run bench clean browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +22,21 @@ default-run: $(STAMP)
 	if [ -d data/runs/$$id ]; then echo "default run $$id present"; \
 	else $(BIN)/python -m simulators generate --preset eu_shop --out data/runs --quiet; fi
 
-run: default-run
+# Presenter login needs .streamlit/secrets.toml: start from the example (the app then warns that
+# example secrets are in use until you set your own).
+.streamlit/secrets.toml:
+	cp .streamlit/secrets.toml.example .streamlit/secrets.toml
+
+run: default-run .streamlit/secrets.toml
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
 
+# The browser smoke test drives Debian's chromium (`playwright install` cannot download browsers here;
+# CI runs as root on Debian). Never skipped: a missing chromium is installed, not excused.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; fi
+
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	@$(BIN)/python -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc

@@ -57,6 +57,8 @@ class DuckDBSink:
         self.run_id = scenario.run_id
         self.con = store.connect(self.tmp)
         self.con.execute("SET preserve_insertion_order = false")
+        # DuckDB's buffer pool otherwise grows towards 80% of RAM while a big file is written.
+        self.con.execute("SET memory_limit = '300MB'")
 
     def write(self, chunk: dict[str, pl.DataFrame]) -> None:
         store.write_tables(self.con, self.run_id, chunk)

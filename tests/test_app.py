@@ -1,16 +1,71 @@
+"""The frame and the Overview page: scenario sidebar from the model, URL binding, knobs move numbers."""
+
 import json
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
+from engine.scenario import field_paths
 
-def test_headline_page_renders_numbers_from_the_run():
+
+@pytest.fixture(scope="module")
+def app():
     at = AppTest.from_file("../app.py", default_timeout=120).run()
     assert not at.exception
-    labels = [m.label for m in at.metric]
-    assert labels == ["Visitors (truth)", "Baseline visitors", "Full-stack visitors", "Modelled conversions"]
-    assert at.metric[0].value == "20,000"
-    charts = at.get("vega_lite_chart")
-    assert len(charts) == 1
-    spec = json.loads(charts[0].proto.spec)
-    assert spec["mark"]["type"] == "bar" or spec.get("spec", {}).get("mark", {}).get("type") == "bar"
-    assert len(at.dataframe) == 2
+    return at
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_overview_renders_numbers_and_charts(app):
+    assert list(_metrics(app)) == ["Visitors (truth)", "Baseline visitors", "Full-stack visitors", "Modelled conversions"]
+    assert _metrics(app)["Visitors (truth)"] == "20,000"
+    specs = [json.loads(c.proto.spec) for c in app.get("vega_lite_chart")]
+    assert len(specs) == 2
+    # Rail colours are the shared ones, in the same order on every page.
+    colour = specs[0]["encoding"]["color"]["scale"]
+    assert colour["domain"][:3] == ["truth", "baseline", "fullstack"]
+    assert len(app.dataframe) == 2
+    assert len(app.get("download_button")) == 4
+
+
+def test_every_scenario_field_has_a_sidebar_widget_keyed_by_its_path(app):
+    keys = {w.key for kind in ("selectbox", "number_input", "slider", "checkbox", "date_input", "text_input")
+            for w in getattr(app.sidebar, kind)}
+    assert set(field_paths()) <= keys
+
+
+def test_banner_moves_the_full_stack_not_the_truth():
+    at = AppTest.from_file("../app.py", default_timeout=120).run()
+    before = _metrics(at)
+    at.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
+    after = _metrics(at)
+    assert not at.exception
+    assert after["Visitors (truth)"] == before["Visitors (truth)"]
+    assert int(after["Full-stack visitors"].replace(",", "")) > int(before["Full-stack visitors"].replace(",", ""))
+
+
+def test_preset_switch_and_reset():
+    at = AppTest.from_file("../app.py", default_timeout=120).run()
+    at.sidebar.selectbox(key="preset").set_value("us_shop").run()
+    assert at.session_state["consent.banner"] == "no_banner"
+    assert at.session_state["scenario"].traffic.region_mix.us == pytest.approx(0.80)
+    at.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
+    assert at.session_state["scenario"].consent.banner == "no_reject"
+    at.sidebar.button[0].click().run()  # "Reset to preset"
+    assert at.session_state["scenario"].consent.banner == "no_banner"
+
+
+def test_bad_url_values_fall_back_with_a_visible_note():
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.query_params["consent.banner"] = "wall"
+    at.query_params["traffic.visitors"] = "many"
+    at.query_params["consent.mode"] = "basic"
+    at.run()
+    assert not at.exception
+    notes = " ".join(w.value for w in at.sidebar.warning)
+    assert "consent.banner" in notes and "traffic.visitors" in notes
+    assert at.session_state["scenario"].consent.mode == "basic"
+    assert at.session_state["scenario"].consent.banner == "reject_first_layer"

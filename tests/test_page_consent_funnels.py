@@ -1,0 +1,157 @@
+"""AppTest: the Consent impact and Funnels pages render from the run, and their knobs move the numbers."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine import datasets
+
+CONSENT_PAGE = "app_pages/consent_impact.py"
+FUNNEL_PAGE = "app_pages/funnels.py"
+SHOP = datasets.site("shop")
+
+
+def _open(page: str) -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=120).run()
+    at.switch_page(page).run()
+    assert not at.exception
+    return at
+
+
+def _specs(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("vega_lite_chart")]
+
+
+def _frame(at: AppTest, *columns: str) -> pd.DataFrame:
+    """The first table shown that has all these columns."""
+    found = [df.value for df in at.dataframe if set(columns) <= set(df.value.columns)]
+    assert found, f"no table with columns {columns}"
+    return found[0]
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _texts(at: AppTest) -> str:
+    return " ".join([c.value for c in at.caption] + [m.value for m in at.markdown])
+
+
+@pytest.fixture(scope="module")
+def consent_page() -> AppTest:
+    return _open(CONSENT_PAGE)
+
+
+def test_consent_page_charts_tables_and_sources(consent_page):
+    at = consent_page
+    specs = _specs(at)
+    assert len(specs) >= 8
+    # Stacked shares per banner design: normalised bars with one colour per consent choice.
+    stacked = [s for s in specs if s.get("encoding", {}).get("x", {}).get("stack") == "normalize"]
+    assert stacked and stacked[0]["mark"]["type"] == "bar" and stacked[0]["encoding"]["color"]["field"] == "choice"
+    # Simulated beside published accept rate.
+    pub = [s for s in specs if s.get("encoding", {}).get("color", {}).get("scale", {}).get("domain") == ["simulated", "published"]]
+    assert pub and pub[0]["encoding"]["xOffset"]["field"] == "figure"
+    rates = _frame(at, "banner", "accept_rate_deciders", "published_accept_rate")
+    assert sorted(rates["banner"]) == sorted(["reject_first_layer", "reject_second_layer", "no_reject", "no_banner"])
+    assert rates["visitors"].nunique() == 1  # every design on the same visitors
+    for by in ("region", "device", "privacy_attitude"):
+        assert len(_frame(at, by, "accept_all", "analytics_granted")) > 1
+    modes = _frame(at, "mode", "pings", "modelled_conversions", "ga4_thresholds_met").set_index("mode")
+    assert modes.loc["basic", "pings"] == 0 and modes.loc["advanced", "pings"] > 0
+    text = _texts(at)
+    assert "Didomi help centre, 2024" in text and "Google Ads conversion-modelling help (secondary transcription)" in text
+    assert "behavioural modelling prerequisites (secondary transcription)" in text
+    assert "This run meets them" in text or "This run does not meet them" in text
+    assert _metric(at, "Consented / not consented (published)") == "2–5×"
+    # Every table shown has its two downloads.
+    assert len(at.get("download_button")) == 2 * len(at.dataframe)
+
+
+def test_banner_widgets_live_on_the_page(consent_page):
+    sidebar_keys = {w.key for w in consent_page.sidebar.selectbox}
+    assert "ci.banner_a" not in sidebar_keys and "ci.banner_b" not in sidebar_keys
+    assert consent_page.selectbox(key="ci.banner_a").value != consent_page.selectbox(key="ci.banner_b").value
+
+
+def test_sidebar_banner_moves_the_full_stack_not_the_truth():
+    at = _open(CONSENT_PAGE)
+    before = {label: _metric(at, label) for label in ("Visitors (truth)", "Conversions (truth)", "Full-stack visitors")}
+    kpi_before = _frame(at, "metric", "truth", "fullstack", "baseline").set_index("metric")
+    at.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
+    assert not at.exception
+    assert _metric(at, "Visitors (truth)") == before["Visitors (truth)"]
+    assert _metric(at, "Conversions (truth)") == before["Conversions (truth)"]
+    assert _metric(at, "Full-stack visitors") != before["Full-stack visitors"]
+    kpi_after = _frame(at, "metric", "truth", "fullstack", "baseline").set_index("metric")
+    pd.testing.assert_series_equal(kpi_after["truth"], kpi_before["truth"])
+    assert (kpi_after["fullstack"] != kpi_before["fullstack"]).any()
+    assert "banner `no_reject`" in _texts(at)
+
+
+def test_two_banners_side_by_side_share_the_truth():
+    at = _open(CONSENT_PAGE)
+    before = _frame(at, "metric", "truth", "a", "b").set_index("metric")
+    at.selectbox(key="ci.banner_b").set_value("reject_second_layer").run()
+    assert not at.exception
+    after = _frame(at, "metric", "truth", "a", "b").set_index("metric")
+    assert list(after.index) == ["visitors", "sessions", "conversions", "revenue"]
+    pd.testing.assert_series_equal(after["truth"], before["truth"])
+    pd.testing.assert_series_equal(after["a"], before["a"])
+    assert after.loc["visitors", "b"] != before.loc["visitors", "b"]
+    # Both banners the same: identical columns.
+    at.selectbox(key="ci.banner_b").set_value(at.selectbox(key="ci.banner_a").value).run()
+    same = _frame(at, "metric", "truth", "a", "b")
+    assert (same["a"] == same["b"]).all()
+    chart = next(s for s in _specs(at) if "column" in s.get("encoding", {}))
+    assert chart["encoding"]["column"]["field"] == "metric" and chart["mark"]["type"] == "bar"
+
+
+@pytest.fixture(scope="module")
+def funnel_page() -> AppTest:
+    return _open(FUNNEL_PAGE)
+
+
+def test_funnel_page_renders_per_rail(funnel_page):
+    at = funnel_page
+    assert at.multiselect(key="fn.steps").value == SHOP["funnel"]
+    table = _frame(at, "rail", "step", "event", "users", "drop_off")
+    assert set(table["rail"]) == {"truth", "baseline", "fullstack"}
+    assert list(table[table["rail"] == "truth"]["event"]) == SHOP["funnel"]
+    specs = _specs(at)
+    bars = [s for s in specs if s["mark"]["type"] == "bar" and s["encoding"]["x"]["field"] == "event"]
+    assert bars and bars[0]["encoding"]["xOffset"]["field"] == "rail" and bars[0]["encoding"]["y"]["field"] == "users"
+    assert bars[0]["encoding"]["color"]["scale"]["domain"] == ["truth", "baseline", "fullstack"]
+    assert any(s["mark"]["type"] == "line" for s in specs)
+    breakdown = _frame(at, "rail", "dimension", "value", "users")
+    assert set(breakdown["dimension"]) == {"device", "region", "consent_choice"}
+    assert len([s for s in specs if s["encoding"]["x"]["field"] == "value"]) == 3
+    assert any("never records" in i.value for i in at.info)
+
+
+def test_funnel_steps_and_window_change_the_table():
+    at = _open(FUNNEL_PAGE)
+    full = _frame(at, "rail", "step", "event", "users")
+    at.multiselect(key="fn.steps").set_value(["page_view", "purchase"]).run()
+    assert not at.exception
+    two = _frame(at, "rail", "step", "event", "users")
+    assert list(two[two["rail"] == "truth"]["event"]) == ["page_view", "purchase"]
+    assert len(two) != len(full)
+    # Skipping the middle steps cannot lose anyone who completed them all.
+    truth_full = full[full["rail"] == "truth"]["users"].iloc[-1]
+    assert two[two["rail"] == "truth"]["users"].iloc[-1] >= truth_full
+    at.number_input(key="fn.window_minutes").set_value(1).run()
+    narrow = _frame(at, "rail", "step", "event", "users")
+    assert narrow[narrow["rail"] == "truth"]["users"].iloc[-1] < two[two["rail"] == "truth"]["users"].iloc[-1]
+
+
+def test_empty_step_selection_shows_a_message():
+    at = _open(FUNNEL_PAGE)
+    at.multiselect(key="fn.steps").set_value([]).run()
+    assert not at.exception
+    assert any("Pick at least one step" in i.value for i in at.info)
+    assert len(at.get("vega_lite_chart")) == 0
