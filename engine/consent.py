@@ -61,15 +61,22 @@ def decide(visitors: pl.DataFrame, draws: pl.DataFrame, cfg: ConsentConfig) -> p
     if cfg.banner == "no_banner":
         choice[:] = "no_banner"
     else:
-        target = accept_rate(cfg.banner)
-        # Population grid attitude x persona x account, so the published rate holds on average.
         acct = np.asarray(per["account_share"])
-        per_acct_share = np.concatenate([np.asarray(per["shares"]) * (1 - acct), np.asarray(per["shares"]) * acct])
+        # Customers with an account answer the banner more often (they come back, they log in);
+        # re-centred so the population still decides at the published share.
+        acct_share = float(np.sum(np.asarray(per["shares"]) * acct))
+        acct_decide = per["account_decide_logit"]
+        c_dec = recentre(cfg.decision_share, np.array([0.0, acct_decide]), np.array([1 - acct_share, acct_share]))
+        p_decide = sigmoid(c_dec + acct_decide * v["has_account"].to_numpy())
+        decides = (u_decide < p_decide) & reached
+        # Acceptance is re-centred over the deciders (attitude x persona x account, each weighted
+        # by how often it decides), so the published rate holds among those who answer.
+        per_shares = np.asarray(per["shares"])
+        per_acct_share = np.concatenate([per_shares * (1 - acct) * sigmoid(c_dec), per_shares * acct * sigmoid(c_dec + acct_decide)])
         per_acct_shift = np.concatenate([np.asarray(per["consent_logit"]), np.asarray(per["consent_logit"]) + per["account_consent_logit"]])
-        shares = np.outer(att["shares"], per_acct_share).ravel()
+        shares = np.outer(att["shares"], per_acct_share / per_acct_share.sum()).ravel()
         shifts = np.add.outer(np.asarray(att["consent_logit"]), per_acct_shift).ravel()
-        c = recentre(target, shifts, shares)
-        decides = (u_decide < cfg.decision_share) & reached
+        c = recentre(accept_rate(cfg.banner), shifts, shares)
         accept = u_accept < sigmoid(c + shift)
         custom = ~accept & (u_custom < assume["custom_share_of_non_accept"])
         choice = np.where(decides, np.where(accept, "accept_all", np.where(custom, "custom", "reject_all")), choice)
@@ -95,6 +102,11 @@ def decide(visitors: pl.DataFrame, draws: pl.DataFrame, cfg: ConsentConfig) -> p
             "decision_delay_s": np.round(delay, 3),
         }
     )
+
+
+def consent_cookie(visitor_ids: pl.Series, seed: int) -> pl.Series:
+    """The consent manager's own cookie value for each visitor (strictly necessary, no consent needed)."""
+    return pl.select(pl.concat_str([pl.lit("cmp-"), pl.lit(visitor_ids).hash(seed + 1).cast(pl.String)])).to_series()
 
 
 def consent_text(banner_or_method: str) -> tuple[str, str]:

@@ -12,6 +12,10 @@ from engine.consent import SIGNALS, consent_text, gcs_code
 from engine.scenario import Scenario
 
 _UTM = ("utm_source", "utm_medium", "utm_campaign")
+# Key labels of the keyed hashes (engine.keys.derive): one place, so data-rights look-ups match.
+DEVICE_ID_LABEL = "fullstack-device"
+USER_ID_LABEL = "fullstack-user"
+CONSENT_ID_LABEL = "consent-id"
 _SOCIAL = ("facebook", "instagram", "linkedin", "t.co", "twitter", "x.com", "tiktok", "reddit", "pinterest")
 _SEARCH = ("google.", "bing.", "duckduckgo.", "yahoo.", "ecosia.", "baidu.", "yandex.")
 
@@ -115,8 +119,8 @@ def fullstack(hits: pl.DataFrame, ctx: pl.DataFrame, scenario: Scenario) -> pl.D
     full = h["analytics_storage"]
     date = h["ts"].dt.date()
     rotate = scenario.masking.key_rotation == "daily"
-    device_id = masking.keyed_hash_daily(h["client_id"], date, "fullstack-device", rotate)
-    user_id = masking.keyed_hash_daily(h["user_email"], date, "fullstack-user", rotate)
+    device_id = masking.keyed_hash_daily(h["client_id"], date, DEVICE_ID_LABEL, rotate)
+    user_id = masking.keyed_hash_daily(h["user_email"], date, USER_ID_LABEL, rotate)
     ua_hash = masking.keyed_hash(h["user_agent"], keys.derive("fullstack-ua"))
     kept_query = masking.per_unique(
         c.select("_query"), ["_query"], lambda u: u.with_columns(k=masking.filter_query(u["_query"], scenario.masking.url_allowed_params))
@@ -169,7 +173,7 @@ def consent_log(hits: pl.DataFrame, ctx: pl.DataFrame, scenario: Scenario) -> pl
     is_gpc = method == "gpc"
     base = pl.DataFrame(
         {
-            "anonymous_id": masking.keyed_hash(h["consent_id"], keys.derive("consent-id")),
+            "anonymous_id": masking.keyed_hash(h["consent_id"], keys.derive(CONSENT_ID_LABEL)),
             "method": method,
             "ip_hash": masking.keyed_hash(h["ip"], keys.derive("consent-ip")),
             "ua_hash": masking.keyed_hash(h["user_agent"], keys.derive("consent-ua")),

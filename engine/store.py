@@ -76,6 +76,8 @@ def _ddl(table: str) -> str:
 def connect(path: str | Path = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open (and for writers, initialise) a store. One connection per process; cursor per query."""
     con = duckdb.connect(str(path), read_only=read_only)
+    # Day arithmetic (retention) must not depend on the machine's zone or its DST changes.
+    con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         init_schema(con)
     return con

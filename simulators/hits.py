@@ -12,7 +12,7 @@ import polars as pl
 
 from engine import datasets
 from engine.consent import SIGNALS as CONSENT_SIGNALS
-from engine.consent import decide
+from engine.consent import consent_cookie, decide
 from engine.scenario import Scenario
 from simulators.traffic import Traffic
 
@@ -57,7 +57,6 @@ def build_hits(scenario: Scenario, traffic: Traffic, decisions: pl.DataFrame | N
     delay_us = (per_visitor(dec, "decision_delay_s") * 1_000_000).cast(pl.Int64)
     ip = pl.coalesce(per_visitor(vis, "ipv6"), per_visitor(vis, "ipv4"))
     cookie = pl.struct(pl.lit(ev["visitor_id"]), pl.lit(pl.Series(generation))).hash(scenario.seed).cast(pl.String)
-    consent_cookie = pl.lit(ev["visitor_id"]).hash(scenario.seed + 1).cast(pl.String)
     is_conv = pl.col("event") == site["conversion_event"]
     return ev.select(
         "event_id",
@@ -78,7 +77,7 @@ def build_hits(scenario: Scenario, traffic: Traffic, decisions: pl.DataFrame | N
         pl.when(is_conv).then(pl.col("event_id").cast(pl.String)).alias("transaction_id"),
         *(pl.lit(pl.Series(name, v)) for name, v in state.items()),
         pl.when(pl.lit(decision_hit)).then(pl.lit(per_visitor(dec, "choice"))).alias("consent_choice"),
-        pl.when(pl.lit(decision_hit)).then(pl.concat_str([pl.lit("cmp-"), consent_cookie])).alias("consent_id"),
+        pl.when(pl.lit(decision_hit)).then(pl.lit(consent_cookie(ev["visitor_id"], scenario.seed))).alias("consent_id"),
         pl.when(pl.lit(decision_hit)).then(pl.col("ts") + pl.duration(microseconds=pl.lit(delay_us))).alias("consent_ts"),
         pl.lit(per_visitor(vis, "adblock")).alias("blocker"),
         pl.lit(per_visitor(vis, "gpc")).alias("gpc"),

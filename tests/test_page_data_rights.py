@@ -1,0 +1,170 @@
+"""AppTest of the Data rights page: search, export tables, session-local erasure, the retention slider."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine import masking
+from engine.consent import SIGNALS
+
+PAGE = "app_pages/data_rights.py"
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=120).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    return at
+
+
+def _frame(at: AppTest, *columns: str) -> pd.DataFrame:
+    """The first table on the page with these columns."""
+    found = [d.value for d in at.dataframe if set(columns) <= set(d.value.columns)]
+    assert found, f"no table with {columns}"
+    return found[0]
+
+
+def _search(at: AppTest, query: str) -> AppTest:
+    at.text_input(key="dr.query").input(query).run()
+    assert not at.exception
+    return at
+
+
+def _linked(at: AppTest) -> dict[str, int]:
+    summary = _frame(at, "table", "linked_rows", "ground_truth_only_rows")
+    return dict(zip(summary["table"], summary["linked_rows"], strict=True))
+
+
+def _retention(at: AppTest) -> pd.DataFrame:
+    return _frame(at, "table", "level_name", "rows", "expired", "kept")
+
+
+def _chart_rows(at: AppTest) -> pd.DataFrame:
+    """The data behind the page's one chart (Streamlit sends it as an Arrow stream next to the spec)."""
+    (chart,) = at.get("vega_lite_chart")
+    return pa.ipc.open_stream(chart.proto.datasets[0].data.data).read_all().to_pandas()
+
+
+@pytest.fixture(scope="module")
+def example() -> str:
+    """An example e-mail whose owner logged in with consent (the page lists some; this one is on the full stack)."""
+    at = _page()
+    options = at.selectbox(key="dr.example").options
+    assert len(options) >= 2
+    for email in options:
+        if _linked(_search(at, email))["fullstack_events"] > 0:
+            return email
+    raise AssertionError("no example visitor with full-stack rows")
+
+
+def test_page_renders_policy_and_chart():
+    at = _page()
+    assert at.info and "visitor id" in at.info[0].value
+    policy = _frame(at, "level", "retention_days")
+    shown = {lv: None if pd.isna(d) else int(d) for lv, d in zip(policy["level"], policy["retention_days"], strict=True)}
+    assert shown == {lv.name: d for lv, d in masking.RETENTION_DAYS.items()}
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 1
+    encoding = json.loads(charts[0].proto.spec)["encoding"]
+    assert encoding["color"]["field"] == "status" and encoding["color"]["scale"]["domain"] == ["kept", "removed"]
+    assert encoding["column"]["field"] == "table" and encoding["x"]["field"] == "level_name"
+    assert encoding["x"]["sort"] == [lv.name for lv in masking.Level]
+    assert any("retention keeps" in c.value for c in at.caption)
+
+
+def test_search_by_email_shows_their_rows(example):
+    at = _search(_page(), f"  {example.upper()} ")
+    assert not at.warning
+    linked = _linked(at)
+    visitors = _frame(at, "visitor_id", "email", "first_seen")
+    assert visitors["email"].tolist() == [example]
+    vid = int(visitors["visitor_id"][0])
+    truth = _frame(at, "event_id", "visitor_id", "session_index")
+    assert linked["visitors"] == 1 and linked["truth_events"] == len(truth) > 0
+    assert set(truth["visitor_id"]) == {vid}
+    # the full-stack rows the page found are among the visitor's own events (by event id, per the truth)
+    full = _frame(at, "event_id", "device_id", "user_id")
+    assert len(full) == linked["fullstack_events"] > 0
+    assert set(full["event_id"]) <= set(truth["event_id"])
+    consent = _frame(at, "anonymous_id", "consent_type")
+    assert len(consent) == linked["consent_log"] and len(consent) in (0, len(SIGNALS))
+    assert any(b.proto.label.startswith("Download everything") for b in at.get("download_button"))
+    # the query is echoed as plain text
+    assert any(example.upper() in t.value for t in at.text)
+
+
+def test_search_text_is_never_formatted():
+    query = "**bold** <b>x</b> [link](http://example.invalid)"
+    at = _search(_page(), query)
+    assert [c.value for c in at.code] == [query]
+    assert at.warning and "No visitor" in at.warning[0].value
+    assert not any("bold" in m.value for m in at.markdown)
+
+
+def test_selecting_an_example_fills_the_search(example):
+    at = _page()
+    at.selectbox(key="dr.example").set_value(example).run()
+    assert at.text_input(key="dr.query").value == example
+    assert _frame(at, "visitor_id", "email", "first_seen")["email"].tolist() == [example]
+
+
+def test_erase_is_local_to_the_session(example):
+    first, other = _search(_page(), example), _search(_page(), example)
+    linked = _linked(first)
+    totals = _retention(first).groupby("table")["rows"].sum().to_dict()
+
+    first.button(key="dr.erase").click().run()
+    assert not first.exception
+    report = _frame(first, "table", "rows_before", "removed", "rows_after", "theirs_kept").set_index("table")
+    for t in ("visitors", "truth_events", "fullstack_events"):
+        assert report.loc[t, "removed"] == linked[t] > 0, t
+        assert report.loc[t, "rows_after"] == report.loc[t, "rows_before"] - linked[t] == totals[t] - linked[t], t
+    assert report.loc["consent_log", "removed"] == 0 and report.loc["consent_log", "theirs_kept"] == linked["consent_log"]
+    if linked["consent_log"]:
+        assert any("Art. 7(1)" in w.value and "17(3)(b)" in w.value for w in first.warning)
+    assert any("Erased" in w.value for w in first.warning)
+    after = _retention(first).groupby("table")["rows"].sum().to_dict()
+    assert after == {t: totals[t] - int(report.loc[t, "removed"]) for t in totals}
+
+    # another session (same scenario, same shared cache) still sees everything
+    other.run()
+    assert _linked(other) == linked
+    assert _retention(other).groupby("table")["rows"].sum().to_dict() == totals
+    fresh = _search(_page(), example)
+    assert _linked(fresh) == linked
+
+    first.button(key="dr.restore").click().run()
+    assert _linked(first) == linked and not first.success
+
+    # an erasure belongs to its run: another scenario starts from its own shared run
+    first.button(key="dr.erase").click().run()
+    assert first.success
+    first.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
+    assert not first.exception and not first.success
+    assert _linked(first)["visitors"] == 1
+
+
+def test_now_slider_moves_removed_rows_not_rows_held():
+    at = _page()
+    reports = {}
+    for days in (0, 20, 60, 800):
+        at.slider(key="dr.now_days").set_value(days).run()
+        assert not at.exception
+        reports[days] = _retention(at)
+        assert any(f"{days} days after the run started" in c.value for c in at.caption)
+        bars = _chart_rows(at)
+        assert bars[bars["status"] == "removed"]["rows"].sum() == reports[days]["expired"].sum()
+        assert bars[bars["status"] == "kept"]["rows"].sum() == reports[days]["kept"].sum()
+    held = {d: r.groupby("table")["rows"].sum().to_dict() for d, r in reports.items()}
+    assert all(h == held[0] for h in held.values())  # the run itself does not move
+    removed = [int(reports[d]["expired"].sum()) for d in (0, 20, 60, 800)]
+    assert removed[0] == 0  # at the start no retention period has passed
+    assert removed == sorted(removed) and len(set(removed)) == len(removed)
+    late = reports[800]
+    assert (late[late["retention_days"].notna()]["expired"] == late[late["retention_days"].notna()]["rows"]).all()
+    assert late[late["retention_days"].isna()]["expired"].sum() == 0

@@ -1,0 +1,140 @@
+"""Live telemetry page (AppTest): renders with its chart, pause/resume drive the stream's state,
+"be a visitor" follows the learner's choice, a banner change moves the full stack and not the
+baseline. The fragment's timer does not tick in AppTest, so its drawing function is also run
+on its own."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine import telemetry
+from simulators.hits import build_hits
+from ui import live_data, theme
+
+
+@pytest.fixture(scope="module")
+def at():
+    app = AppTest.from_file("../app.py", default_timeout=120).run()
+    app.switch_page("app_pages/live.py").run()
+    assert not app.exception
+    return app
+
+
+def _tally(app) -> pl.DataFrame:
+    """The data behind the stream's tally chart (Streamlit ships it beside the spec, as Arrow)."""
+    charts = app.get("vega_lite_chart")
+    assert len(charts) == 1
+    return pl.read_ipc_stream(io.BytesIO(charts[0].proto.datasets[0].data.data))
+
+
+def _count(tally: pl.DataFrame, request: str, status: str) -> int:
+    return int(tally.filter(pl.col("request") == request, pl.col("status") == status)["requests"].sum())
+
+
+def test_page_renders_the_stream_and_its_tally_chart(at):
+    assert at.title[0].value == "Live telemetry"
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert spec["mark"]["type"] == "bar"
+    assert spec["encoding"]["color"]["scale"]["range"] == [theme.COLOURS["baseline"], theme.COLOURS["fullstack"]]
+    cursor = at.session_state["live.cursor"]
+    assert cursor >= 1
+    assert next(m for m in at.metric if m.label == "Hits streamed").value.startswith(f"{cursor:,} of ")
+    # The tally counts exactly the requests of the hits streamed so far.
+    stream = live_data.stream(_scenario(at))
+    assert _tally(at)["requests"].sum() == stream.filter(pl.col("hit") < cursor).height
+    assert len(at.get("json")) >= 2
+
+
+def _scenario(app):
+    return app.session_state["scenario"]
+
+
+def test_pause_and_resume_drive_the_stream(at):
+    at.button(key="live.pause").click().run()
+    assert at.session_state["live.paused"] is True
+    cursor = at.session_state["live.cursor"]
+    at.run()
+    assert at.session_state["live.cursor"] == cursor
+    at.button(key="live.resume").click().run()
+    assert at.session_state["live.paused"] is False
+    assert at.session_state["live.cursor"] == cursor + 1
+    at.selectbox(key="live.speed").set_value("20 hits per second").run()
+    assert at.session_state["live.cursor"] == cursor + 21
+    assert not at.exception
+
+
+def _journey_statuses(app) -> pl.DataFrame:
+    return pl.from_pandas(app.dataframe[-1].value).select("request", "status", "after")
+
+
+def test_be_a_visitor_choice_changes_the_statuses(at):
+    at.radio(key="live.choice").set_value("accept_all").run()
+    accepted = _journey_statuses(at)
+    at.radio(key="live.choice").set_value("reject_all").run()
+    rejected = _journey_statuses(at)
+    at.toggle(key="live.blocker").set_value(True).run()
+    blocked = _journey_statuses(at)
+    assert not at.exception
+    collect, capture = (telemetry.REQUEST_LABELS[r] for r in ("collect", "capture"))
+    labels = telemetry.STATUS_LABELS
+
+    def statuses(frame: pl.DataFrame, request: str) -> set[str]:
+        return set(frame.filter(pl.col("request") == request)["status"])
+
+    assert statuses(accepted, collect) == {labels["sent"]} and statuses(accepted, capture) == {labels["sent"]}
+    assert statuses(rejected, collect) == {labels["ping"]} and statuses(rejected, capture) == {labels["no_consent"]}
+    assert statuses(blocked, collect) == {labels["blocked"]}
+    baseline = telemetry.REQUEST_LABELS["collector"]
+    rows = [f.filter(pl.col("request") == baseline) for f in (accepted, rejected, blocked)]
+    assert rows[0].height > 0 and rows[0].equals(rows[1]) and rows[0].equals(rows[2])
+    at.toggle(key="live.blocker").set_value(False).run()
+
+
+def test_banner_change_moves_the_full_stack_not_the_baseline(at):
+    at.button(key="live.pause").click().run()
+    at.session_state["live.cursor"] = live_data.STREAM_HITS
+    at.run()
+    before = _tally(at)
+    clock = next(m for m in at.metric if m.label == "Simulated clock (UTC)").value
+    at.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
+    assert not at.exception
+    after = _tally(at)
+    assert next(m for m in at.metric if m.label == "Simulated clock (UTC)").value == clock  # the same hits
+    assert _count(after, "collector", "sent") == _count(before, "collector", "sent") > 0
+    # Without a reject button more visitors consent (Didomi 2024): more full calls, fewer pings.
+    assert _count(after, "collect", "sent") > _count(before, "collect", "sent")
+    assert _count(after, "collect", "ping") < _count(before, "collect", "ping")
+
+
+def _render(reqs, cursor):
+    from ui import live_data
+
+    live_data.render_stream(reqs, cursor)
+
+
+@pytest.fixture(scope="module")
+def first_hits(base_scenario, base_traffic):
+    return build_hits(base_scenario, base_traffic).sort("ts", "event_id").head(50)
+
+
+def test_render_stream_draws_the_hits_up_to_the_cursor(first_hits, base_scenario):
+    reqs = telemetry.requests(first_hits, base_scenario)
+    idle = AppTest.from_function(_render, args=(reqs, 0), default_timeout=60).run()
+    assert not idle.exception and len(idle.info) == 1 and not idle.get("vega_lite_chart")
+    app = AppTest.from_function(_render, args=(reqs, 20), default_timeout=60).run()
+    assert not app.exception
+    assert app.metric[0].value == "20 of 50"
+    recent = reqs.filter(pl.col("hit").is_between(20 - live_data.RECENT_HITS, 19))
+    assert len(app.dataframe[0].value) == recent.height
+    assert _tally(app)["requests"].sum() == reqs.filter(pl.col("hit") < 20).height
+    assert len(app.get("json")) == 2 * reqs.filter(pl.col("hit") == 19).height
+
+
+def test_stream_hits_are_the_runs_first_hits(base_scenario, base_traffic):
+    full = build_hits(base_scenario, base_traffic).sort("ts", "event_id").head(3000)
+    assert live_data.stream_hits(base_scenario, base_traffic, n=3000).equals(full)
