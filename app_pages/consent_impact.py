@@ -30,7 +30,7 @@ accept = rates.filter(pl.col("published_accept_rate").is_not_null()).unpivot(
 ).with_columns(pl.col("figure").replace({"accept_rate_deciders": "simulated", "published_accept_rate": "published"}))
 st.altair_chart(
     alt.Chart(accept).mark_bar().encode(
-        x=alt.X("banner:N", title="banner design"), xOffset="figure:N", y=alt.Y("rate:Q", title="accept all, among deciders", axis=alt.Axis(format="%")),
+        x=alt.X("banner:N", title="banner design", axis=alt.Axis(labelAngle=0)), xOffset="figure:N", y=alt.Y("rate:Q", title="accept all, among deciders", axis=alt.Axis(format="%")),
         color=alt.Color("figure:N", scale=alt.Scale(domain=["simulated", "published"], range=[theme.COLOURS["fullstack"], "#90a4ae"]), title=None),
         tooltip=["banner", "figure", alt.Tooltip("rate:Q", format=".1%")],
     ).properties(height=240)

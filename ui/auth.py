@@ -13,7 +13,7 @@ import bcrypt
 import streamlit as st
 import streamlit_authenticator as stauth
 
-EXAMPLE_COOKIE_KEY = "example-cookie-key-change-me"
+EXAMPLE_COOKIE_KEY = "example-cookie-key-change-me-at-least-32-bytes"
 EXAMPLE_PASSWORD = "change-me"
 
 
@@ -21,9 +21,7 @@ def auth_config() -> dict[str, Any] | None:
     """A deep copy of [auth] from the secrets (Authenticate mutates it), or None if absent."""
     try:
         section = st.secrets["auth"]
-    except (KeyError, FileNotFoundError):
-        return None
-    except Exception:  # noqa: BLE001 (StreamlitSecretNotFoundError when there is no secrets file)
+    except Exception:  # KeyError, or StreamlitSecretNotFoundError when there is no secrets file
         return None
     return copy.deepcopy(section.to_dict())
 
@@ -72,6 +70,9 @@ def require_presenter() -> bool:
         st.error("Username or password is incorrect.")
     if is_presenter():
         auth.logout("Log out", location="sidebar", key="presenter-logout")
-        return True
+        if is_presenter():
+            return True
+        st.info("Logged out.")
+        return False
     st.info("This page is for presenters: it builds, imports and deletes shared runs.")
     return False

@@ -1,0 +1,160 @@
+"""Browser smoke test: the real app (`streamlit run`) in Debian's chromium, driven by Playwright.
+
+Opens every page, logs in as presenter on Runs and builds a small run there, changes the banner
+design in the sidebar and checks that the full stack moves while the truth does not, that the
+scenario is in the URL and that the URL alone reproduces it in a fresh browser. Screenshots of
+each page land in tests/artifacts/ (git-ignored). chromium is installed by `make browser`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import streamlit_authenticator as stauth
+from browser_helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    TIMEOUT_MS,
+    as_number,
+    choose,
+    metrics,
+    open_page,
+    rerun_after,
+    secrets_toml,
+    streamlit_server,
+    wait_idle,
+)
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+PASSWORD = "browser-test-password"
+# The pages other than Overview and Runs may be placeholders: only generic checks for them.
+PAGES = ["consent_impact", "funnels", "live", "data_rights"]
+BANNER = "banner"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("browser")
+    secrets = tmp / "secrets.toml"
+    secrets.write_text(secrets_toml(stauth.Hasher.hash(PASSWORD), "browser-test-cookie-key-" + "0" * 24))
+    runs = tmp / "runs"
+    env = {"DRCL_HASH_KEY": "5e" * 32, "DRCL_RUNS_DIR": str(runs)}
+    with streamlit_server(secrets, env, tmp / "server.log") as base:
+        yield base, runs
+
+
+@pytest.fixture(scope="module")
+def browser():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def new_page(browser: Browser) -> Page:
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    return page
+
+
+def assert_clean(page: Page) -> None:
+    errors = page.locator("[data-testid='stException']")
+    assert errors.count() == 0, f"{page.url}: {errors.first.inner_text()[:2000]}"
+    assert page.locator("h1").first.inner_text().strip(), "the page title did not render"
+
+
+def shot(page: Page, name: str) -> None:
+    path = ARTIFACTS / f"{name}.png"
+    path.unlink(missing_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_page_renders(server, browser):
+    base, _ = server
+    page = new_page(browser)
+    open_page(page, base + "/")
+    page.locator("[data-testid='stMetricValue']").first.wait_for()
+    assert_clean(page)
+    assert "Visitors (truth)" in metrics(page)
+    shot(page, "overview")
+    for path in PAGES:
+        open_page(page, f"{base}/{path}")
+        assert page.url.rstrip("/").endswith(path)
+        assert_clean(page)
+        shot(page, path)
+    page.context.close()
+
+
+def test_presenter_logs_in_and_builds_a_run(server, browser):
+    base, runs = server
+    page = new_page(browser)
+    open_page(page, base + "/runs", ready="[data-testid='stForm']")  # the login form, nothing else
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
+    expect(page.get_by_role("button", name="Build run")).to_have_count(0)
+    page.get_by_role("textbox", name="Username", exact=True).fill("presenter")
+    page.get_by_role("textbox", name="Password", exact=True).fill("wrong password")
+    rerun_after(page, lambda: page.get_by_role("button", name="Login").click())
+    expect(page.get_by_text("Username or password is incorrect.")).to_be_visible()
+    expect(page.get_by_role("button", name="Build run")).to_have_count(0)
+
+    page.get_by_role("textbox", name="Password", exact=True).fill(PASSWORD)
+    rerun_after(page, lambda: page.get_by_role("button", name="Login").click())
+    expect(page.get_by_role("button", name="Build run")).to_be_visible()
+    assert_clean(page)
+    expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
+
+    # A small build through the real st.status / st.progress path.
+    for label, value in (("Visitors", "1000"), ("Days", "1")):
+        box = page.get_by_label(label, exact=True)
+        box.fill(value)
+        rerun_after(page, lambda box=box: box.press("Enter"))
+    rerun_after(page, lambda: page.get_by_role("button", name="Build run").click())
+    expect(page.get_by_text(re.compile(r"Run [0-9a-f]{16} built"))).to_be_visible()
+    built = [d.name for d in runs.iterdir() if not d.name.startswith(".")]
+    assert len(built) == 1 and (runs / built[0] / "runs").is_dir()
+    assert_clean(page)
+    shot(page, "runs")
+
+    # The login cookie re-authenticates a new tab of the same browser profile.
+    again = page.context.new_page()
+    open_page(again, base + "/runs", ready="[data-testid='stApp'] h1, [data-testid='stForm']")
+    expect(again.get_by_role("button", name="Build run")).to_be_visible()
+    page.context.close()
+
+
+def test_banner_moves_the_full_stack_not_the_truth_and_lives_in_the_url(server, browser):
+    base, _ = server
+    page = new_page(browser)
+    open_page(page, base + "/")
+    page.locator("[data-testid='stMetricValue']").first.wait_for()
+    before = metrics(page)
+    current = page.get_by_role("combobox", name=BANNER, exact=True).input_value()
+    target = next(o for o in ("no_reject", "reject_first_layer") if o != current)
+
+    rerun_after(page, lambda: choose(page, BANNER, target))
+    page.wait_for_url(re.compile(r"consent\.banner="))
+    wait_idle(page)
+    expect(page.locator("[data-testid='stMetric']").filter(has_text="Full-stack visitors")
+           .locator("[data-testid='stMetricValue']")).not_to_have_text(before["Full-stack visitors"])
+    after = metrics(page)
+    assert after["Visitors (truth)"] == before["Visitors (truth)"]
+    assert as_number(after["Full-stack visitors"]) != as_number(before["Full-stack visitors"])
+    assert f"consent.banner={target}" in page.url
+    assert_clean(page)
+    shot(page, "overview-banner-changed")
+
+    fresh = new_page(browser)  # a new context: no cookies, no session, only the URL
+    open_page(fresh, page.url)
+    fresh.locator("[data-testid='stMetricValue']").first.wait_for()
+    assert fresh.get_by_role("combobox", name=BANNER, exact=True).input_value() == target
+    assert metrics(fresh) == after
+    fresh.context.close()
+    page.context.close()
+

@@ -1,0 +1,183 @@
+"""The Runs page (presenters only) and its shared state in ui/runs_data.py.
+
+Page tests run as a logged-in presenter (the login itself is tested in test_login.py) against a
+temporary data/runs (DRCL_RUNS_DIR), so they never touch the repository's runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from conftest import small
+from polars.testing import assert_frame_equal
+from streamlit.testing.v1 import AppTest
+
+from engine import metrics, store
+from engine.scenario import Scenario
+from simulators.pipeline import run_to_sink
+from simulators.run import row_counts
+from simulators.sinks import ParquetSink
+from ui import runs_data
+
+PAGE = "app_pages/runs.py"
+BUILD_VISITORS, BUILD_DAYS = 1_500, 2
+SECRETS = {
+    "cookie": {"name": "drcl_test", "key": "test-cookie-key-0123456789abcdef0123", "expiry_days": 1},
+    "credentials": {"usernames": {"presenter": {"name": "P", "email": "p@example.com",
+                                                "password": "$2b$04$" + "a" * 53}}},
+    "login_sleep_time": 0,
+}
+
+
+# --- ui/runs_data: pure parts ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["../etc", "0123456789ABCDEF", "0123456789abcde", "0123456789abcdef/..", "", ".tmp-x"])
+def test_run_folder_refuses_anything_but_a_run_id(tmp_path, bad):
+    with pytest.raises(store.StoreError):
+        runs_data.run_folder(tmp_path, bad)
+
+
+def test_run_folder_refuses_a_symlink_out_of_the_root(tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    root = tmp_path / "runs"
+    root.mkdir()
+    (root / "0123456789abcdef").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(store.StoreError):
+        runs_data.run_folder(root, "0123456789abcdef")
+    assert runs_data.run_folder(root, "fedcba9876543210") == (root / "fedcba9876543210").resolve()
+
+
+def test_registry_is_bounded_and_refuses_a_second_build_of_the_same_run():
+    reg = runs_data.Registry(size=3)
+    ids = [f"{i:016x}" for i in range(5)]
+    for run_id in ids:
+        assert reg.start(run_id)
+        assert not reg.start(run_id)  # a concurrent build of the same run
+        reg.finish(run_id, {"scenario_json": "{}"})
+    assert list(reg.snapshot()) == ids[-3:]
+    assert reg.start(ids[0])  # finished builds can be built again
+    reg.finish(ids[0], None)  # a failed build is not registered
+    assert ids[0] not in reg.snapshot() and not reg.building
+    reg.forget(ids[-1])
+    assert list(reg.snapshot()) == ids[-3:-1]
+
+
+def test_runs_table_merges_disk_duckdb_and_registry():
+    a, b, c = small(), small({"seed": 7}), small({"consent.banner": "no_reject"})
+    now = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+    disk = [{"path": None, "run_id": a.run_id, "scenario_json": a.canonical_json(), "created_at": now, "visitors": 11,
+             "truth_events": 12, "baseline_events": 13, "fullstack_events": 14, "consent_log": 15}]
+    imported = store.run_row(a, {"visitors": 11}, "cli").vstack(store.run_row(b, {"visitors": 21}, "cli"))
+    built = {c.run_id: {"scenario_json": c.canonical_json(), "created_at": now, "visitors": 31}}
+    table = runs_data.runs_table(disk, imported, built)
+    rows = {r["run_id"]: r for r in table.iter_rows(named=True)}
+    assert set(rows) == {a.run_id, b.run_id, c.run_id}
+    assert (rows[a.run_id]["in_data_runs"], rows[a.run_id]["imported"], rows[a.run_id]["built_here"]) == (True, True, False)
+    assert (rows[b.run_id]["in_data_runs"], rows[b.run_id]["imported"], rows[b.run_id]["built_here"]) == (False, True, False)
+    assert (rows[c.run_id]["in_data_runs"], rows[c.run_id]["imported"], rows[c.run_id]["built_here"]) == (False, False, True)
+    assert [rows[k]["visitors"] for k in (a.run_id, b.run_id, c.run_id)] == [11, 21, 31]
+    assert "no_reject" in rows[c.run_id]["scenario"] and f"{a.traffic.visitors:,} visitors" in rows[a.run_id]["scenario"]
+    empty = runs_data.runs_table([], store.list_runs(store.connect()), {})
+    assert empty.height == 0 and "scenario" in empty.columns
+
+
+def test_kpi_columns_are_enough_for_the_kpi_table(base_scenario, base_tables):
+    """The page loads only KPI_COLUMNS from DuckDB: the KPIs must equal those of the full tables."""
+    con = store.connect()
+    store.write_tables(con, base_scenario.run_id,
+                       {**base_tables, "runs": store.run_row(base_scenario, row_counts(base_tables), "test")})
+    loaded = runs_data.load_kpi_tables(con, base_scenario.run_id)
+    assert_frame_equal(metrics.kpi_table(loaded, base_scenario), metrics.kpi_table(base_tables, base_scenario))
+
+
+# --- the page --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    monkeypatch.setenv("DRCL_RUNS_DIR", str(root))
+    return root
+
+
+def presenter_page() -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.secrets["auth"] = SECRETS
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "presenter"
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    return at
+
+
+def listing(at: AppTest) -> pl.DataFrame:
+    return pl.from_pandas(at.dataframe[0].value)
+
+
+def run_dirs(root) -> list[str]:
+    return sorted(d.name for d in root.iterdir() if not d.name.startswith(".")) if root.exists() else []
+
+
+def test_build_import_view_and_delete(runs_dir):
+    at = presenter_page()
+    assert not at.dataframe and any("No runs yet" in i.value for i in at.info)
+    # The build follows the sidebar's scenario (banner here) with the page's own size.
+    at.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
+    at.number_input(key="runs.visitors").set_value(BUILD_VISITORS)
+    at.number_input(key="runs.days").set_value(BUILD_DAYS)
+    at.button(key="runs.build").click().run()
+    assert not at.exception
+    assert at.status and "built" in at.status[0].label and at.status[0].state == "complete"
+    [run_id] = run_dirs(runs_dir)
+    [on_disk] = store.parquet_runs(runs_dir)
+    scenario = Scenario.model_validate_json(on_disk["scenario_json"])
+    assert (scenario.traffic.visitors, scenario.traffic.days, scenario.consent.banner) == (BUILD_VISITORS, BUILD_DAYS, "no_reject")
+    assert on_disk["visitors"] == BUILD_VISITORS
+
+    row = listing(at).row(0, named=True)
+    assert row["run_id"] == run_id and row["in_data_runs"] and row["built_here"] and not row["imported"]
+    assert {k: row[k] for k in runs_data.COUNT_COLUMNS} == {k: on_disk[k] for k in runs_data.COUNT_COLUMNS}
+
+    # Import: the run's own KPIs, from the app's DuckDB.
+    assert at.button(key="runs.import").disabled
+    at.selectbox(key="runs.import_id").set_value(run_id).run()
+    at.button(key="runs.import").click().run()
+    assert not at.exception and any(run_id in s.value for s in at.success)
+    assert listing(at).row(0, named=True)["imported"]
+    kpi = pl.from_pandas(at.dataframe[1].value)
+    truth = dict(zip(kpi["metric"], kpi["truth"]))
+    assert truth["visitors"] == BUILD_VISITORS
+    assert dict(zip(kpi["metric"], kpi["fullstack"]))["visitors"] < BUILD_VISITORS
+
+    # Delete: refused without the confirmation, done with it.
+    at.selectbox(key="runs.delete_id").set_value(run_id).run()
+    assert at.button(key="runs.delete").disabled  # AppTest, like a browser, cannot click it
+    at.checkbox(key="runs.confirm_delete").check().run()
+    assert not at.button(key="runs.delete").disabled
+    at.button(key="runs.delete").click().run()
+    assert not at.exception and any("deleted" in s.value for s in at.success)
+    assert run_dirs(runs_dir) == []
+    assert not store.has_run(runs_data.duck(), run_id)
+    assert run_id not in runs_data.registry().snapshot()
+    assert not at.checkbox(key="runs.confirm_delete").value
+    assert not at.dataframe
+
+
+def test_cli_runs_are_listed_and_unreadable_folders_skipped(runs_dir):
+    cli = small({"traffic.visitors": 800, "traffic.days": 1, "seed": 3})
+    summary = run_to_sink(cli, ParquetSink(runs_dir))
+    (runs_dir / "not-a-run").mkdir()
+    (runs_dir / "0123456789abcdef").mkdir()  # a run id without a runs/ table
+    at = presenter_page()
+    table = listing(at).filter(pl.col("in_data_runs"))  # (runs built by other tests stay in the registry)
+    assert table["run_id"].to_list() == [cli.run_id]
+    row = table.row(0, named=True)
+    assert row["in_data_runs"] and not row["built_here"] and not row["imported"]
+    assert row["truth_events"] == summary.truth_events
+    assert "800 visitors" in row["scenario"]
+    assert at.selectbox(key="runs.import_id").options == [f"{cli.run_id} · {row['scenario']}"]
