@@ -173,6 +173,13 @@ class Scenario(_Model):
         return hashlib.sha256(json.dumps(part, sort_keys=True).encode()).hexdigest()[:16]
 
 
+    @property
+    def rails_key(self) -> str:
+        """Hash of what the baseline rail and the hits' masked context depend on: no consent knob."""
+        part = self.model_dump(mode="json", exclude={"consent"})
+        return hashlib.sha256(json.dumps(part, sort_keys=True).encode()).hexdigest()[:16]
+
+
 class ScenarioError(ValueError):
     """A scenario that does not validate; the message names each bad field."""
 

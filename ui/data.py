@@ -8,18 +8,16 @@ are hashed by their content, never by a sample of a big frame.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import streamlit as st
 
 from engine import metrics, store
 from engine.scenario import Scenario
-from simulators.run import tables_for
+from simulators.run import consent_free_parts, tables_for
 from simulators.traffic import Traffic, generate_traffic
+from ui.paths import runs_dir
 
 Tables = dict[str, pl.DataFrame]
-RUNS_DIR = Path(__file__).resolve().parent.parent / "data" / "runs"
 
 
 @st.cache_resource(max_entries=6, ttl=3600, show_spinner="Simulating visitors…")
@@ -30,10 +28,17 @@ def _traffic(traffic_key: str, _scenario_json: str) -> Traffic:
 @st.cache_resource(max_entries=24, ttl=3600, show_spinner="Applying consent, rails and masking…")
 def _tables(scenario_json: str) -> Tables:
     scenario = Scenario.model_validate_json(scenario_json)
-    folder = RUNS_DIR / scenario.run_id
+    folder = runs_dir() / scenario.run_id
     if (folder / "runs").is_dir():  # built by the CLI (e.g. `make run`'s default run): read, don't recompute
         return store.read_parquet_run(folder)
-    return tables_for(scenario, _traffic(scenario.traffic_key, scenario_json))
+    traffic = _traffic(scenario.traffic_key, scenario_json)
+    return tables_for(scenario, traffic, _consent_free(scenario.rails_key, scenario_json))
+
+
+@st.cache_resource(max_entries=12, ttl=3600, show_spinner=False)
+def _consent_free(rails_key: str, _scenario_json: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    scenario = Scenario.model_validate_json(_scenario_json)
+    return consent_free_parts(scenario, _traffic(scenario.traffic_key, _scenario_json))
 
 
 def run(scenario: Scenario) -> Tables:

@@ -8,7 +8,6 @@ DuckDB. All three are shared by every session of the process, so only presenters
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import threading
 from collections import OrderedDict
@@ -24,8 +23,8 @@ from engine import metrics, store
 from engine.scenario import Scenario
 from simulators.pipeline import Summary, run_to_sink
 from simulators.sinks import ParquetSink
+from ui.paths import runs_dir
 
-ROOT = Path(__file__).resolve().parents[1]
 MAX_BUILD_VISITORS = 2_000_000
 REGISTRY_SIZE = 50
 # Only what engine.metrics.kpi_table reads, so a multi-million-event run loads a few columns, not all.
@@ -36,12 +35,6 @@ KPI_COLUMNS: dict[str, list[str]] = {
     "fullstack_events": ["device_id", "session_id", "is_ping", "ts", "event", "revenue", "country", "device_class", "channel"],
 }
 COUNT_COLUMNS = list(store.DATA_TABLES)
-
-
-def runs_dir() -> Path:
-    """data/runs under the repository root (DRCL_RUNS_DIR overrides it, for tests)."""
-    override = os.environ.get("DRCL_RUNS_DIR")
-    return Path(override) if override else ROOT / "data" / "runs"
 
 
 @dataclass
