@@ -204,6 +204,12 @@ def _empty_consent_log() -> pl.DataFrame:
     )
 
 
+def basic_mode_view(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """An advanced-mode run as basic mode would have recorded it: the same rows minus the
+    cookieless pings (basic mode sends nothing before consent; everything else is identical)."""
+    return {**tables, "fullstack_events": tables["fullstack_events"].filter(~pl.col("is_ping"))}
+
+
 def apply_rails(hits: pl.DataFrame, scenario: Scenario) -> RailTables:
     """Both rails and the consent log for a batch of hits (the same code behind the collector)."""
     ctx = hit_context(hits, scenario)

@@ -166,3 +166,13 @@ def test_consent_free_parts_are_reusable_across_consent_knobs(base_traffic):
             assert reused[name].equals(fresh[name]), (over, name)
     assert small({"rails.baseline_salt": "fixed"}).rails_key != first.rails_key
     assert small({"masking.store_truncated_ip": True}).rails_key != first.rails_key
+
+
+def test_basic_mode_is_the_advanced_run_minus_pings(base_traffic):
+    from engine.rails import basic_mode_view
+
+    advanced = build_run(small(), base_traffic)
+    basic = build_run(small({"consent.mode": "basic"}), base_traffic)
+    derived = basic_mode_view(advanced)
+    for name in basic:
+        assert derived[name].equals(basic[name]), name

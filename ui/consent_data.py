@@ -46,7 +46,8 @@ def _banner_rates(scenario_json: str) -> pl.DataFrame:
 
 def banner_rates(scenario: Scenario) -> pl.DataFrame:
     """Consent rates of every banner design on this scenario's visitors."""
-    return _banner_rates(scenario.canonical_json())
+    # Neither the current banner nor the Consent Mode changes this table: one cache entry for all.
+    return _banner_rates(apply_overrides(scenario, {"consent.banner": "no_banner", "consent.mode": "advanced"}).canonical_json())
 
 
 @st.cache_data(**_CACHE)

@@ -12,7 +12,8 @@ import polars as pl
 import streamlit as st
 
 from engine import metrics, store
-from engine.scenario import Scenario
+from engine.rails import basic_mode_view
+from engine.scenario import Scenario, apply_overrides
 from simulators.run import consent_free_parts, tables_for
 from simulators.traffic import Traffic, generate_traffic
 from ui.paths import runs_dir
@@ -31,6 +32,10 @@ def _tables(scenario_json: str) -> Tables:
     folder = runs_dir() / scenario.run_id
     if (folder / "runs").is_dir():  # built by the CLI (e.g. `make run`'s default run): read, don't recompute
         return store.read_parquet_run(folder)
+    if scenario.consent.mode == "basic":
+        # Basic mode records exactly the advanced run minus its cookieless pings: derive it.
+        advanced = apply_overrides(scenario, {"consent.mode": "advanced"})
+        return basic_mode_view(_tables(advanced.canonical_json()))
     traffic = _traffic(scenario.traffic_key, scenario_json)
     return tables_for(scenario, traffic, _consent_free(scenario.rails_key, scenario_json))
 
