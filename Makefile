@@ -20,7 +20,7 @@ setup: $(STAMP)
 default-run: $(STAMP)
 	@id=$$($(BIN)/python -c "from engine.scenario import load_preset; print(load_preset('eu_shop').run_id)"); \
 	if [ -d data/runs/$$id ]; then echo "default run $$id present"; \
-	else $(BIN)/python -m simulators generate --preset eu_shop --out data/runs --quiet; fi
+	else mkdir -p data/runs && $(BIN)/python -m simulators generate --preset eu_shop --out data/runs --quiet; fi
 
 # Presenter login needs .streamlit/secrets.toml: start from the example (the app then warns that
 # example secrets are in use until you set your own).
