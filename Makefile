@@ -44,6 +44,7 @@ test: $(STAMP) browser
 bench: $(STAMP)
 	$(BIN)/python benchmarks/simulate.py
 	$(BIN)/python benchmarks/funnel.py
+	$(BIN)/python benchmarks/fingerprint_calibration.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

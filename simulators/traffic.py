@@ -39,8 +39,8 @@ CONSENT_DRAWS = ("u_decide", "u_accept", "u_custom", "u_page", "u_delay")
 # Relative traffic by UTC hour (modelling assumption: low at night, evening peak).
 _HOUR_WEIGHTS = np.array([2, 1.5, 1, 1, 1, 1.5, 2.5, 4, 5, 5.5, 6, 6, 6, 6, 6, 6, 6.5, 7, 8, 8.5, 8, 6.5, 4.5, 3])
 # Number of distinct font lists per font family (drives the fonts attribute's entropy).
-_FONT_VARIANTS = {"windows": 400, "mac": 80, "linux": 500, "ios": 6, "android": 40}
-_CANVAS_VARIANTS = 8
+_FONT_VARIANTS = {"windows": 400, "mac": 80, "linux": 500, "ios": 24, "android": 100}
+_CANVAS_VARIANTS = 16
 
 
 @dataclass(frozen=True)
@@ -193,8 +193,8 @@ def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int) -> tuple[pl.Data
         profile[on] = _pick(profile_cdf[di], u[on, _V_PROFILE])
     ua_i = tabs["ua"].take(profile, u[:, _V_VERSION], skew=1.6)
     screen_i = tabs["screen"].take(profile, u[:, _V_SCREEN], skew=2.0)
-    webgl_i = tabs["webgl"].take(profile, u[:, _V_WEBGL], skew=1.5)
-    fonts_i = tabs["fonts"].take(profile, u[:, _V_FONTS], skew=3.0)
+    webgl_i = tabs["webgl"].take(profile, u[:, _V_WEBGL], skew=2.5)
+    fonts_i = tabs["fonts"].take(profile, u[:, _V_FONTS], skew=2.0)
     canvas_code = webgl_i * _CANVAS_VARIANTS + (u[:, _V_CANVAS] ** 2 * _CANVAS_VARIANTS).astype(np.int64)
 
     att = pop["attitude"]

@@ -1,0 +1,112 @@
+"""AppTest: the Privacy leaks page renders from the run, its picker and knobs move the numbers,
+and the crack button reverses plain hashes but not keyed ones."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine import datasets
+from engine import privacy as pv
+from engine.scenario import DEFAULT_PRESET, load_preset
+from simulators.traffic import generate_traffic
+
+PAGE = "app_pages/privacy.py"
+
+
+def _open() -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=120).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    return at
+
+
+def _specs(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("vega_lite_chart")]
+
+
+def _frame(at: AppTest, *columns: str) -> pd.DataFrame:
+    found = [df.value for df in at.dataframe if set(columns) <= set(df.value.columns)]
+    assert found, f"no table with columns {columns}"
+    return found[0]
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _texts(at: AppTest) -> str:
+    return " ".join([c.value for c in at.caption] + [m.value for m in at.markdown])
+
+
+@pytest.fixture(scope="module")
+def page() -> AppTest:
+    return _open()
+
+
+def test_page_renders_charts_tables_and_sources(page):
+    at = page
+    specs = _specs(at)
+    assert len(specs) >= 7
+    # Entropy bars: simulated beside both published studies.
+    bars = [s for s in specs if s.get("encoding", {}).get("yOffset", {}).get("field") == "source"]
+    assert bars and bars[0]["encoding"]["color"]["scale"]["domain"] == ["simulated", "Panopticlick", "AmIUnique"]
+    assert any("layer" in s for s in specs)  # uniqueness curve with the published points
+    # Numbers come from the simulated run, published ones from the calibration file.
+    visitors = generate_traffic(load_preset(DEFAULT_PRESET)).visitors
+    assert _metric(at, "Unique fingerprints (simulated)") == f"{pv.unique_share(visitors, pv.FINGERPRINT_ATTRIBUTES):.1%}"
+    shares = datasets.calibration()["fingerprint"]["unique_share"]
+    assert _metric(at, "Panopticlick (published, n=470,161)") == f"{shares['panopticlick']:.1%}"
+    entropy = _frame(at, "attribute", "bits", "panopticlick_bits", "amiunique_bits").set_index("attribute")
+    assert entropy.loc["timezone", "bits"] == pytest.approx(pv.attribute_entropy(visitors, ["timezone"])["timezone"], abs=0.01)
+    text = _texts(at)
+    assert "Browser Fingerprinting: A Survey" in text and "(secondary transcription)" in text
+    assert "Art. 5(3)" in text
+    k = _frame(at, "rail", "quasi_identifiers", "k", "share_below_k")
+    assert list(k["rail"]) == ["truth", "baseline", "fullstack"]
+    link = _frame(at, "method", "share_linked").set_index("method")
+    assert link.loc["baseline, daily salt", "share_linked"] < link.loc["baseline, fixed salt", "share_linked"]
+    assert len(at.get("download_button")) == 2 * len(at.dataframe)
+
+
+def test_visitor_picker_moves_one_in_n(page):
+    at = page
+    picker = at.selectbox(key="pv.visitor")
+    before = _frame(at, "attribute", "value", "one_in").copy()
+    ids = [int(o.split(" ")[0].lstrip("#")) for o in picker.options]  # options show "#<id> · …"
+    picker.set_value(next(i for i in ids if i != picker.value)).run()
+    assert not at.exception
+    after = _frame(at, "attribute", "value", "one_in")
+    assert list(after["value"]) != list(before["value"])
+    combined = after.set_index("attribute").loc["all together (measured)"]
+    assert combined["one_in"] * combined["sharing"] == pytest.approx(len(generate_traffic(load_preset(DEFAULT_PRESET)).visitors))
+
+
+def test_crack_button_reverses_plain_hashes_not_keyed_ones(page):
+    at = page
+    assert "candidates hashed" not in _texts(at)
+    at.button(key="pv.crack").click().run()
+    assert not at.exception
+    assert "candidates hashed" in _texts(at)
+    ip, email = (df.value.set_index("scheme") for df in at.dataframe if "scheme" in df.value.columns)
+    plain, keyed = "SHA-256, no key", "HMAC-SHA-256 with a secret key"
+    assert ip.loc[plain, "reversed"] == ip.loc[plain, "hashes"] > 0
+    assert ip.loc[keyed, "reversed"] == 0 and email.loc[keyed, "reversed"] == 0
+    assert email.loc[plain, "reversed"] > 0
+    times = _frame(at, "space", "candidates", "seconds").set_index("space")
+    assert times.loc["the whole IPv4 space (2^32)", "seconds"] > times.loc["measured here", "seconds"] > 0
+
+
+def test_keeping_truncated_ips_moves_baseline_k_anonymity_not_the_truth():
+    at = _open()
+    before = _frame(at, "rail", "quasi_identifiers", "share_below_k").set_index("rail")
+    at.sidebar.checkbox(key="masking.store_truncated_ip").check().run()
+    assert not at.exception
+    after = _frame(at, "rail", "quasi_identifiers", "share_below_k").set_index("rail")
+    assert "ip_truncated" in after.loc["baseline", "quasi_identifiers"]
+    assert "ip_truncated" not in before.loc["baseline", "quasi_identifiers"]
+    assert after.loc["baseline", "share_below_k"] > before.loc["baseline", "share_below_k"]
+    assert after.loc["truth"].equals(before.loc["truth"])
