@@ -31,7 +31,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 ARTIFACTS = ROOT / "tests" / "artifacts"
 PASSWORD = "browser-test-password"
 # The pages other than Overview and Runs may be placeholders: only generic checks for them.
-PAGES = ["consent_impact", "funnels", "live", "data_rights"]
+PAGES = ["consent_impact", "funnels", "live", "data_rights", "privacy", "copy_tests"]
 BANNER = "banner"
 
 

@@ -1,0 +1,107 @@
+"""AppTest: the Copy tests page renders its charts and tables from the run, and its knobs move the numbers."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine import bandit
+
+PAGE = "app_pages/copy_tests.py"
+
+
+@pytest.fixture(scope="module")
+def page() -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=120).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    # Keep the tests quick: a shorter test over fewer seeds.
+    at.select_slider(key="ct.rounds").set_value(5_000).run()
+    at.slider(key="ct.seeds").set_value(4).run()
+    assert not at.exception
+    return at
+
+
+def _specs(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("vega_lite_chart")]
+
+
+def _frame(at: AppTest, *columns: str) -> pd.DataFrame:
+    found = [df.value for df in at.dataframe if set(columns) <= set(df.value.columns)]
+    assert found, f"no table with columns {columns}"
+    return found[0]
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _results(at: AppTest) -> pd.DataFrame:
+    return _frame(at, "policy", "rail", "cumulative_regret", "srm_flag").set_index(["policy", "rail"])
+
+
+def test_page_renders_charts_tables_and_sources(page):
+    at = page
+    specs = _specs(at)
+    assert len(specs) >= 5
+    layered = [s for s in specs if "layer" in s]
+    marks = [{layer["mark"]["type"] for layer in s["layer"]} for s in layered]
+    assert len(layered) == 2 and all(m == {"area", "line"} for m in marks)  # regret: mean line and band
+    colour_fields = {s["layer"][0]["encoding"]["color"]["field"] for s in layered}
+    assert colour_fields == {"policy", "rail"}
+    assert any("facet" in s and s["spec"]["mark"]["type"] == "area" for s in specs)  # allocation over time
+    assert any(s.get("encoding", {}).get("y", {}).get("field") == "density" for s in specs)
+    p_best = [s for s in specs if s.get("encoding", {}).get("y", {}).get("field") == "p_best"]
+    assert p_best and p_best[0]["encoding"]["xOffset"]["field"] == "rail"
+    variants = _frame(at, "arm", "text", "true_rate", "fullstack_rate")
+    assert list(variants["arm"]) == [v["id"] for v in bandit.variants()["variant"]]
+    results = _results(at)
+    assert set(results.index.get_level_values("policy")) == set(bandit.POLICIES)
+    assert {r for p, r in results.index if p == "thompson"} == set(bandit.RAILS)
+    fairness = _frame(at, "policy", "by", "group", "attainment", "flagged")
+    assert set(fairness["by"]) == {"persona", "device"}
+    text = " ".join([c.value for c in at.caption] + [m.value for m in at.markdown])
+    assert "matbakh data-platform spec" in text and "illustrative assumptions" in text
+    assert "computed from the run" in text
+    assert len(at.get("download_button")) == 2 * len(at.dataframe)
+
+
+def test_rails_in_the_results(page):
+    results = _results(page)
+    # The truth and the baseline see every session; the full stack only its consenting share.
+    assert results.loc[("thompson", "truth"), "observed_share"] == 1.0
+    assert results.loc[("thompson", "baseline"), "observed_share"] == 1.0
+    assert results.loc[("thompson", "fullstack"), "observed_share"] < 1.0
+    assert not results.xs("truth", level="rail")["srm_flag"].any()
+    # A contextual policy on the full stack: personas that consent differently see different variants.
+    assert results.loc[("contextual_thompson", "fullstack"), "srm_flag"]
+    assert not results.loc[("uniform", "fullstack"), "srm_flag"]
+
+
+def test_consent_knob_moves_the_full_stack_not_the_truth(page):
+    at = page
+    before_share = float(_metric(at, "Sessions whose order the full stack sees").rstrip("%"))
+    before = _results(at)
+    truth_best = _metric(at, "Best variant (truth)")
+    at.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
+    assert not at.exception
+    after = _results(at)
+    assert float(_metric(at, "Sessions whose order the full stack sees").rstrip("%")) > before_share
+    assert after.loc[("thompson", "fullstack"), "observed_share"] > before.loc[("thompson", "fullstack"), "observed_share"]
+    assert after.loc[("thompson", "fullstack"), "observed"] != before.loc[("thompson", "fullstack"), "observed"]
+    for rail in ("truth", "baseline"):  # the truth does not move, nor does the baseline (it sees every order)
+        pd.testing.assert_series_equal(after.loc[("thompson", rail)], before.loc[("thompson", rail)])
+    assert _metric(at, "Best variant (truth)") == truth_best
+
+
+def test_rail_knob_switches_the_rail_the_policies_learn_from(page):
+    at = page
+    at.selectbox(key="ct.rail").set_value("truth").run()
+    assert not at.exception
+    results = _results(at)
+    assert set(results.xs("truth", level="rail").index) == set(bandit.POLICIES)
+    assert (results.xs("truth", level="rail")["observed_share"] == 1.0).all()
+    assert not results["srm_flag"].loc[[(p, "truth") for p in bandit.POLICIES]].any()
