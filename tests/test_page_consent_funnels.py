@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
+from apptest_helpers import chart_specs as _specs
+from apptest_helpers import metric_value as _metric
+from apptest_helpers import open_page
+from apptest_helpers import page_text as _texts
+from apptest_helpers import table_with as _frame
 from streamlit.testing.v1 import AppTest
 
 from engine import datasets
@@ -15,35 +18,19 @@ FUNNEL_PAGE = "app_pages/funnels.py"
 SHOP = datasets.site("shop")
 
 
-def _open(page: str) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120).run()
-    at.switch_page(page).run()
-    assert not at.exception
-    return at
 
 
-def _specs(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("vega_lite_chart")]
 
 
-def _frame(at: AppTest, *columns: str) -> pd.DataFrame:
-    """The first table shown that has all these columns."""
-    found = [df.value for df in at.dataframe if set(columns) <= set(df.value.columns)]
-    assert found, f"no table with columns {columns}"
-    return found[0]
 
 
-def _metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
 
 
-def _texts(at: AppTest) -> str:
-    return " ".join([c.value for c in at.caption] + [m.value for m in at.markdown])
 
 
 @pytest.fixture(scope="module")
 def consent_page() -> AppTest:
-    return _open(CONSENT_PAGE)
+    return open_page(CONSENT_PAGE)
 
 
 def test_consent_page_charts_tables_and_sources(consent_page):
@@ -79,7 +66,7 @@ def test_banner_widgets_live_on_the_page(consent_page):
 
 
 def test_sidebar_banner_moves_the_full_stack_not_the_truth():
-    at = _open(CONSENT_PAGE)
+    at = open_page(CONSENT_PAGE)
     before = {label: _metric(at, label) for label in ("Visitors (truth)", "Conversions (truth)", "Full-stack visitors")}
     kpi_before = _frame(at, "metric", "truth", "fullstack", "baseline").set_index("metric")
     at.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
@@ -94,7 +81,7 @@ def test_sidebar_banner_moves_the_full_stack_not_the_truth():
 
 
 def test_two_banners_side_by_side_share_the_truth():
-    at = _open(CONSENT_PAGE)
+    at = open_page(CONSENT_PAGE)
     before = _frame(at, "metric", "truth", "a", "b").set_index("metric")
     at.selectbox(key="ci.banner_b").set_value("reject_second_layer").run()
     assert not at.exception
@@ -113,7 +100,7 @@ def test_two_banners_side_by_side_share_the_truth():
 
 @pytest.fixture(scope="module")
 def funnel_page() -> AppTest:
-    return _open(FUNNEL_PAGE)
+    return open_page(FUNNEL_PAGE)
 
 
 def test_funnel_page_renders_per_rail(funnel_page):
@@ -134,7 +121,7 @@ def test_funnel_page_renders_per_rail(funnel_page):
 
 
 def test_funnel_steps_and_window_change_the_table():
-    at = _open(FUNNEL_PAGE)
+    at = open_page(FUNNEL_PAGE)
     full = _frame(at, "rail", "step", "event", "users")
     at.multiselect(key="fn.steps").set_value(["page_view", "purchase"]).run()
     assert not at.exception
@@ -150,7 +137,7 @@ def test_funnel_steps_and_window_change_the_table():
 
 
 def test_empty_step_selection_shows_a_message():
-    at = _open(FUNNEL_PAGE)
+    at = open_page(FUNNEL_PAGE)
     at.multiselect(key="fn.steps").set_value([]).run()
     assert not at.exception
     assert any("Pick at least one step" in i.value for i in at.info)

@@ -7,6 +7,8 @@ import json
 import pandas as pd
 import pyarrow as pa
 import pytest
+from apptest_helpers import open_page
+from apptest_helpers import table_with as _frame
 from streamlit.testing.v1 import AppTest
 
 from engine import masking
@@ -15,18 +17,8 @@ from engine.consent import SIGNALS
 PAGE = "app_pages/data_rights.py"
 
 
-def _page() -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120).run()
-    at.switch_page(PAGE).run()
-    assert not at.exception
-    return at
 
 
-def _frame(at: AppTest, *columns: str) -> pd.DataFrame:
-    """The first table on the page with these columns."""
-    found = [d.value for d in at.dataframe if set(columns) <= set(d.value.columns)]
-    assert found, f"no table with {columns}"
-    return found[0]
 
 
 def _search(at: AppTest, query: str) -> AppTest:
@@ -53,7 +45,7 @@ def _chart_rows(at: AppTest) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def example() -> str:
     """An example e-mail whose owner logged in with consent (the page lists some; this one is on the full stack)."""
-    at = _page()
+    at = open_page(PAGE)
     options = at.selectbox(key="dr.example").options
     assert len(options) >= 2
     for email in options:
@@ -63,7 +55,7 @@ def example() -> str:
 
 
 def test_page_renders_policy_and_chart():
-    at = _page()
+    at = open_page(PAGE)
     assert at.info and "visitor id" in at.info[0].value
     policy = _frame(at, "level", "retention_days")
     shown = {lv: None if pd.isna(d) else int(d) for lv, d in zip(policy["level"], policy["retention_days"], strict=True)}
@@ -78,7 +70,7 @@ def test_page_renders_policy_and_chart():
 
 
 def test_search_by_email_shows_their_rows(example):
-    at = _search(_page(), f"  {example.upper()} ")
+    at = _search(open_page(PAGE), f"  {example.upper()} ")
     assert not at.warning
     linked = _linked(at)
     visitors = _frame(at, "visitor_id", "email", "first_seen")
@@ -100,21 +92,21 @@ def test_search_by_email_shows_their_rows(example):
 
 def test_search_text_is_never_formatted():
     query = "**bold** <b>x</b> [link](http://example.invalid)"
-    at = _search(_page(), query)
+    at = _search(open_page(PAGE), query)
     assert [c.value for c in at.code] == [query]
     assert at.warning and "No visitor" in at.warning[0].value
     assert not any("bold" in m.value for m in at.markdown)
 
 
 def test_selecting_an_example_fills_the_search(example):
-    at = _page()
+    at = open_page(PAGE)
     at.selectbox(key="dr.example").set_value(example).run()
     assert at.text_input(key="dr.query").value == example
     assert _frame(at, "visitor_id", "email", "first_seen")["email"].tolist() == [example]
 
 
 def test_erase_is_local_to_the_session(example):
-    first, other = _search(_page(), example), _search(_page(), example)
+    first, other = _search(open_page(PAGE), example), _search(open_page(PAGE), example)
     linked = _linked(first)
     totals = _retention(first).groupby("table")["rows"].sum().to_dict()
 
@@ -135,7 +127,7 @@ def test_erase_is_local_to_the_session(example):
     other.run()
     assert _linked(other) == linked
     assert _retention(other).groupby("table")["rows"].sum().to_dict() == totals
-    fresh = _search(_page(), example)
+    fresh = _search(open_page(PAGE), example)
     assert _linked(fresh) == linked
 
     first.button(key="dr.restore").click().run()
@@ -150,7 +142,7 @@ def test_erase_is_local_to_the_session(example):
 
 
 def test_now_slider_moves_removed_rows_not_rows_held():
-    at = _page()
+    at = open_page(PAGE)
     reports = {}
     for days in (0, 20, 60, 800):
         at.slider(key="dr.now_days").set_value(days).run()

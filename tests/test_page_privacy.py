@@ -3,10 +3,12 @@ and the crack button reverses plain hashes but not keyed ones."""
 
 from __future__ import annotations
 
-import json
-
-import pandas as pd
 import pytest
+from apptest_helpers import chart_specs as _specs
+from apptest_helpers import metric_value as _metric
+from apptest_helpers import open_page
+from apptest_helpers import page_text as _texts
+from apptest_helpers import table_with as _frame
 from streamlit.testing.v1 import AppTest
 
 from engine import datasets
@@ -17,34 +19,19 @@ from simulators.traffic import generate_traffic
 PAGE = "app_pages/privacy.py"
 
 
-def _open() -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120).run()
-    at.switch_page(PAGE).run()
-    assert not at.exception
-    return at
 
 
-def _specs(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("vega_lite_chart")]
 
 
-def _frame(at: AppTest, *columns: str) -> pd.DataFrame:
-    found = [df.value for df in at.dataframe if set(columns) <= set(df.value.columns)]
-    assert found, f"no table with columns {columns}"
-    return found[0]
 
 
-def _metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
 
 
-def _texts(at: AppTest) -> str:
-    return " ".join([c.value for c in at.caption] + [m.value for m in at.markdown])
 
 
 @pytest.fixture(scope="module")
 def page() -> AppTest:
-    return _open()
+    return open_page(PAGE)
 
 
 def test_page_renders_charts_tables_and_sources(page):
@@ -101,7 +88,7 @@ def test_crack_button_reverses_plain_hashes_not_keyed_ones(page):
 
 
 def test_keeping_truncated_ips_moves_baseline_k_anonymity_not_the_truth():
-    at = _open()
+    at = open_page(PAGE)
     before = _frame(at, "rail", "quasi_identifiers", "share_below_k").set_index("rail")
     at.sidebar.checkbox(key="masking.store_truncated_ip").check().run()
     assert not at.exception
