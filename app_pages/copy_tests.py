@@ -4,7 +4,7 @@ import polars as pl
 import streamlit as st
 
 from engine import bandit
-from engine.consent_impact import source_note
+from engine.datasets import source_note
 from ui import bandit_data as bd
 from ui import context, theme
 from ui.downloads import table_with_downloads
@@ -105,5 +105,5 @@ if flagged.height:
 else:
     st.success(f"No group trails another by more than {cal['fairness_gap']:.0%}.")
 st.caption(f"Exploration floor ({cal['exploration_floor']} observations per variant) and fairness gap ({cal['fairness_gap']:.0%}): "
-           f"{source_note(cal)} Thompson sampling with Beta(1,1) priors is the reference policy. Every other number on this page is "
+           f"{source_note('bandit')} Thompson sampling with Beta(1,1) priors is the reference policy. Every other number on this page is "
            "computed from the simulated run and the simulated tests.")

@@ -31,12 +31,6 @@ COMPARED_METRICS = ("visitors", "sessions", "conversions", "revenue")
 BREAKDOWN_DIMS = ("device", "region", "consent_choice")
 
 
-def source_note(entry: Mapping[str, Any]) -> str:
-    """'Source: …' for a calibration entry, flagged as a secondary transcription or anecdotal."""
-    flags = [label for key, label in (("secondary", "secondary transcription"), ("anecdotal", "anecdotal")) if entry.get(key)]
-    return f"Source: {entry['source']}" + (f" ({', '.join(flags)})" if flags else "") + "."
-
-
 def published_accept_rate(banner: str) -> float | None:
     """Didomi's accept-all rate among deciders for a banner design; None where none is published."""
     value = datasets.calibration()["consent"]["accept_rate_given_decision"].get(banner)

@@ -39,3 +39,12 @@ def consent_texts() -> dict[str, Any]:
 def country_region() -> dict[str, str]:
     """Country code -> region key (eea, uk, us, rest)."""
     return {c: r.lower() for r, spec in geo()["regions"].items() for c in spec["countries"]}
+
+
+def source_note(*path: str) -> str:
+    """'Source: …' for the calibration entry at `path`, flagged secondary or anecdotal as the data says."""
+    entry: Any = calibration()
+    for key in path:
+        entry = entry[key]
+    flags = [label for key, label in (("secondary", "secondary transcription"), ("anecdotal", "anecdotal")) if entry.get(key)]
+    return f"Source: {entry['source']}" + (f" ({', '.join(flags)})" if flags else "") + "."

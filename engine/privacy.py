@@ -242,6 +242,11 @@ def linkability(rail_events: pl.DataFrame, truth_events: pl.DataFrame, id_column
         .join(ids.rename({"date": "day_b"}), on=["visitor_id", "day_b", "_id"], how="inner")
         .select("visitor_id", "day_a").unique()
     )
+    return _link_summary(tr, linked)
+
+
+def _link_summary(tr: pl.DataFrame, linked: pl.DataFrame) -> dict[str, float]:
+    """Day-to-day transitions and how many of them (and of the visitors, throughout) were linked."""
     multi = tr["visitor_id"].n_unique()
     followed = linked.group_by("visitor_id").len().join(tr.group_by("visitor_id").len(), on="visitor_id", suffix="_all")
     return {
@@ -266,15 +271,7 @@ def fingerprint_linkability(visitors: pl.DataFrame, truth_events: pl.DataFrame,
         .join(daily.rename({"date": "day_b", "alone": "b"}), on=["visitor_id", "day_b"])
         .filter(pl.col("a") & pl.col("b"))
     )
-    multi = tr["visitor_id"].n_unique()
-    followed = linked.group_by("visitor_id").len().join(tr.group_by("visitor_id").len(), on="visitor_id", suffix="_all")
-    return {
-        "transitions": tr.height,
-        "linked": linked.height,
-        "share_linked": linked.height / tr.height if tr.height else 0.0,
-        "multi_day_visitors": multi,
-        "share_followed_throughout": followed.filter(pl.col("len") == pl.col("len_all")).height / multi if multi else 0.0,
-    }
+    return _link_summary(tr, linked)
 
 
 # --- hashing is not anonymisation -------------------------------------------------------------

@@ -30,9 +30,9 @@ def basic_tables(base_traffic):
 
 def test_source_note_flags_secondary_and_anecdotal():
     cal = datasets.calibration()
-    assert ci.source_note(cal["consent"]["decision_share"]) == f"Source: {cal['consent']['decision_share']['source']}."
-    assert ci.source_note(cal["consent_mode"]["ga4_modelling_thresholds"]).endswith("(secondary transcription).")
-    assert "(anecdotal)" in ci.source_note(cal["adblock"]["tech_blog_ga_blocked"])
+    assert datasets.source_note("consent", "decision_share") == f"Source: {cal['consent']['decision_share']['source']}."
+    assert datasets.source_note("consent_mode", "ga4_modelling_thresholds").endswith("(secondary transcription).")
+    assert "(anecdotal)" in datasets.source_note("adblock", "tech_blog_ga_blocked")
 
 
 def test_published_accept_rate_reads_the_calibration():

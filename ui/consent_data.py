@@ -29,12 +29,7 @@ def _s(scenario_json: str) -> Scenario:
     return Scenario.model_validate_json(scenario_json)
 
 
-def calibration_note(*path: str) -> str:
-    """'Source: …' for the calibration entry at `path` (e.g. "consent", "decision_share")."""
-    entry: Any = datasets.calibration()
-    for key in path:
-        entry = entry[key]
-    return ci.source_note(entry)
+calibration_note = datasets.source_note
 
 
 @st.cache_data(**_CACHE)

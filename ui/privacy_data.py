@@ -31,11 +31,7 @@ def _s(scenario_json: str) -> Scenario:
     return Scenario.model_validate_json(scenario_json)
 
 
-def source_note(*path: str) -> str:
-    entry: Any = datasets.calibration()
-    for key in path:
-        entry = entry[key]
-    return f"Source: {entry['source']}" + (" (secondary transcription)." if entry.get("secondary") else ".")
+source_note = datasets.source_note
 
 
 @st.cache_data(**_CACHE)
