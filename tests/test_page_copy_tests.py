@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
+from apptest_helpers import chart_specs as _specs
+from apptest_helpers import metric_value as _metric
+from apptest_helpers import table_with as _frame
 from streamlit.testing.v1 import AppTest
 
 from engine import bandit
@@ -25,18 +26,10 @@ def page() -> AppTest:
     return at
 
 
-def _specs(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("vega_lite_chart")]
 
 
-def _frame(at: AppTest, *columns: str) -> pd.DataFrame:
-    found = [df.value for df in at.dataframe if set(columns) <= set(df.value.columns)]
-    assert found, f"no table with columns {columns}"
-    return found[0]
 
 
-def _metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
 
 
 def _results(at: AppTest) -> pd.DataFrame:
