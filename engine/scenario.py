@@ -276,3 +276,20 @@ def load_scenario_file(path: Path, base: Scenario | None = None) -> Scenario:
     data.pop("description", None)
     base = base or load_preset(DEFAULT_PRESET)
     return validate_scenario(_deep_merge(base.model_dump(mode="json"), data))
+
+
+def resolve(preset: str | None = None, scenario_file: Path | None = None, sets: list[str] | None = None,
+            extra: dict[str, Any] | None = None) -> Scenario:
+    """A scenario from command-line style options: a preset (default: the default preset), an
+    optional scenario file on top, then `FIELD=VALUE` overrides (`sets`) and `extra` overrides."""
+    scenario = load_preset(preset or DEFAULT_PRESET)
+    if scenario_file is not None:
+        scenario = load_scenario_file(scenario_file, base=scenario)
+    overrides: dict[str, Any] = {}
+    for item in sets or []:
+        if "=" not in item:
+            raise ScenarioError(f"--set needs FIELD=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        overrides[key.strip()] = value.strip()
+    overrides.update(extra or {})
+    return apply_overrides(scenario, overrides) if overrides else scenario

@@ -104,17 +104,22 @@ def write_tables(con: duckdb.DuckDBPyConnection, run_id: str, tables: Mapping[st
     cur = con.cursor()
     cur.execute("BEGIN")
     try:
-        for table, frame in tables.items():
-            if table not in SCHEMAS:
-                raise StoreError(f"unknown table {table!r}")
-            _frame = conform(table, frame, run_id)
-            cur.execute(f'INSERT INTO "{table}" SELECT * FROM _frame')
+        insert_frames(cur, run_id, tables)
         cur.execute("COMMIT")
     except BaseException:
         cur.execute("ROLLBACK")
         raise
     finally:
         cur.close()
+
+
+def insert_frames(cur: duckdb.DuckDBPyConnection, run_id: str, tables: Mapping[str, pl.DataFrame]) -> None:
+    """Append frames to their tables inside the caller's transaction."""
+    for table, frame in tables.items():
+        if table not in SCHEMAS:
+            raise StoreError(f"unknown table {table!r}")
+        _frame = conform(table, frame, run_id)
+        cur.execute(f'INSERT INTO "{table}" SELECT * FROM _frame')
 
 
 def run_row(scenario: Scenario, counts: Mapping[str, int], source: str) -> pl.DataFrame:

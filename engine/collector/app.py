@@ -1,0 +1,225 @@
+"""The collector's HTTP API (Starlette on uvicorn).
+
+    POST /api/v1/events                  202 after a durable write; 400 / 413 / 429 otherwise
+    POST /api/v1/consent                 consent records (one, or {"records": [...]})
+    GET  /api/v1/consent/{anonymous_id}  the consent log of one visitor (raw id, as the browser holds it)
+    GET  /api/v1/health                  {"status", "version", "timestamp", "checks": {"database"}}
+
+Error bodies are always {"status": "error", "code", "message", "errors"?}. Nothing is written
+unless the whole batch validates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import math
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import polars as pl
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from engine.collector import VERSION, wire
+from engine.collector.ingest import IngestError, Ingestor, open_store
+from engine.consent import SIGNALS
+from engine.scenario import Scenario
+
+
+class RateLimiter:
+    """A token bucket per client: `per_minute` requests a minute, bursts up to the same number."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.buckets: dict[str, tuple[float, float]] = {}
+
+    def retry_after(self, client: str) -> int:
+        """0 if the request may pass (and takes a token), else whole seconds to wait."""
+        if self.capacity <= 0:
+            return 0
+        now = time.monotonic()
+        tokens, last = self.buckets.get(client, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - last) * self.rate)
+        if tokens >= 1.0:
+            self.buckets[client] = (tokens - 1.0, now)
+            return 0
+        self.buckets[client] = (tokens, now)
+        return max(1, math.ceil((1.0 - tokens) / self.rate))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _error(status: int, code: str, message: str, errors: list | None = None, headers: dict | None = None) -> JSONResponse:
+    body = {"status": "error", "code": code, "message": message}
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request) -> bytes:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > wire.MAX_BODY_BYTES:
+        raise _TooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > wire.MAX_BODY_BYTES:
+            raise _TooLarge
+    return bytes(body)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000) -> Starlette:
+    """The collector for one site configuration (`scenario`: site, consent, rails, masking)."""
+    limiter = RateLimiter(rate_limit)
+    state: dict = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        con = open_store(db)
+        ingestor = Ingestor(con, scenario)
+        state["ingestor"] = ingestor
+        writer = asyncio.create_task(ingestor.run(), name="collector-writer")
+        try:
+            yield
+        finally:
+            ingestor.stop()  # answer everything already queued, then close
+            await writer
+            ingestor.write_run_row()
+            con.execute("CHECKPOINT")
+            con.close()
+
+    async def parse(request: Request, model: type, many_key: str):
+        """(batch model | None, error response | None) for a POST body."""
+        wait = limiter.retry_after(_client(request))
+        if wait:
+            return None, _error(429, "RATE_LIMITED", f"over {rate_limit} requests a minute; retry in {wait} s",
+                                headers={"Retry-After": str(wait)})
+        try:
+            body = await _read_body(request)
+        except _TooLarge:
+            return None, _error(413, "PAYLOAD_TOO_LARGE", f"the body is over {wire.MAX_BODY_BYTES:,} bytes")
+        except ClientDisconnect:
+            return None, _error(400, "CLIENT_DISCONNECT", "the body was cut short")
+        try:
+            data = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+            return None, _error(400, "INVALID_JSON", f"the body is not valid JSON: {err}", [{"field": "body", "message": str(err)}])
+        if model is wire.ConsentBatch and isinstance(data, dict) and "records" not in data:
+            data = {"records": [data]}  # one record on its own
+        if isinstance(data, dict) and isinstance(data.get(many_key), list) and len(data[many_key]) > wire.MAX_EVENTS:
+            return None, _error(413, "PAYLOAD_TOO_LARGE", f"{len(data[many_key]):,} {many_key} in one batch; the limit is {wire.MAX_EVENTS:,}")
+        try:
+            return model.model_validate(data), None
+        except ValidationError as err:
+            errors = wire.field_errors(err)
+            return None, _error(400, "VALIDATION_ERROR", f"{err.error_count()} invalid field(s); nothing was stored", errors)
+
+    async def store(kind: str, batch_id: str | None, rows: list[dict]):
+        try:
+            return await state["ingestor"].submit(kind, batch_id, rows), None
+        except IngestError as err:
+            return None, _error(503, "STORE_ERROR", f"the batch could not be written, retry: {err}", headers={"Retry-After": "1"})
+
+    async def events(request: Request) -> JSONResponse:
+        batch, err = await parse(request, wire.EventBatch, "events")
+        if err is not None:
+            return err
+        res, err = await store("events", str(batch.batch_id), wire.event_rows(batch, _client(request)))
+        if err is not None:
+            return err
+        return JSONResponse(
+            {"status": "accepted", "batch_id": batch.batch_id, "events_received": res.received,
+             "events_stored": res.stored, "duplicates": res.duplicates, "timestamp": _now()},
+            status_code=202,
+        )
+
+    async def consent_post(request: Request) -> JSONResponse:
+        batch, err = await parse(request, wire.ConsentBatch, "records")
+        if err is not None:
+            return err
+        res, err = await store("consent", None if batch.batch_id is None else str(batch.batch_id),
+                                wire.consent_rows(batch, _client(request)))
+        if err is not None:
+            return err
+        return JSONResponse(
+            {"status": "accepted", "batch_id": batch.batch_id, "records_received": res.received,
+             "records_stored": res.stored, "duplicates": res.duplicates, "timestamp": _now()},
+            status_code=202,
+        )
+
+    async def consent_get(request: Request) -> JSONResponse:
+        wait = limiter.retry_after(_client(request))
+        if wait:
+            return _error(429, "RATE_LIMITED", f"retry in {wait} s", headers={"Retry-After": str(wait)})
+        raw = request.path_params["anonymous_id"]
+        if not 1 <= len(raw) <= 256 or "\x00" in raw:
+            return _error(400, "VALIDATION_ERROR", "anonymous_id must be 1-256 characters",
+                          [{"field": "anonymous_id", "message": "must be 1-256 characters without NUL"}])
+        rows = await asyncio.get_running_loop().run_in_executor(None, state["ingestor"].consent_history, raw)
+        if rows.height == 0:
+            return _error(404, "NOT_FOUND", "no consent recorded for this anonymous_id")
+        latest = rows.sort("ts").group_by("consent_type", maintain_order=True).last()
+        current = {r["consent_type"]: r["granted"] for r in latest.iter_rows(named=True)}
+        history = (
+            rows.with_columns(pl.col("ts").dt.strftime(wire.TS_FORMAT))
+            .group_by("ts", "method", "consent_version", maintain_order=True)
+            .agg(pl.struct("consent_type", "granted").alias("signals"))
+        )
+        return JSONResponse({
+            "anonymous_id": rows["anonymous_id"][0],  # the keyed hash: the raw id is never stored
+            "consent": {s: current.get(s) for s in SIGNALS},
+            "history": [
+                {"timestamp": h["ts"], "method": h["method"], "consent_version": h["consent_version"],
+                 "consent": {x["consent_type"]: x["granted"] for x in h["signals"]}}
+                for h in history.iter_rows(named=True)
+            ],
+        })
+
+    async def health(request: Request) -> JSONResponse:
+        try:
+            ok = await asyncio.get_running_loop().run_in_executor(None, state["ingestor"].check_database)
+        except Exception:
+            ok = False
+        return JSONResponse(
+            {"status": "ok" if ok else "degraded", "version": VERSION, "timestamp": _now(),
+             "checks": {"database": "ok" if ok else "error"}},
+            status_code=200 if ok else 503,
+        )
+
+    async def not_found(request: Request, exc: Exception) -> JSONResponse:
+        return _error(404, "NOT_FOUND", f"no route {request.url.path}")
+
+    async def method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
+        return _error(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.url.path}")
+
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        return _error(500, "INTERNAL_ERROR", "unexpected error; nothing was stored")
+
+    return Starlette(
+        routes=[
+            Route("/api/v1/events", events, methods=["POST"]),
+            Route("/api/v1/consent", consent_post, methods=["POST"]),
+            Route("/api/v1/consent/{anonymous_id:path}", consent_get, methods=["GET"]),
+            Route("/api/v1/health", health, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+        exception_handlers={404: not_found, 405: method_not_allowed, 500: internal},
+    )

@@ -1,0 +1,221 @@
+"""The collector's write path: validated batches -> hits -> the same rails and masking as the
+in-process run -> DuckDB, with group commit and idempotency on event ids.
+
+One writer coroutine owns all writes. Requests put their decoded batch on a queue and wait; the
+writer takes everything queued (up to `max_group_events`), runs the rails once over the group,
+and commits the ledger rows and the rail rows in one transaction. Only then are the waiting
+requests answered, so a 202 always means "durably in the database" (DuckDB syncs its WAL on
+commit). While one group commits, the next one gathers: batching grows with load by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from engine import datasets, geoip, keys, masking, store
+from engine.collector import wire
+from engine.rails import CONSENT_ID_LABEL, baseline, consent_log, fullstack, hit_context
+from engine.scenario import Scenario
+
+log = logging.getLogger("drcl.collector")
+
+LEDGER_DDL = (
+    "CREATE TABLE IF NOT EXISTS collector_ledger ("
+    "key VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, batch_id VARCHAR, received_at TIMESTAMPTZ NOT NULL)"
+)
+
+
+class IngestError(RuntimeError):
+    """A batch that validated but could not be written (the client may retry)."""
+
+
+@dataclass
+class Item:
+    kind: str  # "events" or "consent"
+    batch_id: str | None
+    rows: list[dict]  # wire.event_rows / wire.consent_rows
+    future: asyncio.Future = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Result:
+    received: int
+    stored: int
+
+    @property
+    def duplicates(self) -> int:
+        return self.received - self.stored
+
+
+def open_store(path: Path) -> duckdb.DuckDBPyConnection:
+    con = store.connect(path)
+    cur = con.cursor()
+    cur.execute(LEDGER_DDL)
+    cur.close()
+    return con
+
+
+class Ingestor:
+    def __init__(self, con: duckdb.DuckDBPyConnection, scenario: Scenario, max_group_events: int = 50_000) -> None:
+        self.con = con
+        self.scenario = scenario
+        self.run_id = scenario.run_id
+        self.site = datasets.site(scenario.site.kind)["domain"]
+        self.max_group_events = max_group_events
+        self.queue: asyncio.Queue[Item | None] = asyncio.Queue()
+        self.consent_key = keys.derive(CONSENT_ID_LABEL)
+        self.groups = 0
+        self.stored = {"events": 0, "consent": 0}
+
+    # --- the writer -----------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Commit queued items group by group until `stop()` has been called and the queue is empty."""
+        loop = asyncio.get_running_loop()
+        stopping = False
+        while not stopping:
+            first = await self.queue.get()
+            if first is None:
+                break
+            group, n = [first], len(first.rows)
+            while n < self.max_group_events and not self.queue.empty():
+                nxt = self.queue.get_nowait()
+                if nxt is None:
+                    stopping = True
+                    break
+                group.append(nxt)
+                n += len(nxt.rows)
+            await self._commit_group(loop, group)
+
+    async def _commit_group(self, loop: asyncio.AbstractEventLoop, group: list[Item]) -> None:
+        try:
+            results = await loop.run_in_executor(None, self._commit, group)
+        except Exception as err:  # isolate: a group that fails is retried item by item
+            if len(group) == 1:
+                log.exception("batch %s could not be written", group[0].batch_id)
+                _settle(group[0].future, exc=IngestError(str(err)))
+                return
+            for item in group:
+                await self._commit_group(loop, [item])
+            return
+        for item, res in zip(group, results):
+            _settle(item.future, result=res)
+
+    def stop(self) -> None:
+        self.queue.put_nowait(None)
+
+    async def submit(self, kind: str, batch_id: str | None, rows: list[dict]) -> Result:
+        fut = asyncio.get_running_loop().create_future()
+        await self.queue.put(Item(kind, batch_id, rows, fut))
+        return await fut
+
+    # --- one transaction per group --------------------------------------------------------------
+    def _commit(self, group: list[Item]) -> list[Result]:
+        now = dt.datetime.now(dt.UTC)
+        stored = [0] * len(group)
+        tables: dict[str, list[pl.DataFrame]] = {}
+        ledger: list[pl.DataFrame] = []
+        cur = self.con.cursor()
+        try:
+            for kind in ("events", "consent"):
+                idx = [i for i, it in enumerate(group) if it.kind == kind]
+                if not idx:
+                    continue
+                rows = [r for i in idx for r in group[i].rows]
+                frame = (wire.decode_events(rows, self.site) if kind == "events" else wire.decode_consents(rows)).with_columns(
+                    _item=pl.Series(np.repeat(np.array(idx, dtype=np.int32), [len(group[i].rows) for i in idx]))
+                )
+                # First occurrence of a key in the group wins; keys already in the ledger are duplicates.
+                _keys = frame.select("key").unique()
+                seen = cur.sql("SELECT l.key FROM collector_ledger l JOIN _keys k ON l.key = k.key").pl()
+                new = frame.unique("key", keep="first", maintain_order=True).join(seen, on="key", how="anti", maintain_order="left")
+                for i, n in new.group_by("_item").len().iter_rows():
+                    stored[i] = n
+                if new.height:
+                    ledger.append(new.select("key", kind=pl.lit(kind), batch_id=pl.lit(None, pl.String), _item="_item"))
+                    self._rails(kind, new.drop("_item"), tables)
+            batch_ids = pl.DataFrame({"_item": list(range(len(group))), "batch_id": [it.batch_id for it in group]},
+                                     schema={"_item": pl.Int32, "batch_id": pl.String})
+            _ledger = (
+                pl.concat(ledger).drop("batch_id").join(batch_ids, on="_item", how="left", maintain_order="left")
+                .select("key", "kind", "batch_id", received_at=pl.lit(now))
+                if ledger else None
+            )
+            cur.execute("BEGIN")
+            try:
+                if _ledger is not None:
+                    cur.execute("INSERT INTO collector_ledger SELECT * FROM _ledger")
+                store.insert_frames(cur, self.run_id, {t: pl.concat(v) for t, v in tables.items()})
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        finally:
+            cur.close()
+        self.groups += 1
+        for it, n in zip(group, stored):
+            self.stored[it.kind] += n
+        return [Result(len(it.rows), n) for it, n in zip(group, stored)]
+
+    def _rails(self, kind: str, hits: pl.DataFrame, tables: dict[str, list[pl.DataFrame]]) -> None:
+        def add(table: str, frame: pl.DataFrame) -> None:
+            tables.setdefault(table, []).append(frame)
+
+        if kind == "events":
+            ctx = hit_context(hits, self.scenario)
+            add("baseline_events", baseline(hits, ctx, self.scenario))
+            add("fullstack_events", fullstack(hits, ctx, self.scenario))
+        else:
+            add("consent_log", consent_log(hits, pl.DataFrame({"country": geoip.country_of(hits["ip"])}), self.scenario))
+
+    # --- reads ----------------------------------------------------------------------------------
+    def consent_history(self, raw_anonymous_id: str) -> pl.DataFrame:
+        """Consent log rows of one visitor, looked up by the raw id its browser holds."""
+        hashed = masking.keyed_hash(pl.Series([raw_anonymous_id]), self.consent_key)[0]
+        cur = self.con.cursor()
+        try:
+            return cur.sql(
+                "SELECT anonymous_id, consent_type, granted, method, consent_version, ts FROM consent_log "
+                "WHERE run_id = ? AND anonymous_id = ? ORDER BY ts, consent_type",
+                params=[self.run_id, hashed],
+            ).pl()
+        finally:
+            cur.close()
+
+    def check_database(self) -> bool:
+        cur = self.con.cursor()
+        try:
+            return cur.execute("SELECT count(*) FROM collector_ledger WHERE false").fetchone() is not None
+        finally:
+            cur.close()
+
+    def write_run_row(self) -> None:
+        """The collector's `runs` row (source "collector"), with the row counts stored so far."""
+        cur = self.con.cursor()
+        try:
+            counts = {
+                t: cur.execute(f'SELECT count(*) FROM "{t}" WHERE run_id = ?', [self.run_id]).fetchone()[0]
+                for t in ("consent_log", "baseline_events", "fullstack_events")
+            }
+            cur.execute("BEGIN")
+            cur.execute("DELETE FROM runs WHERE run_id = ?", [self.run_id])
+            store.insert_frames(cur, self.run_id, {"runs": store.run_row(self.scenario, counts, "collector")})
+            cur.execute("COMMIT")
+        finally:
+            cur.close()
+
+
+def _settle(fut: asyncio.Future, result: Result | None = None, exc: BaseException | None = None) -> None:
+    if fut.done():  # the client went away; nothing to answer
+        return
+    if exc is not None:
+        fut.set_exception(exc)
+    else:
+        fut.set_result(result)
