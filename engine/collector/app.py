@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import math
 import time
 from collections.abc import AsyncIterator
@@ -64,6 +63,18 @@ def _error(status: int, code: str, message: str, errors: list | None = None, hea
     if errors is not None:
         body["errors"] = errors
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _invalid(err: ValidationError, many_key: str | None = None) -> JSONResponse:
+    """400 (or 413 for too many items) from a pydantic error; nothing has been stored."""
+    errs = err.errors(include_url=False)
+    bad_json = [e for e in errs if e["type"] == "json_invalid"]
+    if bad_json:
+        msg = bad_json[0]["msg"]
+        return _error(400, "INVALID_JSON", f"the body is not valid JSON: {msg}", [{"field": "body", "message": msg}])
+    if many_key and any(e["type"] == "too_long" and e["loc"] == (many_key,) for e in errs):
+        return _error(413, "PAYLOAD_TOO_LARGE", f"too many {many_key} in one batch; the limit is {wire.MAX_EVENTS:,}")
+    return _error(400, "VALIDATION_ERROR", f"{err.error_count()} invalid field(s); nothing was stored", wire.field_errors(err))
 
 
 class _TooLarge(Exception):
@@ -119,18 +130,15 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000) -> Starlett
         except ClientDisconnect:
             return None, _error(400, "CLIENT_DISCONNECT", "the body was cut short")
         try:
-            data = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
-            return None, _error(400, "INVALID_JSON", f"the body is not valid JSON: {err}", [{"field": "body", "message": str(err)}])
-        if model is wire.ConsentBatch and isinstance(data, dict) and "records" not in data:
-            data = {"records": [data]}  # one record on its own
-        if isinstance(data, dict) and isinstance(data.get(many_key), list) and len(data[many_key]) > wire.MAX_EVENTS:
-            return None, _error(413, "PAYLOAD_TOO_LARGE", f"{len(data[many_key]):,} {many_key} in one batch; the limit is {wire.MAX_EVENTS:,}")
-        try:
-            return model.model_validate(data), None
+            return model.model_validate_json(body), None
         except ValidationError as err:
-            errors = wire.field_errors(err)
-            return None, _error(400, "VALIDATION_ERROR", f"{err.error_count()} invalid field(s); nothing was stored", errors)
+            first = err
+        if model is wire.ConsentBatch and any(e["type"] == "missing" and e["loc"] == ("records",) for e in first.errors()):
+            try:  # one record on its own
+                return wire.ConsentBatch.model_construct(batch_id=None, records=[wire.ConsentRecord.model_validate_json(body)]), None
+            except ValidationError as err:
+                return None, _invalid(err)
+        return None, _invalid(first, many_key)
 
     async def store(kind: str, batch_id: str | None, rows: list[dict]):
         try:
@@ -194,13 +202,17 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000) -> Starlett
         })
 
     async def health(request: Request) -> JSONResponse:
+        ing = state["ingestor"]
         try:
-            ok = await asyncio.get_running_loop().run_in_executor(None, state["ingestor"].check_database)
+            ok = await asyncio.get_running_loop().run_in_executor(None, ing.check_database)
         except Exception:
             ok = False
         return JSONResponse(
             {"status": "ok" if ok else "degraded", "version": VERSION, "timestamp": _now(),
-             "checks": {"database": "ok" if ok else "error"}},
+             "checks": {"database": "ok" if ok else "error"},
+             "run_id": ing.run_id,
+             "stored": {"events": ing.stored["events"], "consent_records": ing.stored["consent"]},
+             "queued_batches": ing.queue.qsize()},
             status_code=200 if ok else 503,
         )
 

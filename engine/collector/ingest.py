@@ -27,10 +27,45 @@ from engine.scenario import Scenario
 
 log = logging.getLogger("drcl.collector")
 
+# One row per stored event or consent record. Uniqueness is kept by the single writer and the
+# KeyFilter below (a primary-key index made every insert slower as the table grew).
 LEDGER_DDL = (
     "CREATE TABLE IF NOT EXISTS collector_ledger ("
-    "key VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, batch_id VARCHAR, received_at TIMESTAMPTZ NOT NULL)"
+    "key VARCHAR NOT NULL, kind VARCHAR NOT NULL, batch_id VARCHAR, received_at TIMESTAMPTZ NOT NULL)"
 )
+
+
+class KeyFilter:
+    """64-bit hashes of every stored key, in a few sorted arrays (merged size-tiered, like an LSM
+    tree): 8 bytes a key. A key whose hash is absent is certainly new; only keys whose hash is
+    present (duplicates, or a one-in-2^64 collision) are looked up in the database."""
+
+    SEED = 0x1ED6E5
+
+    def __init__(self) -> None:
+        self.parts: list[np.ndarray] = []
+
+    @classmethod
+    def hashes(cls, keys: pl.Series) -> np.ndarray:
+        return keys.hash(cls.SEED).to_numpy()
+
+    def __len__(self) -> int:
+        return sum(len(p) for p in self.parts)
+
+    def maybe_seen(self, h: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(h), dtype=bool)
+        for part in self.parts:
+            idx = np.minimum(np.searchsorted(part, h), len(part) - 1)
+            out |= part[idx] == h
+        return out
+
+    def add(self, h: np.ndarray) -> None:
+        if len(h) == 0:
+            return
+        self.parts.append(np.sort(h))
+        while len(self.parts) > 1 and len(self.parts[-1]) * 2 >= len(self.parts[-2]):
+            b, a = self.parts.pop(), self.parts.pop()
+            self.parts.append(np.sort(np.concatenate([a, b]), kind="stable"))
 
 
 class IngestError(RuntimeError):
@@ -74,6 +109,15 @@ class Ingestor:
         self.consent_key = keys.derive(CONSENT_ID_LABEL)
         self.groups = 0
         self.stored = {"events": 0, "consent": 0}
+        self.filter = KeyFilter()
+        cur = con.cursor()
+        try:  # every key already stored (a restart after a crash must still refuse duplicates)
+            ledger = cur.sql("SELECT key, kind FROM collector_ledger").pl()
+            self.filter.add(KeyFilter.hashes(ledger["key"]))
+            for kind, n in ledger.group_by("kind").len().iter_rows():
+                self.stored[kind] = n
+        finally:
+            cur.close()
 
     # --- the writer -----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -122,6 +166,7 @@ class Ingestor:
         stored = [0] * len(group)
         tables: dict[str, list[pl.DataFrame]] = {}
         ledger: list[pl.DataFrame] = []
+        new_hashes: list[np.ndarray] = []
         cur = self.con.cursor()
         try:
             for kind in ("events", "consent"):
@@ -133,9 +178,16 @@ class Ingestor:
                     _item=pl.Series(np.repeat(np.array(idx, dtype=np.int32), [len(group[i].rows) for i in idx]))
                 )
                 # First occurrence of a key in the group wins; keys already in the ledger are duplicates.
-                _keys = frame.select("key").unique()
-                seen = cur.sql("SELECT l.key FROM collector_ledger l JOIN _keys k ON l.key = k.key").pl()
-                new = frame.unique("key", keep="first", maintain_order=True).join(seen, on="key", how="anti", maintain_order="left")
+                frame = frame.unique("key", keep="first", maintain_order=True)
+                hashes = KeyFilter.hashes(frame["key"])
+                maybe = self.filter.maybe_seen(hashes)
+                new = frame
+                if maybe.any():
+                    _cand = frame.filter(pl.Series(maybe)).select("key")
+                    seen = cur.sql("SELECT l.key FROM collector_ledger l JOIN _cand c ON l.key = c.key").pl()
+                    keep = ~frame["key"].is_in(seen["key"].implode()).to_numpy()
+                    new, hashes = frame.filter(pl.Series(keep)), hashes[keep]
+                new_hashes.append(hashes)
                 for i, n in new.group_by("_item").len().iter_rows():
                     stored[i] = n
                 if new.height:
@@ -159,6 +211,8 @@ class Ingestor:
                 raise
         finally:
             cur.close()
+        for h in new_hashes:
+            self.filter.add(h)
         self.groups += 1
         for it, n in zip(group, stored):
             self.stored[it.kind] += n

@@ -136,16 +136,27 @@ class ConsentBatch(_Wire):
     records: Annotated[list[ConsentRecord], Field(min_length=1, max_length=MAX_EVENTS)]
 
 
+_UNION_TAGS = {"str", "int", "float", "bool", "none"}
+
+
 def field_errors(err: ValidationError, limit: int = 50) -> list[dict[str, str]]:
-    """pydantic errors as [{"field": "events[0].event_type", "message": ...}] (first `limit`)."""
-    out = []
-    for e in err.errors(include_url=False)[:limit]:
+    """pydantic errors as [{"field": "events[0].event_type", "message": ...}], one per field
+    (pydantic's union-member tags such as "constrained-float" are dropped from the path)."""
+    out: dict[str, str] = {}
+    for e in err.errors(include_url=False):
         path = ""
         for part in e["loc"]:
-            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-        msg = "must not contain NUL characters" if e["type"] == "string_pattern_mismatch" and e.get("ctx", {}).get("pattern") == _NO_NUL else e["msg"].removeprefix("Value error, ")
-        out.append({"field": path or "body", "message": msg})
-    return out
+            if isinstance(part, int):
+                path += f"[{part}]"
+            elif part in _UNION_TAGS or not part.isidentifier():
+                continue
+            else:
+                path += f".{part}" if path else part
+        nul = e["type"] == "string_pattern_mismatch" and e.get("ctx", {}).get("pattern") == _NO_NUL
+        out.setdefault(path or "body", "must not contain NUL characters" if nul else e["msg"].removeprefix("Value error, "))
+        if len(out) >= limit:
+            break
+    return [{"field": f, "message": m} for f, m in out.items()]
 
 
 # --- hits -> JSON (the simulator's HTTP sink) ---------------------------------------------------

@@ -1,0 +1,302 @@
+"""Send a run's hits to an HTTP collector (`--out http://host:port/api/v1/events`).
+
+- Events go in batches (`batch_size`, and at most 1 MB a body) to the events URL; each hit that
+  carries a banner decision also goes, as a consent record, to the sibling `/consent` URL.
+- httpx, async, pooled connections, on an event loop in its own thread. `write()` returns once
+  a chunk's batches are dispatched (not answered), so generation overlaps sending while memory
+  stays bounded by `max_in_flight`.
+- Closed model (default): at most `concurrency` requests in flight. Open model (`rate` events/s):
+  batch k is due when its last event "arrives" at rate `rate` (a batch is cut early after
+  `linger` seconds); latency is measured from that due time, so a collector that falls behind
+  shows up as latency instead of silently slowing the sender (no coordinated omission).
+- Failures (connection errors, timeouts, 429, 5xx) are retried after 1, 2, 4, 8, 16 s, or after
+  `Retry-After` when the collector sends one. A batch still failing after that, or answered
+  400/413, is counted as failed: nothing is dropped silently, and the CLI exits non-zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+import math
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
+import numpy as np
+import polars as pl
+
+from engine.collector import wire
+from engine.scenario import Scenario
+from simulators.sinks import SinkError
+
+RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+MAX_RETRY_AFTER = 120.0
+
+
+@dataclass
+class HttpStats:
+    events_sent: int = 0  # events posted at least once
+    events_accepted: int = 0  # answered 202 (including events the collector already had)
+    events_duplicate: int = 0  # of those, already stored (a retry after a lost answer)
+    events_retried: int = 0  # event re-sends
+    events_failed: int = 0
+    consents_sent: int = 0
+    consents_accepted: int = 0
+    consents_failed: int = 0
+    requests: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    latencies_ms: list[float] = field(default_factory=list)  # per batch, due time -> final answer
+    errors: list[str] = field(default_factory=list)  # first few failure reasons
+    seconds: float = 0.0
+
+    @property
+    def lost(self) -> int:
+        return self.events_failed + self.consents_failed
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
+
+    def text(self, url: str) -> str:
+        rate = self.events_accepted / self.seconds if self.seconds else 0.0
+        statuses = ", ".join(f"{k} x{v:,}" for k, v in sorted(self.statuses.items(), key=lambda kv: str(kv[0])))
+        lines = [
+            f"http -> {url}",
+            f"  events:  sent {self.events_sent:,}  accepted {self.events_accepted:,}"
+            f" (already stored {self.events_duplicate:,})  retried {self.events_retried:,}  failed {self.events_failed:,}",
+            f"  consent: sent {self.consents_sent:,}  accepted {self.consents_accepted:,}  failed {self.consents_failed:,}",
+            f"  {self.requests:,} requests ({statuses or 'none'}); {rate:,.0f} accepted events/s over {self.seconds:.1f} s",
+            f"  latency per batch: p50 {self.percentile(50):.1f} ms  p95 {self.percentile(95):.1f} ms  p99 {self.percentile(99):.1f} ms",
+        ]
+        if self.lost:
+            lines.append(f"  LOST {self.events_failed:,} events and {self.consents_failed:,} consent records")
+            lines += [f"    {e}" for e in self.errors[:5]]
+        return "\n".join(lines)
+
+
+def consent_url(events_url: str) -> str:
+    return events_url.rstrip("/").removesuffix("/events") + "/consent"
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return min(MAX_RETRY_AFTER, max(0.0, float(value)))
+    except ValueError:
+        pass
+    try:  # an HTTP date
+        when = email.utils.parsedate_to_datetime(value)
+        return min(MAX_RETRY_AFTER, max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds()))
+    except (TypeError, ValueError):
+        return None
+
+
+def split_batches(sizes: np.ndarray, batch_size: int, max_bytes: int = wire.MAX_BODY_BYTES - 4096) -> list[tuple[int, int]]:
+    """[start, end) index ranges of at most `batch_size` items and `max_bytes` of JSON each."""
+    out, start, n = [], 0, len(sizes)
+    cum = np.concatenate([[0], np.cumsum(sizes + 1)])
+    while start < n:
+        end = min(n, start + batch_size)
+        # shrink to the byte limit (an item over the limit alone still goes, and is refused: counted failed)
+        end = max(start + 1, min(end, int(np.searchsorted(cum, cum[start] + max_bytes, side="right")) - 1))
+        out.append((start, end))
+        start = end
+    return out
+
+
+class HttpSink:
+    wants = "hits"
+
+    def __init__(
+        self,
+        url: str,
+        batch_size: int = 100,
+        linger: float = 0.05,
+        rate: float | None = None,
+        concurrency: int = 8,
+        max_in_flight: int = 512,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        timeout: float = 30.0,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SinkError(f"not an http(s) URL: {url!r}")
+        if not 1 <= batch_size <= wire.MAX_EVENTS:
+            raise SinkError(f"--batch-size must be between 1 and {wire.MAX_EVENTS}")
+        if rate is not None and rate <= 0:
+            raise SinkError("--rate must be a positive number of events per second")
+        if concurrency < 1:
+            raise SinkError("--concurrency must be at least 1")
+        if linger < 0:
+            raise SinkError("--linger-ms must be 0 or more")
+        self.url = url
+        self.consent_url = consent_url(url)
+        self.destination = url
+        self.batch_size = batch_size
+        self.linger = linger
+        self.rate = rate
+        self.limit = max_in_flight if rate is not None else concurrency
+        self.retry_delays = retry_delays
+        self.timeout = timeout
+        self.stats = HttpStats()
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    # --- lifecycle (called from run_to_sink's writer thread) ---------------------------------
+    def open(self, scenario: Scenario) -> None:
+        self.run_id = scenario.run_id
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="http-sink", daemon=True)
+        self.thread.start()
+        try:
+            self._call(self._start())
+        except BaseException:
+            self._stop_loop()
+            raise
+
+    def _call(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    async def _start(self) -> None:
+        limits = httpx.Limits(max_connections=self.limit, max_keepalive_connections=self.limit)
+        self.client = httpx.AsyncClient(limits=limits, timeout=self.timeout, headers={"content-type": "application/json"})
+        self.slots = asyncio.Semaphore(self.limit)
+        self.tasks: set[asyncio.Task] = set()
+        try:  # fail fast, with a clear message, when nothing listens there
+            await self.client.get(self.url.rstrip("/").removesuffix("/events") + "/health", timeout=5.0)
+        except httpx.TransportError as err:
+            await self.client.aclose()
+            raise SinkError(f"cannot reach the collector at {self.url}: {type(err).__name__} {err}") from None
+        self.t0 = time.perf_counter()
+        self.due_events = 0  # events scheduled so far (open model clock)
+        self.rate_t0: float | None = None  # the open model's clock starts at the first dispatch
+        self.chunk = 0
+        self.consent_buffer: list[str] = []
+        self.consent_batches = 0
+
+    def write(self, chunk: dict[str, pl.DataFrame]) -> None:
+        hits = chunk["hits"]
+        events = wire.encode_events(hits)
+        consent_pos = np.flatnonzero(hits["consent_choice"].is_not_null().to_numpy())
+        consents = wire.encode_consents(hits)
+        self._call(self._dispatch_chunk(events, consent_pos, consents))
+        self.chunk += 1
+
+    def close(self, scenario: Scenario, counts: dict[str, int]) -> None:
+        self._finish()
+
+    def abort(self) -> None:
+        self._finish()
+
+    def _finish(self) -> None:
+        if self.loop is None:
+            return
+        self._call(self._drain())
+        self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
+        self.loop = None
+
+    async def _drain(self) -> None:
+        if self.tasks:
+            await asyncio.gather(*self.tasks)
+        await self.client.aclose()
+        self.stats.seconds = time.perf_counter() - self.t0
+
+    @property
+    def lost(self) -> int:
+        return self.stats.lost
+
+    def report(self) -> str:
+        return self.stats.text(self.url)
+
+    # --- dispatch ---------------------------------------------------------------------------
+    def _batches(self, n: int) -> list[tuple[int, int]]:
+        size = self.batch_size
+        if self.rate is not None and self.linger > 0:  # a batch is cut when `linger` has passed since its first event
+            size = max(1, min(size, math.floor(self.rate * self.linger) or 1))
+        return [(a, b) for a, b in ((s, min(n, s + size)) for s in range(0, n, size))]
+
+    async def _dispatch_chunk(self, events: pl.Series, consent_pos: np.ndarray, consents: pl.Series) -> None:
+        texts = events.to_list()
+        sizes = events.str.len_bytes().to_numpy()
+        ctexts = consents.to_list()
+        ranges = []
+        for a, b in self._batches(len(texts)):  # byte-limit split inside the count batches
+            ranges += [(a + x, a + y) for x, y in split_batches(sizes[a:b], b - a)]
+        for j, (a, b) in enumerate(ranges):
+            due = None
+            if self.rate is not None:
+                if self.rate_t0 is None:
+                    self.rate_t0 = time.perf_counter()
+                self.due_events += b - a
+                due = self.rate_t0 + self.due_events / self.rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            await self.slots.acquire()
+            body = wire.batch_body(f"{self.run_id}-{self.chunk}-{j}", dt.datetime.now(dt.UTC), texts[a:b])
+            self._spawn(self._send(self.url, body, b - a, "events", due))
+            # The consent records decided on these events' pages follow them, batched as well.
+            lo, hi = np.searchsorted(consent_pos, [a, b])
+            self.consent_buffer += ctexts[lo:hi]
+            if len(self.consent_buffer) >= self.batch_size:
+                await self._flush_consents(due)
+        await self._flush_consents(None)  # a chunk's consent records never wait for the next chunk
+
+    async def _flush_consents(self, due: float | None) -> None:
+        while self.consent_buffer:
+            part, self.consent_buffer = self.consent_buffer[: self.batch_size], self.consent_buffer[self.batch_size :]
+            await self.slots.acquire()
+            self.consent_batches += 1
+            cbody = wire.batch_body(f"{self.run_id}-c{self.consent_batches}", dt.datetime.now(dt.UTC), part, key="records")
+            self._spawn(self._send(self.consent_url, cbody, len(part), "consents", due))
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _send(self, url: str, body: bytes, n: int, kind: str, due: float | None) -> None:
+        st = self.stats
+        start = due if due is not None else time.perf_counter()
+        setattr(st, f"{kind}_sent", getattr(st, f"{kind}_sent") + n)
+        try:
+            for attempt in range(len(self.retry_delays) + 1):
+                wait, reason = None, None
+                try:
+                    resp = await self.client.post(url, content=body)
+                    st.requests += 1
+                    st.statuses[resp.status_code] += 1
+                    if resp.status_code == 202:
+                        setattr(st, f"{kind}_accepted", getattr(st, f"{kind}_accepted") + n)
+                        if kind == "events":
+                            st.events_duplicate += int(resp.json().get("duplicates", 0))
+                            st.latencies_ms.append((time.perf_counter() - start) * 1000)
+                        return
+                    reason = f"{resp.status_code} {resp.text[:200]}"
+                    if resp.status_code not in RETRY_STATUSES:
+                        break
+                    wait = _retry_after(resp.headers.get("retry-after"))
+                except httpx.TransportError as err:
+                    st.requests += 1
+                    st.statuses[type(err).__name__] += 1
+                    reason = f"{type(err).__name__}: {err}"
+                if attempt == len(self.retry_delays):
+                    break
+                if kind == "events":
+                    st.events_retried += n
+                await asyncio.sleep(wait if wait is not None else self.retry_delays[attempt])
+            setattr(st, f"{kind}_failed", getattr(st, f"{kind}_failed") + n)
+            if len(st.errors) < 20:
+                st.errors.append(f"{kind} batch to {url}: {reason}")
+        finally:
+            self.slots.release()
