@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/simulate.py
 	$(BIN)/python benchmarks/funnel.py
 	$(BIN)/python benchmarks/fingerprint_calibration.py
+	$(BIN)/python benchmarks/collector_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -23,6 +23,7 @@ import math
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -77,6 +78,14 @@ class HttpStats:
             lines.append(f"  LOST {self.events_failed:,} events and {self.consents_failed:,} consent records")
             lines += [f"    {e}" for e in self.errors[:5]]
         return "\n".join(lines)
+
+
+def _duplicates(resp: httpx.Response) -> int:
+    """Events the collector already had (our collector says so; another may answer anything)."""
+    try:
+        return int(resp.json().get("duplicates", 0))
+    except (ValueError, TypeError, AttributeError):
+        return 0
 
 
 def consent_url(events_url: str) -> str:
@@ -146,6 +155,8 @@ class HttpSink:
         self.timeout = timeout
         self.stats = HttpStats()
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.on_accepted: Callable[[], None] | None = None  # progress display, at most 5 times a second
+        self._shown = 0.0
 
     # --- lifecycle (called from run_to_sink's writer thread) ---------------------------------
     def open(self, scenario: Scenario) -> None:
@@ -279,8 +290,12 @@ class HttpSink:
                     if resp.status_code == 202:
                         setattr(st, f"{kind}_accepted", getattr(st, f"{kind}_accepted") + n)
                         if kind == "events":
-                            st.events_duplicate += int(resp.json().get("duplicates", 0))
-                            st.latencies_ms.append((time.perf_counter() - start) * 1000)
+                            st.events_duplicate += _duplicates(resp)
+                            now = time.perf_counter()
+                            st.latencies_ms.append((now - start) * 1000)
+                            if self.on_accepted is not None and now - self._shown > 0.2:
+                                self._shown = now
+                                self.on_accepted()
                         return
                     reason = f"{resp.status_code} {resp.text[:200]}"
                     if resp.status_code not in RETRY_STATUSES:

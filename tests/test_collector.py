@@ -319,7 +319,7 @@ def test_encode_decode_round_trip_keeps_every_rail_input(base_scenario, base_tra
     hits = build_hits(base_scenario, base_traffic)
     events = wire.encode_events(hits).to_list()
     parsed = wire.EventBatch.model_validate_json(body(events[:1000], "rt"))
-    back = wire.decode_events(wire.event_rows(parsed, "127.0.0.1"), "shop.example")
+    back = wire.decode_events([(wire.events_json(parsed), "127.0.0.1")], [len(parsed.events)], "shop.example")
     cols = ["event_id", "event_type", "ts", "session_start", "url", "referrer", "ip", "user_agent", "language",
             "client_id", "user_email", "revenue", "transaction_id", *SIGNALS, "blocker"]
     assert_frame_equal(back.select(cols), hits.head(1000).select(cols))

@@ -4,12 +4,14 @@ written), never a 5xx; strings that are accepted come back verbatim."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
 from engine.collector import wire
 from tests.collector_helpers import Collector, event
@@ -97,5 +99,28 @@ def test_accepted_strings_survive_decoding_verbatim(url, ua, ref):
     except Exception:
         assert "\x00" in url + ua + (ref or "")  # the only refusal for text: NUL characters
         return
-    hits = wire.decode_events(wire.event_rows(batch, "127.0.0.1"), "shop.example")
+    hits = wire.decode_events([(wire.events_json(batch), "127.0.0.1")], [1], "shop.example")
     assert hits["url"][0] == url and hits["user_agent"][0] == ua and hits["referrer"][0] == ref
+
+
+ip_adapter = TypeAdapter(wire.IP)
+
+
+def _python_accepts(s: str) -> bool:
+    try:
+        ipaddress.ip_address(s)
+    except ValueError:
+        return False
+    return "%" not in s  # zone ids ("fe80::1%eth0") are refused on purpose
+
+
+@settings(max_examples=500, deadline=None)
+@given(s=st.one_of(st.ip_addresses().map(str), st.ip_addresses(v=6).map(lambda a: a.exploded),
+                   st.text(alphabet="0123456789abcdefABCDEF:.%\n ", max_size=45)))
+def test_ip_pattern_accepts_exactly_what_python_ipaddress_accepts(s):
+    try:
+        ip_adapter.validate_python(s)
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert accepted == _python_accepts(s.strip()) if s == s.strip() else not accepted

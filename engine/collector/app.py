@@ -140,9 +140,9 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000) -> Starlett
                 return None, _invalid(err)
         return None, _invalid(first, many_key)
 
-    async def store(kind: str, batch_id: str | None, rows: list[dict]):
+    async def store(kind: str, batch_id: str | None, payload: bytes, n: int, client: str):
         try:
-            return await state["ingestor"].submit(kind, batch_id, rows), None
+            return await state["ingestor"].submit(kind, batch_id, payload, n, client), None
         except IngestError as err:
             return None, _error(503, "STORE_ERROR", f"the batch could not be written, retry: {err}", headers={"Retry-After": "1"})
 
@@ -150,7 +150,7 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000) -> Starlett
         batch, err = await parse(request, wire.EventBatch, "events")
         if err is not None:
             return err
-        res, err = await store("events", str(batch.batch_id), wire.event_rows(batch, _client(request)))
+        res, err = await store("events", str(batch.batch_id), wire.events_json(batch), len(batch.events), _client(request))
         if err is not None:
             return err
         return JSONResponse(
@@ -164,7 +164,7 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000) -> Starlett
         if err is not None:
             return err
         res, err = await store("consent", None if batch.batch_id is None else str(batch.batch_id),
-                                wire.consent_rows(batch, _client(request)))
+                               wire.consents_json(batch), len(batch.records), _client(request))
         if err is not None:
             return err
         return JSONResponse(

@@ -76,7 +76,9 @@ class IngestError(RuntimeError):
 class Item:
     kind: str  # "events" or "consent"
     batch_id: str | None
-    rows: list[dict]  # wire.event_rows / wire.consent_rows
+    payload: bytes  # wire.events_json / wire.consents_json
+    n: int  # events or records in it
+    client_ip: str
     future: asyncio.Future = field(repr=False)
 
 
@@ -128,14 +130,14 @@ class Ingestor:
             first = await self.queue.get()
             if first is None:
                 break
-            group, n = [first], len(first.rows)
+            group, n = [first], first.n
             while n < self.max_group_events and not self.queue.empty():
                 nxt = self.queue.get_nowait()
                 if nxt is None:
                     stopping = True
                     break
                 group.append(nxt)
-                n += len(nxt.rows)
+                n += nxt.n
             await self._commit_group(loop, group)
 
     async def _commit_group(self, loop: asyncio.AbstractEventLoop, group: list[Item]) -> None:
@@ -155,9 +157,9 @@ class Ingestor:
     def stop(self) -> None:
         self.queue.put_nowait(None)
 
-    async def submit(self, kind: str, batch_id: str | None, rows: list[dict]) -> Result:
+    async def submit(self, kind: str, batch_id: str | None, payload: bytes, n: int, client_ip: str) -> Result:
         fut = asyncio.get_running_loop().create_future()
-        await self.queue.put(Item(kind, batch_id, rows, fut))
+        await self.queue.put(Item(kind, batch_id, payload, n, client_ip, fut))
         return await fut
 
     # --- one transaction per group --------------------------------------------------------------
@@ -173,10 +175,10 @@ class Ingestor:
                 idx = [i for i, it in enumerate(group) if it.kind == kind]
                 if not idx:
                     continue
-                rows = [r for i in idx for r in group[i].rows]
-                frame = (wire.decode_events(rows, self.site) if kind == "events" else wire.decode_consents(rows)).with_columns(
-                    _item=pl.Series(np.repeat(np.array(idx, dtype=np.int32), [len(group[i].rows) for i in idx]))
-                )
+                parts = [(group[i].payload, group[i].client_ip) for i in idx]
+                sizes = [group[i].n for i in idx]
+                frame = (wire.decode_events(parts, sizes, self.site) if kind == "events" else wire.decode_consents(parts, sizes))
+                frame = frame.with_columns(_item=pl.Series(np.repeat(np.array(idx, dtype=np.int32), sizes)))
                 # First occurrence of a key in the group wins; keys already in the ledger are duplicates.
                 frame = frame.unique("key", keep="first", maintain_order=True)
                 hashes = KeyFilter.hashes(frame["key"])
@@ -216,7 +218,7 @@ class Ingestor:
         self.groups += 1
         for it, n in zip(group, stored):
             self.stored[it.kind] += n
-        return [Result(len(it.rows), n) for it, n in zip(group, stored)]
+        return [Result(it.n, n) for it, n in zip(group, stored)]
 
     def _rails(self, kind: str, hits: pl.DataFrame, tables: dict[str, list[pl.DataFrame]]) -> None:
         def add(table: str, frame: pl.DataFrame) -> None:
