@@ -17,10 +17,20 @@ from engine.scenario import (
     load_preset,
     load_scenario_file,
 )
+from simulators.http_sink import HttpSink
 from simulators.pipeline import Summary, run_to_sink
+from simulators.shards import ShardError, for_shard, parse_shard, shard_chunks, shard_visitors
 from simulators.sinks import SinkError, sink_for
 
 EXIT_USAGE = 2
+EXIT_LOST = 3  # an HTTP run in which some event or consent record was not accepted
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        return parse_shard(text)
+    except ShardError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,7 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--days", type=int, help="shortcut for --set traffic.days=D")
     g.add_argument("--seed", type=int, help="shortcut for --set seed=S")
     g.add_argument("--out", required=True,
-                   help="a .duckdb file (six tables), a folder (Parquet run), a .jsonl file or - (hits as JSON lines)")
+                   help="a .duckdb file (six tables), a folder (Parquet run), a .jsonl file or - (hits as JSON lines), "
+                        "or a collector URL http://HOST:PORT/api/v1/events")
+    g.add_argument("--shard", type=_shard, metavar="I/N",
+                   help="generate only shard I of N (1-based); into a folder, the shard that completes the set publishes the run")
+    h = g.add_argument_group("HTTP output (--out http://HOST:PORT/api/v1/events)")
+    h.add_argument("--batch-size", type=int, default=100, help="events per request (default 100, at most 1000)")
+    h.add_argument("--linger-ms", type=float, default=50.0,
+                   help="with --rate: cut a batch once its first event has waited this long (default 50)")
+    h.add_argument("--rate", type=float, default=None, metavar="EVENTS_PER_S",
+                   help="open-model arrival rate in events/s (default: as fast as the collector answers)")
+    h.add_argument("--concurrency", type=int, default=8, help="requests in flight without --rate (default 8)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.add_parser("presets", help="list the presets")
     return p
@@ -64,6 +84,11 @@ def resolve_scenario(args: argparse.Namespace) -> Scenario:
     return apply_overrides(scenario, overrides) if overrides else scenario
 
 
+def _http_sink(args: argparse.Namespace) -> HttpSink:
+    return HttpSink(args.out, batch_size=args.batch_size, linger=args.linger_ms / 1000, rate=args.rate,
+                    concurrency=args.concurrency)
+
+
 def _summary_text(s: Summary) -> str:
     rows = "\n".join(f"  {k:<18}{v:>14,}" for k, v in s.rows.items())
     return (
@@ -76,21 +101,36 @@ def _summary_text(s: Summary) -> str:
 def generate(args: argparse.Namespace) -> int:
     try:
         scenario = resolve_scenario(args)
-        sink = sink_for(args.out)
+        http = _http_sink(args) if args.out.startswith(("http://", "https://")) else None
+        sink = http or sink_for(args.out)
+        chunks = shard_chunks(scenario, *args.shard) if args.shard else None
+        if chunks is not None:
+            sink = for_shard(sink, scenario, chunks)
     except (ScenarioError, SinkError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    bar = tqdm(total=scenario.traffic.visitors, unit=" visitors", disable=args.quiet, file=sys.stderr, dynamic_ncols=True)
+    total = scenario.traffic.visitors if chunks is None else shard_visitors(scenario, chunks)
+    bar = tqdm(total=total, unit=" visitors", disable=args.quiet, file=sys.stderr, dynamic_ncols=True)
     events = 0
+
+    def postfix() -> str:
+        return f"{events:,} events" + (f", {http.stats.events_accepted:,} accepted" if http else "")
 
     def progress(visitors: int, n_events: int) -> None:
         nonlocal events
         events += n_events
         bar.update(visitors)
-        bar.set_postfix_str(f"{events:,} events")
+        bar.set_postfix_str(postfix())
+
+    if http is not None and not args.quiet:
+        http.on_accepted = lambda: bar.set_postfix_str(postfix())
 
     try:
-        summary = run_to_sink(scenario, sink, on_chunk=progress)
+        summary = run_to_sink(scenario, sink, chunks=chunks, on_chunk=progress)
+    except SinkError as err:  # e.g. no collector listening at the URL
+        bar.close()
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
     except BrokenPipeError:
         bar.close()
         return 141  # the reader of stdout went away (e.g. `| head`): stop quietly, as shell tools do
@@ -102,10 +142,18 @@ def generate(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         bar.close()
-        print("interrupted: nothing was written", file=sys.stderr)
+        if http is not None:
+            print(http.report(), file=sys.stderr)
+            print("interrupted: the events counted accepted above are in the collector", file=sys.stderr)
+        else:
+            print("interrupted: nothing was written", file=sys.stderr)
         return 130
     bar.close()
     print(_summary_text(summary), file=sys.stderr)
+    if http is not None:
+        print(http.report(), file=sys.stderr)
+        if http.lost:
+            return EXIT_LOST
     return 0
 
 

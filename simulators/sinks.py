@@ -41,6 +41,36 @@ def _check_dir(path: Path) -> None:
         raise SinkError(f"output folder {path} is not writable")
 
 
+def write_parts(run_dir: Path, table: str, frame: pl.DataFrame, run_id: str, name: str, tmp_dir: Path | None = None) -> None:
+    """Write a table's rows as `run_dir/<table>/date=YYYY-MM-DD/<name>`, one file per day (the
+    runs row by its creation day). With `tmp_dir` (same filesystem) each file is written there
+    and renamed into place, so the folder never holds half a file."""
+    frame = store.conform(table, frame, run_id)
+    part_col = frame["created_at"].dt.date() if table == "runs" else frame["date"]
+    frame = frame.drop("date", strict=False).with_columns(date=part_col)
+    for (day,), part in frame.group_by("date", maintain_order=True):
+        d = run_dir / table / f"date={day}"
+        d.mkdir(parents=True, exist_ok=True)
+        if tmp_dir is None:
+            part.drop("date").write_parquet(d / name)
+            continue
+        tmp = tmp_dir / f"{table}-{day}-{name}"
+        part.drop("date").write_parquet(tmp)
+        os.replace(tmp, d / name)
+
+
+def publish_dir(src: Path, final: Path) -> None:
+    """Rename a finished folder into place; a previous folder of that name is moved aside first
+    (a directory cannot be renamed over a non-empty one) and removed after."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
+        os.replace(final, old)
+    os.replace(src, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 class DuckDBSink:
     wants = "tables"
 
@@ -77,7 +107,6 @@ class DuckDBSink:
             p.unlink(missing_ok=True)
 
 
-
 class ParquetSink:
     wants = "tables"
 
@@ -97,25 +126,14 @@ class ParquetSink:
         self.tmp = self.root / f".tmp-{scenario.run_id}-{uuid.uuid4().hex[:8]}"
         self.tmp.mkdir()
 
-    def _write(self, table: str, frame: pl.DataFrame) -> None:
-        frame = store.conform(table, frame, self.run_id)
-        part_col = frame["created_at"].dt.date() if table == "runs" else frame["date"]
-        frame = frame.drop("date", strict=False).with_columns(date=part_col)
-        for (day,), part in frame.group_by("date", maintain_order=True):
-            d = self.tmp / table / f"date={day}"
-            d.mkdir(parents=True, exist_ok=True)
-            part.drop("date").write_parquet(d / f"part-{self.part:05d}.parquet")
-
     def write(self, chunk: dict[str, pl.DataFrame]) -> None:
         for table, frame in chunk.items():
-            self._write(table, frame)
+            write_parts(self.tmp, table, frame, self.run_id, f"part-{self.part:05d}.parquet")
         self.part += 1
 
     def close(self, scenario: Scenario, counts: dict[str, int]) -> None:
-        self._write("runs", store.run_row(scenario, counts, "cli"))
-        if self.final.exists():
-            shutil.rmtree(self.final)
-        os.replace(self.tmp, self.final)
+        write_parts(self.tmp, "runs", store.run_row(scenario, counts, "cli"), self.run_id, f"part-{self.part:05d}.parquet")
+        publish_dir(self.tmp, self.final)
 
     def abort(self) -> None:
         if getattr(self, "tmp", None) is not None:

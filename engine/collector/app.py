@@ -212,7 +212,8 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000) -> Starlett
              "checks": {"database": "ok" if ok else "error"},
              "run_id": ing.run_id,
              "stored": {"events": ing.stored["events"], "consent_records": ing.stored["consent"]},
-             "queued_batches": ing.queue.qsize()},
+             "queued_batches": ing.queue.qsize(), "groups_committed": ing.groups,
+             "mean_group": round(ing.group_events / ing.groups, 1) if ing.groups else 0.0},
             status_code=200 if ok else 503,
         )
 

@@ -101,12 +101,15 @@ def open_store(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 class Ingestor:
-    def __init__(self, con: duckdb.DuckDBPyConnection, scenario: Scenario, max_group_events: int = 50_000) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, scenario: Scenario, max_group_events: int = 50_000,
+                 linger: float = 0.02) -> None:
         self.con = con
         self.scenario = scenario
         self.run_id = scenario.run_id
         self.site = datasets.site(scenario.site.kind)["domain"]
         self.max_group_events = max_group_events
+        self.linger = linger
+        self.group_events = 0  # events and records over all groups (mean group = this / groups)
         self.queue: asyncio.Queue[Item | None] = asyncio.Queue()
         self.consent_key = keys.derive(CONSENT_ID_LABEL)
         self.groups = 0
@@ -123,7 +126,11 @@ class Ingestor:
 
     # --- the writer -----------------------------------------------------------------------------
     async def run(self) -> None:
-        """Commit queued items group by group until `stop()` has been called and the queue is empty."""
+        """Commit queued items group by group until `stop()` has been called and the queue is empty.
+
+        After the first item of a group arrives, the writer gathers for up to `linger` seconds
+        (or until `max_group_events`): the rails cost a fixed ~30 ms a call whatever the size,
+        so committing every lone batch at once would spend most of the time on that."""
         loop = asyncio.get_running_loop()
         stopping = False
         while not stopping:
@@ -131,13 +138,22 @@ class Ingestor:
             if first is None:
                 break
             group, n = [first], first.n
-            while n < self.max_group_events and not self.queue.empty():
+            deadline = loop.time() + self.linger
+            while n < self.max_group_events:
+                if self.queue.empty():
+                    wait = deadline - loop.time()
+                    if wait <= 0:
+                        break
+                    # Poll rather than wait_for(queue.get()): a get cancelled by a timeout can lose an item.
+                    await asyncio.sleep(min(wait, 0.002))
+                    continue
                 nxt = self.queue.get_nowait()
                 if nxt is None:
                     stopping = True
                     break
                 group.append(nxt)
                 n += nxt.n
+            self.group_events += n
             await self._commit_group(loop, group)
 
     async def _commit_group(self, loop: asyncio.AbstractEventLoop, group: list[Item]) -> None:
