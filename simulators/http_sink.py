@@ -129,7 +129,7 @@ class HttpSink:
         linger: float = 0.05,
         rate: float | None = None,
         concurrency: int = 8,
-        max_in_flight: int = 512,
+        max_in_flight: int = 64,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
         timeout: float = 30.0,
     ) -> None:

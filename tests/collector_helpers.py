@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ class Collector:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "engine.collector", "--db", str(db), "--port", "0", *args],
             cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group: kill() takes the writer process down too
         )
         line = self.proc.stdout.readline()
         m = URL_RE.search(line)
@@ -55,9 +57,17 @@ class Collector:
             self.proc.stdout.close()
             self.proc.stderr.close()
 
-    def kill(self) -> None:
-        """SIGKILL: no cleanup at all, as in a crash."""
+    def kill_http_only(self) -> None:
+        """SIGKILL to the HTTP process alone: its writer process is orphaned and must exit by itself."""
         self.proc.kill()
+        self.proc.wait(timeout=30)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+    def kill(self) -> None:
+        """SIGKILL to the HTTP process and its writer process at once: no cleanup at all, as in a
+        power cut (the writer may be in the middle of a commit)."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=30)
         self.proc.stdout.close()
         self.proc.stderr.close()

@@ -267,6 +267,18 @@ def test_kill_9_loses_nothing_that_was_answered_202(tmp_path):
         c2.stop()
 
 
+def test_a_killed_http_process_does_not_leave_its_writer_holding_the_database(tmp_path):
+    db = tmp_path / "orphan.duckdb"
+    c = Collector(db, "--rate-limit", "0")
+    assert post(c, batch([event(f"orphan-{i}") for i in range(10)], "orphan")).status_code == 202
+    c.kill_http_only()  # its writer sees the pipe close, and exits
+    c2 = Collector(db, "--rate-limit", "0")  # would fail on DuckDB's file lock if the writer lingered
+    try:
+        assert stored(c2)["events"] == 10
+    finally:
+        c2.stop()
+
+
 # --- same rows as the in-process run -------------------------------------------------------------
 
 def test_collector_tables_equal_the_in_process_run(tmp_path):

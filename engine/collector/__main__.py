@@ -16,7 +16,7 @@ from pathlib import Path
 import uvicorn
 
 from engine.collector.app import create_app
-from engine.collector.ingest import open_store
+from engine.collector.writer import open_when_free
 from engine.scenario import DEFAULT_PRESET, ScenarioError, resolve
 
 EXIT_USAGE = 2
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: folder {db.resolve().parent} does not exist", file=sys.stderr)
         return EXIT_USAGE
     try:  # fail now, with a clear message, if the file is locked or not a DuckDB file
-        open_store(db).close()
+        open_when_free(db).close()
     except Exception as err:
         print(f"error: cannot open {db}: {err}", file=sys.stderr)
         return EXIT_USAGE

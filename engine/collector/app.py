@@ -27,7 +27,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from engine.collector import VERSION, wire
-from engine.collector.ingest import IngestError, Ingestor, open_store
+from engine.collector.ingest import IngestError
+from engine.collector.writer import WriterClient
 from engine.consent import SIGNALS
 from engine.scenario import Scenario
 
@@ -97,25 +98,21 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000) -> Starlette:
+def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: float = 0.02) -> Starlette:
     """The collector for one site configuration (`scenario`: site, consent, rails, masking)."""
     limiter = RateLimiter(rate_limit)
     state: dict = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        con = open_store(db)
-        ingestor = Ingestor(con, scenario)
-        state["ingestor"] = ingestor
-        writer = asyncio.create_task(ingestor.run(), name="collector-writer")
+        writer = WriterClient(db, scenario, linger=linger)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, writer.start, loop)
+        state["writer"] = writer
         try:
             yield
         finally:
-            ingestor.stop()  # answer everything already queued, then close
-            await writer
-            ingestor.write_run_row()
-            con.execute("CHECKPOINT")
-            con.close()
+            await writer.stop()  # answer everything already queued, write the runs row, close
 
     async def parse(request: Request, model: type, many_key: str):
         """(batch model | None, error response | None) for a POST body."""
@@ -142,7 +139,7 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000) -> Starlett
 
     async def store(kind: str, batch_id: str | None, payload: bytes, n: int, client: str):
         try:
-            return await state["ingestor"].submit(kind, batch_id, payload, n, client), None
+            return await state["writer"].call("ingest", kind, batch_id, payload, n, client), None
         except IngestError as err:
             return None, _error(503, "STORE_ERROR", f"the batch could not be written, retry: {err}", headers={"Retry-After": "1"})
 
@@ -181,7 +178,10 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000) -> Starlett
         if not 1 <= len(raw) <= 256 or "\x00" in raw:
             return _error(400, "VALIDATION_ERROR", "anonymous_id must be 1-256 characters",
                           [{"field": "anonymous_id", "message": "must be 1-256 characters without NUL"}])
-        rows = await asyncio.get_running_loop().run_in_executor(None, state["ingestor"].consent_history, raw)
+        try:
+            rows = await state["writer"].call("history", raw)
+        except IngestError as err:
+            return _error(503, "STORE_ERROR", f"the consent log cannot be read: {err}", headers={"Retry-After": "1"})
         if rows.height == 0:
             return _error(404, "NOT_FOUND", "no consent recorded for this anonymous_id")
         latest = rows.sort("ts").group_by("consent_type", maintain_order=True).last()
@@ -202,18 +202,18 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000) -> Starlett
         })
 
     async def health(request: Request) -> JSONResponse:
-        ing = state["ingestor"]
         try:
-            ok = await asyncio.get_running_loop().run_in_executor(None, ing.check_database)
-        except Exception:
-            ok = False
+            st = await state["writer"].call("stats")
+        except IngestError:
+            st = {"database": False, "stored": {}, "groups": 0, "group_events": 0}
+        ok = st["database"]
         return JSONResponse(
             {"status": "ok" if ok else "degraded", "version": VERSION, "timestamp": _now(),
              "checks": {"database": "ok" if ok else "error"},
-             "run_id": ing.run_id,
-             "stored": {"events": ing.stored["events"], "consent_records": ing.stored["consent"]},
-             "queued_batches": ing.queue.qsize(), "groups_committed": ing.groups,
-             "mean_group": round(ing.group_events / ing.groups, 1) if ing.groups else 0.0},
+             "run_id": scenario.run_id,
+             "stored": {"events": st["stored"].get("events", 0), "consent_records": st["stored"].get("consent", 0)},
+             "groups_committed": st["groups"],
+             "mean_group": round(st["group_events"] / st["groups"], 1) if st["groups"] else 0.0},
             status_code=200 if ok else 503,
         )
 

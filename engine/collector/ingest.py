@@ -1,19 +1,17 @@
 """The collector's write path: validated batches -> hits -> the same rails and masking as the
-in-process run -> DuckDB, with group commit and idempotency on event ids.
+in-process run -> DuckDB, with group commit and idempotency on event and consent keys.
 
-One writer coroutine owns all writes. Requests put their decoded batch on a queue and wait; the
-writer takes everything queued (up to `max_group_events`), runs the rails once over the group,
-and commits the ledger rows and the rail rows in one transaction. Only then are the waiting
-requests answered, so a 202 always means "durably in the database" (DuckDB syncs its WAL on
-commit). While one group commits, the next one gathers: batching grows with load by itself.
+`Ingestor` is synchronous and lives in the writer process (engine.collector.writer), which owns
+the DuckDB file. A group of batches is decoded once, run through the rails once, and committed
+with its ledger rows in one transaction; only then are its requests answered, so a 202 always
+means "durably in the database" (DuckDB syncs its WAL on commit).
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -79,7 +77,6 @@ class Item:
     payload: bytes  # wire.events_json / wire.consents_json
     n: int  # events or records in it
     client_ip: str
-    future: asyncio.Future = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -101,16 +98,12 @@ def open_store(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 class Ingestor:
-    def __init__(self, con: duckdb.DuckDBPyConnection, scenario: Scenario, max_group_events: int = 50_000,
-                 linger: float = 0.02) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, scenario: Scenario) -> None:
         self.con = con
         self.scenario = scenario
         self.run_id = scenario.run_id
         self.site = datasets.site(scenario.site.kind)["domain"]
-        self.max_group_events = max_group_events
-        self.linger = linger
         self.group_events = 0  # events and records over all groups (mean group = this / groups)
-        self.queue: asyncio.Queue[Item | None] = asyncio.Queue()
         self.consent_key = keys.derive(CONSENT_ID_LABEL)
         self.groups = 0
         self.stored = {"events": 0, "consent": 0}
@@ -124,59 +117,16 @@ class Ingestor:
         finally:
             cur.close()
 
-    # --- the writer -----------------------------------------------------------------------------
-    async def run(self) -> None:
-        """Commit queued items group by group until `stop()` has been called and the queue is empty.
-
-        After the first item of a group arrives, the writer gathers for up to `linger` seconds
-        (or until `max_group_events`): the rails cost a fixed ~30 ms a call whatever the size,
-        so committing every lone batch at once would spend most of the time on that."""
-        loop = asyncio.get_running_loop()
-        stopping = False
-        while not stopping:
-            first = await self.queue.get()
-            if first is None:
-                break
-            group, n = [first], first.n
-            deadline = loop.time() + self.linger
-            while n < self.max_group_events:
-                if self.queue.empty():
-                    wait = deadline - loop.time()
-                    if wait <= 0:
-                        break
-                    # Poll rather than wait_for(queue.get()): a get cancelled by a timeout can lose an item.
-                    await asyncio.sleep(min(wait, 0.002))
-                    continue
-                nxt = self.queue.get_nowait()
-                if nxt is None:
-                    stopping = True
-                    break
-                group.append(nxt)
-                n += nxt.n
-            self.group_events += n
-            await self._commit_group(loop, group)
-
-    async def _commit_group(self, loop: asyncio.AbstractEventLoop, group: list[Item]) -> None:
+    def commit_group(self, group: list[Item]) -> list[Result | IngestError]:
+        """Commit a group in one transaction; if that fails, item by item, so one bad batch
+        cannot take the others down with it."""
         try:
-            results = await loop.run_in_executor(None, self._commit, group)
-        except Exception as err:  # isolate: a group that fails is retried item by item
+            return list(self._commit(group))
+        except Exception as err:
             if len(group) == 1:
                 log.exception("batch %s could not be written", group[0].batch_id)
-                _settle(group[0].future, exc=IngestError(str(err)))
-                return
-            for item in group:
-                await self._commit_group(loop, [item])
-            return
-        for item, res in zip(group, results):
-            _settle(item.future, result=res)
-
-    def stop(self) -> None:
-        self.queue.put_nowait(None)
-
-    async def submit(self, kind: str, batch_id: str | None, payload: bytes, n: int, client_ip: str) -> Result:
-        fut = asyncio.get_running_loop().create_future()
-        await self.queue.put(Item(kind, batch_id, payload, n, client_ip, fut))
-        return await fut
+                return [IngestError(str(err))]
+            return [r for item in group for r in self.commit_group([item])]
 
     # --- one transaction per group --------------------------------------------------------------
     def _commit(self, group: list[Item]) -> list[Result]:
@@ -232,6 +182,7 @@ class Ingestor:
         for h in new_hashes:
             self.filter.add(h)
         self.groups += 1
+        self.group_events += sum(it.n for it in group)
         for it, n in zip(group, stored):
             self.stored[it.kind] += n
         return [Result(it.n, n) for it, n in zip(group, stored)]
@@ -261,12 +212,15 @@ class Ingestor:
         finally:
             cur.close()
 
-    def check_database(self) -> bool:
+    def stats(self) -> dict:
         cur = self.con.cursor()
         try:
-            return cur.execute("SELECT count(*) FROM collector_ledger WHERE false").fetchone() is not None
+            ok = cur.execute("SELECT count(*) FROM collector_ledger WHERE false").fetchone() is not None
+        except duckdb.Error:
+            ok = False
         finally:
             cur.close()
+        return {"database": ok, "stored": dict(self.stored), "groups": self.groups, "group_events": self.group_events}
 
     def write_run_row(self) -> None:
         """The collector's `runs` row (source "collector"), with the row counts stored so far."""
@@ -282,12 +236,3 @@ class Ingestor:
             cur.execute("COMMIT")
         finally:
             cur.close()
-
-
-def _settle(fut: asyncio.Future, result: Result | None = None, exc: BaseException | None = None) -> None:
-    if fut.done():  # the client went away; nothing to answer
-        return
-    if exc is not None:
-        fut.set_exception(exc)
-    else:
-        fut.set_result(result)

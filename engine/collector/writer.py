@@ -1,0 +1,178 @@
+"""The collector's writer process, and the client the HTTP process uses to talk to it.
+
+The HTTP process (uvicorn: parsing, pydantic validation, rate limit) and the writer process
+(decoding, rails, masking, DuckDB) each get their own interpreter and GIL, so the two halves run
+on two cores. Only the writer opens the DuckDB file.
+
+Protocol over one duplex pipe: the client sends `(id, op, args)`; the writer answers
+`(id, ok, value)`. Ops: "ingest" (answered when its group commits), "history", "stats" (answered
+between groups) and "stop" (commit what is queued, write the runs row, checkpoint, close). The
+writer gathers ingest items for up to `linger` seconds after the first one (or until
+`max_group_events`): the rails cost a fixed ~30 ms a call whatever the size, so committing every
+lone batch at once would spend most of the time on that. If the HTTP process dies, the writer
+sees the pipe close and exits; if the writer dies, every waiting request gets an error (503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import multiprocessing as mp
+import queue
+import threading
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from engine.collector.ingest import IngestError, Ingestor, Item, open_store
+from engine.scenario import Scenario
+
+log = logging.getLogger("drcl.collector")
+
+LOCK_WAIT_S = 15.0  # a previous writer that is still closing the file (after a crash of its parent)
+
+
+def open_when_free(db: Path, wait: float = LOCK_WAIT_S) -> duckdb.DuckDBPyConnection:
+    """Open the store, waiting while another process still holds its lock."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return open_store(db)
+        except duckdb.IOException as err:
+            if "lock" not in str(err).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def writer_main(conn: Connection, db: str, scenario_json: str, linger: float, max_group_events: int) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        con = open_when_free(Path(db))
+        ing = Ingestor(con, Scenario.model_validate_json(scenario_json))
+    except Exception as err:
+        conn.send((0, False, f"cannot open {db}: {err}"))
+        return
+    conn.send((0, True, ing.stats()))
+    group: list[tuple[int, Item]] = []
+    deadline = 0.0
+
+    def commit() -> None:
+        results = ing.commit_group([item for _, item in group])
+        conn.send([(i, not isinstance(r, IngestError), r if not isinstance(r, IngestError) else str(r))
+                   for (i, _), r in zip(group, results)])
+        group.clear()
+
+    try:
+        while True:
+            timeout = None if not group else max(0.0, deadline - time.monotonic())
+            if not conn.poll(timeout):
+                commit()
+                continue
+            try:
+                msg_id, op, args = conn.recv()
+            except EOFError:  # the HTTP process is gone: nobody is waiting for answers
+                break
+            if op == "ingest":
+                if not group:
+                    deadline = time.monotonic() + linger
+                group.append((msg_id, Item(*args)))
+                if sum(it.n for _, it in group) >= max_group_events:
+                    commit()
+            elif op in ("history", "stats"):
+                try:
+                    value = ing.consent_history(*args) if op == "history" else ing.stats()
+                    conn.send([(msg_id, True, value)])
+                except Exception as err:
+                    log.exception("%s failed", op)
+                    conn.send([(msg_id, False, str(err))])
+            elif op == "stop":
+                if group:
+                    commit()
+                ing.write_run_row()
+                conn.send([(msg_id, True, None)])
+                break
+    finally:
+        con.execute("CHECKPOINT")
+        con.close()
+
+
+class WriterClient:
+    """The HTTP process's handle on the writer: `await call(op, *args)`."""
+
+    def __init__(self, db: Path, scenario: Scenario, linger: float = 0.02, max_group_events: int = 50_000) -> None:
+        self.db, self.scenario, self.linger, self.max_group_events = db, scenario, linger, max_group_events
+        self.pending: dict[int, asyncio.Future] = {}
+        self.ids = itertools.count(1)
+        self.outbox: queue.Queue = queue.Queue()
+        self.closed: str | None = None  # why the writer is gone, once it is
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> dict:
+        """Start the writer and wait until it has opened the database; its first stats."""
+        self.loop = loop
+        ctx = mp.get_context("spawn")  # never fork a process that runs threads
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(
+            target=writer_main, name="collector-writer", daemon=True,
+            args=(child, str(self.db), self.scenario.model_dump_json(), self.linger, self.max_group_events),
+        )
+        self.proc.start()
+        child.close()
+        _, ok, value = self.conn.recv()
+        if not ok:
+            self.proc.join()
+            raise IngestError(value)
+        threading.Thread(target=self._send_loop, name="writer-send", daemon=True).start()
+        threading.Thread(target=self._recv_loop, name="writer-recv", daemon=True).start()
+        return value
+
+    async def call(self, op: str, *args: Any) -> Any:
+        if self.closed:
+            raise IngestError(self.closed)
+        msg_id = next(self.ids)
+        fut = self.loop.create_future()
+        self.pending[msg_id] = fut
+        self.outbox.put((msg_id, op, args))
+        return await fut
+
+    async def stop(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(IngestError):  # already gone: nothing left to flush
+                await self.call("stop")
+        self.outbox.put(None)
+        await asyncio.get_running_loop().run_in_executor(None, self.proc.join, 60)
+
+    # Pipe I/O on threads: a send blocks while the writer is busy, and must not block the event loop.
+    def _send_loop(self) -> None:
+        while (msg := self.outbox.get()) is not None:
+            try:
+                self.conn.send(msg)
+            except (OSError, ValueError):
+                self.loop.call_soon_threadsafe(self._fail, msg[0], "the writer process is gone")
+
+    def _recv_loop(self) -> None:
+        while True:
+            try:
+                answers = self.conn.recv()
+            except (EOFError, OSError):
+                self.loop.call_soon_threadsafe(self._fail_all, "the writer process stopped")
+                return
+            self.loop.call_soon_threadsafe(self._resolve, answers)
+
+    def _resolve(self, answers: list[tuple[int, bool, Any]]) -> None:
+        for msg_id, ok, value in answers:
+            fut = self.pending.pop(msg_id, None)
+            if fut is None or fut.done():  # its client went away
+                continue
+            fut.set_result(value) if ok else fut.set_exception(IngestError(value))
+
+    def _fail(self, msg_id: int, why: str) -> None:
+        self._resolve([(msg_id, False, why)])
+
+    def _fail_all(self, why: str) -> None:
+        self.closed = why
+        self._resolve([(i, False, why) for i in list(self.pending)])
