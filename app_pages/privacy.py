@@ -32,7 +32,9 @@ st.caption(f"{pvd.source_note('fingerprint', 'unique_share')} Both studies sampl
 st.altair_chart(pvd.entropy_chart(fp["entropy"]))
 st.caption("Entropy of each fingerprint attribute in the simulated population (bits), beside the published values.")
 st.caption(f"{pvd.source_note('fingerprint', 'entropy_bits')} 'One in X' = 2^bits: how many browsers an average value of "
-           "the attribute hides you among. Plugin and font lists were far richer in the Flash/NPAPI era of these studies.")
+           "the attribute hides you among. The simulated user-agent build tokens, plugin lists and Accept-Language variants follow "
+           "the era of these studies (2010–2016) so the bits compare; today's browsers freeze most of them, and a population "
+           "with many phones (which list no plugins) carries fewer plugin bits.")
 table_with_downloads(fp["entropy"].with_columns(pl.selectors.float().round(2)), f"fingerprint-entropy-{run}")
 
 left, right = st.columns(2)

@@ -73,6 +73,19 @@ def published_entropy() -> pl.DataFrame:
                         orient="row")
 
 
+def study_mix_overrides() -> dict[str, float]:
+    """Scenario overrides for the fingerprint studies' device split (datasets/calibration.toml), with
+    the Safari share the device profiles give on their own for that split (no re-weighting)."""
+    mix = datasets.calibration()["fingerprint"]["study_device_mix"]
+    profiles = datasets.device_profiles()
+    safari = 0.0
+    for device in ("desktop", "mobile", "tablet"):
+        weights = [(p["weight"], p["browser"] == "Safari") for p in profiles if p["device"] == device]
+        if mix[device] > 0:
+            safari += mix[device] * sum(w for w, is_safari in weights if is_safari) / sum(w for w, _ in weights)
+    return {f"traffic.device_mix.{d}": float(mix[d]) for d in ("desktop", "mobile", "tablet")} | {"traffic.safari_share": safari}
+
+
 def entropy_table(df: pl.DataFrame, columns: Sequence[str] = FINGERPRINT_ATTRIBUTES) -> pl.DataFrame:
     """Per attribute: distinct values, entropy, 'one in X', and the published values beside them."""
     bits = attribute_entropy(df, columns)

@@ -29,18 +29,19 @@ _ID_STRIDE = 1 << 32  # event and session ids: chunk index in the high bits
 _S_VISITOR, _S_CONSENT, _S_ADDR, _S_SESSION, _S_EVENT = 1, 2, 3, 4, 5
 
 # Columns of the per-visitor uniform matrix (common random numbers).
-(_V_REGION, _V_COUNTRY, _V_CITY, _V_DEVICE, _V_PROFILE, _V_VERSION, _V_SCREEN, _V_WEBGL, _V_FONTS,
- _V_CANVAS, _V_PERSONA, _V_ATTITUDE, _V_RETURNING, _V_ADBLOCK, _V_GPC, _V_IPV6, _V_DNT, _V_COOKIES,
- _V_ACCOUNT, _V_FIRST, _V_LAST, _V_NUM, _V_DOMAIN, _V_FIRSTDAY, _V_HOUR, _V_LANG2, _V_IPPREFIX,
- _V_NSESS) = range(28)
-_N_V = 28
+# The first _N_VARIETY are the fingerprint variety draws, which follow the visitor's typicality
+# draw when the visitor is coupled (devices.toml, [fingerprint]).
+(_V_VERSION, _V_SCREEN, _V_WEBGL, _V_FONTS, _V_CANVAS, _V_PLUGINS, _V_LANG_EXTRA,
+ _V_REGION, _V_COUNTRY, _V_CITY, _V_DEVICE, _V_PROFILE, _V_PERSONA, _V_ATTITUDE, _V_RETURNING, _V_ADBLOCK,
+ _V_GPC, _V_IPV6, _V_DNT, _V_COOKIES, _V_ACCOUNT, _V_FIRST, _V_LAST, _V_NUM, _V_DOMAIN, _V_FIRSTDAY, _V_HOUR,
+ _V_IPPREFIX, _V_NSESS, _V_TYPICAL, _V_COUPLED) = range(31)
+_N_V = 31
+_N_VARIETY = 7
 CONSENT_DRAWS = ("u_decide", "u_accept", "u_custom", "u_page", "u_delay")
 
 # Relative traffic by UTC hour (modelling assumption: low at night, evening peak).
 _HOUR_WEIGHTS = np.array([2, 1.5, 1, 1, 1, 1.5, 2.5, 4, 5, 5.5, 6, 6, 6, 6, 6, 6, 6.5, 7, 8, 8.5, 8, 6.5, 4.5, 3])
-# Number of distinct font lists per font family (drives the fonts attribute's entropy).
-_FONT_VARIANTS = {"windows": 400, "mac": 80, "linux": 500, "ios": 24, "android": 100}
-_CANVAS_VARIANTS = 16
+_PICK_BUCKETS = 1 << 16  # resolution of the lookup tables of weighted draws
 
 
 @dataclass(frozen=True)
@@ -76,37 +77,80 @@ def _odds_scale(p: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Flat:
-    values: np.ndarray
+    """Value pools of several groups, concatenated; a group's values are its slice."""
+
+    values: pl.Series
     offset: np.ndarray
     count: np.ndarray
+    edges: np.ndarray  # group + cumulative probability within the group (weighted draws)
+    table: np.ndarray  # (group, bucket) -> index at u = bucket / _PICK_BUCKETS (weighted draws)
 
     def take(self, group: np.ndarray, u: np.ndarray, skew: float = 1.0) -> np.ndarray:
         """Index into the group's slice with a skewed uniform (skew > 1 favours the first values)."""
         return self.offset[group] + np.minimum((u**skew * self.count[group]).astype(np.int64), self.count[group] - 1)
 
+    def pick(self, group: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Index into the group's slice by the group's value probabilities (inverse CDF of u, so
+        small u gives the likeliest values). A lookup table answers draws whose bucket holds one
+        value; the few others are searched exactly."""
+        at = group * (_PICK_BUCKETS + 1) + (u * _PICK_BUCKETS).astype(np.int64)
+        idx = self.table[at].astype(np.int64)
+        mixed = np.flatnonzero(idx != self.table[at + 1])
+        idx[mixed] = np.searchsorted(self.edges, group[mixed] + u[mixed], side="right")
+        return np.minimum(idx, self.offset[group] + self.count[group] - 1)
 
-def _flatten(groups: list[np.ndarray]) -> _Flat:
+
+def _flatten(groups: list[np.ndarray], weights: list[np.ndarray] | None = None) -> _Flat:
     count = np.array([len(g) for g in groups])
     offset = np.concatenate([[0], np.cumsum(count)[:-1]])
-    return _Flat(np.concatenate(groups), offset, count)
+    cdfs = [np.cumsum(w) / np.sum(w) for w in (weights or [np.ones(len(g)) for g in groups])]
+    for c in cdfs:
+        c[-1] = 1.0  # exact group boundaries: group g's draws (g + u, u < 1) never reach group g + 1
+    edges = np.concatenate([g + c for g, c in enumerate(cdfs)])
+    table = np.empty(0, dtype=np.int32)
+    if weights is not None:
+        grid = np.arange(_PICK_BUCKETS + 1) / _PICK_BUCKETS
+        table = np.concatenate([np.searchsorted(edges, g + grid, side="right") for g in range(len(groups))]).astype(np.int32)
+    return _Flat(pl.Series(np.concatenate(groups).tolist(), dtype=pl.String), offset, count, edges, table)
 
 
 @cache
-def _device_tables() -> dict[str, _Flat | np.ndarray]:
+def _fingerprint_spec() -> dict:
+    return datasets.load("devices")["fingerprint"]
+
+
+@cache
+def _device_tables() -> dict[str, _Flat]:
     dp = pools.device_pools()
-    fam = dp.font_family
+    variants = _fingerprint_spec()["font_variants"]
+    plugin_pools = pools.plugin_pools()
+    names = sorted(plugin_pools)
     return {
-        "ua": _flatten(dp.ua),
+        "ua": _flatten(dp.ua, dp.ua_weight),
         "screen": _flatten(dp.screens),
         "webgl": _flatten(dp.webgl),
         # One slice per profile; profiles of the same family share the family's font lists.
-        "fonts": _flatten([np.char.add(f"{f}:", pools.short_hex(f"fonts-{f}", _FONT_VARIANTS[f])) for f in fam]),
+        "fonts": _flatten([np.char.add(f"{f}:", pools.short_hex(f"fonts-{f}", variants[f])) for f in dp.font_family]),
+        # One slice per plugin pool (profiles index them through _plugin_group()).
+        "plugins": _flatten([plugin_pools[k] for k in names]),
     }
 
 
 @cache
-def _canvas_pool() -> np.ndarray:
-    return pools.short_hex("canvas", len(_device_tables()["webgl"].values) * _CANVAS_VARIANTS)
+def _plugin_group() -> np.ndarray:
+    """Per profile, its plugin pool's slice in the plugin tables."""
+    return np.searchsorted(np.array(sorted(pools.plugin_pools())), pools.device_pools().plugins)
+
+
+@cache
+def _canvas_pool() -> pl.Series:
+    return pl.Series(pools.short_hex("canvas", len(_device_tables()["webgl"].values) * _fingerprint_spec()["canvas_variants"]))
+
+
+@cache
+def _language_tables() -> tuple[pl.Series, np.ndarray]:
+    values, weights = pools.language_pool()
+    return pl.Series(values.tolist(), dtype=pl.String), np.cumsum(weights)
 
 
 def _profile_weights(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
@@ -146,9 +190,10 @@ def _ipv6_strings(prefix32: np.ndarray, rest: np.ndarray) -> pl.Series:
     return pl.select(pl.concat_str(cols, separator=":")).to_series()
 
 
-def _gather(pool: list[str] | np.ndarray, idx: np.ndarray) -> pl.Series:
+def _gather(pool: list[str] | np.ndarray | pl.Series, idx: np.ndarray) -> pl.Series:
     """Strings by index from a pool (polars gathers string views: far cheaper than numpy strings)."""
-    return _pool_series(tuple(np.asarray(pool).tolist())).gather(pl.Series(np.asarray(idx, dtype=np.int64)))
+    series = pool if isinstance(pool, pl.Series) else _pool_series(tuple(np.asarray(pool).tolist()))
+    return series.gather(pl.Series(np.asarray(idx, dtype=np.int64)))
 
 
 @cache
@@ -191,11 +236,17 @@ def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int) -> tuple[pl.Data
     for di in range(len(devices)):
         on = device_idx == di
         profile[on] = _pick(profile_cdf[di], u[on, _V_PROFILE])
-    ua_i = tabs["ua"].take(profile, u[:, _V_VERSION], skew=1.6)
-    screen_i = tabs["screen"].take(profile, u[:, _V_SCREEN], skew=2.0)
-    webgl_i = tabs["webgl"].take(profile, u[:, _V_WEBGL], skew=2.5)
-    fonts_i = tabs["fonts"].take(profile, u[:, _V_FONTS], skew=2.0)
-    canvas_code = webgl_i * _CANVAS_VARIANTS + (u[:, _V_CANVAS] ** 2 * _CANVAS_VARIANTS).astype(np.int64)
+    # Typicality coupling: a coupled visitor's variety draws all follow one draw (devices.toml).
+    var = _fingerprint_spec()
+    coupled = u[:, _V_COUPLED] < np.array([var["coupling"][d] for d in devices])[device_idx]
+    v = np.where(coupled[:, None], u[:, _V_TYPICAL, None], u[:, :_N_VARIETY])
+    ua_i = tabs["ua"].pick(profile, v[:, _V_VERSION])
+    screen_i = tabs["screen"].take(profile, v[:, _V_SCREEN], skew=var["screen_skew"])
+    webgl_i = tabs["webgl"].take(profile, v[:, _V_WEBGL], skew=var["webgl_skew"])
+    fonts_i = tabs["fonts"].take(profile, v[:, _V_FONTS], skew=var["fonts_skew"])
+    n_canvas = var["canvas_variants"]
+    canvas_code = webgl_i * n_canvas + (v[:, _V_CANVAS] ** 2 * n_canvas).astype(np.int64)
+    plugins_i = tabs["plugins"].take(_plugin_group()[profile], v[:, _V_PLUGINS])
 
     att = pop["attitude"]
     attitude = _pick(_cdf(att["shares"]), u[:, _V_ATTITUDE])
@@ -220,8 +271,9 @@ def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int) -> tuple[pl.Data
     ipv4 = (prefix << 16) | np.clip(words[:, 0], 1, 65_534)
     ipv6_rest = words[:, 1:]
 
-    # Languages: the country's, sometimes followed by English.
-    second_lang = u[:, _V_LANG2] < 0.4
+    # Accept-Language: the country's language in the browser's style, sometimes with extra languages.
+    lang_pool, extra_cdf = _language_tables()
+    lang_i = (country * len(pools.LANGUAGE_STYLES) + dp.lang_style[profile]) * len(extra_cdf) + _pick(extra_cdf, v[:, _V_LANG_EXTRA])
 
     # E-mail candidates for everyone (only kept for visitors who identify, decided after sessions).
     names = pools.name_pools()
@@ -231,7 +283,6 @@ def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int) -> tuple[pl.Data
     domain_i = (u[:, _V_DOMAIN] * len(pools.EMAIL_DOMAINS)).astype(np.int64)
 
     visitor_id = np.arange(lo, hi, dtype=np.int64)
-    lang_pool = np.concatenate([cp.language, np.char.add(cp.language, ",en;q=0.8")])
     df = pl.DataFrame(
         {
             "visitor_id": visitor_id,
@@ -241,7 +292,7 @@ def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int) -> tuple[pl.Data
             "country": _gather(cp.codes, country),
             "city": _gather(cp.cities.ravel(), country * pools.CITIES_PER_COUNTRY + city_idx),
             "timezone": _gather(cp.timezone, country),
-            "language": _gather(lang_pool, country + second_lang * len(cp.codes)),
+            "language": _gather(lang_pool, lang_i),
             "device": _gather(devices, device_idx),
             "os": _gather(dp.os, profile),
             "browser": _gather(dp.browser, profile),
@@ -251,7 +302,7 @@ def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int) -> tuple[pl.Data
             "webgl": _gather(tabs["webgl"].values, webgl_i),
             "fonts": _gather(tabs["fonts"].values, fonts_i),
             "canvas": _gather(_canvas_pool(), canvas_code),
-            "plugins": _gather(dp.plugins, profile),
+            "plugins": _gather(tabs["plugins"].values, plugins_i),
             "accept": _gather(dp.accept, profile),
             "dnt": u[:, _V_DNT] < sess["dnt_share"],
             "cookies_enabled": u[:, _V_COOKIES] >= sess["cookies_disabled_share"],

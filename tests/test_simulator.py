@@ -3,7 +3,9 @@ import polars as pl
 import pytest
 from conftest import small
 
-from engine import datasets
+from engine import datasets, masking
+from engine import privacy as pv
+from simulators import pools
 from simulators import traffic as T
 from simulators.hits import build_hits
 from simulators.run import build_run
@@ -68,6 +70,41 @@ def test_visitor_attributes_are_realistic(base_traffic):
     assert 0 < v["email"].is_not_null().mean() < 0.8
     safari = (v["browser"] == "Safari").mean()
     assert abs(safari - 0.25) < 0.03
+
+
+def test_fingerprint_variety_stays_inside_the_device_profile(base_traffic):
+    v = base_traffic.visitors
+    # Every user-agent variant still names the visitor's browser and OS (iPads send the macOS one).
+    parsed = masking.reduce_user_agent(v["user_agent"]).rename(lambda c: f"ua_{c}")
+    both = pl.concat([v.select("browser", "os", "device"), parsed], how="horizontal")
+    both = both.filter(~((pl.col("os") == "iOS") & (pl.col("device") == "tablet")))
+    assert both.select((pl.col("ua_browser_family") == pl.col("browser")) & (pl.col("ua_os") == pl.col("os"))
+                       & (pl.col("ua_device_class") == pl.col("device"))).to_series().all()
+    assert v["user_agent"].n_unique() > 1000
+    # Plugins only on desktop, in many lists; Accept-Language opens with the country's language.
+    assert (v.filter(pl.col("device") != "desktop")["plugins"] == pools.NO_PLUGINS).all()
+    assert v.filter(pl.col("device") == "desktop")["plugins"].n_unique() > 100
+    lang = v.join(pl.DataFrame({"country": pools.country_pools().codes, "lang": pools.country_pools().language}), on="country")
+    assert lang.select(pl.col("language").str.starts_with(pl.col("lang").str.split("-").list.first()).all()).item()
+
+
+def test_fingerprints_land_near_the_published_entropies():
+    # At AmIUnique's size and the studies' device split, as benchmarks/fingerprint_calibration.py
+    # prints; timezone, platform and accept follow the country and profile mix, not a calibrated pool.
+    vis = T.generate_traffic(small({"traffic.visitors": 118_934, "traffic.days": 1} | pv.study_mix_overrides())).visitors
+    pub = pv.published_entropy().filter(~pl.col("attribute").is_in(["timezone", "platform", "accept"]))
+    ours = pv.attribute_entropy(vis, pub["attribute"].to_list())
+    for attribute, theirs in pub.select("attribute", "amiunique_bits").iter_rows():
+        assert abs(ours[attribute] - theirs) < 0.5, (attribute, ours[attribute], theirs)
+    shares = datasets.calibration()["fingerprint"]["unique_share"]
+    attrs = pv.published_entropy().filter(pl.col("amiunique_bits").is_not_null())["attribute"].to_list()
+    assert abs(pv.unique_share(vis, attrs) - shares["amiunique"]) < 0.03
+    for device in ("desktop", "mobile"):
+        sub = vis.filter(pl.col("device") == device)
+        assert abs(pv.unique_share(sub, attrs) - shares[f"amiunique_{device}"]) < 0.05, device
+    # Correlated attributes: fewer unique browsers than drawing the same attributes independently.
+    shuffled = vis.select([pl.col(a).shuffle(seed=i) for i, a in enumerate(attrs)])
+    assert pv.unique_share(vis, attrs) < pv.unique_share(shuffled, attrs) - 0.03
 
 
 def test_events_follow_the_funnel_in_order(base_scenario, base_traffic):
