@@ -8,9 +8,11 @@ In the same run, for ratios:
 - open model at `--rate` events/s (default 20,000, the target): latency measured from each
   batch's due time, so a collector that falls behind shows as latency, not as a slower sender.
 Every phase checks afterwards that the collector's ledger holds exactly the accepted events.
+events/s is sustained: accepted events over the time from the first request to the last answer
+(not counting the collector's start-up or the first chunk's generation).
 The Telementary plan's target (10,000 events a minute, P99 under 500 ms) is printed beside ours.
 
-    python benchmarks/collector_load.py [--visitors 60000] [--rate 20000] [--concurrency 32] [--quick]
+    python benchmarks/collector_load.py [--visitors 60000] [--rate 20000] [--concurrency 64] [--quick]
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def phase(name: str, scenario, overrides: list[str], tmp: Path, **sink_kw) -> di
     in_ledger = c.stop()
     s = sink.stats
     row = {
-        "name": name, "events": s.events_accepted, "seconds": seconds, "rate": s.events_accepted / seconds,
+        "name": name, "events": s.events_accepted, "seconds": seconds, "rate": s.sustained_rate,
         "p50": s.percentile(50), "p95": s.percentile(95), "p99": s.percentile(99), "lost": sink.lost,
         "retried": s.events_retried, "in_ledger": in_ledger,
     }
@@ -90,7 +92,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--visitors", type=int, default=60_000)
     ap.add_argument("--rate", type=float, default=20_000.0)
-    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--quick", action="store_true", help="a fifth of the visitors")
     args = ap.parse_args()
     visitors = args.visitors // 5 if args.quick else args.visitors
@@ -110,11 +112,14 @@ def main() -> None:
         closed = phase(f"closed, {args.concurrency} in flight", scenario, overrides, tmp, concurrency=args.concurrency)
         opened = phase(f"open, {args.rate:,.0f} events/s", scenario, overrides, tmp, rate=args.rate, linger=0.05)
 
-    ok = opened["lost"] == 0 and opened["rate"] >= 0.95 * args.rate
+    kept = opened["lost"] == 0 and opened["rate"] >= 0.98 * args.rate and opened["p99"] < 1000
+    met = closed["lost"] == 0 and closed["rate"] >= 20_000 and kept and args.rate >= 20_000
     print(f"""
-  sustained at zero loss (open model): {opened['rate']:,.0f} events/s, p50 {opened['p50']:.1f} / p95 {opened['p95']:.1f} / p99 {opened['p99']:.1f} ms
-  target >= 20,000 events/s: {'MET' if opened['rate'] >= 20_000 and opened['lost'] == 0 else 'NOT MET'}; offered rate {'kept' if ok else 'NOT kept'}
-  capacity (closed, {args.concurrency} in flight): {closed['rate']:,.0f} events/s = {closed['rate'] / single['rate']:.1f}x one request at a time ({single['rate']:,.0f}), {closed['rate'] / inproc:.2f}x the in-process path
+  capacity at zero loss (closed, {args.concurrency} in flight): {closed['rate']:,.0f} events/s, p99 {closed['p99']:.0f} ms
+    = {closed['rate'] / single['rate']:.1f}x one request at a time ({single['rate']:,.0f}), {closed['rate'] / inproc:.2f}x the in-process path ({inproc:,.0f})
+  open model offered {args.rate:,.0f} events/s: {opened['rate']:,.0f} sustained (the last answer's latency is inside the window),
+    p50 {opened['p50']:.1f} / p95 {opened['p95']:.1f} / p99 {opened['p99']:.1f} ms, lost {opened['lost']}: offered rate {'KEPT' if kept else 'NOT kept'}
+  target >= 20,000 events/s at zero loss: {'MET' if met else 'NOT MET'}
   Telementary plan: {TELEMENTARY_EVENTS_PER_S:,.0f} events/s with P99 < {TELEMENTARY_P99_MS:.0f} ms; ours {opened['rate'] / TELEMENTARY_EVENTS_PER_S:,.0f}x the rate at P99 {opened['p99']:.0f} ms""")
 
 

@@ -98,7 +98,7 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: float = 0.02) -> Starlette:
+def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: float = 0.05) -> Starlette:
     """The collector for one site configuration (`scenario`: site, consent, rails, masking)."""
     limiter = RateLimiter(rate_limit)
     state: dict = {}
