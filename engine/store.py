@@ -6,13 +6,14 @@ transaction; files are written under a temporary name and renamed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import re
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import duckdb
@@ -99,18 +100,25 @@ def conform(table: str, frame: pl.DataFrame, run_id: str) -> pl.DataFrame:
     return frame.with_columns(run_id=pl.lit(run_id)).select([pl.col(c).cast(t) for c, t in schema.items()])
 
 
-def write_tables(con: duckdb.DuckDBPyConnection, run_id: str, tables: Mapping[str, pl.DataFrame]) -> None:
-    """Append frames to their tables in one transaction: all of them land, or none."""
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor inside one transaction: committed if the block ends normally, rolled back if not."""
     cur = con.cursor()
     cur.execute("BEGIN")
     try:
-        insert_frames(cur, run_id, tables)
+        yield cur
         cur.execute("COMMIT")
     except BaseException:
         cur.execute("ROLLBACK")
         raise
     finally:
         cur.close()
+
+
+def write_tables(con: duckdb.DuckDBPyConnection, run_id: str, tables: Mapping[str, pl.DataFrame]) -> None:
+    """Append frames to their tables in one transaction: all of them land, or none."""
+    with transaction(con) as cur:
+        insert_frames(cur, run_id, tables)
 
 
 def insert_frames(cur: duckdb.DuckDBPyConnection, run_id: str, tables: Mapping[str, pl.DataFrame]) -> None:

@@ -143,32 +143,27 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
         except IngestError as err:
             return None, _error(503, "STORE_ERROR", f"the batch could not be written, retry: {err}", headers={"Retry-After": "1"})
 
-    async def events(request: Request) -> JSONResponse:
-        batch, err = await parse(request, wire.EventBatch, "events")
+    async def ingest(request: Request, model: type, many_key: str, kind: str) -> JSONResponse:
+        """POST a batch: validate, hand it to the writer, answer 202 once it is committed."""
+        batch, err = await parse(request, model, many_key)
         if err is not None:
             return err
-        res, err = await store("events", str(batch.batch_id), wire.events_json(batch), len(batch.events), _client(request))
+        payload = wire.events_json(batch) if kind == "events" else wire.consents_json(batch)
+        batch_id = None if batch.batch_id is None else str(batch.batch_id)
+        res, err = await store(kind, batch_id, payload, len(getattr(batch, many_key)), _client(request))
         if err is not None:
             return err
         return JSONResponse(
-            {"status": "accepted", "batch_id": batch.batch_id, "events_received": res.received,
-             "events_stored": res.stored, "duplicates": res.duplicates, "timestamp": _now()},
+            {"status": "accepted", "batch_id": batch.batch_id, f"{many_key}_received": res.received,
+             f"{many_key}_stored": res.stored, "duplicates": res.duplicates, "timestamp": _now()},
             status_code=202,
         )
 
+    async def events(request: Request) -> JSONResponse:
+        return await ingest(request, wire.EventBatch, "events", "events")
+
     async def consent_post(request: Request) -> JSONResponse:
-        batch, err = await parse(request, wire.ConsentBatch, "records")
-        if err is not None:
-            return err
-        res, err = await store("consent", None if batch.batch_id is None else str(batch.batch_id),
-                               wire.consents_json(batch), len(batch.records), _client(request))
-        if err is not None:
-            return err
-        return JSONResponse(
-            {"status": "accepted", "batch_id": batch.batch_id, "records_received": res.received,
-             "records_stored": res.stored, "duplicates": res.duplicates, "timestamp": _now()},
-            status_code=202,
-        )
+        return await ingest(request, wire.ConsentBatch, "records", "consent")
 
     async def consent_get(request: Request) -> JSONResponse:
         wait = limiter.retry_after(_client(request))

@@ -159,26 +159,21 @@ class Ingestor:
                 for i, n in new.group_by("_item").len().iter_rows():
                     stored[i] = n
                 if new.height:
-                    ledger.append(new.select("key", kind=pl.lit(kind), batch_id=pl.lit(None, pl.String), _item="_item"))
+                    ledger.append(new.select("key", "_item", kind=pl.lit(kind)))
                     self._rails(kind, new.drop("_item"), tables)
             batch_ids = pl.DataFrame({"_item": list(range(len(group))), "batch_id": [it.batch_id for it in group]},
                                      schema={"_item": pl.Int32, "batch_id": pl.String})
             _ledger = (
-                pl.concat(ledger).drop("batch_id").join(batch_ids, on="_item", how="left", maintain_order="left")
+                pl.concat(ledger).join(batch_ids, on="_item", how="left", maintain_order="left")
                 .select("key", "kind", "batch_id", received_at=pl.lit(now))
                 if ledger else None
             )
-            cur.execute("BEGIN")
-            try:
-                if _ledger is not None:
-                    cur.execute("INSERT INTO collector_ledger SELECT * FROM _ledger")
-                store.insert_frames(cur, self.run_id, {t: pl.concat(v) for t, v in tables.items()})
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
         finally:
             cur.close()
+        with store.transaction(self.con) as tx:  # the ledger rows and the rail rows land together, or neither
+            if _ledger is not None:
+                tx.execute("INSERT INTO collector_ledger SELECT * FROM _ledger")
+            store.insert_frames(tx, self.run_id, {t: pl.concat(v) for t, v in tables.items()})
         for h in new_hashes:
             self.filter.add(h)
         self.groups += 1
@@ -230,9 +225,8 @@ class Ingestor:
                 t: cur.execute(f'SELECT count(*) FROM "{t}" WHERE run_id = ?', [self.run_id]).fetchone()[0]
                 for t in ("consent_log", "baseline_events", "fullstack_events")
             }
-            cur.execute("BEGIN")
-            cur.execute("DELETE FROM runs WHERE run_id = ?", [self.run_id])
-            store.insert_frames(cur, self.run_id, {"runs": store.run_row(self.scenario, counts, "collector")})
-            cur.execute("COMMIT")
         finally:
             cur.close()
+        with store.transaction(self.con) as tx:
+            tx.execute("DELETE FROM runs WHERE run_id = ?", [self.run_id])
+            store.insert_frames(tx, self.run_id, {"runs": store.run_row(self.scenario, counts, "collector")})
