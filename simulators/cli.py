@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from engine.scenario import (
 )
 from simulators.http_sink import HttpSink
 from simulators.pipeline import Summary, run_to_sink
-from simulators.shards import ShardError, for_shard, parse_shard, shard_chunks, shard_visitors
+from simulators.shards import ShardError, for_shard, merge_run, parse_shard, shard_chunks, shard_visitors
 from simulators.sinks import SinkError, sink_for
 
 EXIT_USAGE = 2
@@ -65,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--concurrency", type=int, default=8, help="requests in flight without --rate (default 8)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.add_parser("presets", help="list the presets")
+    m = sub.add_parser("merge", help="publish a complete set of Parquet shards as one run (the last shard does this itself)")
+    m.add_argument("--out", required=True, type=Path, help="the runs folder the shards were written to")
+    m.add_argument("run_id", help="the run id (16 hex digits) the shards' summaries printed")
     return p
 
 
@@ -163,4 +167,23 @@ def main(argv: list[str] | None = None) -> int:
         for name, desc in list_presets().items():
             print(f"{name:<14}{desc}")
         return 0
+    if args.command == "merge":
+        return merge(args)
     return generate(args)
+
+
+def merge(args: argparse.Namespace) -> int:
+    if not re.fullmatch(r"[0-9a-f]{16}", args.run_id):
+        print(f"error: {args.run_id!r} is not a run id (16 hex digits)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        totals = merge_run(args.out, args.run_id)
+    except SinkError as err:  # incomplete set, wrong run, another key
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    if totals is None:
+        print(f"error: no shards of run {args.run_id} are staged under {args.out} (already published?)", file=sys.stderr)
+        return EXIT_USAGE
+    rows = "\n".join(f"  {k:<18}{v:>14,}" for k, v in totals.items())
+    print(f"run {args.run_id} -> {args.out / args.run_id}\nrows per table:\n{rows}", file=sys.stderr)
+    return 0

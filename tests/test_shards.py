@@ -155,6 +155,19 @@ def test_staged_shards_merge_into_the_unsharded_run(tmp_path, unsharded):
     assert [r["run_id"] for r in store.parquet_runs(root)] == [SCENARIO.run_id]
 
 
+def test_cli_merge_publishes_a_complete_set_and_refuses_an_incomplete_one(tmp_path, unsharded, capsys):
+    root = tmp_path / "runs"
+    assert main(["merge", "--out", str(root), "not-a-run-id"]) == 2
+    stage(root, 2, 2)
+    assert main(["merge", "--out", str(root), SCENARIO.run_id]) == 2  # chunk 0 is missing
+    assert "0" in capsys.readouterr().err and store.parquet_runs(root) == []
+    stage(root, 1, 2)  # staged without merging, as when the last shard's merge never ran
+    assert main(["merge", "--out", str(root), SCENARIO.run_id]) == 0
+    assert_same_run(root / SCENARIO.run_id, unsharded)
+    assert main(["merge", "--out", str(root), SCENARIO.run_id]) == 2  # nothing staged any more
+    assert "already published" in capsys.readouterr().err
+
+
 def test_cli_shards_publish_one_run(tmp_path, unsharded):
     root = tmp_path / "runs"
     err = ok(cli("--shard", "2/2", "--out", str(root)))

@@ -112,7 +112,10 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
         try:
             yield
         finally:
-            await writer.stop()  # answer everything already queued, write the runs row, close
+            final = await writer.stop()  # answer everything already queued, write the runs row, close
+            if final is not None:
+                print(f"collector stopped: {final['stored'].get('events', 0):,} events and "
+                      f"{final['stored'].get('consent', 0):,} consent records stored in {db}", flush=True)
 
     async def parse(request: Request, model: type, many_key: str):
         """(batch model | None, error response | None) for a POST body."""

@@ -104,7 +104,7 @@ def writer_main(conn: Connection, db: str, scenario_json: str, linger: float, ma
                 if group:
                     commit()
                 ing.write_run_row()
-                conn.send([(msg_id, True, None)])
+                conn.send([(msg_id, True, ing.stats())])
                 break
     finally:
         con.execute("CHECKPOINT")
@@ -155,12 +155,15 @@ class WriterClient:
         self.outbox.put((msg_id, op, args))
         return await fut
 
-    async def stop(self) -> None:
+    async def stop(self) -> dict | None:
+        """Flush and close; the writer's last stats (None if it was already gone)."""
+        final = None
         if not self.closed:
             with contextlib.suppress(IngestError):  # already gone: nothing left to flush
-                await self.call("stop")
+                final = await self.call("stop")
         self.outbox.put(None)
         await asyncio.get_running_loop().run_in_executor(None, self.proc.join, 60)
+        return final
 
     # Pipe I/O on threads: a send blocks while the writer is busy, and must not block the event loop.
     def _send_loop(self) -> None:
