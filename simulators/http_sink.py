@@ -37,6 +37,7 @@ from simulators.sinks import SinkError
 
 RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
 POOL_SIZE = 16  # connections per httpx client
+MAX_429 = 1_000  # a batch paced by 429s this many times in a row is given up
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 120.0
 
@@ -55,7 +56,6 @@ class HttpStats:
     statuses: Counter = field(default_factory=Counter)
     latencies_ms: list[float] = field(default_factory=list)  # per batch, due time -> final answer
     errors: list[str] = field(default_factory=list)  # first few failure reasons
-    seconds: float = 0.0
     first_send: float | None = None  # perf_counter of the first request
     last_answer: float | None = None  # and of the last 202
 
@@ -149,11 +149,15 @@ class HttpSink:
         timeout: float = 30.0,
     ) -> None:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise SinkError(f"not an http(s) URL: {url!r}")
+        try:
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            port_ok = False
+        if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+            raise SinkError(f"not an http(s) URL with a valid host and port: {url!r}")
         if not 1 <= batch_size <= wire.MAX_EVENTS:
             raise SinkError(f"--batch-size must be between 1 and {wire.MAX_EVENTS}")
-        if rate is not None and rate <= 0:
+        if rate is not None and not (math.isfinite(rate) and rate > 0):
             raise SinkError("--rate must be a positive number of events per second")
         if concurrency < 1:
             raise SinkError("--concurrency must be at least 1")
@@ -204,24 +208,32 @@ class HttpSink:
         self.tasks: set[asyncio.Task] = set()
         try:  # fail fast, with a clear message, when nothing listens there
             await self.client.get(self.url.rstrip("/").removesuffix("/events") + "/health", timeout=5.0)
-        except httpx.TransportError as err:
+        except httpx.HTTPError as err:
             for c in self.clients:
                 await c.aclose()
             raise SinkError(f"cannot reach the collector at {self.url}: {type(err).__name__} {err}") from None
-        self.t0 = time.perf_counter()
         self.due_events = 0  # events scheduled so far (open model clock)
         self.rate_t0: float | None = None  # the open model's clock starts at the first dispatch
         self.chunk = 0
+        self.dispatching = None  # the previous chunk's dispatch (a concurrent.futures.Future)
         self.consent_buffer: list[str] = []
         self.consent_batches = 0
 
     def write(self, chunk: dict[str, pl.DataFrame]) -> None:
+        """Encode this chunk while the previous one is still being dispatched (so the open
+        model's clock never waits for encoding), then hand it over; at most one chunk waits."""
         hits = chunk["hits"]
-        events = wire.encode_events(hits)
+        events = wire.encode_events(hits, scope=self.run_id)
         consent_pos = np.flatnonzero(hits["consent_choice"].is_not_null().to_numpy())
         consents = wire.encode_consents(hits)
-        self._call(self._dispatch_chunk(events, consent_pos, consents))
+        self._wait_dispatched()
+        self.dispatching = asyncio.run_coroutine_threadsafe(self._dispatch_chunk(events, consent_pos, consents, self.chunk), self.loop)
         self.chunk += 1
+
+    def _wait_dispatched(self) -> None:
+        if self.dispatching is not None:
+            pending, self.dispatching = self.dispatching, None
+            pending.result()
 
     def close(self, scenario: Scenario, counts: dict[str, int]) -> None:
         self._finish()
@@ -232,8 +244,11 @@ class HttpSink:
     def _finish(self) -> None:
         if self.loop is None:
             return
-        self._call(self._drain())
-        self._stop_loop()
+        try:
+            self._wait_dispatched()
+        finally:
+            self._call(self._drain())
+            self._stop_loop()
 
     def _stop_loop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -243,10 +258,9 @@ class HttpSink:
 
     async def _drain(self) -> None:
         if self.tasks:
-            await asyncio.gather(*self.tasks)
+            await asyncio.gather(*self.tasks, return_exceptions=True)  # _send counts its own failures
         for c in self.clients:
             await c.aclose()
-        self.stats.seconds = time.perf_counter() - self.t0
 
     @property
     def lost(self) -> int:
@@ -260,9 +274,9 @@ class HttpSink:
         size = self.batch_size
         if self.rate is not None and self.linger > 0:  # a batch is cut when `linger` has passed since its first event
             size = max(1, min(size, math.floor(self.rate * self.linger) or 1))
-        return [(a, b) for a, b in ((s, min(n, s + size)) for s in range(0, n, size))]
+        return [(s, min(n, s + size)) for s in range(0, n, size)]
 
-    async def _dispatch_chunk(self, events: pl.Series, consent_pos: np.ndarray, consents: pl.Series) -> None:
+    async def _dispatch_chunk(self, events: pl.Series, consent_pos: np.ndarray, consents: pl.Series, chunk: int) -> None:
         texts = events.to_list()
         sizes = events.str.len_bytes().to_numpy()
         ctexts = consents.to_list()
@@ -280,7 +294,7 @@ class HttpSink:
                 if delay > 0:
                     await asyncio.sleep(delay)
             await self.slots.acquire()
-            body = wire.batch_body(f"{self.run_id}-{self.chunk}-{j}", dt.datetime.now(dt.UTC), texts[a:b])
+            body = wire.batch_body(f"{self.run_id}-{chunk}-{j}", dt.datetime.now(dt.UTC), texts[a:b])
             self._spawn(self._send(self.url, body, b - a, "events", due))
             # The consent records decided on these events' pages follow them, batched as well.
             lo, hi = np.searchsorted(consent_pos, [a, b])
@@ -303,14 +317,21 @@ class HttpSink:
         task.add_done_callback(self.tasks.discard)
 
     async def _send(self, url: str, body: bytes, n: int, kind: str, due: float | None) -> None:
+        """Post one batch until it is accepted, refused, or out of retries; count the outcome.
+
+        Failures (transport errors, 5xx) use the 1-2-4-8-16 s schedule, waiting longer when the
+        collector's Retry-After says so. A 429 is the collector pacing us, not a failure: it is
+        retried after its Retry-After without using up that schedule (up to MAX_429 times)."""
         st = self.stats
         start = due if due is not None else time.perf_counter()
         if st.first_send is None:
             st.first_send = start
         setattr(st, f"{kind}_sent", getattr(st, f"{kind}_sent") + n)
+        failures = throttled = 0
+        reason = ""
         try:
-            for attempt in range(len(self.retry_delays) + 1):
-                wait, reason = None, None
+            while True:
+                wait = None
                 try:
                     self.requests_made += 1
                     client = self.clients[self.requests_made % len(self.clients)]
@@ -318,31 +339,47 @@ class HttpSink:
                     st.requests += 1
                     st.statuses[resp.status_code] += 1
                     if resp.status_code == 202:
-                        setattr(st, f"{kind}_accepted", getattr(st, f"{kind}_accepted") + n)
-                        if kind == "events":
-                            st.events_duplicate += _duplicates(resp)
-                            now = time.perf_counter()
-                            st.last_answer = now
-                            st.latencies_ms.append((now - start) * 1000)
-                            if self.on_accepted is not None and now - self._shown > 0.2:
-                                self._shown = now
-                                self.on_accepted()
+                        self._accepted(kind, n, start, resp)
                         return
                     reason = f"{resp.status_code} {resp.text[:200]}"
                     if resp.status_code not in RETRY_STATUSES:
                         break
                     wait = _retry_after(resp.headers.get("retry-after"))
-                except httpx.TransportError as err:
+                    if resp.status_code == 429 and throttled < MAX_429:
+                        throttled += 1
+                        await self._before_retry(kind, n, wait if wait is not None else self.retry_delays[0])
+                        continue
+                except httpx.HTTPError as err:
                     st.requests += 1
                     st.statuses[type(err).__name__] += 1
                     reason = f"{type(err).__name__}: {err}"
-                if attempt == len(self.retry_delays):
+                if failures == len(self.retry_delays):
                     break
-                if kind == "events":
-                    st.events_retried += n
-                await asyncio.sleep(wait if wait is not None else self.retry_delays[attempt])
-            setattr(st, f"{kind}_failed", getattr(st, f"{kind}_failed") + n)
-            if len(st.errors) < 20:
-                st.errors.append(f"{kind} batch to {url}: {reason}")
+                backoff = self.retry_delays[failures]
+                failures += 1
+                await self._before_retry(kind, n, max(backoff, wait or 0.0))
+        except Exception as err:  # never leave a batch uncounted
+            reason = f"{type(err).__name__}: {err}"
         finally:
             self.slots.release()
+        setattr(st, f"{kind}_failed", getattr(st, f"{kind}_failed") + n)
+        if len(st.errors) < 20:
+            st.errors.append(f"{kind} batch to {url}: {reason}")
+
+    async def _before_retry(self, kind: str, n: int, wait: float) -> None:
+        if kind == "events":
+            self.stats.events_retried += n
+        await asyncio.sleep(wait)
+
+    def _accepted(self, kind: str, n: int, start: float, resp: httpx.Response) -> None:
+        st = self.stats
+        setattr(st, f"{kind}_accepted", getattr(st, f"{kind}_accepted") + n)
+        if kind != "events":
+            return
+        st.events_duplicate += _duplicates(resp)
+        now = time.perf_counter()
+        st.last_answer = now
+        st.latencies_ms.append((now - start) * 1000)
+        if self.on_accepted is not None and now - self._shown > 0.2:
+            self._shown = now
+            self.on_accepted()

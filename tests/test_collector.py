@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -113,7 +114,7 @@ def test_consent_post_then_get(collector):
     assert data["consent"] == {s: False for s in SIGNALS}  # the latest decision wins
     assert [h["method"] for h in data["history"]] == ["custom", "reject_all"]
     assert data["history"][0]["consent"]["analytics_storage"] is True
-    assert data["anonymous_id"] != "cmp-test-visitor"  # only the keyed hash is stored
+    assert data["anonymous_id"] != "cmp-test-visitor"  # only the keyed hash is stored (the ledger is checked below)
     assert httpx.get(collector.base + "/consent/nobody-here", timeout=10).status_code == 404
 
 
@@ -211,6 +212,15 @@ def test_hostile_strings_are_stored_verbatim_never_executed(tmp_path):
     assert {s[:128] for s in HOSTILE} <= set(full["language"].to_list())
     campaigns = set(base["utm_campaign"].to_list())
     assert HOSTILE[0] in campaigns and HOSTILE[1] in campaigns and HOSTILE[4] in campaigns
+
+
+def test_numbers_out_of_range_are_400_not_a_server_error(collector):
+    for revenue in (2**128, -(10**13), 1e300):
+        r = post(collector, batch([event(f"big-{revenue}", **{"properties.revenue": revenue})], "big"))
+        assert r.status_code == 400, (revenue, r.text)
+        assert r.json()["errors"][0]["field"] == "events[0].properties.revenue"
+    r = post(collector, batch([event(2**64)], "big-id"))
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "events[0].event_id"
 
 
 # --- the rate limit ------------------------------------------------------------------------------
@@ -321,6 +331,45 @@ def test_collector_tables_equal_the_in_process_run(tmp_path):
         b.close()
 
 
+def test_two_runs_into_one_collector_are_both_stored_and_no_raw_id_is_kept(tmp_path):
+    c = Collector(tmp_path / "two.duckdb", "--rate-limit", "0")
+    try:
+        sent = 0
+        for seed in ("1", "2"):  # the simulator's event ids repeat across runs; its wire ids are scoped
+            run = subprocess.run(
+                [sys.executable, "-m", "simulators", "generate", "--visitors", "500", "--days", "2", "--seed", seed,
+                 "--quiet", "--out", c.events_url],
+                cwd=ROOT, env=ENV, capture_output=True, timeout=300,
+            )
+            assert run.returncode == 0, run.stderr.decode()
+            sent += int(re.search(r"accepted ([\d,]+) \(already stored 0\)", run.stderr.decode()).group(1).replace(",", ""))
+        assert stored(c)["events"] == sent
+    finally:
+        c.stop()
+    con = store.connect(c.db, read_only=True)
+    try:
+        keys = store.query(con, "SELECT key FROM collector_ledger WHERE kind = 'consent'")["key"].to_list()
+        hashed = set(store.query(con, "SELECT DISTINCT anonymous_id FROM consent_log")["anonymous_id"].to_list())
+    finally:
+        con.close()
+    assert keys and not any("cmp-" in k for k in keys)  # the browser's consent id never reaches the disk
+    assert {k.split(":", 1)[1].split("|")[0] for k in keys} <= hashed
+
+
+def test_a_dead_writer_stops_the_collector(tmp_path):
+    import psutil
+
+    c = Collector(tmp_path / "dead.duckdb", "--rate-limit", "0")
+    writers = [p for p in psutil.Process(c.proc.pid).children() if "spawn_main" in " ".join(p.cmdline())]
+    assert len(writers) == 1
+    writers[0].kill()
+    assert c.proc.wait(timeout=60) != 0  # it stops (a supervisor restarts it) instead of answering 503 forever
+    err = c.proc.stderr.read().decode()
+    c.proc.stdout.close()
+    c.proc.stderr.close()
+    assert "writer process stopped" in err
+
+
 # --- units ---------------------------------------------------------------------------------------
 
 def test_key_filter_finds_every_added_key_and_few_others():
@@ -339,7 +388,7 @@ def test_encode_decode_round_trip_keeps_every_rail_input(base_scenario, base_tra
     from simulators.hits import build_hits
 
     hits = build_hits(base_scenario, base_traffic)
-    events = wire.encode_events(hits).to_list()
+    events = wire.encode_events(hits, scope="0123456789abcdef").to_list()
     parsed = wire.EventBatch.model_validate_json(body(events[:1000], "rt"))
     back = wire.decode_events([(wire.events_json(parsed), "127.0.0.1")], [len(parsed.events)], "shop.example")
     cols = ["event_id", "event_type", "ts", "session_start", "url", "referrer", "ip", "user_agent", "language",

@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from engine.collector import wire
 from tests.collector_helpers import Collector, event
 
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False), st.text(max_size=50))
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**200), 2**200), st.floats(allow_nan=False), st.text(max_size=50))
 json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
 texts = st.text(max_size=300)  # any unicode, control characters included (NUL too: must be refused)
 ids = st.one_of(st.text(min_size=1, max_size=40), st.integers(-(2**63), 2**63 - 1))
@@ -31,7 +31,7 @@ FIELDS = {
     "properties.url": texts,
     "properties.referrer": st.one_of(st.none(), texts),
     "properties.title": st.one_of(st.none(), texts),
-    "properties.revenue": st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False), st.integers(-10**6, 10**6)),
+    "properties.revenue": st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False), st.integers(-(2**200), 2**200)),
     "context.user_agent": texts,
     "context.locale": st.one_of(st.none(), texts),
     "context.ip": st.one_of(st.none(), st.ip_addresses().map(str), texts),

@@ -35,7 +35,7 @@ class ScriptedServer:
     def __init__(self, script: Callable[[int, dict], tuple[int, dict | None]]) -> None:
         self.script = script
         self.calls: dict[str, int] = {}
-        self.times: list[float] = []
+        self.times: dict[str, list[float]] = {}  # batch id -> when each attempt arrived
         self.accepted: dict[str, int] = {}  # batch id -> items
         self.lock = threading.Lock()
 
@@ -45,7 +45,7 @@ class ScriptedServer:
             with self.lock:
                 n = self.calls.get(data["batch_id"], 0)
                 self.calls[data["batch_id"]] = n + 1
-                self.times.append(time.monotonic())
+                self.times.setdefault(data["batch_id"], []).append(time.monotonic())
                 status, headers = self.script(n, data)
                 if status == 202:
                     self.accepted[data["batch_id"]] = len(items)
@@ -97,15 +97,25 @@ def test_transient_failures_are_retried_until_accepted(scenario):
 
 
 def test_retry_after_is_honoured(scenario):
-    srv = ScriptedServer(lambda n, body: (429, {"Retry-After": "1"}) if n == 0 else (202, None))
+    srv = ScriptedServer(lambda n, body: (503, {"Retry-After": "1"}) if n == 0 else (202, None))
     try:
-        t0 = time.monotonic()
         sink = send(scenario, srv.url, batch_size=1000, retry_delays=(0.01,) * 5)
-        elapsed = time.monotonic() - t0
     finally:
         srv.close()
-    assert sink.lost == 0 and sink.stats.statuses[429] >= 1
-    assert elapsed >= 1.0  # waited the server's second, not the 10 ms backoff
+    assert sink.lost == 0 and sink.stats.statuses[503] >= 1
+    gaps = [t[1] - t[0] for t in srv.times.values()]
+    assert gaps and min(gaps) >= 0.95  # waited the collector's second, not the 10 ms backoff
+
+
+def test_429_paces_without_using_up_the_retries(scenario):
+    # Eight 429s in a row would exhaust five retries; pacing is not failure, so all arrives.
+    srv = ScriptedServer(lambda n, body: (429, {"Retry-After": "0"}) if n < 8 else (202, None))
+    try:
+        sink = send(scenario, srv.url, batch_size=1000, retry_delays=(0.01,) * 5)
+    finally:
+        srv.close()
+    assert sink.lost == 0 and sink.stats.events_accepted == sink.stats.events_sent
+    assert all(n == 9 for n in srv.calls.values())
 
 
 def test_permanent_refusals_are_counted_failed_and_the_cli_exits_non_zero(scenario):
@@ -149,7 +159,8 @@ def test_no_collector_is_a_clear_usage_error():
     assert "cannot reach the collector" in proc.stderr.decode()
 
 
-@pytest.mark.parametrize("bad", [["--batch-size", "0"], ["--batch-size", "1001"], ["--rate", "-5"], ["--concurrency", "0"]])
+@pytest.mark.parametrize("bad", [["--batch-size", "0"], ["--batch-size", "1001"], ["--rate", "-5"], ["--rate", "nan"],
+                                 ["--rate", "inf"], ["--concurrency", "0"], ["--out", "http://127.0.0.1:99999/api/v1/events"]])
 def test_bad_http_options_exit_2(bad):
     proc = subprocess.run(
         [sys.executable, "-m", "simulators", "generate", "--visitors", "100", "--quiet",

@@ -15,6 +15,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import math
+import os
+import signal
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -108,6 +111,13 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
         writer = WriterClient(db, scenario, linger=linger)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, writer.start, loop)
+
+        def writer_died(why: str) -> None:
+            # Without its writer the collector can only answer 503: stop, so a supervisor restarts it.
+            print(f"collector: {why}; shutting down", file=sys.stderr, flush=True)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        writer.on_death = writer_died
         state["writer"] = writer
         try:
             yield

@@ -121,15 +121,23 @@ class Ingestor:
         """Commit a group in one transaction; if that fails, item by item, so one bad batch
         cannot take the others down with it."""
         try:
-            return list(self._commit(group))
+            results, new_hashes = self._commit(group)
         except Exception as err:
             if len(group) == 1:
                 log.exception("batch %s could not be written", group[0].batch_id)
                 return [IngestError(str(err))]
             return [r for item in group for r in self.commit_group([item])]
+        # Committed: from here on nothing may send the group round again.
+        for h in new_hashes:
+            self.filter.add(h)
+        self.groups += 1
+        self.group_events += sum(it.n for it in group)
+        for it, r in zip(group, results):
+            self.stored[it.kind] += r.stored
+        return results
 
     # --- one transaction per group --------------------------------------------------------------
-    def _commit(self, group: list[Item]) -> list[Result]:
+    def _commit(self, group: list[Item]) -> tuple[list[Result], list[np.ndarray]]:
         now = dt.datetime.now(dt.UTC)
         stored = [0] * len(group)
         tables: dict[str, list[pl.DataFrame]] = {}
@@ -143,7 +151,7 @@ class Ingestor:
                     continue
                 parts = [(group[i].payload, group[i].client_ip) for i in idx]
                 sizes = [group[i].n for i in idx]
-                frame = (wire.decode_events(parts, sizes, self.site) if kind == "events" else wire.decode_consents(parts, sizes))
+                frame = wire.decode_events(parts, sizes, self.site) if kind == "events" else self._consent_keys(wire.decode_consents(parts, sizes))
                 frame = frame.with_columns(_item=pl.Series(np.repeat(np.array(idx, dtype=np.int32), sizes)))
                 # First occurrence of a key in the group wins; keys already in the ledger are duplicates.
                 frame = frame.unique("key", keep="first", maintain_order=True)
@@ -174,13 +182,13 @@ class Ingestor:
             if _ledger is not None:
                 tx.execute("INSERT INTO collector_ledger SELECT * FROM _ledger")
             store.insert_frames(tx, self.run_id, {t: pl.concat(v) for t, v in tables.items()})
-        for h in new_hashes:
-            self.filter.add(h)
-        self.groups += 1
-        self.group_events += sum(it.n for it in group)
-        for it, n in zip(group, stored):
-            self.stored[it.kind] += n
-        return [Result(it.n, n) for it, n in zip(group, stored)]
+        return [Result(it.n, n) for it, n in zip(group, stored)], new_hashes
+
+    def _consent_keys(self, frame: pl.DataFrame) -> pl.DataFrame:
+        hashed = masking.keyed_hash(frame["consent_id"], self.consent_key)
+        return frame.with_columns(
+            key=pl.concat_str([pl.lit("c:"), pl.lit(hashed), pl.lit("|"), pl.col("consent_ts").dt.strftime(wire.TS_FORMAT)])
+        )
 
     def _rails(self, kind: str, hits: pl.DataFrame, tables: dict[str, list[pl.DataFrame]]) -> None:
         def add(table: str, frame: pl.DataFrame) -> None:

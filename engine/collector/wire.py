@@ -17,7 +17,9 @@ An event (POST /api/v1/events, up to 1,000 per batch):
                  "ad_blocker": false}}
 
 - `event_id`: string or integer, 1-128 characters; the idempotency key. A canonical decimal
-  integer is stored as itself; any other id is stored as a stable 63-bit hash of it.
+  integer, alone or scoped as "<scope>:<integer>" (the simulator sends "<run_id>:<n>", so two runs
+  into one collector never collide), is stored as that integer; any other id as a stable 63-bit
+  hash of it.
 - `session_id`: a decimal integer is read as the session start in microseconds since the epoch
   (like GA4's `ga_session_id`, which is the session start time); any other value is hashed.
 - `anonymous_id`: the first-party analytics cookie; send it only when analytics storage is granted.
@@ -49,7 +51,9 @@ MAX_BODY_BYTES = 1_000_000
 MAX_EVENTS = 1_000
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.6fZ"
 CONSENT_METHODS = ("accept_all", "reject_all", "custom", "gpc")
-_CANONICAL_INT = r"^(0|-?[1-9][0-9]{0,17})$"
+# "<scope>:<integer>" or "<integer>": the integer is stored as the event id (the scope keeps the
+# ids of different runs apart in the idempotency ledger); any other id is stored as a hash.
+_SCOPED_INT = r"^(?:[^:]{1,64}:)?(0|-?[1-9][0-9]{0,18})$"
 
 
 _NO_NUL = r"^[^\x00]*$"  # checked by pydantic-core (Rust), no Python call per field
@@ -96,7 +100,7 @@ class Properties(_Wire):
     url: Text(8192, 1)
     title: Text(2048) | None = None
     referrer: Text(8192) | None = None
-    revenue: Annotated[float, Field(ge=-1e12, le=1e12, strict=True)] | Annotated[int, Field(strict=True)] | None = None
+    revenue: Annotated[float, Field(ge=-1e12, le=1e12, strict=True)] | Annotated[int, Field(ge=-10**12, le=10**12, strict=True)] | None = None
     transaction_id: Text(128) | None = None
     user_email: Text(320) | None = None
 
@@ -175,11 +179,13 @@ def _iso(col: str) -> pl.Expr:
     return pl.col(col).dt.strftime(TS_FORMAT)
 
 
-def encode_events(hits: pl.DataFrame) -> pl.Series:
-    """One JSON object (text) per hit, in the wire format above. Vectorised."""
+def encode_events(hits: pl.DataFrame, scope: str | None = None) -> pl.Series:
+    """One JSON object (text) per hit, in the wire format above. Vectorised. With a `scope` (the
+    run id), event ids go out as "<scope>:<id>": unique across runs, stored as <id>."""
+    event_id = pl.col("event_id").cast(pl.String)
     return hits.select(
         pl.struct(
-            event_id=pl.col("event_id").cast(pl.String),
+            event_id=event_id if scope is None else pl.concat_str([pl.lit(f"{scope}:"), event_id]),
             event_type=pl.col("event_type"),
             timestamp=_iso("ts"),
             session_id=pl.col("session_start").dt.epoch("us").cast(pl.String),
@@ -217,12 +223,8 @@ def batch_body(batch_id: str, sent_at: dt.datetime, items: list[str], key: str =
 # --- JSON -> hits (the collector) ---------------------------------------------------------------
 
 def _stable_int(text: pl.Expr) -> pl.Expr:
-    """Canonical decimal integers as themselves; anything else as a stable 63-bit hash."""
-    return (
-        pl.when(text.str.contains(_CANONICAL_INT))
-        .then(text.cast(pl.Int64, strict=False))
-        .otherwise((text.hash(0x5EED) // 2).cast(pl.Int64))
-    )
+    """A (scoped) canonical integer that fits 64 bits as itself; anything else as a stable 63-bit hash."""
+    return pl.coalesce(text.str.extract(_SCOPED_INT, 1).cast(pl.Int64, strict=False), (text.hash(0x5EED) // 2).cast(pl.Int64))
 
 
 _CONSENT_STRUCT = pl.Struct({k: pl.Boolean for k in SIGNALS})
@@ -300,11 +302,11 @@ def decode_events(parts: list[tuple[bytes, str]], sizes: list[int], site: str) -
 
 
 def decode_consents(parts: list[tuple[bytes, str]], sizes: list[int]) -> pl.DataFrame:
-    """`consents_json` dumps -> the hit columns the consent log reads, plus `key` (visitor + time)."""
+    """`consents_json` dumps -> the hit columns the consent log reads (the ingestor adds the
+    idempotency key: the keyed hash of the visitor's id and the time, never the raw id)."""
     raw = _with_client(_read_many(parts, "records", _CONSENT_RECORD_STRUCT).unnest("consent", "context"), parts, sizes)
     ts = _ts("timestamp")
     return raw.select(
-        pl.concat_str([pl.lit("c:"), pl.col("anonymous_id"), pl.lit("|"), ts.dt.strftime(TS_FORMAT)]).alias("key"),
         pl.col("anonymous_id").alias("consent_id"),
         pl.col("method").alias("consent_choice"),
         ts.alias("consent_ts"),

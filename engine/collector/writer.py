@@ -24,6 +24,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,9 @@ from engine.scenario import Scenario
 log = logging.getLogger("drcl.collector")
 
 WRITER_THREADS = int(os.environ.get("DRCL_COLLECTOR_THREADS", "1"))
-LOCK_WAIT_S = 15.0
-QUIET_S = 0.005  # a group is committed once no batch has arrived for this long (or at `linger`)  # a previous writer that is still closing the file (after a crash of its parent)
+LOCK_WAIT_S = 15.0  # a previous writer that is still closing the file (after a crash of its parent)
+QUIET_S = 0.005  # a group is committed once no batch has arrived for this long (or at `linger`)
+CALL_TIMEOUT_S = 120.0  # a request waits at most this long for the writer (then 503: retrying is safe)
 
 
 def open_when_free(db: Path, wait: float = LOCK_WAIT_S) -> duckdb.DuckDBPyConnection:
@@ -68,18 +70,24 @@ def writer_main(conn: Connection, db: str, scenario_json: str, linger: float, ma
         return
     conn.send((0, True, ing.stats()))
     group: list[tuple[int, Item]] = []
+    group_n = 0
     deadline = 0.0
 
     def commit() -> None:
+        nonlocal group_n
         results = ing.commit_group([item for _, item in group])
         conn.send([(i, not isinstance(r, IngestError), r if not isinstance(r, IngestError) else str(r))
                    for (i, _), r in zip(group, results)])
         group.clear()
+        group_n = 0
 
     try:
         while True:
             # Gather while batches keep coming (each within QUIET_S of the last), for at most `linger`.
-            timeout = None if not group else max(0.0, min(QUIET_S, deadline - time.monotonic()))
+            if group and time.monotonic() >= deadline:
+                commit()
+                continue
+            timeout = None if not group else min(QUIET_S, deadline - time.monotonic())
             if not conn.poll(timeout):
                 commit()
                 continue
@@ -91,7 +99,8 @@ def writer_main(conn: Connection, db: str, scenario_json: str, linger: float, ma
                 if not group:
                     deadline = time.monotonic() + linger
                 group.append((msg_id, Item(*args)))
-                if sum(it.n for _, it in group) >= max_group_events:
+                group_n += group[-1][1].n
+                if group_n >= max_group_events:
                     commit()
             elif op in ("history", "stats"):
                 try:
@@ -120,6 +129,8 @@ class WriterClient:
         self.ids = itertools.count(1)
         self.outbox: queue.Queue = queue.Queue()
         self.closed: str | None = None  # why the writer is gone, once it is
+        self.stopping = False
+        self.on_death: Callable[[str], None] | None = None  # the writer died while serving
 
     def start(self, loop: asyncio.AbstractEventLoop) -> dict:
         """Start the writer and wait until it has opened the database; its first stats."""
@@ -146,17 +157,22 @@ class WriterClient:
         threading.Thread(target=self._recv_loop, name="writer-recv", daemon=True).start()
         return value
 
-    async def call(self, op: str, *args: Any) -> Any:
+    async def call(self, op: str, *args: Any, timeout: float = CALL_TIMEOUT_S) -> Any:
         if self.closed:
             raise IngestError(self.closed)
         msg_id = next(self.ids)
         fut = self.loop.create_future()
         self.pending[msg_id] = fut
         self.outbox.put((msg_id, op, args))
-        return await fut
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            self.pending.pop(msg_id, None)
+            raise IngestError(f"the writer did not answer within {timeout:.0f} s") from None
 
     async def stop(self) -> dict | None:
         """Flush and close; the writer's last stats (None if it was already gone)."""
+        self.stopping = True
         final = None
         if not self.closed:
             with contextlib.suppress(IngestError):  # already gone: nothing left to flush
@@ -177,8 +193,9 @@ class WriterClient:
         while True:
             try:
                 answers = self.conn.recv()
-            except (EOFError, OSError):
-                self.loop.call_soon_threadsafe(self._fail_all, "the writer process stopped")
+            except Exception as err:  # EOF when the writer exits; anything else is as fatal
+                why = "the writer process stopped" if isinstance(err, (EOFError, OSError)) else f"writer pipe: {err!r}"
+                self.loop.call_soon_threadsafe(self._fail_all, why)
                 return
             self.loop.call_soon_threadsafe(self._resolve, answers)
 
@@ -195,3 +212,5 @@ class WriterClient:
     def _fail_all(self, why: str) -> None:
         self.closed = why
         self._resolve([(i, False, why) for i in list(self.pending)])
+        if not self.stopping and self.on_death is not None:
+            self.on_death(why)
