@@ -13,10 +13,8 @@ from engine.scenario import (
     DEFAULT_PRESET,
     Scenario,
     ScenarioError,
-    apply_overrides,
     list_presets,
-    load_preset,
-    load_scenario_file,
+    resolve,
 )
 from simulators.http_sink import HttpSink
 from simulators.pipeline import Summary, run_to_sink
@@ -73,19 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def resolve_scenario(args: argparse.Namespace) -> Scenario:
-    scenario = load_preset(args.preset or DEFAULT_PRESET)
-    if args.scenario is not None:
-        scenario = load_scenario_file(args.scenario, base=scenario)
-    overrides: dict[str, str] = {}
-    for item in args.sets:
-        if "=" not in item:
-            raise ScenarioError(f"--set needs FIELD=VALUE, got {item!r}")
-        key, value = item.split("=", 1)
-        overrides[key.strip()] = value.strip()
-    for flag, path in (("visitors", "traffic.visitors"), ("days", "traffic.days"), ("seed", "seed")):
-        if getattr(args, flag) is not None:
-            overrides[path] = str(getattr(args, flag))
-    return apply_overrides(scenario, overrides) if overrides else scenario
+    shortcuts = {path: str(getattr(args, flag)) for flag, path in
+                 (("visitors", "traffic.visitors"), ("days", "traffic.days"), ("seed", "seed")) if getattr(args, flag) is not None}
+    return resolve(args.preset, args.scenario, args.sets, shortcuts)
 
 
 def _http_sink(args: argparse.Namespace) -> HttpSink:
