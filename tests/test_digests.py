@@ -1,0 +1,108 @@
+"""Pinned table digests of small runs: the in-process pipeline, the CLI (DuckDB file and Parquet run) and
+the app's cache layer must all give these exact tables. A refactoring that changes a single value fails
+here. If a change is meant to alter stored data (a new column, another hash), update the pins in the same
+commit and say why in its message.
+
+The digests depend on the fixed test hash key set in conftest.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from engine import store
+from engine.scenario import Scenario, apply_overrides, load_preset
+from simulators.run import build_run
+
+DATA_TABLES = ("visitors", "truth_events", "consent_log", "baseline_events", "fullstack_events")
+
+SCENARIOS: dict[str, tuple[str, dict]] = {
+    "eu_shop": ("eu_shop", {"traffic.visitors": 3000, "traffic.days": 10, "seed": 11}),
+    "eu_shop_basic": ("eu_shop", {"traffic.visitors": 3000, "traffic.days": 10, "seed": 11, "consent.mode": "basic"}),
+    "us_content_variants": (
+        "content_site",
+        {
+            "traffic.visitors": 2500, "traffic.days": 9, "seed": 5, "consent.banner": "no_reject",
+            "masking.store_truncated_ip": True, "masking.key_rotation": "fixed", "rails.baseline_salt": "fixed",
+            "rails.server_side_proxy": True,
+        },
+    ),
+}
+
+# sha256 (first 16 hex digits) of each table sorted by all its columns and written as CSV.
+PINNED: dict[str, dict[str, str]] = {
+    "eu_shop": {
+        "visitors": "c20980ff72432648",
+        "truth_events": "f2ffc56700e27a4c",
+        "consent_log": "6c52e66a2ea93edc",
+        "baseline_events": "a8116d57396a7211",
+        "fullstack_events": "75d5e4bf173a3b7f",
+    },
+    "eu_shop_basic": {
+        "visitors": "c20980ff72432648",
+        "truth_events": "f2ffc56700e27a4c",
+        "consent_log": "6c52e66a2ea93edc",
+        "baseline_events": "a8116d57396a7211",
+        "fullstack_events": "850b19e5197d60c1",
+    },
+    "us_content_variants": {
+        "visitors": "b4ddd11944c54a06",
+        "truth_events": "c5c7d41efe911469",
+        "consent_log": "a8451d7039a26aca",
+        "baseline_events": "3739bf27eb15b4f9",
+        "fullstack_events": "fba5dfce3fdd9203",
+    },
+}
+
+
+def scenario_of(name: str) -> Scenario:
+    preset, over = SCENARIOS[name]
+    return apply_overrides(load_preset(preset), over)
+
+
+def digest(frame: pl.DataFrame) -> str:
+    cols = sorted(c for c in frame.columns if c != "run_id")
+    body = frame.select(cols).sort(cols, nulls_last=True).write_csv()
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def digests(tables: dict[str, pl.DataFrame]) -> dict[str, str]:
+    return {t: digest(tables[t]) for t in DATA_TABLES}
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_in_process_run_matches_pins(name):
+    assert digests(build_run(scenario_of(name))) == PINNED[name]
+
+
+@pytest.mark.slow
+def test_cli_outputs_match_pins(tmp_path: Path):
+    name = "eu_shop"
+    scenario = scenario_of(name)
+    preset, over = SCENARIOS[name]
+    sets = [a for k, v in over.items() for a in ("--set", f"{k}={v}")]
+    db = tmp_path / "run.duckdb"
+    for out in (db, tmp_path / "runs"):
+        subprocess.run([sys.executable, "-m", "simulators", "generate", "--preset", preset, *sets, "--out", str(out), "--quiet"],
+                       check=True, capture_output=True, text=True, timeout=300)
+    con = store.connect(db, read_only=True)
+    from_db = {t: store.load_table(con, t, scenario.run_id) for t in DATA_TABLES}
+    con.close()
+    assert digests(from_db) == PINNED[name]
+    assert digests(store.read_parquet_run(tmp_path / "runs" / scenario.run_id)) == PINNED[name]
+
+
+@pytest.mark.parametrize("name", ["eu_shop", "eu_shop_basic"])
+def test_app_cache_layer_matches_pins(name, tmp_path, monkeypatch):
+    """The app's cached path (which derives basic mode from the advanced run) gives the same tables.
+    An empty runs folder, so the app computes the run instead of reading a CLI-built one."""
+    monkeypatch.setenv("DRCL_RUNS_DIR", str(tmp_path))
+    from ui import data
+
+    assert digests(data.run(scenario_of(name))) == PINNED[name]
