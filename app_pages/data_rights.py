@@ -7,7 +7,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from engine import masking, rights
+from engine import rights, schema
 from engine.scenario import Scenario
 from ui import context, data
 from ui.downloads import table_with_downloads
@@ -130,7 +130,7 @@ chart = (
     alt.Chart(bars)
     .mark_bar()
     .encode(
-        x=alt.X("level_name:N", sort=[lv.name for lv in masking.Level], title="row PII level"),
+        x=alt.X("level_name:N", sort=[lv.name for lv in schema.Level], title="row PII level"),
         y=alt.Y("rows:Q", title="rows"),
         color=alt.Color("status:N", scale=alt.Scale(domain=["kept", "removed"], range=["#90a4ae", "#c62828"]), title=None),
         column=alt.Column("table:N", title=None),

@@ -33,9 +33,8 @@ os.environ.setdefault("DRCL_RUNS_DIR", tempfile.mkdtemp(prefix="drcl-bench-runs-
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from engine import metrics  # noqa: E402
+from engine import metrics, pipeline  # noqa: E402
 from engine.scenario import DEFAULT_PRESET, Banner, apply_overrides, load_preset  # noqa: E402
-from simulators.run import tables_for  # noqa: E402
 from simulators.traffic import generate_traffic  # noqa: E402
 
 PAGES = ["overview", "consent_impact", "funnels", "live", "data_rights", "runs"]
@@ -109,7 +108,7 @@ def engine_steps(samples: int) -> dict[str, float]:
         t0 = time.perf_counter()
         traffic = generate_traffic(s)
         t1 = time.perf_counter()
-        tables = tables_for(s, traffic)
+        tables = pipeline.tables(s, traffic)
         t2 = time.perf_counter()
         metrics.kpi_table(tables, s)
         t3 = time.perf_counter()

@@ -35,7 +35,7 @@ import httpx  # noqa: E402
 from engine import store  # noqa: E402
 from engine.scenario import apply_overrides, load_preset  # noqa: E402
 from simulators.http_sink import HttpSink  # noqa: E402
-from simulators.pipeline import run_to_sink  # noqa: E402
+from simulators.run import run_to_sink  # noqa: E402
 from simulators.sinks import DuckDBSink  # noqa: E402
 
 TELEMENTARY_EVENTS_PER_S = 10_000 / 60

@@ -31,10 +31,8 @@ from faker import Faker  # noqa: E402
 from engine import store  # noqa: E402
 from engine.scenario import apply_overrides, load_preset  # noqa: E402
 from simulators import traffic  # noqa: E402
-from simulators.pipeline import run_to_sink  # noqa: E402
+from simulators.run import run_to_sink  # noqa: E402
 from simulators.sinks import DuckDBSink, ParquetSink  # noqa: E402
-
-EVENTS_PER_VISITOR = 5.5  # of the default preset over 7 days (measured below, not assumed)
 
 
 def naive_faker(n_events: int, seed: int = 1) -> float:

@@ -10,8 +10,8 @@ import polars as pl
 from engine import datasets
 from engine.calibrate import norm_ppf, recentre, sigmoid
 from engine.scenario import ConsentConfig
+from engine.schema import SIGNALS as SIGNALS  # the Consent Mode v2 signals belong to this module's surface
 
-SIGNALS = ("analytics_storage", "ad_storage", "ad_user_data", "ad_personalization")
 CHOICES = ("accept_all", "reject_all", "custom", "gpc", "ignored", "no_banner")
 
 

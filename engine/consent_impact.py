@@ -16,10 +16,11 @@ from typing import Any, get_args
 import polars as pl
 
 from engine import datasets
-from engine.consent import decide
 from engine.funnel import window_funnel
 from engine.metrics import RAILS, modelled_conversions
+from engine.pipeline import decisions
 from engine.scenario import Banner, ConsentConfig, Scenario
+from engine.truth import Traffic
 
 Tables = Mapping[str, pl.DataFrame]
 
@@ -64,12 +65,11 @@ def consent_rates(decisions: pl.DataFrame, visitors: pl.DataFrame | None = None,
     ).drop("_accepted")
 
 
-def rates_by_banner(visitors: pl.DataFrame, draws: pl.DataFrame, cfg: ConsentConfig,
-                    banners: Sequence[str] = BANNERS) -> pl.DataFrame:
+def rates_by_banner(traffic: Traffic, cfg: ConsentConfig, banners: Sequence[str] = BANNERS) -> pl.DataFrame:
     """Consent rates of every banner design on the same visitors (their fixed draws), with the
     published accept rate among deciders beside the simulated one."""
     frames = [
-        consent_rates(decide(visitors, draws, cfg.model_copy(update={"banner": b}))).select(
+        consent_rates(decisions(traffic, cfg.model_copy(update={"banner": b}))).select(
             pl.lit(b).alias("banner"), pl.all(), published_accept_rate=pl.lit(published_accept_rate(b), pl.Float64)
         )
         for b in banners

@@ -1,6 +1,6 @@
 """KPIs per rail against the truth, the data-loss waterfall, and a modelled conversion estimate.
 
-Every function takes the run's tables (polars frames, as `simulators.run` or `engine.store`
+Every function takes the run's tables (polars frames, as `engine.pipeline` or `engine.store`
 return them) and computes from them alone.
 """
 
@@ -19,6 +19,15 @@ DIMENSIONS = ("region", "device", "channel")
 METRICS = ("visitors", "sessions", "page_views", "bounce_rate", "conversions", "conversion_rate", "revenue")
 
 Tables = Mapping[str, pl.DataFrame]
+
+
+# The columns kpi_table reads, so a caller loading a multi-million-event run from a store loads these, not all.
+KPI_COLUMNS: dict[str, list[str]] = {
+    "visitors": ["visitor_id", "region", "device"],
+    "truth_events": ["visitor_id", "session_id", "ts", "event", "revenue", "channel"],
+    "baseline_events": ["visitor_hash", "ts", "event", "revenue", "country", "device_class", "channel"],
+    "fullstack_events": ["device_id", "session_id", "is_ping", "ts", "event", "revenue", "country", "device_class", "channel"],
+}
 
 
 def _region_of(country: pl.Expr) -> pl.Expr:

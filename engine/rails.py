@@ -3,11 +3,9 @@ consent-gated full stack (Rail B), plus the consent log. All outputs are masked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import polars as pl
 
-from engine import datasets, geoip, keys, masking
+from engine import datasets, geoip, keys, masking, schema
 from engine.consent import SIGNALS, consent_text, gcs_code
 from engine.scenario import Scenario
 
@@ -18,13 +16,6 @@ USER_ID_LABEL = "fullstack-user"
 CONSENT_ID_LABEL = "consent-id"
 _SOCIAL = ("facebook", "instagram", "linkedin", "t.co", "twitter", "x.com", "tiktok", "reddit", "pinterest")
 _SEARCH = ("google.", "bing.", "duckduckgo.", "yahoo.", "ecosia.", "baidu.", "yandex.")
-
-
-@dataclass(frozen=True)
-class RailTables:
-    baseline_events: pl.DataFrame
-    fullstack_events: pl.DataFrame
-    consent_log: pl.DataFrame
 
 
 def _channel(utm_medium: pl.Expr, ref_host: pl.Expr) -> pl.Expr:
@@ -165,7 +156,7 @@ def consent_log(hits: pl.DataFrame, ctx: pl.DataFrame, scenario: Scenario) -> pl
     h = hits.filter(keep)
     c = ctx.filter(keep)
     if h.height == 0:
-        return _empty_consent_log()
+        return schema.empty("consent_log")
     method = h["consent_choice"]
     banner = scenario.consent.banner
     version, text = consent_text(banner)
@@ -188,19 +179,7 @@ def consent_log(hits: pl.DataFrame, ctx: pl.DataFrame, scenario: Scenario) -> pl
         base.unpivot(index=[k for k in base.columns if k not in SIGNALS], on=list(SIGNALS), variable_name="consent_type", value_name="granted")
         .with_columns(date=pl.col("ts").dt.date())
         .sort("ts", "anonymous_id", "consent_type")
-        .select(*CONSENT_LOG_COLUMNS)
-    )
-
-
-CONSENT_LOG_COLUMNS = ("anonymous_id", "consent_type", "granted", "method", "ip_hash", "ua_hash", "consent_version",
-                       "consent_text", "country", "ts", "date")
-
-
-def _empty_consent_log() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={"anonymous_id": pl.String, "consent_type": pl.String, "granted": pl.Boolean, "method": pl.String,
-                "ip_hash": pl.String, "ua_hash": pl.String, "consent_version": pl.String, "consent_text": pl.String,
-                "country": pl.String, "ts": pl.Datetime("us", "UTC"), "date": pl.Date}
+        .select(schema.columns("consent_log", run_id=False))
     )
 
 
@@ -209,12 +188,3 @@ def basic_mode_view(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     cookieless pings (basic mode sends nothing before consent; everything else is identical)."""
     return {**tables, "fullstack_events": tables["fullstack_events"].filter(~pl.col("is_ping"))}
 
-
-def apply_rails(hits: pl.DataFrame, scenario: Scenario) -> RailTables:
-    """Both rails and the consent log for a batch of hits (the same code behind the collector)."""
-    ctx = hit_context(hits, scenario)
-    return RailTables(
-        baseline_events=baseline(hits, ctx, scenario),
-        fullstack_events=fullstack(hits, ctx, scenario),
-        consent_log=consent_log(hits, ctx, scenario),
-    )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from engine import keys, masking
+from engine import keys, masking, retention, schema
 from engine.consent import consent_cookie
 from engine.rails import CONSENT_ID_LABEL, USER_ID_LABEL
 from engine.scenario import Scenario
@@ -99,7 +99,7 @@ def _user_ids(email: str | None, dates: pl.Series, rotate: bool) -> tuple[str, .
 
 
 def consent_ids(visitor_ids: pl.Series, seed: int) -> pl.Series:
-    """The consent-manager cookie each visitor's browser holds (as simulators.hits sets it)."""
+    """The consent-manager cookie each visitor's browser holds (as engine.hits sets it)."""
     return consent_cookie(visitor_ids, seed)
 
 
@@ -216,8 +216,8 @@ def erase(tables: Tables, subject: Subject) -> Erasure:
 def _conflict(consent: pl.DataFrame | None) -> str | None:
     if consent is None or consent.height == 0:
         return None
-    level = masking.Level(int(row_levels("consent_log", consent).max()))
-    return CONSENT_CONFLICT.format(n=consent.height, days=masking.RETENTION_DAYS[level] or "forever", level=level.name)
+    level = schema.Level(int(row_levels("consent_log", consent).max()))
+    return CONSENT_CONFLICT.format(n=consent.height, days=schema.RETENTION_DAYS[level] or "forever", level=level.name)
 
 
 def _without(frame: pl.DataFrame, drop: pl.Series) -> pl.DataFrame:
@@ -241,58 +241,30 @@ def _without(frame: pl.DataFrame, drop: pl.Series) -> pl.DataFrame:
 
 
 def row_levels(table: str, frame: pl.DataFrame) -> pl.Series:
-    """Each row's PII level: the highest level among its non-null classified columns, at least the
-    table's floor (the polars twin of masking.row_level_sql)."""
-    floor = int(masking.RETENTION_FLOOR.get(table, masking.Level.NONE))
-    parts = [pl.when(pl.col(c).is_not_null()).then(int(col.level)).otherwise(0)
-             for c, col in masking.COLUMNS[table].items() if c in frame.columns]
-    return frame.select(pl.max_horizontal(pl.lit(floor), *parts).cast(pl.Int32).alias("level")).to_series()
+    """Each row's PII level: the highest level among its non-null classified columns, at least the table's floor."""
+    return retention.row_levels(table, frame)
 
 
-def _utc(now: dt.datetime) -> dt.datetime:
-    return now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now.astimezone(dt.UTC)
-
-
-def expired(table: str, frame: pl.DataFrame, now: dt.datetime, levels: pl.Series | None = None) -> pl.Series:
+def expired(table: str, frame: pl.DataFrame, now: dt.datetime) -> pl.Series:
     """True for rows past their level's retention at `now` (counted from the table's retention clock)."""
-    levels = row_levels(table, frame) if levels is None else levels
-    days = pl.lit(levels).replace_strict({int(lv): d for lv, d in masking.RETENTION_DAYS.items()},
-                                                         return_dtype=pl.Int64)
-    cutoff = pl.lit(_utc(now)) - pl.duration(days=days)
-    clock = pl.col(masking.RETENTION_CLOCK[table])
-    return frame.select((clock < cutoff).fill_null(False).alias("expired")).to_series()
+    return retention.expired(table, frame, now)
 
 
 def retention_report(tables: Tables, now: dt.datetime) -> pl.DataFrame:
-    """Per table and row PII level: rows held, rows past retention at `now`, rows kept (as engine.store's
-    retention_report, for in-memory frames)."""
-    parts = []
-    for t, f in tables.items():
-        if t in masking.RETENTION_CLOCK and t != "runs":
-            levels = row_levels(t, f)
-            parts.append(
-                pl.DataFrame({"level": levels, "expired": expired(t, f, now, levels)}).group_by("level")
-                .agg(rows=pl.len().cast(pl.Int64), expired=pl.col("expired").sum().cast(pl.Int64)).with_columns(table=pl.lit(t))
-            )
-    schema = {"level": pl.Int32, "rows": pl.Int64, "expired": pl.Int64, "table": pl.String}
-    out = pl.concat(parts) if parts else pl.DataFrame(schema=schema)
-    return out.with_columns(
-        level_name=pl.col("level").replace_strict({int(lv): lv.name for lv in masking.Level}, return_dtype=pl.String),
-        retention_days=pl.col("level").replace_strict({int(lv): d for lv, d in masking.RETENTION_DAYS.items()}, return_dtype=pl.Int64),
-        kept=pl.col("rows") - pl.col("expired"),
-    ).select("table", "level", "level_name", "retention_days", "rows", "expired", "kept").sort("table", "level")
+    """Per table and row PII level: rows held, rows past retention at `now`, rows kept."""
+    return retention.frames_report(tables, now)
 
 
 def apply_retention(tables: Tables, now: dt.datetime) -> dict[str, pl.DataFrame]:
     """The tables as they are after deleting every row past its retention at `now`."""
-    return {t: (_without(f, expired(t, f, now)) if t in masking.RETENTION_CLOCK and t != "runs" else f) for t, f in tables.items()}
+    return {t: (_without(f, expired(t, f, now)) if t in schema.DATA_TABLES else f) for t, f in tables.items()}
 
 
 def policy() -> pl.DataFrame:
     """The project's retention policy: days kept per PII level (null: kept forever)."""
-    days = [masking.RETENTION_DAYS[lv] for lv in masking.Level]
+    days = [schema.RETENTION_DAYS[lv] for lv in schema.Level]
     return pl.DataFrame(
-        {"level": [lv.name for lv in masking.Level], "retention_days": days, "kept": [_human_days(d) for d in days]},
+        {"level": [lv.name for lv in schema.Level], "retention_days": days, "kept": [_human_days(d) for d in days]},
         schema_overrides={"retention_days": pl.Int64},
     )
 

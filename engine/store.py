@@ -19,59 +19,16 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from engine import masking
+from engine import retention, schema
 from engine.scenario import Scenario
 
-TABLES = ("runs", "visitors", "truth_events", "consent_log", "baseline_events", "fullstack_events")
-DATA_TABLES = TABLES[1:]
+TABLES = schema.TABLE_NAMES
+DATA_TABLES = schema.DATA_TABLES
 RUN_ID_RE = re.compile(r"^[0-9a-f]{16}$")
-
-S, I64, I32, F64, B, D = pl.String, pl.Int64, pl.Int32, pl.Float64, pl.Boolean, pl.Date
-TS = pl.Datetime("us", "UTC")
-
-_EVENT_COMMON = {
-    "event_id": I64, "ts": TS, "date": D, "event": S, "path": S, "utm_source": S, "utm_medium": S,
-    "utm_campaign": S, "referrer_host": S, "channel": S, "country": S, "ip_truncated": S, "browser_family": S,
-    "os": S, "device_class": S,
-}
-SCHEMAS: dict[str, dict[str, pl.DataType]] = {
-    "runs": {
-        "run_id": S, "traffic_key": S, "scenario_json": S, "created_at": TS, "source": S, "visitors": I64,
-        "truth_events": I64, "baseline_events": I64, "fullstack_events": I64, "consent_log": I64,
-    },
-    "visitors": {
-        "run_id": S, "visitor_id": I64, "date": D, "first_seen": TS, "persona": S, "privacy_attitude": S, "region": S,
-        "country": S, "city": S, "timezone": S, "language": S, "device": S, "os": S, "browser": S, "platform": S,
-        "user_agent": S, "ipv4": S, "ipv6": S, "screen": S, "webgl": S, "fonts": S, "canvas": S, "plugins": S,
-        "accept": S, "dnt": B, "cookies_enabled": B, "adblock": B, "gpc": B, "has_account": B, "email": S,
-        "n_sessions": I32, "n_events": I32, "consent_choice": S, "consent_at": TS,
-    },
-    "truth_events": {
-        "run_id": S, "event_id": I64, "visitor_id": I64, "session_id": I64, "session_index": I32, "session_start": TS,
-        "seq": I32, "ts": TS, "date": D, "event": S, "path": S, "url": S, "referrer": S, "channel": S, "revenue": F64,
-        "logged_in": B,
-    },
-    "baseline_events": {"run_id": S, **_EVENT_COMMON, "visitor_hash": S, "revenue": F64, "transaction_id": S},
-    "fullstack_events": {
-        "run_id": S, **_EVENT_COMMON, "is_ping": B, "gcs": S, "device_id": S, "session_id": S, "user_id": S, "url": S,
-        "gclid": S, "has_ad_click": B, "ua_hash": S, "language": S, "revenue": F64, "transaction_id": S,
-        "analytics_storage": B, "ad_storage": B, "ad_user_data": B, "ad_personalization": B,
-    },
-    "consent_log": {
-        "run_id": S, "anonymous_id": S, "consent_type": S, "granted": B, "method": S, "ip_hash": S, "ua_hash": S,
-        "consent_version": S, "consent_text": S, "country": S, "ts": TS, "date": D,
-    },
-}
-_DUCK_TYPES = {S: "VARCHAR", I64: "BIGINT", I32: "INTEGER", F64: "DOUBLE", B: "BOOLEAN", D: "DATE", TS: "TIMESTAMPTZ"}
 
 
 class StoreError(RuntimeError):
     """A store operation that cannot be done (unknown run, bad path, unreadable Parquet)."""
-
-
-def _ddl(table: str) -> str:
-    cols = ", ".join(f'"{c}" {_DUCK_TYPES[t]}' for c, t in SCHEMAS[table].items())
-    return f'CREATE TABLE IF NOT EXISTS "{table}" ({cols})'
 
 
 def connect(path: str | Path = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -87,17 +44,17 @@ def connect(path: str | Path = ":memory:", read_only: bool = False) -> duckdb.Du
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:
     cur = con.cursor()
     for t in TABLES:
-        cur.execute(_ddl(t))
+        cur.execute(schema.ddl(t))
     cur.close()
 
 
 def conform(table: str, frame: pl.DataFrame, run_id: str) -> pl.DataFrame:
     """The frame with run_id, in the table's column order and types (missing columns are an error)."""
-    schema = SCHEMAS[table]
-    missing = [c for c in schema if c != "run_id" and c not in frame.columns]
+    dtypes = schema.dtypes(table)
+    missing = [c for c in dtypes if c != "run_id" and c not in frame.columns]
     if missing:
         raise StoreError(f"{table}: missing columns {missing}")
-    return frame.with_columns(run_id=pl.lit(run_id)).select([pl.col(c).cast(t) for c, t in schema.items()])
+    return frame.with_columns(run_id=pl.lit(run_id)).select([pl.col(c).cast(t) for c, t in dtypes.items()])
 
 
 @contextlib.contextmanager
@@ -124,7 +81,7 @@ def write_tables(con: duckdb.DuckDBPyConnection, run_id: str, tables: Mapping[st
 def insert_frames(cur: duckdb.DuckDBPyConnection, run_id: str, tables: Mapping[str, pl.DataFrame]) -> None:
     """Append frames to their tables inside the caller's transaction."""
     for table, frame in tables.items():
-        if table not in SCHEMAS:
+        if table not in schema.TABLES:
             raise StoreError(f"unknown table {table!r}")
         _frame = conform(table, frame, run_id)
         cur.execute(f'INSERT INTO "{table}" SELECT * FROM _frame')
@@ -161,10 +118,10 @@ def has_run(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
 
 
 def load_table(con: duckdb.DuckDBPyConnection, table: str, run_id: str, columns: list[str] | None = None) -> pl.DataFrame:
-    if table not in SCHEMAS:
+    if table not in schema.TABLES:
         raise StoreError(f"unknown table {table!r}")
-    cols = columns or [c for c in SCHEMAS[table] if c != "run_id"]
-    bad = [c for c in cols if c not in SCHEMAS[table]]
+    cols = columns or [c for c in schema.dtypes(table) if c != "run_id"]
+    bad = [c for c in cols if c not in schema.dtypes(table)]
     if bad:
         raise StoreError(f"unknown columns for {table}: {bad}")
     sel = ", ".join(f'"{c}"' for c in cols)
@@ -210,7 +167,7 @@ def export_parquet(con: duckdb.DuckDBPyConnection, run_id: str, root: Path) -> P
     cur = con.cursor()
     try:
         for t in TABLES:
-            cols = ", ".join(f'"{c}"' for c in SCHEMAS[t] if c != "date")
+            cols = ", ".join(f'"{c}"' for c in schema.dtypes(t) if c != "date")
             out = tmp / t
             out.mkdir(parents=True)
             cur.execute(
@@ -245,7 +202,7 @@ def import_parquet(con: duckdb.DuckDBPyConnection, run_dir: Path) -> str:
             cur.execute(f'DELETE FROM "{t}" WHERE run_id = ?', [run_id])
             if not any((run_dir / t).glob("*/*.parquet")):
                 continue
-            cols = ", ".join(f'"{c}"' for c in SCHEMAS[t])
+            cols = ", ".join(f'"{c}"' for c in schema.dtypes(t))
             cur.execute(
                 f'INSERT INTO "{t}" SELECT {cols} FROM read_parquet(?, hive_partitioning = true, union_by_name = true) WHERE run_id = ?',
                 [parquet_glob(run_dir, t), run_id],
@@ -280,47 +237,47 @@ def parquet_runs(root: Path) -> list[dict]:
 
 
 def retention_report(con: duckdb.DuckDBPyConnection, run_id: str, now: dt.datetime) -> pl.DataFrame:
-    """Per table and PII level of the row: rows held and rows past retention at `now`."""
-    parts = []
-    for t in DATA_TABLES:
-        clock = masking.RETENTION_CLOCK[t]
-        level = masking.row_level_sql(t)
-        q = f'SELECT {level} AS level, "{clock}" AS clock FROM "{t}" WHERE run_id = ?'
-        frame = query(con, f"SELECT level, count(*) AS rows, count(*) FILTER (WHERE clock < CAST(? AS TIMESTAMPTZ) - to_days(CAST(CASE level {_cases()} END AS INTEGER))) AS expired FROM ({q}) GROUP BY level", [now, run_id])
-        parts.append(frame.with_columns(table=pl.lit(t)))
-    out = pl.concat(parts) if parts else pl.DataFrame()
-    return out.with_columns(
-        level_name=pl.col("level").replace_strict({int(lv): lv.name for lv in masking.Level}, return_dtype=pl.String),
-        retention_days=pl.col("level").replace_strict({int(lv): d for lv, d in masking.RETENTION_DAYS.items()}, return_dtype=pl.Int64),
-    ).select("table", "level", "level_name", "retention_days", "rows", "expired").sort("table", "level")
-
-
-def _cases() -> str:
-    # Forever is modelled as 1,000,000 days so one expression covers all levels.
-    return " ".join(f"WHEN {int(lv)} THEN {d if d is not None else 1_000_000}" for lv, d in masking.RETENTION_DAYS.items())
+    """Per table and PII level of the row: rows held, rows past retention at `now`, rows kept."""
+    return retention.store_report(con, now, run_id)
 
 
 def purge_expired(con: duckdb.DuckDBPyConnection, now: dt.datetime, run_id: str | None = None) -> dict[str, int]:
-    """Delete every row past its retention at `now` (one transaction); rows deleted per table."""
-    cur = con.cursor()
-    cur.execute("BEGIN")
-    deleted = {}
+    """Delete every row past its retention at `now` (one transaction); rows deleted per table. The
+    runs rows' counts are brought up to date in the same transaction."""
+    with transaction(con) as cur:
+        deleted = retention.purge_store(cur, now, run_id)
+        counts = ", ".join(f'"{t}" = (SELECT count(*) FROM "{t}" x WHERE x.run_id = runs.run_id)' for t in DATA_TABLES)
+        cur.execute(f"UPDATE runs SET {counts}" + (" WHERE run_id = ?" if run_id else ""), [run_id] if run_id else [])
+        return deleted
+
+
+def purge_path(path: Path, now: dt.datetime, apply: bool = False) -> tuple[pl.DataFrame, dict[str, int] | None]:
+    """Retention on a DuckDB file or a Parquet run folder: the report at `now`, and with `apply` the rows
+    deleted per table. A file is purged in one transaction; a run folder is rewritten under a temporary
+    name and renamed over the old one, so a reader sees the run before or after, never half of it."""
+    if path.is_dir():
+        con = connect(":memory:")
+        try:
+            run_id = import_parquet(con, path)
+            report = retention_report(con, run_id, now)
+            if not apply:
+                return report, None
+            deleted = purge_expired(con, now, run_id)
+            export_parquet(con, run_id, path.parent)
+            return report, deleted
+        finally:
+            con.close()
+    if path.suffix != ".duckdb" or not path.is_file():
+        raise StoreError(f"{path} is neither a .duckdb file nor a Parquet run folder")
     try:
-        for t in DATA_TABLES:
-            clock = masking.RETENTION_CLOCK[t]
-            cond = f'"{clock}" < CAST($now AS TIMESTAMPTZ) - to_days(CAST(CASE {masking.row_level_sql(t)} {_cases()} END AS INTEGER))'
-            where = cond + (" AND run_id = $run" if run_id else "")
-            params = {"now": now, **({"run": run_id} if run_id else {})}
-            n = cur.execute(f'SELECT count(*) FROM "{t}" WHERE {where}', params).fetchone()[0]
-            cur.execute(f'DELETE FROM "{t}" WHERE {where}', params)
-            deleted[t] = int(n)
-        cur.execute("COMMIT")
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
+        con = connect(path, read_only=not apply)
+    except duckdb.Error as err:
+        raise StoreError(f"cannot open {path}: {err}") from None
+    try:
+        report = retention.store_report(con, now)
+        return report, (purge_expired(con, now) if apply else None)
     finally:
-        cur.close()
-    return deleted
+        con.close()
 
 
 def scenario_of(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
@@ -335,10 +292,10 @@ def read_parquet_run(run_dir: Path) -> dict[str, pl.DataFrame]:
     _check_run_id(run_dir.name)
     out = {}
     for t in DATA_TABLES:
-        schema = {c: d for c, d in SCHEMAS[t].items() if c != "run_id"}
+        dtypes = schema.dtypes(t, run_id=False)
         if not any((run_dir / t).glob("*/*.parquet")):
-            out[t] = pl.DataFrame(schema=schema)
+            out[t] = schema.empty(t)
             continue
         frame = query(duckdb.connect(), "SELECT * FROM read_parquet(?, hive_partitioning = true, union_by_name = true)", [parquet_glob(run_dir, t)])
-        out[t] = frame.select([pl.col(c).cast(d) for c, d in schema.items()])
+        out[t] = frame.select([pl.col(c).cast(d) for c, d in dtypes.items()])
     return out

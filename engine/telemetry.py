@@ -11,7 +11,7 @@ from typing import Literal
 
 import polars as pl
 
-from engine import datasets, rails
+from engine import datasets, pipeline
 from engine.consent import SIGNALS, gcs_code
 from engine.scenario import Scenario
 
@@ -71,9 +71,7 @@ def requests(hits: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
 
     `before` is the JSON the browser (or web server) sends; `after` the JSON of the row the rail
     stores, computed by engine.rails on the same hits (null when nothing is stored)."""
-    ctx = rails.hit_context(hits, scenario)
-    stored_base = rails.baseline(hits, ctx, scenario)
-    stored_full = rails.fullstack(hits, ctx, scenario)
+    stored_base, stored_full = pipeline.event_rails(hits, scenario)
     site = datasets.site(scenario.site.kind)
     url = endpoints(scenario)
     h = hits.with_row_index("hit").rename({"event_type": "event"})

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import re
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
+from engine import store
 from engine.scenario import (
     DEFAULT_PRESET,
     Scenario,
@@ -17,7 +19,7 @@ from engine.scenario import (
     resolve,
 )
 from simulators.http_sink import HttpSink
-from simulators.pipeline import Summary, run_to_sink
+from simulators.run import Summary, run_to_sink
 from simulators.shards import ShardError, for_shard, merge_run, parse_shard, shard_chunks, shard_visitors
 from simulators.sinks import SinkError, sink_for
 
@@ -67,7 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("merge", help="publish a complete set of Parquet shards as one run (the last shard does this itself)")
     m.add_argument("--out", required=True, type=Path, help="the runs folder the shards were written to")
     m.add_argument("run_id", help="the run id (16 hex digits) the shards' summaries printed")
+    r = sub.add_parser("purge", help="apply retention to a DuckDB file or a Parquet run folder (a dry run unless --apply)")
+    r.add_argument("path", type=Path, help="a .duckdb file or a Parquet run folder (data/runs/<run_id>)")
+    r.add_argument("--now", required=True, type=_date, metavar="YYYY-MM-DD", help="the day retention is counted to (UTC midnight)")
+    r.add_argument("--apply", action="store_true", help="delete the rows past retention (default: only report them)")
     return p
+
+
+def _date(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def resolve_scenario(args: argparse.Namespace) -> Scenario:
@@ -157,7 +170,29 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "merge":
         return merge(args)
+    if args.command == "purge":
+        return purge(args)
     return generate(args)
+
+
+def purge(args: argparse.Namespace) -> int:
+    """Print what retention removes at --now, per table and PII level; with --apply, remove it (atomically)."""
+    try:
+        report, deleted = store.purge_path(args.path, args.now, apply=args.apply)
+    except store.StoreError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    lines = [f"{'table':<18}{'level':<10}{'kept for':>10}{'rows':>12}{'past retention':>16}"]
+    for r in report.iter_rows(named=True):
+        days = "forever" if r["retention_days"] is None else f"{r['retention_days']} d"
+        lines.append(f"{r['table']:<18}{r['level_name']:<10}{days:>10}{r['rows']:>12,}{r['expired']:>16,}")
+    print("\n".join(lines))
+    total = int(report["expired"].sum())
+    if deleted is None:
+        print(f"dry run: {total:,} rows are past retention at {args.now:%Y-%m-%d}; nothing deleted (use --apply)", file=sys.stderr)
+    else:
+        print(f"deleted {sum(deleted.values()):,} rows past retention at {args.now:%Y-%m-%d} from {args.path}", file=sys.stderr)
+    return 0
 
 
 def merge(args: argparse.Namespace) -> int:

@@ -1,68 +1,109 @@
-"""A run, chunk by chunk: ground truth -> consent decisions -> hits -> rails -> six tables."""
+"""Drive a scenario: the whole run in memory (app-sized runs), or chunk by chunk into a sink with the
+sink writing in a background thread. The truth is drawn here (simulators.traffic); everything after
+the truth is engine.pipeline.
+
+Generation and writing overlap where they release the GIL (numpy, polars, DuckDB). The queue
+holds one chunk, so memory stays flat whatever the run's size. (Worker processes were tried and
+measured slower on two cores: shipping a chunk between processes costs more than it saves.)
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import polars as pl
 
-from engine.consent import decide
-from engine.rails import RailTables, baseline, consent_log, fullstack, hit_context
+from engine import pipeline
 from engine.scenario import Scenario
-from simulators.hits import build_hits
-from simulators.traffic import Traffic, generate_chunk, generate_traffic, n_chunks
+from engine.truth import Traffic
+from simulators.sinks import Sink
+from simulators.traffic import CHUNK_VISITORS, generate_chunk, generate_traffic, n_chunks
+
+_DONE = object()
 
 
-def consent_free_parts(scenario: Scenario, traffic: Traffic) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The hits' masked context and the baseline table: no consent knob changes them, so a
-    caller may keep them (keyed by `scenario.rails_key`) across consent changes."""
-    hits = build_hits(scenario, traffic)
-    ctx = hit_context(hits, scenario)
-    return ctx, baseline(hits, ctx, scenario)
+def build_run(scenario: Scenario, traffic: Traffic | None = None) -> pipeline.Tables:
+    """A whole run in memory (app-sized runs): the five data tables."""
+    return pipeline.tables(scenario, traffic if traffic is not None else generate_traffic(scenario))
 
 
-def tables_for(
-    scenario: Scenario, traffic: Traffic, parts: tuple[pl.DataFrame, pl.DataFrame] | None = None
-) -> dict[str, pl.DataFrame]:
-    """The five data tables of a run (or chunk) from its ground truth. Traffic is not
-    regenerated: consent, rail and masking knobs only re-run this cheap step (and with `parts`
-    from `consent_free_parts`, a consent knob re-runs only the consent-gated rail)."""
-    decisions = decide(traffic.visitors, traffic.draws, scenario.consent)
-    hits = build_hits(scenario, traffic, decisions)
-    ctx, base = parts if parts is not None else (hit_context(hits, scenario), None)
-    rails = RailTables(
-        baseline_events=base if base is not None else baseline(hits, ctx, scenario),
-        fullstack_events=fullstack(hits, ctx, scenario),
-        consent_log=consent_log(hits, ctx, scenario),
-    )
-    consent_at = (
-        pl.DataFrame({"visitor_id": traffic.events["visitor_id"], "consent_at": hits["consent_ts"]})
-        .drop_nulls("consent_at")
-        .unique("visitor_id", keep="first")
-    )
-    visitors = (
-        traffic.visitors.join(decisions.select("visitor_id", consent_choice="choice"), on="visitor_id", how="left", maintain_order="left")
-        .join(consent_at, on="visitor_id", how="left", maintain_order="left")
-    )
-    return {
-        "visitors": visitors,
-        "truth_events": traffic.events,
-        "consent_log": rails.consent_log,
-        "baseline_events": rails.baseline_events,
-        "fullstack_events": rails.fullstack_events,
-    }
+
+@dataclass
+class Summary:
+    run_id: str
+    destination: str
+    seconds: float
+    truth_events: int
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def events_per_second(self) -> float:
+        return self.truth_events / self.seconds if self.seconds else 0.0
 
 
-def iter_chunks(scenario: Scenario, chunks: range | None = None) -> Iterator[dict[str, pl.DataFrame]]:
-    """Tables chunk by chunk (memory stays flat however large the run)."""
-    for c in chunks if chunks is not None else range(n_chunks(scenario)):
-        yield tables_for(scenario, generate_chunk(scenario, c))
+def _chunk_payload(scenario: Scenario, chunk: int, wants: str) -> tuple[dict[str, pl.DataFrame], int]:
+    traffic = generate_chunk(scenario, chunk)
+    if wants == "hits":
+        return {"hits": pipeline.browser_hits(scenario, traffic)}, traffic.events.height
+    return pipeline.tables(scenario, traffic), traffic.events.height
 
 
-def build_run(scenario: Scenario, traffic: Traffic | None = None) -> dict[str, pl.DataFrame]:
-    """A whole run in memory (app-sized runs)."""
-    return tables_for(scenario, traffic if traffic is not None else generate_traffic(scenario))
+def run_to_sink(
+    scenario: Scenario,
+    sink: Sink,
+    chunks: range | None = None,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> Summary:
+    """Generate every chunk (or the given ones) into the sink; on any error the sink is aborted."""
+    chunks = chunks if chunks is not None else range(n_chunks(scenario))
+    q: queue.Queue = queue.Queue(maxsize=1)
+    errors: list[BaseException] = []
 
+    def writer() -> None:
+        while (item := q.get()) is not _DONE:
+            if errors:
+                continue  # drain so the producer never blocks after a failure
+            try:
+                sink.write(item)
+            except BaseException as err:
+                errors.append(err)
 
-def row_counts(tables: dict[str, pl.DataFrame]) -> dict[str, int]:
-    return {k: v.height for k, v in tables.items()}
+    counts: dict[str, int] = {}
+    truth = 0
+    start = time.perf_counter()
+    sink.open(scenario)
+    thread = threading.Thread(target=writer, name="sink-writer", daemon=True)
+    thread.start()
+    try:
+        for c in chunks:
+            payload, n_events = _chunk_payload(scenario, c, sink.wants)
+            truth += n_events
+            for k, v in payload.items():
+                counts[k] = counts.get(k, 0) + v.height
+            q.put(payload)
+            if errors:
+                break
+            if on_chunk:
+                lo = c * CHUNK_VISITORS
+                on_chunk(min(CHUNK_VISITORS, scenario.traffic.visitors - lo), n_events)
+    except BaseException:
+        q.put(_DONE)
+        thread.join()
+        sink.abort()
+        raise
+    q.put(_DONE)
+    thread.join()
+    if errors:
+        sink.abort()
+        raise errors[0]
+    try:
+        sink.close(scenario, counts)
+    except BaseException:
+        sink.abort()
+        raise
+    return Summary(scenario.run_id, sink.destination, time.perf_counter() - start, truth, counts)
+

@@ -33,7 +33,7 @@ import polars as pl
 
 from engine import keys, store
 from engine.scenario import Scenario
-from simulators.pipeline import Summary, run_to_sink
+from simulators.run import Summary, run_to_sink
 from simulators.sinks import ParquetSink, Sink, SinkError, publish_dir, write_parts
 from simulators.traffic import CHUNK_VISITORS, n_chunks
 

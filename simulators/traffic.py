@@ -19,6 +19,7 @@ import polars as pl
 from engine import datasets
 from engine.calibrate import norm_ppf, recentre, sigmoid
 from engine.scenario import Scenario
+from engine.truth import CONSENT_DRAWS, EVENT_COLUMNS, VISITOR_COLUMNS, Traffic
 from simulators import pools
 
 CHUNK_VISITORS = 50_000
@@ -37,20 +38,10 @@ _S_VISITOR, _S_CONSENT, _S_ADDR, _S_SESSION, _S_EVENT = 1, 2, 3, 4, 5
  _V_IPPREFIX, _V_NSESS, _V_TYPICAL, _V_COUPLED) = range(31)
 _N_V = 31
 _N_VARIETY = 7
-CONSENT_DRAWS = ("u_decide", "u_accept", "u_custom", "u_page", "u_delay")
 
 # Relative traffic by UTC hour (modelling assumption: low at night, evening peak).
 _HOUR_WEIGHTS = np.array([2, 1.5, 1, 1, 1, 1.5, 2.5, 4, 5, 5.5, 6, 6, 6, 6, 6, 6, 6.5, 7, 8, 8.5, 8, 6.5, 4.5, 3])
 _PICK_BUCKETS = 1 << 16  # resolution of the lookup tables of weighted draws
-
-
-@dataclass(frozen=True)
-class Traffic:
-    """Ground truth of one chunk (or a whole run): stored visitors and events, plus CRN draws."""
-
-    visitors: pl.DataFrame
-    events: pl.DataFrame
-    draws: pl.DataFrame  # visitor_id + the consent uniforms; never stored
 
 
 def n_chunks(scenario: Scenario) -> int:
@@ -574,18 +565,6 @@ def _urls(scenario: Scenario, ev: pl.DataFrame, email: pl.Series, path_pool: lis
     first = np.flatnonzero(landing)
     referrer = referrer.scatter(first, _gather(ch["referrer"], code[first]).replace("", None))
     return ev.with_columns(url=base.scatter(rows, with_query), referrer=referrer).drop("_ch", "_v", "_u_query", "_landing", "_p")
-
-
-VISITOR_COLUMNS = (
-    "visitor_id", "date", "first_seen", "persona", "privacy_attitude", "region", "country", "city", "timezone",
-    "language", "device", "os", "browser", "platform", "user_agent", "ipv4", "ipv6", "screen", "webgl", "fonts",
-    "canvas", "plugins", "accept", "dnt", "cookies_enabled", "adblock", "gpc", "has_account", "email",
-    "n_sessions", "n_events",
-)
-EVENT_COLUMNS = (
-    "event_id", "visitor_id", "session_id", "session_index", "session_start", "seq", "ts", "date", "event",
-    "path", "url", "referrer", "channel", "revenue", "logged_in",
-)
 
 
 def generate_chunk(scenario: Scenario, chunk: int) -> Traffic:

@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from engine import store
+from engine import schema, store
 from engine.scenario import apply_overrides, load_preset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +75,7 @@ def read_table(path: Path, table: str, exclude: tuple[str, ...] = ()) -> pl.Data
     """A whole table, every column but `exclude`, ordered by all its columns (row order is not part of the contract)."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        cols = [c for c in store.SCHEMAS[table] if c not in exclude]
+        cols = [c for c in schema.dtypes(table) if c not in exclude]
         sel = ", ".join(f'"{c}"' for c in cols)
         return con.sql(f'SELECT {sel} FROM "{table}" ORDER BY ALL').pl()
     finally:
@@ -175,7 +175,7 @@ def test_acceptance_no_reject_keeps_visitors_but_consent_identical(acceptance):
 
 def test_acceptance_no_reject_changes_consent_choices(acceptance):
     a, c = acceptance["a"]["path"], acceptance["c"]["path"]
-    others = tuple(col for col in store.SCHEMAS["visitors"] if col not in ("visitor_id", "consent_choice"))
+    others = tuple(col for col in schema.dtypes("visitors") if col not in ("visitor_id", "consent_choice"))
     choices_a, choices_c = read_table(a, "visitors", others), read_table(c, "visitors", others)
     assert choices_a.columns == ["visitor_id", "consent_choice"]
     assert not choices_a.equals(choices_c)
@@ -351,7 +351,7 @@ def test_parquet_run_equals_duckdb_run_of_same_command(tmp_path, small_parquet, 
     try:
         store.import_parquet(con, small_parquet["root"] / small_parquet["run_id"])
         exclude = ("created_at",) if table == "runs" else ()
-        cols = ", ".join(f'"{c}"' for c in store.SCHEMAS[table] if c not in exclude)
+        cols = ", ".join(f'"{c}"' for c in schema.dtypes(table) if c not in exclude)
         imported = store.query(con, f'SELECT {cols} FROM "{table}" ORDER BY ALL')
     finally:
         con.close()
@@ -429,3 +429,49 @@ def test_scenario_json_applied_on_top_of_preset(tmp_path):
     assert scen["traffic"]["region_mix"]["us"] == pytest.approx(0.80)
     assert scalar(out, "SELECT count(*) FROM visitors") == 1200
     assert scalar(out, "SELECT count(*) FROM fullstack_events WHERE is_ping") == 0
+
+
+# --- retention from the command line ------------------------------------------------------------
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "simulators", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_purge_dry_run_reports_then_apply_deletes_atomically(tmp_path):
+    db = tmp_path / "r.duckdb"
+    runs = tmp_path / "runs"
+    for out in (db, runs):
+        assert _run_cli("generate", "--visitors", "600", "--days", "3", "--seed", "4", "--out", str(out), "--quiet").returncode == 0
+    run_dir = next(p for p in runs.iterdir() if not p.name.startswith("."))
+    now = "2031-01-01"  # past everything but NONE-level rows and the consent log's two years
+    for path in (db, run_dir):
+        dry = _run_cli("purge", str(path), "--now", now)
+        assert dry.returncode == 0, dry.stderr
+        assert "dry run" in dry.stderr and "CRITICAL" in dry.stdout
+        before = store.connect(db, read_only=True) if path == db else None
+        if before is not None:
+            n_before = store.query(before, "SELECT count(*) AS n FROM visitors")["n"][0]
+            before.close()
+            assert n_before > 0  # the dry run deleted nothing
+        done = _run_cli("purge", str(path), "--now", now, "--apply")
+        assert done.returncode == 0, done.stderr
+        assert "deleted" in done.stderr
+    con = store.connect(db, read_only=True)
+    try:
+        assert store.query(con, "SELECT count(*) AS n FROM visitors")["n"][0] == 0  # first_seen + 90 days < now
+        runs_row = store.query(con, "SELECT * FROM runs")
+        assert runs_row["visitors"][0] == 0 and runs_row["truth_events"][0] == 0
+    finally:
+        con.close()
+    tables = store.read_parquet_run(run_dir)
+    assert tables["visitors"].height == 0 and tables["truth_events"].height == 0
+    assert not [p for p in runs.iterdir() if p.name.startswith(".tmp")]
+
+
+@pytest.mark.parametrize("args", [["nowhere.duckdb", "--now", "2030-01-01"], [".", "--now", "someday"], ["notes.txt", "--now", "2030-01-01"]])
+def test_purge_refuses_bad_input_with_exit_2(args, tmp_path):
+    (tmp_path / "notes.txt").write_text("not a store")
+    done = _run_cli("purge", str(tmp_path / args[0]), *args[1:])
+    assert done.returncode == 2 and "error" in done.stderr and "Traceback" not in done.stderr

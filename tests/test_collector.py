@@ -385,9 +385,9 @@ def test_key_filter_finds_every_added_key_and_few_others():
 
 
 def test_encode_decode_round_trip_keeps_every_rail_input(base_scenario, base_traffic):
-    from simulators.hits import build_hits
+    from engine import pipeline
 
-    hits = build_hits(base_scenario, base_traffic)
+    hits = pipeline.browser_hits(base_scenario, base_traffic)
     events = wire.encode_events(hits, scope="0123456789abcdef").to_list()
     parsed = wire.EventBatch.model_validate_json(body(events[:1000], "rt"))
     back = wire.decode_events([(wire.events_json(parsed), "127.0.0.1")], [len(parsed.events)], "shop.example")

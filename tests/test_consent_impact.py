@@ -77,7 +77,7 @@ def test_consent_rates_breakdown_needs_visitors(decisions):
 
 
 def test_rates_by_banner_same_visitors_and_published_beside(base_scenario, base_traffic, decisions):
-    r = ci.rates_by_banner(base_traffic.visitors, base_traffic.draws, base_scenario.consent)
+    r = ci.rates_by_banner(base_traffic, base_scenario.consent)
     assert r["banner"].to_list() == list(ci.BANNERS)
     assert r["visitors"].unique().to_list() == [base_traffic.visitors.height]
     # The banner changes how people answer, not whether a browser sends GPC.
@@ -97,7 +97,7 @@ def test_rates_by_banner_same_visitors_and_published_beside(base_scenario, base_
 
 
 def test_shares_long_stacks_to_one(base_scenario, base_traffic):
-    r = ci.rates_by_banner(base_traffic.visitors, base_traffic.draws, base_scenario.consent)
+    r = ci.rates_by_banner(base_traffic, base_scenario.consent)
     long = ci.shares_long(r, "banner")
     assert (long["share"] > 0).all()
     totals = long.group_by("banner").agg(pl.col("share").sum())

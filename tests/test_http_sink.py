@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from engine.collector import wire
 from simulators.http_sink import HttpSink, _retry_after, consent_url, split_batches
-from simulators.pipeline import run_to_sink
+from simulators.run import run_to_sink
 from simulators.sinks import SinkError
 from tests.collector_helpers import ENV, ROOT, Collector
 from tests.conftest import small

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import keys, masking
+from engine import keys, masking, retention, schema
 
 
 @settings(max_examples=150, deadline=None)
@@ -73,15 +73,15 @@ def test_user_agent_reduction():
 
 
 def test_retention_levels():
-    assert masking.RETENTION_DAYS == {masking.Level.NONE: None, masking.Level.LOW: 730, masking.Level.MEDIUM: 90,
-                                      masking.Level.HIGH: 30, masking.Level.CRITICAL: 7}
+    assert schema.RETENTION_DAYS == {schema.Level.NONE: None, schema.Level.LOW: 730, schema.Level.MEDIUM: 90,
+                                      schema.Level.HIGH: 30, schema.Level.CRITICAL: 7}
     import datetime as dt
 
     now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
-    assert masking.retention_cutoff(masking.Level.CRITICAL, now) == now - dt.timedelta(days=7)
-    assert masking.retention_cutoff(masking.Level.NONE, now) is None
+    assert retention.cutoff(schema.Level.CRITICAL, now) == now - dt.timedelta(days=7)
+    assert retention.cutoff(schema.Level.NONE, now) is None
 
 
 @pytest.mark.parametrize("table", ["baseline_events", "fullstack_events", "consent_log", "visitors", "truth_events"])
 def test_every_column_of_every_produced_table_is_classified(base_tables, table):
-    assert masking.unclassified(table, base_tables[table].columns) == []
+    assert schema.unclassified(table, base_tables[table].columns) == []

@@ -11,7 +11,7 @@ from apptest_helpers import open_page
 from apptest_helpers import table_with as _frame
 from streamlit.testing.v1 import AppTest
 
-from engine import masking
+from engine import schema
 from engine.consent import SIGNALS
 
 PAGE = "app_pages/data_rights.py"
@@ -59,13 +59,13 @@ def test_page_renders_policy_and_chart():
     assert at.info and "visitor id" in at.info[0].value
     policy = _frame(at, "level", "retention_days")
     shown = {lv: None if pd.isna(d) else int(d) for lv, d in zip(policy["level"], policy["retention_days"], strict=True)}
-    assert shown == {lv.name: d for lv, d in masking.RETENTION_DAYS.items()}
+    assert shown == {lv.name: d for lv, d in schema.RETENTION_DAYS.items()}
     charts = at.get("vega_lite_chart")
     assert len(charts) == 1
     encoding = json.loads(charts[0].proto.spec)["encoding"]
     assert encoding["color"]["field"] == "status" and encoding["color"]["scale"]["domain"] == ["kept", "removed"]
     assert encoding["column"]["field"] == "table" and encoding["x"]["field"] == "level_name"
-    assert encoding["x"]["sort"] == [lv.name for lv in masking.Level]
+    assert encoding["x"]["sort"] == [lv.name for lv in schema.Level]
     assert any("retention keeps" in c.value for c in at.caption)
 
 

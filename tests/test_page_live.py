@@ -12,8 +12,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine import telemetry
-from simulators.hits import build_hits
+from engine import pipeline, telemetry
 from ui import live_data, theme
 
 
@@ -119,7 +118,7 @@ def _render(reqs, cursor):
 
 @pytest.fixture(scope="module")
 def first_hits(base_scenario, base_traffic):
-    return build_hits(base_scenario, base_traffic).sort("ts", "event_id").head(50)
+    return pipeline.browser_hits(base_scenario, base_traffic).sort("ts", "event_id").head(50)
 
 
 def test_render_stream_draws_the_hits_up_to_the_cursor(first_hits, base_scenario):
@@ -136,5 +135,5 @@ def test_render_stream_draws_the_hits_up_to_the_cursor(first_hits, base_scenario
 
 
 def test_stream_hits_are_the_runs_first_hits(base_scenario, base_traffic):
-    full = build_hits(base_scenario, base_traffic).sort("ts", "event_id").head(3000)
+    full = pipeline.browser_hits(base_scenario, base_traffic).sort("ts", "event_id").head(3000)
     assert live_data.stream_hits(base_scenario, base_traffic, n=3000).equals(full)

@@ -15,9 +15,9 @@ from polars.testing import assert_frame_equal
 from streamlit.testing.v1 import AppTest
 
 from engine import metrics, store
+from engine.pipeline import row_counts
 from engine.scenario import Scenario
-from simulators.pipeline import run_to_sink
-from simulators.run import row_counts
+from simulators.run import run_to_sink
 from simulators.sinks import ParquetSink
 from ui import runs_data
 

@@ -153,15 +153,15 @@ def test_no_banner_means_regional_defaults(variants):
 
 
 def test_consent_free_parts_are_reusable_across_consent_knobs(base_traffic):
-    from simulators.run import consent_free_parts, tables_for
+    from engine import pipeline
 
     first = small()
-    parts = consent_free_parts(first, base_traffic)
+    parts = pipeline.consent_free(first, base_traffic)
     for over in ({"consent.banner": "no_reject"}, {"consent.mode": "basic"}, {"consent.honour_gpc": False}):
         s = small(over)
         assert s.rails_key == first.rails_key
-        reused = tables_for(s, base_traffic, parts)
-        fresh = tables_for(s, base_traffic)
+        reused = pipeline.tables(s, base_traffic, parts)
+        fresh = pipeline.tables(s, base_traffic)
         for name in fresh:
             assert reused[name].equals(fresh[name]), (over, name)
     assert small({"rails.baseline_salt": "fixed"}).rails_key != first.rails_key

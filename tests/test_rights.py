@@ -10,9 +10,8 @@ import pytest
 from conftest import small
 from polars.testing import assert_frame_equal
 
-from engine import masking, rights, store
+from engine import pipeline, retention, rights, schema, store
 from engine.consent import SIGNALS
-from simulators.hits import build_hits
 from simulators.run import build_run
 
 DAY = dt.timedelta(days=1)
@@ -125,7 +124,7 @@ def test_daily_key_rotation_is_matched_day_by_day(base_traffic):
 
 
 def test_consent_ids_are_the_cookies_the_hits_carry(base_scenario, base_traffic):
-    hits = build_hits(base_scenario, base_traffic)
+    hits = pipeline.browser_hits(base_scenario, base_traffic)
     decided = (
         hits.filter(pl.col("consent_id").is_not_null()).select("event_id", "consent_id")
         .join(base_traffic.events.select("event_id", "visitor_id"), on="event_id")
@@ -252,13 +251,13 @@ def test_row_levels_match_row_level_sql(base_tables):
         for t in store.DATA_TABLES:
             head = base_tables[t].head(20)
             bare = head.head(5).with_columns(
-                [pl.lit(None, dtype=head.schema[c]).alias(c) for c, col in masking.COLUMNS[t].items() if col.level > 0 and c in head.columns]
+                [pl.lit(None, dtype=head.schema[c]).alias(c) for c, col in schema.TABLES[t].items() if col.level > 0 and c in head.columns]
             )
             frame = pl.concat([head, bare])
             store.write_tables(con, "00000000000000aa", {t: frame})
-            sql = store.query(con, f'SELECT {masking.row_level_sql(t)} AS level FROM "{t}"')["level"]
+            sql = store.query(con, f'SELECT {retention.row_level_sql(t)} AS level FROM "{t}"')["level"]
             assert sorted(rights.row_levels(t, frame).to_list()) == sorted(sql.to_list()), t
-            want_bare = masking.RETENTION_FLOOR.get(t, masking.Level.NONE)
+            want_bare = schema.RETENTION_FLOOR.get(t, schema.Level.NONE)
             assert rights.row_levels(t, bare).to_list() == [int(want_bare)] * 5, t
     finally:
         con.close()
@@ -270,7 +269,7 @@ def test_retention_grows_with_now_and_spares_none_level(base_tables):
     late = rights.retention_report(base_tables, _nows(base_tables)[-1])
     assert late.filter(pl.col("retention_days").is_null())["expired"].sum() == 0
     assert (late.filter(pl.col("retention_days").is_not_null()).select(pl.col("expired") == pl.col("rows")).to_series()).all()
-    assert late.filter(pl.col("table") == "consent_log")["level"].min() >= int(masking.Level.LOW)
+    assert late.filter(pl.col("table") == "consent_log")["level"].min() >= int(schema.Level.LOW)
 
 
 def test_naive_now_is_utc(base_tables):
@@ -296,5 +295,5 @@ def test_apply_retention_matches_purge(base_scenario, base_tables):
 
 def test_policy_is_the_masking_policy():
     pol = rights.policy()
-    assert dict(pol.select("level", "retention_days").iter_rows()) == {lv.name: d for lv, d in masking.RETENTION_DAYS.items()}
+    assert dict(pol.select("level", "retention_days").iter_rows()) == {lv.name: d for lv, d in schema.RETENTION_DAYS.items()}
     assert dict(pol.select("level", "kept").iter_rows())["NONE"] == "forever"

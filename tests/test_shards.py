@@ -23,7 +23,7 @@ from polars.testing import assert_frame_equal
 from engine import store
 from engine.scenario import apply_overrides, load_preset
 from simulators.cli import main
-from simulators.pipeline import run_to_sink
+from simulators.run import run_to_sink
 from simulators.shards import (
     IncompleteRun,
     ShardError,
@@ -220,7 +220,7 @@ def clean_main(monkeypatch):
 
 def test_dask_shards_write_the_unsharded_run(tmp_path, unsharded, clean_main):
     root = tmp_path / "runs"
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, Client(cluster) as client:
         summary = run_on_dask(SCENARIO, root, 3, client)
         pids = client.run(os.getpid)
     assert len(set(pids.values()) - {os.getpid()}) == 2  # the shards ran in two other processes
@@ -233,7 +233,7 @@ def test_dask_shards_write_the_unsharded_run(tmp_path, unsharded, clean_main):
 def test_dask_workers_with_another_hash_key_are_refused(tmp_path, clean_main):
     root = tmp_path / "runs"
     with (
-        LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+        LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
                      env={"DRCL_HASH_KEY": OTHER_KEY}) as cluster,
         Client(cluster) as client,
         pytest.raises(StagingError, match="DRCL_HASH_KEY on every worker"),

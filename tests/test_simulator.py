@@ -3,11 +3,10 @@ import polars as pl
 import pytest
 from conftest import small
 
-from engine import datasets, masking
+from engine import datasets, masking, pipeline
 from engine import privacy as pv
 from simulators import pools
 from simulators import traffic as T
-from simulators.hits import build_hits
 from simulators.run import build_run
 
 
@@ -140,7 +139,7 @@ def test_content_site_uses_its_taxonomy():
 
 def test_safari_itp_splits_client_ids_unless_cookies_are_server_set(base_scenario, base_traffic):
     def ids_per_visitor(scenario):
-        hits = build_hits(scenario, base_traffic)
+        hits = pipeline.browser_hits(scenario, base_traffic)
         ev = base_traffic.events.select("visitor_id").with_columns(hits["client_id"], hits["ts"])
         vis = base_traffic.visitors.select("visitor_id", "browser")
         return ev.drop_nulls("client_id").group_by("visitor_id").agg(pl.col("client_id").n_unique().alias("n")).join(vis, on="visitor_id")
@@ -153,7 +152,7 @@ def test_safari_itp_splits_client_ids_unless_cookies_are_server_set(base_scenari
 
 
 def test_hits_carry_consent_state_and_no_visitor_id(base_scenario, base_traffic):
-    hits = build_hits(base_scenario, base_traffic)
+    hits = pipeline.browser_hits(base_scenario, base_traffic)
     assert "visitor_id" not in hits.columns
     assert hits.height == base_traffic.events.height
     # The analytics cookie exists exactly when analytics storage is granted.

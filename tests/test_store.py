@@ -12,9 +12,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from engine import masking, store
+from engine import retention, schema, store
+from engine.pipeline import row_counts
 from engine.scenario import apply_overrides, load_preset
-from simulators.run import build_run, row_counts
+from simulators.run import build_run
 
 DAY = dt.timedelta(days=1)
 
@@ -82,9 +83,9 @@ def test_write_load_roundtrip(con_a, run_a, table):
     expected = store.conform(table, frames[table], scenario.run_id)
     assert expected.height > 0
     loaded = store.load_table(con_a, table, scenario.run_id)
-    assert loaded.columns == [c for c in store.SCHEMAS[table] if c != "run_id"]
+    assert loaded.columns == [c for c in schema.dtypes(table) if c != "run_id"]
     for col, dtype in loaded.schema.items():
-        want = store.SCHEMAS[table][col]
+        want = schema.dtypes(table)[col]
         if isinstance(want, pl.Datetime):
             assert isinstance(dtype, pl.Datetime) and dtype.time_unit == "us" and dtype.time_zone in {"UTC", "Etc/UTC"}, (col, dtype)
         else:
@@ -248,14 +249,14 @@ def test_every_column_is_classified_both_ways(tmp_path):
     finally:
         con.close()
     stored = {t: cols.filter(pl.col("table_name") == t)["column_name"].to_list() for t in cols["table_name"].unique()}
-    assert set(stored) == set(store.TABLES) == set(masking.COLUMNS)
+    assert set(stored) == set(store.TABLES) == set(schema.TABLES)
     for t, names in stored.items():
-        assert masking.unclassified(t, names) == [], t
-        assert not (set(names) - set(masking.COLUMNS[t])), f"{t}: stored but unclassified"
-        assert not (set(masking.COLUMNS[t]) - set(names)), f"{t}: classified but not stored"
-        assert names == list(store.SCHEMAS[t]), f"{t}: DDL column order differs from SCHEMAS"
+        assert schema.unclassified(t, names) == [], t
+        assert not (set(names) - set(schema.TABLES[t])), f"{t}: stored but unclassified"
+        assert not (set(schema.TABLES[t]) - set(names)), f"{t}: classified but not stored"
+        assert names == list(schema.dtypes(t)), f"{t}: DDL column order differs from SCHEMAS"
     # the retention clock of every table is a stored timestamp column
-    for t, clock in masking.RETENTION_CLOCK.items():
+    for t, clock in schema.RETENTION_CLOCK.items():
         row = cols.filter((pl.col("table_name") == t) & (pl.col("column_name") == clock))
         assert row.height == 1 and row["data_type"][0].startswith("TIMESTAMP"), (t, clock)
 
@@ -265,16 +266,16 @@ def test_every_column_is_classified_both_ways(tmp_path):
 
 def _levels(table: str, frame: pl.DataFrame) -> pl.Series:
     """Oracle: each row's PII level = highest level among its non-null classified columns (with the floor)."""
-    floor = int(masking.RETENTION_FLOOR.get(table, masking.Level.NONE))
-    exprs = [pl.when(pl.col(c).is_not_null()).then(int(col.level)).otherwise(0) for c, col in masking.COLUMNS[table].items()]
+    floor = int(schema.RETENTION_FLOOR.get(table, schema.Level.NONE))
+    exprs = [pl.when(pl.col(c).is_not_null()).then(int(col.level)).otherwise(0) for c, col in schema.TABLES[table].items()]
     return frame.select(pl.max_horizontal(pl.lit(floor), *exprs).alias("level"))["level"]
 
 
 def _expected(table: str, frame: pl.DataFrame, now: dt.datetime) -> pl.DataFrame:
     """Oracle: rows and rows past retention per level, computed in polars from the classification."""
-    clock = frame[masking.RETENTION_CLOCK[table]]
+    clock = frame[schema.RETENTION_CLOCK[table]]
     f = pl.DataFrame({"level": _levels(table, frame), "clock": clock})
-    days = {int(lv): d for lv, d in masking.RETENTION_DAYS.items()}
+    days = {int(lv): d for lv, d in schema.RETENTION_DAYS.items()}
     f = f.with_columns(
         expired=pl.struct("level", "clock").map_elements(
             lambda r: days[r["level"]] is not None and r["clock"] is not None and r["clock"] < now - dt.timedelta(days=days[r["level"]]),
@@ -285,7 +286,7 @@ def _expected(table: str, frame: pl.DataFrame, now: dt.datetime) -> pl.DataFrame
 
 
 def _stored(con, table: str, rid: str) -> pl.DataFrame:
-    return _utc(store.load_table(con, table, rid, list(store.SCHEMAS[table])))
+    return _utc(store.load_table(con, table, rid, list(schema.dtypes(table))))
 
 
 def _report_for(report: pl.DataFrame, table: str) -> pl.DataFrame:
@@ -330,9 +331,9 @@ def test_retention_report_matches_the_classification(con_a, run_a):
             want = _expected(t, _stored(con_a, t, rid), now)
             assert _report_for(report, t).to_dicts() == want.to_dicts(), (t, now)
         names = dict(zip(report["level"].to_list(), report["level_name"].to_list(), strict=True))
-        assert all(masking.Level(lv).name == name for lv, name in names.items())
+        assert all(schema.Level(lv).name == name for lv, name in names.items())
         assert all(
-            masking.RETENTION_DAYS[masking.Level(lv)] == d
+            schema.RETENTION_DAYS[schema.Level(lv)] == d
             for lv, d in zip(report["level"].to_list(), report["retention_days"].to_list(), strict=True)
         )
 
@@ -362,9 +363,9 @@ def test_retention_purge_after_100_days_keeps_only_low_and_none(con_a, run_a):
     for t in store.DATA_TABLES:
         rep = before.filter(pl.col("table") == t)
         expired = rep["expired"].sum()
-        medium_up = int((held[t] >= int(masking.Level.MEDIUM)).sum())
+        medium_up = int((held[t] >= int(schema.Level.MEDIUM)).sum())
         assert expired == medium_up, f"{t}: {expired} expired, {medium_up} rows at MEDIUM or above"
-        assert rep.filter(pl.col("level") < int(masking.Level.MEDIUM))["expired"].sum() == 0
+        assert rep.filter(pl.col("level") < int(schema.Level.MEDIUM))["expired"].sum() == 0
     fs = frames["fullstack_events"]
     hashed = fs.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in ("device_id", "session_id", "ua_hash", "user_id", "gclid", "ip_truncated")]))
     assert before.filter(pl.col("table") == "fullstack_events")["expired"].sum() == hashed.height
@@ -373,11 +374,11 @@ def test_retention_purge_after_100_days_keeps_only_low_and_none(con_a, run_a):
     deleted = store.purge_expired(con_a, now, rid)
     for t in store.DATA_TABLES:
         assert deleted[t] == before.filter(pl.col("table") == t)["expired"].sum(), t
-        assert count(con_a, t, rid) == int((held[t] < int(masking.Level.MEDIUM)).sum()), t
+        assert count(con_a, t, rid) == int((held[t] < int(schema.Level.MEDIUM)).sum()), t
 
     after = store.retention_report(con_a, rid, now)
     assert after["expired"].sum() == 0
-    assert after.is_empty() or after["level"].max() < int(masking.Level.MEDIUM)
+    assert after.is_empty() or after["level"].max() < int(schema.Level.MEDIUM)
     kept = _stored(con_a, "fullstack_events", rid)
     assert kept.height == fs.height - hashed.height
     assert kept.filter(pl.col("device_id").is_not_null() | pl.col("user_id").is_not_null() | pl.col("ua_hash").is_not_null()).height == 0
@@ -406,24 +407,24 @@ def test_consent_log_never_below_low(con_a, run_a):
     rid = scenario.run_id
     report = store.retention_report(con_a, rid, _bounds(frames)[1] + DAY)
     levels = report.filter(pl.col("table") == "consent_log")["level"].to_list()
-    assert levels and min(levels) >= int(masking.Level.LOW)
+    assert levels and min(levels) >= int(schema.Level.LOW)
 
     # a row whose only non-null columns are NONE-level: LOW in the consent log, NONE elsewhere
-    none_cols = {t: [c for c, col in masking.COLUMNS[t].items() if col.level == masking.Level.NONE and c != "run_id"]
+    none_cols = {t: [c for c, col in schema.TABLES[t].items() if col.level == schema.Level.NONE and c != "run_id"]
                  for t in ("consent_log", "fullstack_events")}
     rid2 = "00000000000000ff"
     for t, cols in none_cols.items():
         src = frames[t].head(1)
-        row = src.select([pl.col(c) if c in cols else pl.lit(None, dtype=store.SCHEMAS[t][c]).alias(c)
-                          for c in store.SCHEMAS[t] if c != "run_id"])
+        row = src.select([pl.col(c) if c in cols else pl.lit(None, dtype=schema.dtypes(t)[c]).alias(c)
+                          for c in schema.dtypes(t) if c != "run_id"])
         store.write_tables(con_a, rid2, {t: row})
-        level = store.query(con_a, f'SELECT {masking.row_level_sql(t)} AS level FROM "{t}" WHERE run_id = ?', [rid2])["level"]
-        want = masking.Level.LOW if t == "consent_log" else masking.Level.NONE
+        level = store.query(con_a, f'SELECT {retention.row_level_sql(t)} AS level FROM "{t}" WHERE run_id = ?', [rid2])["level"]
+        want = schema.Level.LOW if t == "consent_log" else schema.Level.NONE
         assert level.to_list() == [int(want)], t
     # the floored consent row is reported at LOW with LOW's retention
     rep = store.retention_report(con_a, rid2, _bounds(frames)[1] + DAY).filter(pl.col("table") == "consent_log")
     assert rep["level_name"].to_list() == ["LOW"]
-    assert rep["retention_days"].to_list() == [masking.RETENTION_DAYS[masking.Level.LOW]]
+    assert rep["retention_days"].to_list() == [schema.RETENTION_DAYS[schema.Level.LOW]]
 
 
 # --- 6. delete_run ------------------------------------------------------------------------------

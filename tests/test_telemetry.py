@@ -10,13 +10,12 @@ import polars as pl
 import pytest
 from conftest import small
 
-from engine import datasets, rails, telemetry
-from simulators.hits import build_hits
+from engine import datasets, pipeline, telemetry
 
 
 @pytest.fixture(scope="module")
 def hits(base_scenario, base_traffic):
-    return build_hits(base_scenario, base_traffic).sort("ts", "event_id")
+    return pipeline.browser_hits(base_scenario, base_traffic).sort("ts", "event_id")
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +132,7 @@ def journey(base_scenario, base_traffic):
     site = datasets.site(base_scenario.site.kind)
     vid = telemetry.journey_candidates(base_traffic.events, site["conversion_event"])[0]
     mask = base_traffic.events["visitor_id"] == vid
-    return build_hits(base_scenario, base_traffic).filter(mask)
+    return pipeline.browser_hits(base_scenario, base_traffic).filter(mask)
 
 
 def _journey(journey, scenario, choice, blocker=False, default=False):
@@ -170,7 +169,7 @@ def test_override_sets_cookie_and_decision_only_as_consent_allows(journey):
 
 
 def test_override_consent_log_follows_the_choice(journey, base_scenario):
-    log = rails.apply_rails(telemetry.as_visitor(journey, "custom", False, False), base_scenario).consent_log
+    log = pipeline.consent_rows(telemetry.as_visitor(journey, "custom", False, False), base_scenario)
     assert dict(zip(log["consent_type"], log["granted"], strict=True)) == {
         "analytics_storage": True, "ad_storage": False, "ad_user_data": False, "ad_personalization": False}
 

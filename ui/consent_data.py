@@ -14,8 +14,7 @@ import polars as pl
 import streamlit as st
 
 from engine import consent_impact as ci
-from engine import datasets
-from engine.consent import decide
+from engine import datasets, pipeline
 from engine.funnel import rail_funnels
 from engine.scenario import Scenario, apply_overrides
 from ui import data
@@ -36,7 +35,7 @@ calibration_note = datasets.source_note
 def _banner_rates(scenario_json: str) -> pl.DataFrame:
     s = _s(scenario_json)
     t = data.traffic(s)
-    return ci.rates_by_banner(t.visitors, t.draws, s.consent)
+    return ci.rates_by_banner(t, s.consent)
 
 
 def banner_rates(scenario: Scenario) -> pl.DataFrame:
@@ -49,7 +48,7 @@ def banner_rates(scenario: Scenario) -> pl.DataFrame:
 def _rates_by(scenario_json: str, by: str) -> pl.DataFrame:
     s = _s(scenario_json)
     t = data.traffic(s)
-    return ci.consent_rates(decide(t.visitors, t.draws, s.consent), t.visitors, by)
+    return ci.consent_rates(pipeline.decisions(t, s.consent), t.visitors, by)
 
 
 def rates_by(scenario: Scenario, by: str) -> pl.DataFrame:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from engine import metrics, store
+from engine import metrics, pipeline, store
 from engine.rails import basic_mode_view
 from engine.scenario import Scenario, apply_overrides
-from simulators.run import consent_free_parts, tables_for
-from simulators.traffic import Traffic, generate_traffic
+from engine.truth import Traffic
+from simulators.traffic import generate_traffic
 from ui.paths import runs_dir
 
 Tables = dict[str, pl.DataFrame]
@@ -37,13 +37,13 @@ def _tables(scenario_json: str) -> Tables:
         advanced = apply_overrides(scenario, {"consent.mode": "advanced"})
         return basic_mode_view(_tables(advanced.canonical_json()))
     traffic = _traffic(scenario.traffic_key, scenario_json)
-    return tables_for(scenario, traffic, _consent_free(scenario.rails_key, scenario_json))
+    return pipeline.tables(scenario, traffic, _consent_free(scenario.rails_key, scenario_json))
 
 
 @st.cache_resource(max_entries=12, ttl=3600, show_spinner=False)
-def _consent_free(rails_key: str, _scenario_json: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _consent_free(rails_key: str, _scenario_json: str) -> pipeline.ConsentFree:
     scenario = Scenario.model_validate_json(_scenario_json)
-    return consent_free_parts(scenario, _traffic(scenario.traffic_key, _scenario_json))
+    return pipeline.consent_free(scenario, _traffic(scenario.traffic_key, _scenario_json))
 
 
 def run(scenario: Scenario) -> Tables:

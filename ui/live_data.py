@@ -12,10 +12,9 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from engine import datasets, telemetry
+from engine import datasets, pipeline, telemetry
 from engine.scenario import Scenario
-from simulators.hits import build_hits
-from simulators.traffic import Traffic
+from engine.truth import Traffic
 from ui import data, theme
 
 STREAM_HITS = 2_000  # the stream is a demo: the run's first hits in time
@@ -29,7 +28,7 @@ def stream_hits(scenario: Scenario, traffic: Traffic, n: int = STREAM_HITS) -> p
     the whole run would build."""
     ev = traffic.events.with_row_index("_row")
     first = ev.sort("ts", "event_id").head(n).sort("_row").drop("_row")
-    hits = build_hits(scenario, Traffic(traffic.visitors, first, traffic.draws))
+    hits = pipeline.browser_hits(scenario, Traffic(traffic.visitors, first, traffic.draws))
     return hits.sort("ts", "event_id")
 
 
@@ -69,7 +68,7 @@ def _journey(scenario_json: str, visitor_id: int, choice: telemetry.Choice, bloc
     one = _one_visitor(data.traffic(scenario), visitor_id)
     visitor = one.visitors.row(0, named=True)
     default = getattr(scenario.consent.defaults, visitor["region"]) == "granted"
-    hits = telemetry.as_visitor(build_hits(scenario, one), choice, blocker, default)
+    hits = telemetry.as_visitor(pipeline.browser_hits(scenario, one), choice, blocker, default)
     profile = {k: visitor[k] for k in ("region", "country", "device", "browser", "os")} | {"default_granted": default}
     return telemetry.requests(hits, scenario), profile
 

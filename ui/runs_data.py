@@ -21,19 +21,12 @@ import streamlit as st
 
 from engine import metrics, store
 from engine.scenario import Scenario
-from simulators.pipeline import Summary, run_to_sink
+from simulators.run import Summary, run_to_sink
 from simulators.sinks import ParquetSink
 from ui.paths import runs_dir
 
 MAX_BUILD_VISITORS = 2_000_000
 REGISTRY_SIZE = 50
-# Only what engine.metrics.kpi_table reads, so a multi-million-event run loads a few columns, not all.
-KPI_COLUMNS: dict[str, list[str]] = {
-    "visitors": ["visitor_id", "region", "device"],
-    "truth_events": ["visitor_id", "session_id", "ts", "event", "revenue", "channel"],
-    "baseline_events": ["visitor_hash", "ts", "event", "revenue", "country", "device_class", "channel"],
-    "fullstack_events": ["device_id", "session_id", "is_ping", "ts", "event", "revenue", "country", "device_class", "channel"],
-}
 COUNT_COLUMNS = list(store.DATA_TABLES)
 
 
@@ -173,7 +166,7 @@ def delete(run_id: str) -> bool:
 
 
 def load_kpi_tables(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, pl.DataFrame]:
-    return {t: store.load_table(con, t, run_id, cols) for t, cols in KPI_COLUMNS.items()}
+    return {t: store.load_table(con, t, run_id, cols) for t, cols in metrics.KPI_COLUMNS.items()}
 
 
 @st.cache_data(max_entries=16, ttl=3600, show_spinner="Computing KPIs of the imported run…")

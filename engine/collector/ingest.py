@@ -18,9 +18,9 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from engine import datasets, geoip, keys, masking, store
+from engine import datasets, keys, masking, pipeline, store
 from engine.collector import wire
-from engine.rails import CONSENT_ID_LABEL, baseline, consent_log, fullstack, hit_context
+from engine.rails import CONSENT_ID_LABEL
 from engine.scenario import Scenario
 
 log = logging.getLogger("drcl.collector")
@@ -195,11 +195,11 @@ class Ingestor:
             tables.setdefault(table, []).append(frame)
 
         if kind == "events":
-            ctx = hit_context(hits, self.scenario)
-            add("baseline_events", baseline(hits, ctx, self.scenario))
-            add("fullstack_events", fullstack(hits, ctx, self.scenario))
+            base, full = pipeline.event_rails(hits, self.scenario)
+            add("baseline_events", base)
+            add("fullstack_events", full)
         else:
-            add("consent_log", consent_log(hits, pl.DataFrame({"country": geoip.country_of(hits["ip"])}), self.scenario))
+            add("consent_log", pipeline.consent_rows(hits, self.scenario))
 
     # --- reads ----------------------------------------------------------------------------------
     def consent_history(self, raw_anonymous_id: str) -> pl.DataFrame:

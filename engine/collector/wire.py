@@ -1,5 +1,5 @@
 """The collector's wire format: pydantic models of what clients POST, and the two-way mapping
-between hits (simulators.hits.HIT_COLUMNS, what the rails read) and JSON events.
+between hits (engine.schema.HITS, what the rails read) and JSON events.
 
 Both directions live here so the simulator's HTTP sink and the collector cannot drift apart:
 `decode_events(encode_events(hits))` gives back the hit columns the rails use.

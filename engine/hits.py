@@ -1,0 +1,98 @@
+"""Hits: what each visitor's browser would send, one row per truth event.
+
+A hit carries only what a real collector receives (no visitor id): client context (IP, user
+agent, URL), the consent state at that moment, the cookies the browser presents, and whether an
+ad blocker stopped the client-side tags. The rails work on hits alone.
+
+Built in two steps so that a consent knob does not redo the first: `consent_free` (context, the
+same whatever anybody decides) and `with_consent` (cookies and consent state, from the decisions
+that engine.pipeline passes in). Columns and dtypes: engine.schema.HITS.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from engine import datasets, schema
+from engine.consent import SIGNALS, consent_cookie
+from engine.scenario import Scenario
+from engine.truth import Traffic
+
+ITP_CAP_US = int(datasets.calibration()["itp"]["script_cookie_cap_days"]["value"]) * 86_400 * 1_000_000
+
+
+def _visitor_index(traffic: Traffic) -> pl.Series:
+    # Events are sorted by visitor: per-visitor context is gathered by index, not joined.
+    return pl.Series(np.searchsorted(traffic.visitors["visitor_id"].to_numpy(), traffic.events["visitor_id"].to_numpy()))
+
+
+def consent_free(scenario: Scenario, traffic: Traffic) -> pl.DataFrame:
+    """The hit columns no consent decision changes (schema.CONSENT_FREE_HIT_COLUMNS), one row per event."""
+    site = datasets.site(scenario.site.kind)
+    vis = traffic.visitors
+    vi = _visitor_index(traffic)
+    ip = pl.coalesce(vis["ipv6"].gather(vi), vis["ipv4"].gather(vi))
+    is_conv = pl.col("event") == site["conversion_event"]
+    return traffic.events.select(
+        "event_id",
+        pl.col("event").alias("event_type"),
+        "ts",
+        "session_start",
+        "url",
+        "referrer",
+        ip.alias("ip"),
+        pl.lit(vis["user_agent"].gather(vi)).alias("user_agent"),
+        pl.lit(vis["language"].gather(vi)).alias("language"),
+        pl.lit(vis["timezone"].gather(vi)).alias("timezone"),
+        pl.lit(site["domain"]).alias("site"),
+        pl.when(pl.col("logged_in")).then(pl.lit(vis["email"].gather(vi))).alias("user_email"),
+        "revenue",
+        pl.when(is_conv).then(pl.col("event_id").cast(pl.String)).alias("transaction_id"),
+        pl.lit(vis["adblock"].gather(vi)).alias("blocker"),
+        pl.lit(vis["gpc"].gather(vi)).alias("gpc"),
+    )
+
+
+def with_consent(free: pl.DataFrame, scenario: Scenario, traffic: Traffic, decisions: pl.DataFrame) -> pl.DataFrame:
+    """Whole hits: `free` (from `consent_free` on the same traffic) plus cookies and consent state
+    under the given decisions (engine.consent.decide's output for these visitors)."""
+    ev = traffic.events
+    vis = traffic.visitors
+    vi = _visitor_index(traffic)
+    dec = decisions.select(pl.all().gather(np.searchsorted(decisions["visitor_id"].to_numpy(), vis["visitor_id"].to_numpy())))
+
+    def per_visitor(col: str) -> pl.Series:
+        return dec[col].gather(vi)
+
+    seq = ev["seq"].to_numpy()
+    dseq = per_visitor("decision_seq").fill_null(-1).to_numpy()
+    decided = (dseq >= 0) & (seq >= dseq)
+    default = per_visitor("default_granted").to_numpy()
+    state = {s: np.where(decided, per_visitor(s).to_numpy(), default) for s in SIGNALS}
+    decision_hit = seq == dseq
+
+    # Safari's ITP caps script-set cookies at 7 days: a return after a longer gap gets a new
+    # client id, unless the cookie is set by the server.
+    visitor = ev["visitor_id"].to_numpy()
+    sidx = ev["session_index"].to_numpy()
+    start = ev["session_start"].dt.epoch("us").to_numpy()
+    same_v = np.concatenate([[False], visitor[1:] == visitor[:-1]])
+    new_session = same_v & np.concatenate([[False], sidx[1:] != sidx[:-1]])
+    prev_start = np.concatenate([[0], start[:-1]])
+    safari = vis["browser"].gather(vi).to_numpy() == "Safari"
+    resets = new_session & safari & (start - prev_start > ITP_CAP_US) & (not scenario.rails.server_set_cookies)
+    cum = np.cumsum(resets)
+    first_of_visitor = np.flatnonzero(~same_v)
+    generation = cum - np.repeat(cum[first_of_visitor] - resets[first_of_visitor], np.diff(np.append(first_of_visitor, len(visitor))))
+
+    delay_us = (per_visitor("decision_delay_s") * 1_000_000).cast(pl.Int64)
+    cookie = pl.struct(pl.lit(ev["visitor_id"]), pl.lit(pl.Series(generation))).hash(scenario.seed).cast(pl.String)
+    return free.with_columns(
+        # The analytics cookie exists only once analytics storage is granted.
+        pl.when(pl.lit(state["analytics_storage"])).then(pl.concat_str([pl.lit("GA1.1."), cookie])).alias("client_id"),
+        *(pl.lit(pl.Series(name, v)) for name, v in state.items()),
+        pl.when(pl.lit(decision_hit)).then(pl.lit(per_visitor("choice"))).alias("consent_choice"),
+        pl.when(pl.lit(decision_hit)).then(pl.lit(consent_cookie(ev["visitor_id"], scenario.seed))).alias("consent_id"),
+        pl.when(pl.lit(decision_hit)).then(pl.col("ts") + pl.duration(microseconds=pl.lit(delay_us))).alias("consent_ts"),
+    ).select(schema.HIT_COLUMNS)
