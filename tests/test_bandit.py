@@ -11,6 +11,7 @@ import pytest
 from conftest import small
 
 from engine import bandit, datasets
+from engine.bandit.stats import chi2_sf
 from simulators.run import build_run
 
 CLEAR = [0.05, 0.10, 0.30]
@@ -186,6 +187,28 @@ def test_chi2_sf_matches_closed_forms(x):
     assert bandit.chi2_sf(x, 2) == pytest.approx(math.exp(-x / 2), rel=1e-9)
     assert bandit.chi2_sf(x, 3) == pytest.approx(math.erfc(math.sqrt(x / 2)) + math.sqrt(2 * x / math.pi) * math.exp(-x / 2), rel=1e-9)
     assert bandit.chi2_sf(x, 4) == pytest.approx(math.exp(-x / 2) * (1 + x / 2), rel=1e-9)
+
+
+# (x, df, P(X >= x)): the critical values of a printed chi-square table (upper tail 0.95, 0.05, 0.01,
+# 0.001) and three round points. References to 10 significant digits from mpmath's regularised upper
+# incomplete gamma at 50 digits (scipy.stats.chi2.sf agrees to ~1e-15). The 0.95 rows take the
+# series branch of the incomplete gamma (x/2 < df/2 + 1), the others the continued fraction.
+CHI2_REFERENCE = [
+    (3.84, 1, 0.05004352125), (5.99, 2, 0.05003662709), (10.0, 3, 0.01856613546),
+    (0.00393, 1, 0.9500135899), (3.841, 1, 0.05001368376), (6.635, 1, 0.009999419574), (10.828, 1, 0.0009997657196),
+    (0.103, 2, 0.94980365), (9.210, 2, 0.010001702), (13.816, 2, 0.0009997553089),
+    (0.352, 3, 0.9499694973), (7.815, 3, 0.04999390297), (16.266, 3, 0.001000111605),
+    (1.145, 5, 0.9500437784), (11.070, 5, 0.05000961862), (15.086, 5, 0.01000112476),
+    (3.940, 10, 0.9500130908), (18.307, 10, 0.05000058909), (23.209, 10, 0.01000086581),
+    (10.851, 20, 0.9499953394), (31.410, 20, 0.0500052392), (37.566, 20, 0.01000065524),
+    (18.493, 30, 0.9499937375), (43.773, 30, 0.04999970779),
+    (77.929, 100, 0.9500040106), (124.342, 100, 0.05000071577), (135.807, 100, 0.009999573729),
+]
+
+
+@pytest.mark.parametrize(("x", "df", "reference"), CHI2_REFERENCE)
+def test_chi2_sf_matches_reference_values(x, df, reference):
+    assert chi2_sf(x, df) == pytest.approx(reference, rel=1e-9)
 
 
 def test_srm_flags_an_injected_mismatch_and_passes_a_fair_split():
