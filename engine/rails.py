@@ -142,7 +142,8 @@ def fullstack(hits: pl.DataFrame, ctx: pl.DataFrame, scenario: Scenario) -> pl.D
         transaction_id=pl.when(pl.lit(full)).then(pl.lit(h["transaction_id"])),
         **{s: h[s] for s in SIGNALS},
     ).with_columns(
-        # A ping carries no page or campaign detail beyond the ad-click flag (CALIBRATION.md).
+        # A ping carries no page or campaign detail beyond the ad-click flag (Google Consent Mode v2 documentation:
+        # timestamp, user agent, referrer, ad-click flag, consent state).
         [pl.when(pl.col("is_ping")).then(None).otherwise(pl.col(k)).alias(k) for k in ("path", *_UTM, "channel", "ip_truncated")]
     ).select(
         *_COMMON, "is_ping", "gcs", "device_id", "session_id", "user_id", "url", "gclid", "has_ad_click", "ua_hash",

@@ -255,11 +255,6 @@ def retention_report(tables: Tables, now: dt.datetime) -> pl.DataFrame:
     return retention.frames_report(tables, now)
 
 
-def apply_retention(tables: Tables, now: dt.datetime) -> dict[str, pl.DataFrame]:
-    """The tables as they are after deleting every row past its retention at `now`."""
-    return {t: (_without(f, expired(t, f, now)) if t in schema.DATA_TABLES else f) for t, f in tables.items()}
-
-
 def policy() -> pl.DataFrame:
     """The project's retention policy: days kept per PII level (null: kept forever)."""
     days = [schema.RETENTION_DAYS[lv] for lv in schema.Level]

@@ -238,9 +238,3 @@ def ddl(table: str) -> str:
     """DuckDB CREATE TABLE statement of a stored table."""
     cols = ", ".join(f'"{c}" {_DUCK_TYPES[col.dtype]}' for c, col in TABLES[table].items())
     return f'CREATE TABLE IF NOT EXISTS "{table}" ({cols})'
-
-
-def unclassified(table: str, names: list[str]) -> list[str]:
-    """Columns of a stored table that have no entry here (must be empty)."""
-    known = TABLES.get(table, {})
-    return [c for c in names if c not in known]

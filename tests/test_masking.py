@@ -84,4 +84,4 @@ def test_retention_levels():
 
 @pytest.mark.parametrize("table", ["baseline_events", "fullstack_events", "consent_log", "visitors", "truth_events"])
 def test_every_column_of_every_produced_table_is_classified(base_tables, table):
-    assert schema.unclassified(table, base_tables[table].columns) == []
+    assert set(base_tables[table].columns) <= set(schema.TABLES[table])

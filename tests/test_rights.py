@@ -277,18 +277,21 @@ def test_naive_now_is_utc(base_tables):
     assert_frame_equal(rights.retention_report(base_tables, now.replace(tzinfo=None)), rights.retention_report(base_tables, now))
 
 
-def test_apply_retention_matches_purge(base_scenario, base_tables):
+def test_frame_retention_matches_purge(base_scenario, base_tables):
     now = _nows(base_tables)[3]
     con = store.connect(":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
         store.write_tables(con, base_scenario.run_id, base_tables)
         deleted = store.purge_expired(con, now, base_scenario.run_id)
-        kept = rights.apply_retention(base_tables, now)
         for t in store.DATA_TABLES:
-            assert kept[t].height == base_tables[t].height - deleted[t], t
-            assert kept[t].height == store.query(con, f'SELECT count(*) AS n FROM "{t}"')["n"][0], t
-        assert_frame_equal(kept["truth_events"], base_tables["truth_events"].filter(~rights.expired("truth_events", base_tables["truth_events"], now)))
+            gone = rights.expired(t, base_tables[t], now)
+            assert gone.len() == base_tables[t].height and gone.sum() == deleted[t], t
+            assert base_tables[t].height - deleted[t] == store.query(con, f'SELECT count(*) AS n FROM "{t}"')["n"][0], t
+        # row by row: the mask, applied in the frame's row order, keeps exactly the rows the store kept
+        kept_ids = store.query(con, "SELECT event_id FROM truth_events ORDER BY event_id")["event_id"]
+        mine = base_tables["truth_events"].filter(~rights.expired("truth_events", base_tables["truth_events"], now))
+        assert mine["event_id"].sort().equals(kept_ids)
     finally:
         con.close()
 
