@@ -7,9 +7,11 @@ import streamlit as st
 
 from engine import consent_impact as ci
 from engine import datasets
-from ui import consent_data as cd
-from ui import context, data, theme
-from ui.downloads import table_with_downloads
+from ui import context
+from ui.charts import theme
+from ui.components.downloads import table_with_downloads
+from ui.services import consent_impact as cd
+from ui.services import simulation as data
 
 scenario = context.scenario()
 rid = scenario.run_id

@@ -5,9 +5,10 @@ import streamlit as st
 
 from engine import bandit
 from engine.datasets import source_note
-from ui import bandit_data as bd
-from ui import context, theme
-from ui.downloads import table_with_downloads
+from ui import context
+from ui.charts import theme
+from ui.components.downloads import table_with_downloads
+from ui.services import copy_tests as bd
 
 scenario = context.scenario()
 rid = scenario.run_id

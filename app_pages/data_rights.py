@@ -9,8 +9,9 @@ import streamlit as st
 
 from engine import masking, rights
 from engine.scenario import Scenario
-from ui import context, data
-from ui.downloads import table_with_downloads
+from ui import context
+from ui.components.downloads import table_with_downloads
+from ui.services import simulation as data
 
 scenario = context.scenario()
 shared = data.run(scenario)  # shared by every session with this scenario: never changed here

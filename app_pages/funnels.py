@@ -6,9 +6,10 @@ import polars as pl
 import streamlit as st
 
 from engine import datasets
-from ui import consent_data as cd
-from ui import context, theme
-from ui.downloads import table_with_downloads
+from ui import context
+from ui.charts import theme
+from ui.components.downloads import table_with_downloads
+from ui.services import consent_impact as cd
 
 scenario = context.scenario()
 site = datasets.site(scenario.site.kind)

@@ -6,8 +6,9 @@ import polars as pl
 import streamlit as st
 
 from engine import datasets, telemetry
-from ui import context, live_data
-from ui.downloads import download_buttons, table_with_downloads
+from ui import context
+from ui.components.downloads import download_buttons, table_with_downloads
+from ui.services import live as live_data
 
 SPEEDS = {"1 hit per second": 1, "5 hits per second": 5, "20 hits per second": 20}
 TICK_SECONDS = 1.0

@@ -4,8 +4,10 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from ui import context, data, theme
-from ui.downloads import table_with_downloads
+from ui import context
+from ui.charts import theme
+from ui.components.downloads import table_with_downloads
+from ui.services import simulation as data
 
 scenario = context.scenario()
 st.title("Dual-Rail Consent Lab")

@@ -7,8 +7,8 @@ import streamlit as st
 from engine import datasets
 from engine import privacy as pv
 from ui import context
-from ui import privacy_data as pvd
-from ui.downloads import table_with_downloads
+from ui.components.downloads import table_with_downloads
+from ui.services import privacy as pvd
 
 scenario = context.scenario()
 run = scenario.run_id

@@ -6,8 +6,9 @@ import streamlit as st
 
 from engine import store
 from engine.scenario import apply_overrides
-from ui import context, runs_data
-from ui.downloads import table_with_downloads
+from ui import context
+from ui.components.downloads import table_with_downloads
+from ui.services import runs as runs_data
 
 FLASH = "runs.flash"
 

@@ -14,7 +14,8 @@ from streamlit.testing.v1 import AppTest
 
 from engine import telemetry
 from simulators.hits import build_hits
-from ui import live_data, theme
+from ui.charts import theme
+from ui.services import live as live_data
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +113,7 @@ def test_banner_change_moves_the_full_stack_not_the_baseline(at):
 
 
 def _render(reqs, cursor):
-    from ui import live_data
+    from ui.services import live as live_data
 
     live_data.render_stream(reqs, cursor)
 

@@ -19,7 +19,7 @@ from engine.scenario import Scenario
 from simulators.pipeline import run_to_sink
 from simulators.run import row_counts
 from simulators.sinks import ParquetSink
-from ui import runs_data
+from ui.services import runs as runs_data
 
 PAGE = "app_pages/runs.py"
 BUILD_VISITORS, BUILD_DAYS = 1_500, 2

@@ -18,7 +18,7 @@ from engine import datasets
 from engine.consent import decide
 from engine.funnel import rail_funnels
 from engine.scenario import Scenario, apply_overrides
-from ui import data
+from ui.services import simulation as data
 
 _CACHE: dict[str, Any] = {"max_entries": 64, "ttl": 3600, "show_spinner": False}
 CHOICE_COLOURS = {"accept_all": "#2e7d32", "custom": "#9ccc65", "reject_all": "#c62828", "gpc": "#6a1b9a",

@@ -18,7 +18,8 @@ import streamlit as st
 
 from engine import bandit
 from engine.scenario import Scenario
-from ui import data, theme
+from ui.charts import theme
+from ui.services import simulation as data
 
 Runs = Mapping[tuple[str, str], dict[str, pl.DataFrame]]
 POLICY_COLOURS = {"uniform": "#757575", "epsilon_greedy": "#8e24aa", "ucb1": "#00897b", "thompson": "#d81b60",

@@ -16,7 +16,8 @@ from engine import datasets, telemetry
 from engine.scenario import Scenario
 from simulators.hits import build_hits
 from simulators.traffic import Traffic
-from ui import data, theme
+from ui.charts import theme
+from ui.services import simulation as data
 
 STREAM_HITS = 2_000  # the stream is a demo: the run's first hits in time
 RECENT_HITS = 8  # hits listed in the stream's table

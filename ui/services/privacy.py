@@ -18,7 +18,8 @@ from engine import datasets, geoip, keys
 from engine import privacy as pv
 from engine.scenario import Scenario, apply_overrides
 from simulators import pools
-from ui import data, theme
+from ui.charts import theme
+from ui.services import simulation as data
 
 _CACHE: dict[str, Any] = {"max_entries": 32, "ttl": 3600, "show_spinner": False}
 FP = pv.FINGERPRINT_ATTRIBUTES
