@@ -1,8 +1,7 @@
-"""Cached helpers and chart builders for the Copy tests page.
+"""Cached data for the Copy tests page.
 
-Same pattern as ui/data.py: bounded caches keyed by JSON strings and small arguments. The copy
-test itself is keyed by the problem (true rates, shares and, for the full-stack rail only, the
-observation rates), not by the scenario: a consent knob re-runs only the full-stack tests, and
+The copy test itself is keyed by the problem (true rates, shares and, for the full-stack rail only,
+the observation rates), not by the scenario: a consent knob re-runs only the full-stack tests, and
 two learners whose runs give the same problem share the results.
 """
 
@@ -10,32 +9,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-import altair as alt
 import polars as pl
-import streamlit as st
 
 from engine import bandit
 from engine.scenario import Scenario
-from ui.charts import theme
-from ui.services import simulation as data
+from ui.cache import Codec, cached
+from ui.services import simulation
 
 Runs = Mapping[tuple[str, str], dict[str, pl.DataFrame]]
-POLICY_COLOURS = {"uniform": "#757575", "epsilon_greedy": "#8e24aa", "ucb1": "#00897b", "thompson": "#d81b60",
-                  "contextual_thompson": "#f9a825"}
-ARM_COLOURS = ["#6d4c41", "#e53935", "#3949ab", "#43a047", "#fb8c00", "#00acc1"]
 RAILS = ("truth", "baseline", "fullstack")  # theme order
+PROBLEM: Codec[bandit.Problem] = Codec(bandit.Problem.to_json, bandit.Problem.from_json)
 
 
-@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
-def _types(scenario_json: str) -> pl.DataFrame:
-    return bandit.visitor_types(data.run(Scenario.model_validate_json(scenario_json)))
-
-
+@cached("data", max_entries=32)
 def visitor_types(scenario: Scenario) -> pl.DataFrame:
     """Sessions and full-stack observation rate per persona x device, from the scenario's run."""
-    return _types(scenario.canonical_json())
+    return bandit.visitor_types(simulation.run(scenario))
 
 
 def problem(scenario: Scenario) -> bandit.Problem:
@@ -47,10 +38,10 @@ def day_length(scenario: Scenario, rounds: int) -> int:
     return max(1, math.ceil(rounds / scenario.traffic.days))
 
 
-@st.cache_data(max_entries=96, ttl=3600, show_spinner="Running the copy tests…")
-def _summary(problem_json: str, policy: str, rail: str, rounds: int, seeds: int, context: str,
+@cached("data", max_entries=96, spinner="Running the copy tests…", codec=PROBLEM)
+def _summary(prob: bandit.Problem, policy: str, rail: str, rounds: int, seeds: int, context: str,
              day_len: int) -> dict[str, pl.DataFrame]:
-    return bandit.summary(bandit.Problem.from_json(problem_json), policy, rail, rounds, seeds, context, day_len)
+    return bandit.summary(prob, policy, rail, rounds, seeds, context, day_len)
 
 
 def summary(prob: bandit.Problem, policy: str, rail: str, rounds: int, seeds: int, context: str,
@@ -62,7 +53,7 @@ def summary(prob: bandit.Problem, policy: str, rail: str, rounds: int, seeds: in
         context = bandit.CONTEXTS[0]
     if rail != "baseline":
         day_len = 1
-    return _summary(prob.to_json(), policy, rail, rounds, seeds, context, day_len)
+    return _summary(prob, policy, rail, rounds, seeds, context, day_len)
 
 
 def stacked(runs: Runs, key: str) -> pl.DataFrame:
@@ -82,42 +73,24 @@ def results(runs: Runs) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-def arm_colour(arms: tuple[str, ...]) -> alt.Color:
-    return alt.Color("arm:N", scale=alt.Scale(domain=list(arms), range=ARM_COLOURS[: len(arms)]), title="Copy variant")
+@dataclass(frozen=True)
+class CopyTestRuns:
+    """Every policy picked fed by the chosen rail, then the compared policy fed by each rail (in this order)."""
+
+    every: dict[tuple[str, str], dict[str, pl.DataFrame]]
+    on_rail: Runs  # the policies picked, on the chosen rail
+    across: Runs  # the compared policy, on every rail
 
 
-def policy_colour(policies: list[str]) -> alt.Color:
-    return alt.Color("policy:N", scale=alt.Scale(domain=policies, range=[POLICY_COLOURS[p] for p in policies]), title="Policy")
+def test_runs(prob: bandit.Problem, policies: list[str], rail: str, focus: str, rounds: int, seeds: int, context: str,
+              day_len: int) -> CopyTestRuns:
+    runs = {(p, rail): summary(prob, p, rail, rounds, seeds, context, day_len) for p in policies}
+    runs |= {(focus, r): summary(prob, focus, r, rounds, seeds, context, day_len) for r in RAILS}
+    on_rail = {k: v for k, v in runs.items() if k[1] == rail and k[0] in policies}
+    return CopyTestRuns(runs, on_rail, {k: v for k, v in runs.items() if k[0] == focus})
 
 
-def regret_chart(curves: pl.DataFrame, field: str, color: alt.Color) -> alt.LayerChart:
-    """Mean cumulative regret (line) and its band over seeds (area), one colour per `field` value."""
-    base = alt.Chart(curves).encode(x=alt.X("round:Q", title="round (session)"), color=color)
-    band = base.mark_area(opacity=0.18).encode(y=alt.Y("low:Q", title="cumulative regret (expected orders lost)"), y2="high:Q")
-    line = base.mark_line().encode(y="mean:Q", tooltip=[field, "round",
-                                                        alt.Tooltip("mean:Q", format=",.1f"), alt.Tooltip("low:Q", format=",.1f"),
-                                                        alt.Tooltip("high:Q", format=",.1f")])
-    return (band + line).properties(height=300)
-
-
-def allocation_chart(alloc: pl.DataFrame, arms: tuple[str, ...], policies: list[str]) -> alt.FacetChart:
-    return (alt.Chart(alloc).mark_area().encode(
-        x=alt.X("round:Q", title="round (session)"), y=alt.Y("share:Q", stack="normalize", title="share of sessions", axis=alt.Axis(format="%")),
-        color=arm_colour(arms), order=alt.Order("arm:N"), tooltip=["policy", "round", "arm", alt.Tooltip("share:Q", format=".1%")],
-    ).properties(height=110, width=600).facet(row=alt.Row("policy:N", sort=policies, title=None)))
-
-
-def density_chart(density: pl.DataFrame, arms: tuple[str, ...]) -> alt.Chart:
-    return alt.Chart(density).mark_line().encode(
-        x=alt.X("rate:Q", title="conversion rate", axis=alt.Axis(format="%")), y=alt.Y("density:Q", title="posterior density"),
-        color=arm_colour(arms), tooltip=["arm", alt.Tooltip("rate:Q", format=".2%"), alt.Tooltip("density:Q", format=",.1f")],
-    ).properties(height=280)
-
-
-def p_best_chart(arms_by_rail: pl.DataFrame, arms: tuple[str, ...]) -> alt.Chart:
-    rails = tuple(r for r in RAILS if r in set(arms_by_rail["rail"]))
-    return alt.Chart(arms_by_rail).mark_bar().encode(
-        x=alt.X("arm:N", sort=list(arms), title=None, axis=alt.Axis(labelAngle=0)), xOffset=alt.XOffset("rail:N", sort=list(rails)),
-        y=alt.Y("p_best:Q", title="P(best), mean over seeds", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        color=theme.rail_color(rails=rails), tooltip=["rail", "arm", alt.Tooltip("p_best:Q", format=".1%"), alt.Tooltip("crowned:Q", format=".0%")],
-    ).properties(height=280)
+def fairness(on_rail: Runs) -> pl.DataFrame:
+    """Per policy and visitor group: conversion, attainment of the group's best, and whether the group trails."""
+    return stacked(on_rail, "fairness").select("policy", "by", "group", "sessions", "conversion", "expected", "best", "attainment",
+                                               "shortfall", "flagged")
