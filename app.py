@@ -1,6 +1,6 @@
 """Dual-Rail Consent Lab: router and frame.
 
-Order matters (STYLE.md): page config -> navigation -> presenter login where a page needs it ->
+Order matters (docs/architecture.md): page config -> navigation -> presenter login where a page needs it ->
 shared scenario sidebar -> run the page.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import auth
-from ui.scenario_state import scenario_sidebar
+from ui.components import auth
+from ui.components.scenario_sidebar import scenario_sidebar
 
 PRESENTER_PAGES = {"Runs"}
 

@@ -4,11 +4,13 @@ unkeyed hash is no anonymisation."""
 import polars as pl
 import streamlit as st
 
-from engine import datasets
-from engine import privacy as pv
+from engine.datasets import calibration, source_note
+from engine.privacy import K_THRESHOLD
 from ui import context
-from ui import privacy_data as pvd
-from ui.downloads import table_with_downloads
+from ui.charts import privacy as charts
+from ui.components.downloads import rounded, table_with_downloads
+from ui.components.privacy_demos import crack_demo, one_in_n, visitor_picker
+from ui.services import privacy
 
 scenario = context.scenario()
 run = scenario.run_id
@@ -21,66 +23,54 @@ st.markdown(
 st.caption(context.scenario_caption(scenario))
 
 st.subheader("Browser fingerprints")
-fp = pvd.fingerprints(scenario)
-shares = datasets.calibration()["fingerprint"]["unique_share"]
+fp = privacy.fingerprints(scenario)
+shares = calibration()["fingerprint"]["unique_share"]
 c = st.columns(3)
 c[0].metric("Unique fingerprints (simulated)", f"{fp['unique_share']:.1%}", help=f"Among {fp['browsers']:,} simulated browsers, all 12 attributes.")
 c[1].metric("Panopticlick (published, n=470,161)", f"{shares['panopticlick']:.1%}")
 c[2].metric("AmIUnique (published, n=118,934)", f"{shares['amiunique']:.1%}")
-st.caption(f"{pvd.source_note('fingerprint', 'unique_share')} Both studies sampled privacy-aware visitors; "
+st.caption(f"{source_note('fingerprint', 'unique_share')} Both studies sampled privacy-aware visitors; "
            "`benchmarks/fingerprint_calibration.py` compares ours at their population sizes.")
-st.altair_chart(pvd.entropy_chart(fp["entropy"]))
+st.altair_chart(charts.entropy_chart(fp["entropy"]))
 st.caption("Entropy of each fingerprint attribute in the simulated population (bits), beside the published values.")
-st.caption(f"{pvd.source_note('fingerprint', 'entropy_bits')} 'One in X' = 2^bits: how many browsers an average value of "
+st.caption(f"{source_note('fingerprint', 'entropy_bits')} 'One in X' = 2^bits: how many browsers an average value of "
            "the attribute hides you among. The simulated user-agent build tokens, plugin lists and Accept-Language variants follow "
            "the era of these studies (2010–2016) so the bits compare; today's browsers freeze most of them, and a population "
            "with many phones (which list no plugins) carries fewer plugin bits.")
-table_with_downloads(fp["entropy"].with_columns(pl.selectors.float().round(2)), f"fingerprint-entropy-{run}")
-
+table_with_downloads(rounded(fp["entropy"], 2), f"fingerprint-entropy-{run}")
 left, right = st.columns(2)
-with left:
-    published = pl.DataFrame({"study": ["Panopticlick", "AmIUnique"], "population": [470_161, 118_934],
-                              "unique_share": [shares["panopticlick"], shares["amiunique"]]})
-    st.altair_chart(pvd.curve_chart(fp["curve"], published))
-    st.caption("Share of unique fingerprints in random subsets of the simulated visitors: uniqueness falls as the population grows (diamonds: published).")
-with right:
-    st.altair_chart(pvd.histogram_chart(fp["histogram"]))
-    st.caption("How many browsers share each simulated browser's exact fingerprint (its anonymity set).")
+left.altair_chart(charts.curve_chart(fp["curve"], shares))
+left.caption("Share of unique fingerprints in random subsets of the simulated visitors: uniqueness falls as the population grows (diamonds: published).")
+right.altair_chart(charts.histogram_chart(fp["histogram"]))
+right.caption("How many browsers share each simulated browser's exact fingerprint (its anonymity set).")
 
 st.subheader("Your simulated browser is one in N")
-options = pvd.visitor_options(scenario)
-if st.session_state.get("pv.visitor") not in options:
-    st.session_state.pop("pv.visitor", None)
-visitor = st.selectbox("Simulated visitor", list(options), format_func=options.get, key="pv.visitor")
-rarity, country = pvd.rarity(scenario, visitor)
-together = {r["attribute"]: r for r in rarity.tail(2).iter_rows(named=True)}
-c = st.columns(2)
-c[0].metric("All attributes together: one in", f"{together['all together (measured)']['one_in']:,.0f}",
-            help="Capped by the population: one in N means nobody else in this run shares the fingerprint.")
-c[1].metric("If the attributes were independent: one in", f"{together['all together if independent']['one_in']:,.3g}")
-st.altair_chart(pvd.rarity_chart(rarity))
+visitor = visitor_picker(privacy.visitor_options(scenario))
+rarity, country = privacy.rarity(scenario, visitor)
+one_in_n(rarity)
+st.altair_chart(charts.rarity_chart(rarity))
 st.caption("Bits of surprise per attribute for this visitor: log2 of how many browsers there are per browser sharing its value.")
-table_with_downloads(rarity.with_columns(pl.selectors.float().round(4)), f"one-in-n-{run}-{visitor}")
+table_with_downloads(rounded(rarity), f"one-in-n-{run}-{visitor}")
 st.caption("Adding the bits as if the attributes were independent overstates uniqueness: the user agent largely fixes "
            "platform, WebGL renderer and fonts, as it does in the simulator's device profiles.")
 
 st.subheader("Quasi-identifiers per rail: k-anonymity")
-k_table, steps = pvd.quasi_identifiers(scenario)
-st.altair_chart(pvd.k_chart(k_table))
-st.caption(f"Share of each rail's visitor records whose combination of stored quasi-identifiers fewer than {pv.K_THRESHOLD} true visitors share.")
-table_with_downloads(k_table.with_columns(pl.selectors.float().round(4)), f"k-anonymity-{run}")
+k_table, steps = privacy.quasi_identifiers(scenario)
+st.altair_chart(charts.k_chart(k_table))
+st.caption(f"Share of each rail's visitor records whose combination of stored quasi-identifiers fewer than {K_THRESHOLD} true visitors share.")
+table_with_downloads(rounded(k_table), f"k-anonymity-{run}")
 st.caption("k is the smallest number of true visitors sharing one combination (1 = someone is singled out). The full stack's "
            "device id singles out every consenting visitor by design: it is a pseudonym, and pseudonymous data is personal data.")
 st.markdown("**What each masking step buys** (records of country, IPv4, user agent and day, from the truth):")
-st.altair_chart(pvd.steps_chart(steps))
-st.caption(f"Share of visitor-days in groups of fewer than {pv.K_THRESHOLD} visitors after each masking step.")
-table_with_downloads(steps.with_columns(pl.selectors.float().round(4)), f"masking-steps-{run}")
+st.altair_chart(charts.steps_chart(steps))
+st.caption(f"Share of visitor-days in groups of fewer than {K_THRESHOLD} visitors after each masking step.")
+table_with_downloads(rounded(steps), f"masking-steps-{run}")
 
 st.subheader("Linkability across days")
-link = pvd.linkability(scenario)
-st.altair_chart(pvd.link_chart(link))
+link = privacy.linkability(scenario)
+st.altair_chart(charts.link_chart(link))
 st.caption("Share of returning visitors' day-to-next-active-day visits each method ties to the same person.")
-table_with_downloads(link.with_columns(pl.selectors.float().round(4)), f"linkability-{run}")
+table_with_downloads(rounded(link), f"linkability-{run}")
 daily, fixed = (link.filter(pl.col("method") == f"baseline, {s} salt")["share_linked"][0] for s in ("daily", "fixed"))
 fp_share = link.filter(pl.col("method") == "cookieless fingerprint")["share_linked"][0]
 st.markdown(
@@ -90,25 +80,7 @@ st.markdown(
 )
 
 st.subheader("Hashing is not anonymisation")
-st.markdown(
-    f"A plain SHA-256 of an IPv4 address looks anonymous, but there are only 2^32 addresses, and an attacker who knows "
-    f"the country (which the rails keep) only has to try that country's address blocks from a GeoIP table. The demo "
-    f"hashes every IPv4 address of this run's visitors in **{country}** (the picked visitor's country) and every "
-    "e-mail address in the run, plain and with a secret key (HMAC, as the rails do), then runs one attack against both."
-)
-if st.button("Crack the hashes", key="pv.crack", type="primary"):
-    with st.spinner("Enumerating…"):
-        st.session_state["pv_crack_result"] = (run, country, pvd.crack_ipv4(scenario, country), pvd.crack_email(scenario))
-result = st.session_state.get("pv_crack_result")
-if result and result[:2] == (run, country):
-    for title, (summary, crack, timings) in zip(("IPv4 addresses", "E-mail addresses"), result[2:]):
-        st.markdown(f"**{title}**: {crack.candidates:,} candidates hashed in {crack.seconds:.2f} s "
-                    f"({crack.seconds_per_candidate * 1e6:.2f} µs each, one CPU core, Python).")
-        table_with_downloads(summary.with_columns(pl.selectors.float().round(4)), f"cracked-{title.split()[0].lower()}-{run}")
-        table_with_downloads(timings.with_columns(pl.selectors.float().round(3)), f"crack-times-{title.split()[0].lower()}-{run}")
-    st.caption("Reversed = the attack found the exact input behind the hash. Times beyond the measured run are extrapolated "
-               "at the measured rate on this machine; dedicated tools on GPUs are far faster. The e-mail attacker holds a list "
-               "of 1,000 names (50 of them customers here) and tries the pattern first.last<nn>@domain for each.")
+crack_demo(scenario, country)
 
 st.subheader("Fingerprinting without consent")
 st.markdown(

@@ -85,7 +85,3 @@ def tables(scenario: Scenario, traffic: Traffic, free: ConsentFree | None = None
         "baseline_events": free.baseline,
         "fullstack_events": rails.fullstack(whole, free.context, scenario),
     }
-
-
-def row_counts(tables: Tables) -> dict[str, int]:
-    return {k: v.height for k, v in tables.items()}

@@ -103,6 +103,6 @@ def test_app_cache_layer_matches_pins(name, tmp_path, monkeypatch):
     """The app's cached path (which derives basic mode from the advanced run) gives the same tables.
     An empty runs folder, so the app computes the run instead of reading a CLI-built one."""
     monkeypatch.setenv("DRCL_RUNS_DIR", str(tmp_path))
-    from ui import data
+    from ui.services import simulation
 
-    assert digests(data.run(scenario_of(name))) == PINNED[name]
+    assert digests(simulation.run(scenario_of(name))) == PINNED[name]

@@ -15,7 +15,7 @@ import pytest
 import streamlit_authenticator as stauth
 from streamlit.testing.v1 import AppTest
 
-from ui.auth import EXAMPLE_COOKIE_KEY
+from ui.components.auth import EXAMPLE_COOKIE_KEY
 
 PASSWORD = "a-test-password-for-presenters"
 # 32+ bytes: PyJWT warns about shorter HMAC keys (and pytest turns warnings into errors).

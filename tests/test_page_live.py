@@ -13,7 +13,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import pipeline, telemetry
-from ui import live_data, theme
+from ui.charts import theme
+from ui.components import live_stream
+from ui.services import live
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,7 @@ def test_page_renders_the_stream_and_its_tally_chart(at):
     assert cursor >= 1
     assert next(m for m in at.metric if m.label == "Hits streamed").value.startswith(f"{cursor:,} of ")
     # The tally counts exactly the requests of the hits streamed so far.
-    stream = live_data.stream(_scenario(at))
+    stream = live.stream(_scenario(at))
     assert _tally(at)["requests"].sum() == stream.filter(pl.col("hit") < cursor).height
     assert len(at.get("json")) >= 2
 
@@ -96,7 +98,7 @@ def test_be_a_visitor_choice_changes_the_statuses(at):
 
 def test_banner_change_moves_the_full_stack_not_the_baseline(at):
     at.button(key="live.pause").click().run()
-    at.session_state["live.cursor"] = live_data.STREAM_HITS
+    at.session_state["live.cursor"] = live.STREAM_HITS
     at.run()
     before = _tally(at)
     clock = next(m for m in at.metric if m.label == "Simulated clock (UTC)").value
@@ -111,9 +113,9 @@ def test_banner_change_moves_the_full_stack_not_the_baseline(at):
 
 
 def _render(reqs, cursor):
-    from ui import live_data
+    from ui.components import live_stream
 
-    live_data.render_stream(reqs, cursor)
+    live_stream.render_stream(reqs, cursor)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +130,7 @@ def test_render_stream_draws_the_hits_up_to_the_cursor(first_hits, base_scenario
     app = AppTest.from_function(_render, args=(reqs, 20), default_timeout=60).run()
     assert not app.exception
     assert app.metric[0].value == "20 of 50"
-    recent = reqs.filter(pl.col("hit").is_between(20 - live_data.RECENT_HITS, 19))
+    recent = reqs.filter(pl.col("hit").is_between(20 - live_stream.RECENT_HITS, 19))
     assert len(app.dataframe[0].value) == recent.height
     assert _tally(app)["requests"].sum() == reqs.filter(pl.col("hit") < 20).height
     assert len(app.get("json")) == 2 * reqs.filter(pl.col("hit") == 19).height
@@ -136,4 +138,4 @@ def test_render_stream_draws_the_hits_up_to_the_cursor(first_hits, base_scenario
 
 def test_stream_hits_are_the_runs_first_hits(base_scenario, base_traffic):
     full = pipeline.browser_hits(base_scenario, base_traffic).sort("ts", "event_id").head(3000)
-    assert live_data.stream_hits(base_scenario, base_traffic, n=3000).equals(full)
+    assert live.stream_hits(base_scenario, base_traffic, n=3000).equals(full)

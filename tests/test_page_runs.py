@@ -1,4 +1,4 @@
-"""The Runs page (presenters only) and its shared state in ui/runs_data.py.
+"""The Runs page (presenters only) and its shared state in ui/services/runs.py.
 
 Page tests run as a logged-in presenter (the login itself is tested in test_login.py) against a
 temporary data/runs (DRCL_RUNS_DIR), so they never touch the repository's runs.
@@ -15,11 +15,10 @@ from polars.testing import assert_frame_equal
 from streamlit.testing.v1 import AppTest
 
 from engine import metrics, store
-from engine.pipeline import row_counts
 from engine.scenario import Scenario
 from simulators.run import run_to_sink
 from simulators.sinks import ParquetSink
-from ui import runs_data
+from ui.services import runs
 
 PAGE = "app_pages/runs.py"
 BUILD_VISITORS, BUILD_DAYS = 1_500, 2
@@ -31,13 +30,13 @@ SECRETS = {
 }
 
 
-# --- ui/runs_data: pure parts ----------------------------------------------------------------------
+# --- ui/services/runs: pure parts ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("bad", ["../etc", "0123456789ABCDEF", "0123456789abcde", "0123456789abcdef/..", "", ".tmp-x"])
 def test_run_folder_refuses_anything_but_a_run_id(tmp_path, bad):
     with pytest.raises(store.StoreError):
-        runs_data.run_folder(tmp_path, bad)
+        runs.run_folder(tmp_path, bad)
 
 
 def test_run_folder_refuses_a_symlink_out_of_the_root(tmp_path):
@@ -47,12 +46,12 @@ def test_run_folder_refuses_a_symlink_out_of_the_root(tmp_path):
     root.mkdir()
     (root / "0123456789abcdef").symlink_to(outside, target_is_directory=True)
     with pytest.raises(store.StoreError):
-        runs_data.run_folder(root, "0123456789abcdef")
-    assert runs_data.run_folder(root, "fedcba9876543210") == (root / "fedcba9876543210").resolve()
+        runs.run_folder(root, "0123456789abcdef")
+    assert runs.run_folder(root, "fedcba9876543210") == (root / "fedcba9876543210").resolve()
 
 
 def test_registry_is_bounded_and_refuses_a_second_build_of_the_same_run():
-    reg = runs_data.Registry(size=3)
+    reg = runs.Registry(size=3)
     ids = [f"{i:016x}" for i in range(5)]
     for run_id in ids:
         assert reg.start(run_id)
@@ -73,7 +72,7 @@ def test_runs_table_merges_disk_duckdb_and_registry():
              "truth_events": 12, "baseline_events": 13, "fullstack_events": 14, "consent_log": 15}]
     imported = store.run_row(a, {"visitors": 11}, "cli").vstack(store.run_row(b, {"visitors": 21}, "cli"))
     built = {c.run_id: {"scenario_json": c.canonical_json(), "created_at": now, "visitors": 31}}
-    table = runs_data.runs_table(disk, imported, built)
+    table = runs.runs_table(disk, imported, built)
     rows = {r["run_id"]: r for r in table.iter_rows(named=True)}
     assert set(rows) == {a.run_id, b.run_id, c.run_id}
     assert (rows[a.run_id]["in_data_runs"], rows[a.run_id]["imported"], rows[a.run_id]["built_here"]) == (True, True, False)
@@ -81,7 +80,7 @@ def test_runs_table_merges_disk_duckdb_and_registry():
     assert (rows[c.run_id]["in_data_runs"], rows[c.run_id]["imported"], rows[c.run_id]["built_here"]) == (False, False, True)
     assert [rows[k]["visitors"] for k in (a.run_id, b.run_id, c.run_id)] == [11, 21, 31]
     assert "no_reject" in rows[c.run_id]["scenario"] and f"{a.traffic.visitors:,} visitors" in rows[a.run_id]["scenario"]
-    empty = runs_data.runs_table([], store.list_runs(store.connect()), {})
+    empty = runs.runs_table([], store.list_runs(store.connect()), {})
     assert empty.height == 0 and "scenario" in empty.columns
 
 
@@ -89,8 +88,8 @@ def test_kpi_columns_are_enough_for_the_kpi_table(base_scenario, base_tables):
     """The page loads only KPI_COLUMNS from DuckDB: the KPIs must equal those of the full tables."""
     con = store.connect()
     store.write_tables(con, base_scenario.run_id,
-                       {**base_tables, "runs": store.run_row(base_scenario, row_counts(base_tables), "test")})
-    loaded = runs_data.load_kpi_tables(con, base_scenario.run_id)
+                       {**base_tables, "runs": store.run_row(base_scenario, {t: f.height for t, f in base_tables.items()}, "test")})
+    loaded = runs.load_kpi_tables(con, base_scenario.run_id)
     assert_frame_equal(metrics.kpi_table(loaded, base_scenario), metrics.kpi_table(base_tables, base_scenario))
 
 
@@ -141,7 +140,7 @@ def test_build_import_view_and_delete(runs_dir):
 
     row = listing(at).row(0, named=True)
     assert row["run_id"] == run_id and row["in_data_runs"] and row["built_here"] and not row["imported"]
-    assert {k: row[k] for k in runs_data.COUNT_COLUMNS} == {k: on_disk[k] for k in runs_data.COUNT_COLUMNS}
+    assert {k: row[k] for k in runs.COUNT_COLUMNS} == {k: on_disk[k] for k in runs.COUNT_COLUMNS}
 
     # Import: the run's own KPIs, from the app's DuckDB.
     assert at.button(key="runs.import").disabled
@@ -162,8 +161,8 @@ def test_build_import_view_and_delete(runs_dir):
     at.button(key="runs.delete").click().run()
     assert not at.exception and any("deleted" in s.value for s in at.success)
     assert run_dirs(runs_dir) == []
-    assert not store.has_run(runs_data.duck(), run_id)
-    assert run_id not in runs_data.registry().snapshot()
+    assert not store.has_run(runs.duck(), run_id)
+    assert run_id not in runs.registry().snapshot()
     assert not at.checkbox(key="runs.confirm_delete").value
     assert not at.dataframe
 

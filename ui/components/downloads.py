@@ -20,3 +20,8 @@ def download_buttons(frame: pl.DataFrame, name: str) -> None:
     buf = io.BytesIO()
     frame.write_parquet(buf)
     c2.download_button("Parquet", buf.getvalue(), f"{name}.parquet", "application/octet-stream", key=f"dl-pq-{name}")
+
+
+def rounded(frame: pl.DataFrame, digits: int = 4) -> pl.DataFrame:
+    """Float columns rounded for reading (the chart beside a table keeps full precision)."""
+    return frame.with_columns(pl.selectors.float().round(digits))

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-import streamlit as st
 
 from engine import metrics, store
 from engine.scenario import Scenario
 from simulators.run import Summary, run_to_sink
 from simulators.sinks import ParquetSink
+from ui.cache import TEXT, cached, process_wide
 from ui.paths import runs_dir
 
 MAX_BUILD_VISITORS = 2_000_000
@@ -65,12 +65,12 @@ class Registry:
             return dict(self.built)
 
 
-@st.cache_resource(max_entries=1, show_spinner=False)
+@process_wide
 def registry() -> Registry:
     return Registry()
 
 
-@st.cache_resource(max_entries=1, show_spinner=False)
+@process_wide
 def duck() -> duckdb.DuckDBPyConnection:
     """The app's in-process DuckDB (one connection per process; engine.store takes a cursor per query)."""
     return store.connect(":memory:")
@@ -169,7 +169,7 @@ def load_kpi_tables(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, pl
     return {t: store.load_table(con, t, run_id, cols) for t, cols in metrics.KPI_COLUMNS.items()}
 
 
-@st.cache_data(max_entries=16, ttl=3600, show_spinner="Computing KPIs of the imported run…")
+@cached("data", max_entries=16, spinner="Computing KPIs of the imported run…", codec=TEXT)
 def imported_kpis(run_id: str) -> pl.DataFrame:
     con = duck()
     scenario = Scenario.model_validate(store.scenario_of(con, run_id))

@@ -1,0 +1,54 @@
+"""Charts of the Copy tests page: regret over the test, where the sessions go, and what the test
+believes at the end."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from ui.charts import theme
+
+POLICY_COLOURS = {"uniform": "#757575", "epsilon_greedy": "#8e24aa", "ucb1": "#00897b", "thompson": "#d81b60",
+                  "contextual_thompson": "#f9a825"}
+ARM_COLOURS = ["#6d4c41", "#e53935", "#3949ab", "#43a047", "#fb8c00", "#00acc1"]
+
+
+def arm_colour(arms: tuple[str, ...]) -> alt.Color:
+    return alt.Color("arm:N", scale=alt.Scale(domain=list(arms), range=ARM_COLOURS[: len(arms)]), title="Copy variant")
+
+
+def policy_colour(policies: list[str]) -> alt.Color:
+    return alt.Color("policy:N", scale=alt.Scale(domain=policies, range=[POLICY_COLOURS[p] for p in policies]), title="Policy")
+
+
+def regret_chart(curves: pl.DataFrame, field: str, color: alt.Color) -> alt.LayerChart:
+    """Mean cumulative regret (line) and its band over seeds (area), one colour per `field` value."""
+    base = alt.Chart(curves).encode(x=alt.X("round:Q", title="round (session)"), color=color)
+    band = base.mark_area(opacity=0.18).encode(y=alt.Y("low:Q", title="cumulative regret (expected orders lost)"), y2="high:Q")
+    line = base.mark_line().encode(y="mean:Q", tooltip=[field, "round",
+                                                        alt.Tooltip("mean:Q", format=",.1f"), alt.Tooltip("low:Q", format=",.1f"),
+                                                        alt.Tooltip("high:Q", format=",.1f")])
+    return (band + line).properties(height=300)
+
+
+def allocation_chart(alloc: pl.DataFrame, arms: tuple[str, ...], policies: list[str]) -> alt.FacetChart:
+    return (alt.Chart(alloc).mark_area().encode(
+        x=alt.X("round:Q", title="round (session)"), y=alt.Y("share:Q", stack="normalize", title="share of sessions", axis=alt.Axis(format="%")),
+        color=arm_colour(arms), order=alt.Order("arm:N"), tooltip=["policy", "round", "arm", alt.Tooltip("share:Q", format=".1%")],
+    ).properties(height=110, width=600).facet(row=alt.Row("policy:N", sort=policies, title=None)))
+
+
+def density_chart(density: pl.DataFrame, arms: tuple[str, ...]) -> alt.Chart:
+    return alt.Chart(density).mark_line().encode(
+        x=alt.X("rate:Q", title="conversion rate", axis=alt.Axis(format="%")), y=alt.Y("density:Q", title="posterior density"),
+        color=arm_colour(arms), tooltip=["arm", alt.Tooltip("rate:Q", format=".2%"), alt.Tooltip("density:Q", format=",.1f")],
+    ).properties(height=280)
+
+
+def p_best_chart(arms_by_rail: pl.DataFrame, arms: tuple[str, ...]) -> alt.Chart:
+    rails = tuple(r for r in theme.RAILS if r in set(arms_by_rail["rail"]))
+    return alt.Chart(arms_by_rail).mark_bar().encode(
+        x=alt.X("arm:N", sort=list(arms), title=None, axis=alt.Axis(labelAngle=0)), xOffset=alt.XOffset("rail:N", sort=list(rails)),
+        y=alt.Y("p_best:Q", title="P(best), mean over seeds", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        color=theme.rail_color(rails=rails), tooltip=["rail", "arm", alt.Tooltip("p_best:Q", format=".1%"), alt.Tooltip("crowned:Q", format=".0%")],
+    ).properties(height=280)

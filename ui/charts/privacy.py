@@ -1,0 +1,87 @@
+"""Charts of the Privacy leaks page: fingerprint entropy and uniqueness, one visitor's rarity,
+k-anonymity per rail and per masking step, and linkability across days."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from engine.privacy import K_THRESHOLD
+from ui.charts import theme
+
+LINK_COLOURS = {"baseline, daily salt": theme.COLOURS["baseline"], "baseline, fixed salt": "#81c784",
+                "full stack, device id": theme.COLOURS["fullstack"], "cookieless fingerprint": "#6a1b9a"}
+
+
+def entropy_chart(entropy: pl.DataFrame) -> alt.Chart:
+    long = entropy.select("attribute", simulated="bits", Panopticlick="panopticlick_bits", AmIUnique="amiunique_bits").unpivot(
+        index="attribute", variable_name="source", value_name="bits").drop_nulls("bits")
+    order = ["simulated", "Panopticlick", "AmIUnique"]
+    return alt.Chart(long).mark_bar().encode(
+        y=alt.Y("attribute:N", sort=entropy["attribute"].to_list(), title=None),
+        x=alt.X("bits:Q", title="entropy (bits)"),
+        yOffset=alt.YOffset("source:N", sort=order),
+        color=alt.Color("source:N", scale=alt.Scale(domain=order, range=[theme.COLOURS["truth"], "#9e9e9e", "#ce93d8"]), title=None),
+        tooltip=["attribute", "source", alt.Tooltip("bits:Q", format=".2f")],
+    ).properties(height=alt.Step(9))
+
+
+def curve_chart(curve: pl.DataFrame, unique_share: dict[str, float]) -> alt.LayerChart:
+    """Share of unique fingerprints by population size (line), with the published studies (diamonds)."""
+    published = pl.DataFrame({"study": ["Panopticlick", "AmIUnique"], "population": [470_161, 118_934],
+                              "unique_share": [unique_share["panopticlick"], unique_share["amiunique"]]})
+    line = alt.Chart(curve).mark_line(point=True, color=theme.COLOURS["truth"]).encode(
+        x=alt.X("population:Q", scale=alt.Scale(type="log"), title="browsers in the population (log scale)"),
+        y=alt.Y("unique_share:Q", axis=alt.Axis(format="%"), title="unique fingerprints", scale=alt.Scale(zero=False)),
+        tooltip=[alt.Tooltip("population:Q", format=","), alt.Tooltip("unique_share:Q", format=".1%")],
+    )
+    dots = alt.Chart(published).mark_point(shape="diamond", size=120, filled=True, color="#ce93d8").encode(
+        x="population:Q", y="unique_share:Q",
+        tooltip=["study", alt.Tooltip("population:Q", format=","), alt.Tooltip("unique_share:Q", format=".1%")])
+    return line + dots
+
+
+def histogram_chart(hist: pl.DataFrame) -> alt.Chart:
+    return alt.Chart(hist).mark_bar(color=theme.COLOURS["truth"]).encode(
+        x=alt.X("set_size:N", sort=alt.SortField("order"), title="browsers sharing the same fingerprint", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("share:Q", axis=alt.Axis(format="%"), title="share of browsers"),
+        tooltip=["set_size", "browsers", alt.Tooltip("share:Q", format=".1%")],
+    )
+
+
+def rarity_chart(rarity: pl.DataFrame) -> alt.Chart:
+    return alt.Chart(rarity.drop_nulls("value")).mark_bar(color=theme.COLOURS["truth"]).encode(
+        y=alt.Y("attribute:N", sort="-x", title=None),
+        x=alt.X("bits:Q", title="bits of surprise (log2 of 'one in N')"),
+        tooltip=["attribute", "value", alt.Tooltip("one_in:Q", format=",.1f")],
+    )
+
+
+def k_chart(k_table: pl.DataFrame) -> alt.Chart:
+    rails = tuple(k_table["rail"])
+    return alt.Chart(k_table).mark_bar().encode(
+        x=alt.X("rail:N", sort=list(rails), title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("share_below_k:Q", axis=alt.Axis(format="%"), title=f"records in groups of < {K_THRESHOLD} visitors"),
+        color=theme.rail_color(rails=rails),
+        tooltip=["rail", "quasi_identifiers", "k", alt.Tooltip("share_below_k:Q", format=".1%")],
+    )
+
+
+def steps_chart(steps: pl.DataFrame) -> alt.Chart:
+    return alt.Chart(steps.with_columns(order=pl.int_range(pl.len()))).mark_bar(color=theme.COLOURS["baseline"]).encode(
+        y=alt.Y("step:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelLimit=260)),
+        x=alt.X("share_below_k:Q", axis=alt.Axis(format="%"), title=f"visitor-days in groups of < {K_THRESHOLD} visitors"),
+        tooltip=["step", "groups", alt.Tooltip("share_below_k:Q", format=".1%"), alt.Tooltip("unique_share:Q", format=".1%")],
+    )
+
+
+def link_chart(link: pl.DataFrame) -> alt.LayerChart:
+    methods = link["method"].to_list()
+    base = alt.Chart(link).encode(
+        y=alt.Y("method:N", sort=methods, title=None, axis=alt.Axis(labelLimit=260)),
+        x=alt.X("share_linked:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]), title="day-to-next-day visits linked"),
+        tooltip=["method", "transitions", "linked", alt.Tooltip("share_linked:Q", format=".1%")],
+    )
+    bars = base.mark_bar().encode(
+        color=alt.Color("method:N", scale=alt.Scale(domain=methods, range=[LINK_COLOURS[m] for m in methods]), legend=None))
+    return bars + base.mark_text(align="left", dx=4).encode(text=alt.Text("share_linked:Q", format=".0%"))

@@ -1,0 +1,25 @@
+"""The Copy tests page's verdicts: a warning per sample-ratio mismatch, and the fairness check."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from engine import bandit
+from ui.charts.theme import LABELS
+
+
+def srm_warnings(results: pl.DataFrame) -> None:
+    """One warning per policy and rail whose observed split does not match the assigned one."""
+    for row in results.filter(pl.col("srm_flag")).iter_rows(named=True):
+        st.warning(f"Sample-ratio mismatch: {bandit.POLICY_LABELS[row['policy']]} on the {LABELS[row['rail']]} rail (p = {row['p_value']:.1e}).")
+
+
+def fairness_verdict(fair: pl.DataFrame, gap: float) -> None:
+    """Which policies leave which groups behind, or that none does."""
+    flagged = fair.filter(pl.col("flagged")).group_by("policy", maintain_order=True).agg(pl.col("group"))
+    if flagged.height:
+        st.warning(f"Fairness gap above {gap:.0%}: " + "; ".join(
+            f"{bandit.POLICY_LABELS[p]} leaves {', '.join(g)} behind" for p, g in flagged.iter_rows()))
+    else:
+        st.success(f"No group trails another by more than {gap:.0%}.")

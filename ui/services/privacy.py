@@ -1,0 +1,107 @@
+"""Cached data for the Privacy leaks page.
+
+What depends on the truth alone (fingerprints, the visitor picker, one visitor's rarity) is keyed
+by the traffic key, so a consent or masking knob does not recompute it. The hashing demo is
+deliberately not cached: it runs when asked, so its timing is measured live.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from engine import geoip, keys, privacy
+from engine.scenario import Scenario, apply_overrides
+from simulators import pools
+from ui.cache import cached
+from ui.services import simulation
+
+ENTRIES = 32
+FP = privacy.FINGERPRINT_ATTRIBUTES
+_DEMO_KEY_LABEL = "privacy-demo"  # the demo's keyed hashes use their own purpose key
+
+
+@cached("data", max_entries=ENTRIES, key=lambda s: s.traffic_key)
+def fingerprints(scenario: Scenario) -> dict[str, Any]:
+    """Entropy per attribute (with the published values), unique share, uniqueness curve, histogram."""
+    vis = simulation.traffic(scenario).visitors
+    return {
+        "entropy": privacy.entropy_table(vis, FP),
+        "unique_share": privacy.unique_share(vis, FP),
+        "curve": privacy.uniqueness_curve(vis, FP, privacy.population_sizes(vis.height, min(1000, vis.height))),
+        "histogram": privacy.anonymity_histogram(vis, FP),
+        "browsers": vis.height,
+    }
+
+
+@cached("data", max_entries=ENTRIES, key=lambda s: s.traffic_key)
+def visitor_options(scenario: Scenario) -> dict[int, str]:
+    """A fixed sample of visitors to pick from: id -> short description."""
+    vis = simulation.traffic(scenario).visitors
+    pick = vis.sample(min(200, vis.height), seed=7).sort("visitor_id")
+    return {r["visitor_id"]: f"#{r['visitor_id']} · {r['device']} · {r['browser']} on {r['os']} · {r['country']}"
+            for r in pick.iter_rows(named=True)}
+
+
+@cached("data", max_entries=ENTRIES, key=lambda s: s.traffic_key)
+def rarity(scenario: Scenario, visitor_id: int) -> tuple[pl.DataFrame, str]:
+    """'One in N' per attribute and combined for one visitor, and the visitor's country."""
+    vis = simulation.traffic(scenario).visitors
+    row = int(vis.with_row_index("row").filter(pl.col("visitor_id") == visitor_id)["row"][0])
+    return privacy.visitor_rarity(vis, FP, row), str(vis["country"][row])
+
+
+@cached("data", max_entries=ENTRIES)
+def quasi_identifiers(scenario: Scenario) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """k-anonymity per rail, and what each masking step buys."""
+    tables = simulation.run(scenario)
+    return privacy.k_anonymity_by_rail(tables), privacy.masking_steps(tables["visitors"], tables["truth_events"])
+
+
+@cached("data", max_entries=ENTRIES)
+def linkability(scenario: Scenario) -> pl.DataFrame:
+    """Who could follow returning visitors from one active day to the next, and how often."""
+    tables = simulation.run(scenario)
+    truth = tables["truth_events"]
+    rows = []
+    for salt in ("daily", "fixed"):
+        run = simulation.run(apply_overrides(scenario, {"rails.baseline_salt": salt}))
+        rows.append({"method": f"baseline, {salt} salt", **privacy.linkability(run["baseline_events"], truth)})
+    rows.append({"method": "full stack, device id", **privacy.linkability(tables["fullstack_events"], truth, "device_id")})
+    rows.append({"method": "cookieless fingerprint", **privacy.fingerprint_linkability(tables["visitors"], truth)})
+    return pl.DataFrame(rows)
+
+
+def crack_ipv4(scenario: Scenario, country: str) -> tuple[pl.DataFrame, privacy.CrackResult, pl.DataFrame]:
+    """Live: hash every IPv4 address of the country's visitors, then enumerate the country's /16s."""
+    vis = simulation.traffic(scenario).visitors
+    ips = vis.filter(pl.col("country") == country)["ipv4"]
+    table = geoip.table()
+    prefixes = table.ipv4_prefix16[list(table.codes).index(country)]
+    summary, result = privacy.hashing_demo(ips, keys.derive(_DEMO_KEY_LABEL), lambda t: privacy.reverse_ipv4(t, prefixes))
+    timings = privacy.crack_timings(result, {
+        f"one /16 ({1 << 16:,} addresses)": 1 << 16,
+        f"all GeoIP /16s of every country ({table.ipv4_prefix16.size:,})": table.ipv4_prefix16.size * (1 << 16),
+        "the whole IPv4 space (2^32)": 2.0**32,
+    })
+    return summary, result, timings
+
+
+def crack_email(scenario: Scenario, known: int = 50, names_on_list: int = 1000) -> tuple[pl.DataFrame, privacy.CrackResult, pl.DataFrame]:
+    """Live: hash the run's e-mails; the attacker holds a list of names (`known` of them customers
+    here) and the usual pattern first.last<nn>@domain, and tries every address it yields."""
+    emails = simulation.traffic(scenario).visitors["email"].drop_nulls()
+    parts = emails.str.extract_groups(r"^([a-z]+)\.([a-z]+?)\d*@").struct.unnest().drop_nulls().unique(maintain_order=True)
+    customers = list(parts.head(known).iter_rows())
+    names = pools.name_pools()
+    rng = np.random.default_rng(scenario.seed)
+    decoys = zip(names.first[rng.integers(0, len(names.first), names_on_list)].tolist(),
+                 names.last[rng.integers(0, len(names.last), names_on_list)].tolist())
+    listed = list(dict.fromkeys([*customers, *decoys]))[:names_on_list]
+    candidates = privacy.email_dictionary(listed, pools.EMAIL_DOMAINS.tolist())
+    summary, result = privacy.hashing_demo(emails, keys.derive(_DEMO_KEY_LABEL), lambda t: privacy.reverse_by_dictionary(t, candidates))
+    space = len(names.first) * len(names.last) * 100 * len(pools.EMAIL_DOMAINS)
+    timings = privacy.crack_timings(result, {f"every pool name pair ({space:,} addresses)": space})
+    return summary, result, timings

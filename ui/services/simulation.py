@@ -1,0 +1,54 @@
+"""The simulated run every page reads: its traffic, its tables, its headline numbers.
+
+Traffic is cached by its traffic key, so a consent, rail or masking knob only re-runs the cheap
+rails step; runs are cached by the whole scenario, so two learners with the same scenario share
+one computed run. Both are shared read-only objects (resource caches).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from engine import metrics, pipeline, store
+from engine.rails import basic_mode_view
+from engine.scenario import Scenario, apply_overrides
+from engine.truth import Traffic
+from simulators.traffic import generate_traffic
+from ui.cache import cached
+from ui.paths import runs_dir
+
+Tables = dict[str, pl.DataFrame]
+
+
+@cached("resource", max_entries=6, spinner="Simulating visitors…", key=lambda s: s.traffic_key)
+def traffic(scenario: Scenario) -> Traffic:
+    """The truth's visitors, events and draws (shared between sessions; treat them as read-only)."""
+    return generate_traffic(scenario)
+
+
+@cached("resource", max_entries=24, spinner="Applying consent, rails and masking…")
+def run(scenario: Scenario) -> Tables:
+    """The run's tables (shared between sessions; treat them as read-only)."""
+    folder = runs_dir() / scenario.run_id
+    if (folder / "runs").is_dir():  # built by the CLI (e.g. `make run`'s default run): read, don't recompute
+        return store.read_parquet_run(folder)
+    if scenario.consent.mode == "basic":
+        # Basic mode records exactly the advanced run minus its cookieless pings: derive it.
+        advanced = apply_overrides(scenario, {"consent.mode": "advanced"})
+        return basic_mode_view(run(advanced))
+    return pipeline.tables(scenario, traffic(scenario), _consent_free(scenario))
+
+
+@cached("resource", max_entries=12, key=lambda s: s.rails_key)
+def _consent_free(scenario: Scenario) -> pipeline.ConsentFree:
+    return pipeline.consent_free(scenario, traffic(scenario))
+
+
+@cached("data", max_entries=64)
+def kpi_table(scenario: Scenario) -> pl.DataFrame:
+    return metrics.kpi_table(run(scenario), scenario)
+
+
+@cached("data", max_entries=64)
+def kpis(scenario: Scenario, by: str | None = None) -> pl.DataFrame:
+    return metrics.kpis(run(scenario), scenario, by)
