@@ -31,7 +31,7 @@ import httpx
 import numpy as np
 import polars as pl
 
-from engine.collector import wire
+from engine import wire
 from engine.scenario import Scenario
 from simulators.sinks import SinkError
 

@@ -19,9 +19,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from engine import store
-from engine.collector import wire
-from engine.collector.ingest import KeyFilter
+from collector.ingest import KeyFilter
+from engine import store, wire
 from engine.consent import SIGNALS
 from tests.collector_helpers import ENV, ROOT, Collector, batch, body, event
 

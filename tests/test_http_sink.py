@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from engine.collector import wire
+from engine import wire
 from simulators.http_sink import HttpSink, _retry_after, consent_url, split_batches
 from simulators.pipeline import run_to_sink
 from simulators.sinks import SinkError

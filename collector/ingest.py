@@ -1,7 +1,7 @@
 """The collector's write path: validated batches -> hits -> the same rails and masking as the
 in-process run -> DuckDB, with group commit and idempotency on event and consent keys.
 
-`Ingestor` is synchronous and lives in the writer process (engine.collector.writer), which owns
+`Ingestor` is synchronous and lives in the writer process (collector.writer), which owns
 the DuckDB file. A group of batches is decoded once, run through the rails once, and committed
 with its ledger rows in one transaction; only then are its requests answered, so a 202 always
 means "durably in the database" (DuckDB syncs its WAL on commit).
@@ -18,8 +18,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from engine import datasets, geoip, keys, masking, store
-from engine.collector import wire
+from engine import datasets, geoip, keys, masking, store, wire
 from engine.rails import CONSENT_ID_LABEL, baseline, consent_log, fullstack, hit_context
 from engine.scenario import Scenario
 

@@ -29,9 +29,10 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from engine.collector import VERSION, wire
-from engine.collector.ingest import IngestError
-from engine.collector.writer import WriterClient
+from collector import VERSION
+from collector.ingest import IngestError
+from collector.writer import WriterClient
+from engine import wire
 from engine.consent import SIGNALS
 from engine.scenario import Scenario
 
