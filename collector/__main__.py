@@ -12,6 +12,7 @@ import logging
 import socket
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import uvicorn
 
@@ -29,7 +30,7 @@ def _prog(default: str) -> str:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         print(f"error: {message}", file=sys.stderr)
         sys.exit(EXIT_USAGE)

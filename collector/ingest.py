@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,7 +117,7 @@ class Ingestor:
         finally:
             cur.close()
 
-    def commit_group(self, group: list[Item]) -> list[Result | IngestError]:
+    def commit_group(self, group: list[Item]) -> Sequence[Result | IngestError]:
         """Commit a group in one transaction; if that fails, item by item, so one bad batch
         cannot take the others down with it."""
         try:
@@ -229,7 +230,7 @@ class Ingestor:
         cur = self.con.cursor()
         try:
             counts = {
-                t: cur.execute(f'SELECT count(*) FROM "{t}" WHERE run_id = ?', [self.run_id]).fetchone()[0]
+                t: cur.execute(f'SELECT count(*) FROM "{t}" WHERE run_id = ?', [self.run_id]).fetchall()[0][0]
                 for t in ("consent_log", "baseline_events", "fullstack_events")
             }
         finally:

@@ -334,6 +334,7 @@ def test_funnel_by_rail() -> None:
     assert funnel_by_rail({}, ["view"], 10).columns == out.columns
 
 
+@pytest.mark.slow
 def test_rail_funnels_of_a_run(base_scenario, base_tables):
     from engine import datasets
     from engine.funnel import rail_funnels
