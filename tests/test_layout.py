@@ -4,12 +4,14 @@ sits beside it, and the old `python -m engine.collector` name still works for on
 from __future__ import annotations
 
 import ast
+import importlib
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVER_MODULES = {"uvicorn", "starlette", "signal", "multiprocessing", "asyncio", "socket", "collector"}
+SERVER_MODULES = {"uvicorn", "starlette", "httptools", "uvloop", "signal", "multiprocessing", "collector"}
 
 
 def _imported(path: Path) -> set[str]:
@@ -46,3 +48,10 @@ def test_old_module_name_forwards_and_warns() -> None:
     assert "python -m collector" in proc.stdout  # the collector's own usage
     assert "deprecated" in proc.stderr and "python -m collector" in proc.stderr
 
+
+def test_console_scripts_point_at_the_command_line_mains() -> None:
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert set(scripts) == {"drcl-simulate", "drcl-collector"}
+    for target in scripts.values():
+        module, func = target.split(":")
+        assert callable(getattr(importlib.import_module(module), func)), target
