@@ -1,17 +1,21 @@
 # Quick start: `make run` (set up, build the default run if missing, start the app on :8501)
 # and `make test` (set up, run the tests). Both work on a fresh machine with Python 3.11 + pip.
+# `make test-fast` leaves out the slow, browser and cluster tests (a quick loop while editing).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: run test setup default-run bench clean browser
+.PHONY: run test test-fast typecheck setup default-run bench clean browser
 
-$(STAMP): requirements.txt requirements-dev.txt
+# The pinned requirements are the lock; the package itself (pyproject.toml: engine, simulators,
+# collector, ui and the drcl-* commands) is then installed editable on top, without resolving again.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -35,10 +39,22 @@ run: default-run .streamlit/secrets.toml
 browser:
 	@if [ ! -x /usr/bin/chromium ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; fi
 
+# mypy over engine/, simulators/ and collector/ (settings in pyproject.toml).
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
+# `make test` runs everything (CI calls it); `make test-fast` skips the tests marked slow, browser
+# or cluster (pytest.ini).
 test: $(STAMP) browser
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	@$(BIN)/python -m pytest -q; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	@$(BIN)/python -m pytest -q -m "not slow and not browser and not cluster"; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 bench: $(STAMP)
@@ -48,4 +64,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/collector_load.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache *.egg-info

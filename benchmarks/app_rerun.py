@@ -19,14 +19,12 @@ import argparse
 import logging
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import get_args
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DRCL_HASH_KEY", "5e" * 32)
 os.environ.setdefault("DRCL_RUNS_DIR", tempfile.mkdtemp(prefix="drcl-bench-runs-"))
 

@@ -10,14 +10,10 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from engine import bandit  # noqa: E402
+from engine import bandit
 
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 RATES = [0.05, 0.10, 0.30]

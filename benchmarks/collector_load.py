@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DRCL_HASH_KEY", "5e" * 32)
 
 import httpx  # noqa: E402
@@ -47,8 +46,8 @@ class Collector:
         self.db = db
         sets = [x for o in overrides for x in ("--set", o)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.collector", "--db", str(db), "--port", "0", "--rate-limit", "0", *sets],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+            [sys.executable, "-m", "collector", "--db", str(db), "--port", "0", "--rate-limit", "0", *sets],
+            cwd=ROOT, stdout=subprocess.PIPE,
         )
         self.url = re.search(rb"(http://\S+/api/v1/events)", self.proc.stdout.readline()).group(1).decode()
         for _ in range(600):

@@ -17,19 +17,15 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DRCL_HASH_KEY", "5e" * 32)
 
-import polars as pl  # noqa: E402
+import polars as pl
 
-from engine import datasets, privacy  # noqa: E402
-from engine.scenario import apply_overrides, load_preset  # noqa: E402
-from simulators.traffic import generate_traffic  # noqa: E402
+from engine import datasets, privacy
+from engine.scenario import apply_overrides, load_preset
+from simulators.traffic import generate_traffic
 
 STUDIES = {  # name -> (population, column in published_entropy(), unique-share key)
     "Panopticlick": (470_161, "panopticlick_bits", "panopticlick"),

@@ -5,19 +5,15 @@ Run: .venv/bin/python benchmarks/funnel.py [n_events]
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from engine.funnel import window_funnel  # noqa: E402
+from engine.funnel import window_funnel
+from engine.funnel_reference import reference_levels
 
 N_EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
 N_USERS = 1_000_000
@@ -25,14 +21,6 @@ NAMES = ["view", "signup", "consent", "verify", "purchase", "logout"]
 STEPS = ["view", "signup", "consent", "purchase"]
 WINDOW = 86_400  # one day, over a week of timestamps
 SUBSET_USERS = 20_000  # ~200k events for the reference run
-
-
-def load_reference():
-    """Import the oracle from the test module (tests/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("test_funnel", ROOT / "tests" / "test_funnel.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.reference_levels
 
 
 def make_events(n: int, seed: int = 7) -> pl.DataFrame:
@@ -60,7 +48,6 @@ def main() -> None:
     print("  level counts:", dict(sorted(result.group_by("level").len().iter_rows())))
 
     subset = events.filter(pl.col("user_id") < SUBSET_USERS)
-    reference_levels = load_reference()
     rows = subset.rows()
     t0 = time.perf_counter()
     expected = reference_levels(rows, STEPS, WINDOW)

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DRCL_HASH_KEY", "5e" * 32)
 
 import duckdb  # noqa: E402

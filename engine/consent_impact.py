@@ -98,7 +98,8 @@ def fullstack_comparison(kpi_a: pl.DataFrame, kpi_b: pl.DataFrame,
     a = kpi_a.filter(pl.col("metric").is_in(list(metrics))).select("metric", "truth", a="fullstack", a_error_pct="fullstack_error_pct")
     b = kpi_b.filter(pl.col("metric").is_in(list(metrics))).select("metric", truth_b="truth", b="fullstack", b_error_pct="fullstack_error_pct")
     out = a.join(b, on="metric", how="inner")
-    if out.height != len(metrics) or (out["truth"] - out["truth_b"]).abs().max() > 1e-9 * max(out["truth"].abs().max(), 1):
+    gap, scale = out.select(gap=(pl.col("truth") - pl.col("truth_b")).abs().max(), scale=pl.col("truth").abs().max()).row(0)
+    if out.height != len(metrics) or gap > 1e-9 * max(scale, 1):
         raise ValueError("the two scenarios do not share the same truth (different visitors)")
     order = {m: i for i, m in enumerate(metrics)}
     return out.drop("truth_b").with_columns(b_minus_a=pl.col("b") - pl.col("a")).sort(
@@ -168,7 +169,7 @@ def ga4_verdict(daily: pl.DataFrame, thresholds: Mapping[str, Any], visitors_per
     d_min, d_days = thresholds["denied_events_per_day"], thresholds["denied_days"]
     g_min, g_days, window = thresholds["granted_users_per_day"], thresholds["granted_days_of_last_28"], 28
     run_days = run_days or daily.height
-    last = daily.filter(pl.col("date") > daily["date"].max() - dt.timedelta(days=window)) if daily.height else daily
+    last = daily.filter(pl.col("date") > pl.col("date").max() - dt.timedelta(days=window)) if daily.height else daily
     denied_days = int((daily["denied_events"] >= d_min).sum())
     granted_days = int((last["granted_users"] >= g_min).sum())
     f_denied = _factor(daily["denied_events"], d_min, min(d_days, run_days))

@@ -7,6 +7,7 @@ return them) and computes from them alone.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypedDict
 
 import polars as pl
 
@@ -157,7 +158,14 @@ def waterfall(tables: Tables, scenario: Scenario) -> pl.DataFrame:
     return pl.DataFrame(steps, schema={"step": pl.String, "change": pl.Int64, "running": pl.Int64}, orient="row")
 
 
-def modelled_conversions(tables: Tables, scenario: Scenario) -> dict[str, float | None]:
+class ModelledConversions(TypedDict):
+    modelled: float  # estimated from the full stack
+    truth: int
+    observed: int  # what the full stack saw (pings excluded)
+    error_pct: float | None  # modelled vs truth; None without true conversions
+
+
+def modelled_conversions(tables: Tables, scenario: Scenario) -> ModelledConversions:
     """Total conversions estimated from the full stack (+ cookieless pings), scaled per stratum
     (region x device class) by the page views the server-side baseline saw; error vs truth."""
     conv = datasets.site(scenario.site.kind)["conversion_event"]
@@ -168,7 +176,7 @@ def modelled_conversions(tables: Tables, scenario: Scenario) -> dict[str, float 
     allpv = base.group_by(strata).agg(pv_all=(pl.col("event") == "page_view").sum())
     j = allpv.join(seen, on=strata, how="left").fill_null(0)
     # Strata the full stack never saw get the overall conversion-per-page-view ratio.
-    overall = j["conv_seen"].sum() / max(j["pv_seen"].sum(), 1)
+    overall = int(j["conv_seen"].sum()) / max(int(j["pv_seen"].sum()), 1)  # counts of page views and conversions
     est = j.select(
         pl.when(pl.col("pv_seen") > 0).then(pl.col("conv_seen") * pl.col("pv_all") / pl.col("pv_seen")).otherwise(pl.col("pv_all") * overall)
     ).to_series().sum()

@@ -218,14 +218,14 @@ def import_parquet(con: duckdb.DuckDBPyConnection, run_dir: Path) -> str:
 
 def parquet_runs(root: Path) -> list[dict]:
     """Run folders written by the CLI under root, with their scenario (unreadable ones skipped)."""
-    out = []
+    out: list[dict] = []
     if not root.is_dir():
         return out
     for d in sorted(root.iterdir()):
         if d.name.startswith(".") or not RUN_ID_RE.match(d.name):
             continue
         try:
-            row = duckdb.sql(f"SELECT * FROM read_parquet('{parquet_glob(d, 'runs')}', hive_partitioning = true)").pl()
+            row = query(duckdb.connect(), "SELECT * FROM read_parquet(?, hive_partitioning = true)", [parquet_glob(d, "runs")])
         except duckdb.Error:
             continue
         if row.height:

@@ -48,11 +48,11 @@ def endpoints(scenario: Scenario) -> dict[str, str]:
     return {"collector": f"https://{domain}/api/baseline", "collect": collect, "capture": capture}
 
 
-def _json(*fields: pl.Expr, **named: pl.Expr) -> pl.Expr:
+def _json(*fields: str | pl.Expr, **named: pl.Expr) -> pl.Expr:
     """A JSON object of the given fields with null fields left out (as a browser leaves out unset
     parameters). JSON escapes every quote inside a value, so `,"key":null` only matches a field."""
     return (
-        pl.struct(*fields, **named).struct.json_encode()
+        pl.struct(*fields, *(e.alias(k) for k, e in named.items())).struct.json_encode()
         .str.replace_all(r',"[^"]+":null', "")
         .str.replace(r'^\{"[^"]+":null,', "{")
         .str.replace(r'^\{"[^"]+":null\}$', "{}")
@@ -112,8 +112,8 @@ def requests(hits: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
     capture_event = pl.when(pl.col("event") == "page_view").then(pl.lit("$pageview")).otherwise(pl.col("event"))
     capture_body = _json(
         event=capture_event, distinct_id=pl.col("client_id"),
-        properties=pl.struct(**{"$current_url": pl.col("url"), "$referrer": pl.col("referrer"), "$ip": pl.col("ip"),
-                                "$raw_user_agent": pl.col("user_agent"), "email": pl.col("user_email")}),
+        properties=pl.struct(pl.col("url").alias("$current_url"), pl.col("referrer").alias("$referrer"), pl.col("ip").alias("$ip"),
+                             pl.col("user_agent").alias("$raw_user_agent"), pl.col("user_email").alias("email")),
     )
     capture = (
         h.select(*keys, request=pl.lit("capture"), status=capture_status, before=pl.when(granted).then(capture_body))

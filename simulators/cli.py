@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from tqdm import tqdm
 
@@ -34,15 +35,21 @@ def _shard(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def _prog(default: str) -> str:
+    """The console script's own name (drcl-...) when run as one, else `python -m ...`."""
+    name = Path(sys.argv[0]).name
+    return name if name.startswith("drcl-") else default
+
+
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's own errors: same format, code 2
+    def error(self, message: str) -> NoReturn:  # argparse's own errors: same format, code 2
         self.print_usage(sys.stderr)
         print(f"error: {message}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m simulators", description="Dual-Rail Consent Lab traffic simulator.")
+    p = _Parser(prog=_prog("python -m simulators"), description="Dual-Rail Consent Lab traffic simulator.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     g = sub.add_parser("generate", help="simulate a run and write it out")
     g.add_argument("--preset", default=None, help=f"preset name (default {DEFAULT_PRESET}); see `presets`")

@@ -17,23 +17,27 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import email.utils
 import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
 import polars as pl
 
-from engine.collector import wire
+from engine import wire
 from engine.scenario import Scenario
 from simulators.sinks import SinkError
+
+T = TypeVar("T")
 
 RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
 POOL_SIZE = 16  # connections per httpx client
@@ -189,8 +193,13 @@ class HttpSink:
             self._stop_loop()
             raise
 
-    def _call(self, coro):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        if self.loop is None:
+            raise RuntimeError("HttpSink used before open() or after close()")
+        return self.loop
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._running_loop()).result()
 
     async def _start(self) -> None:
         # Several small pools rather than one big one: httpx scans its whole pool on every
@@ -215,7 +224,7 @@ class HttpSink:
         self.due_events = 0  # events scheduled so far (open model clock)
         self.rate_t0: float | None = None  # the open model's clock starts at the first dispatch
         self.chunk = 0
-        self.dispatching = None  # the previous chunk's dispatch (a concurrent.futures.Future)
+        self.dispatching: concurrent.futures.Future[None] | None = None  # the previous chunk's dispatch
         self.consent_buffer: list[str] = []
         self.consent_batches = 0
 
@@ -227,7 +236,8 @@ class HttpSink:
         consent_pos = np.flatnonzero(hits["consent_choice"].is_not_null().to_numpy())
         consents = wire.encode_consents(hits)
         self._wait_dispatched()
-        self.dispatching = asyncio.run_coroutine_threadsafe(self._dispatch_chunk(events, consent_pos, consents, self.chunk), self.loop)
+        self.dispatching = asyncio.run_coroutine_threadsafe(self._dispatch_chunk(events, consent_pos, consents, self.chunk),
+                                                            self._running_loop())
         self.chunk += 1
 
     def _wait_dispatched(self) -> None:
@@ -251,9 +261,10 @@ class HttpSink:
             self._stop_loop()
 
     def _stop_loop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        loop = self._running_loop()
+        loop.call_soon_threadsafe(loop.stop)
         self.thread.join()
-        self.loop.close()
+        loop.close()
         self.loop = None
 
     async def _drain(self) -> None:
@@ -311,7 +322,7 @@ class HttpSink:
             cbody = wire.batch_body(f"{self.run_id}-c{self.consent_batches}", dt.datetime.now(dt.UTC), part, key="records")
             self._spawn(self._send(self.consent_url, cbody, len(part), "consents", due))
 
-    def _spawn(self, coro) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)

@@ -143,13 +143,16 @@ class StagedParquetSink:
         self.pending = iter(self.chunks)  # run_to_sink writes chunks in the order it was given
 
     def write(self, chunk: dict[str, pl.DataFrame]) -> None:
+        if self.tmp is None:
+            raise RuntimeError("shard sink used before open() or after close()")
         c = next(self.pending)
         for table, frame in chunk.items():
             write_parts(self.stage / "run", table, frame, self.run_id, f"part-c{c:05d}.parquet", self.tmp)
         _write_json(self.stage / "chunks" / f"c{c:05d}.json", {t: f.height for t, f in chunk.items()}, self.tmp)
 
     def close(self, scenario: Scenario, counts: dict[str, int]) -> None:
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
         self.tmp = None
         if not self.merge:
             return

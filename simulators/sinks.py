@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import IO, Protocol
 
+import duckdb
 import polars as pl
 
 from engine import store
@@ -26,7 +27,6 @@ class SinkError(ValueError):
 class Sink(Protocol):
     wants: str  # "tables" or "hits"
     destination: str
-    run_id: str
 
     def open(self, scenario: Scenario) -> None: ...
     def write(self, chunk: dict[str, pl.DataFrame]) -> None: ...
@@ -81,22 +81,28 @@ class DuckDBSink:
         self.path = path
         self.destination = str(path)
         self.tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-        self.con = None
+        self.con: duckdb.DuckDBPyConnection | None = None
 
     def open(self, scenario: Scenario) -> None:
         self.run_id = scenario.run_id
-        self.con = store.connect(self.tmp)
-        self.con.execute("SET preserve_insertion_order = false")
+        self.con = con = store.connect(self.tmp)
+        con.execute("SET preserve_insertion_order = false")
         # DuckDB's buffer pool otherwise grows towards 80% of RAM while a big file is written.
-        self.con.execute("SET memory_limit = '300MB'")
+        con.execute("SET memory_limit = '300MB'")
+
+    def _open_con(self) -> duckdb.DuckDBPyConnection:
+        if self.con is None:
+            raise RuntimeError("DuckDBSink used before open() or after close()")
+        return self.con
 
     def write(self, chunk: dict[str, pl.DataFrame]) -> None:
-        store.write_tables(self.con, self.run_id, chunk)
+        store.write_tables(self._open_con(), self.run_id, chunk)
 
     def close(self, scenario: Scenario, counts: dict[str, int]) -> None:
-        store.write_tables(self.con, scenario.run_id, {"runs": store.run_row(scenario, counts, "cli")})
-        self.con.execute("CHECKPOINT")
-        self.con.close()
+        con = self._open_con()
+        store.write_tables(con, scenario.run_id, {"runs": store.run_row(scenario, counts, "cli")})
+        con.execute("CHECKPOINT")
+        con.close()
         self.con = None
         os.replace(self.tmp, self.path)
 
@@ -159,12 +165,18 @@ class JsonlSink:
 
     def write(self, chunk: dict[str, pl.DataFrame]) -> None:
         hits = chunk["hits"].with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
-        hits.write_ndjson(self.fh)
-        self.fh.flush()
+        fh = self._open_fh()
+        hits.write_ndjson(fh)
+        fh.flush()
+
+    def _open_fh(self) -> IO[bytes]:
+        if self.fh is None:
+            raise RuntimeError("JsonlSink used before open()")
+        return self.fh
 
     def close(self, scenario: Scenario, counts: dict[str, int]) -> None:
         if not self.stdout:
-            self.fh.close()
+            self._open_fh().close()
             os.replace(self.tmp, self.path)
 
     def abort(self) -> None:

@@ -382,7 +382,7 @@ def _poisson_ppf(u: np.ndarray, lam: float) -> np.ndarray:
     return k
 
 
-def _events(scenario: Scenario, chunk: int, vis: pl.DataFrame, vi: dict, ss: dict) -> pl.DataFrame:
+def _events(scenario: Scenario, chunk: int, vis: pl.DataFrame, vi: dict, ss: dict) -> tuple[pl.DataFrame, np.ndarray, list[str]]:
     site = datasets.site(scenario.site.kind)
     pop = _population()
     rng = _rng(scenario.seed, chunk, _S_EVENT)

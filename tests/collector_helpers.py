@@ -1,4 +1,4 @@
-"""A real collector process on 127.0.0.1 for the tests (`python -m engine.collector --port 0`)."""
+"""A real collector process on 127.0.0.1 for the tests (`python -m collector --port 0`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from engine.collector import wire
+from engine import wire
 
 ROOT = Path(__file__).resolve().parents[1]
 HASH_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
@@ -25,7 +25,7 @@ class Collector:
     def __init__(self, db: Path, *args: str) -> None:
         self.db = db
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.collector", "--db", str(db), "--port", "0", *args],
+            [sys.executable, "-m", "collector", "--db", str(db), "--port", "0", *args],
             cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True,  # its own process group: kill() takes the writer process down too
         )

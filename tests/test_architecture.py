@@ -4,6 +4,8 @@ imports, the one pipeline, and the one schema registry."""
 from __future__ import annotations
 
 import ast
+import importlib
+import tomllib
 from pathlib import Path
 
 import polars as pl
@@ -105,3 +107,18 @@ def test_registry_entries_are_complete():
     positions = [ddl.index(f'"{c}"') for c in schema.columns("consent_log")]
     assert positions == sorted(positions)
     assert isinstance(schema.TABLES["visitors"]["email"].dtype, pl.String) and schema.TABLES["visitors"]["email"].level == schema.Level.CRITICAL
+
+
+def test_the_wire_format_is_shared_from_engine() -> None:
+    for path in ("simulators/http_sink.py", "collector/ingest.py", "collector/app.py"):
+        tree = ast.parse((ROOT / path).read_text())
+        assert any(isinstance(n, ast.ImportFrom) and n.module == "engine" and "wire" in {a.name for a in n.names}
+                   for n in ast.walk(tree)), path
+
+
+def test_console_scripts_point_at_the_command_line_mains() -> None:
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert set(scripts) == {"drcl-simulate", "drcl-collector"}
+    for target in scripts.values():
+        module, func = target.split(":")
+        assert callable(getattr(importlib.import_module(module), func)), target

@@ -28,6 +28,8 @@ from browser_helpers import (
 )
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+pytestmark = pytest.mark.browser
+
 ARTIFACTS = ROOT / "tests" / "artifacts"
 PASSWORD = "browser-test-password"
 # The pages other than Overview and Runs may be placeholders: only generic checks for them.

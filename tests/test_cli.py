@@ -119,6 +119,7 @@ def acceptance(tmp_path_factory) -> dict:
     return out
 
 
+@pytest.mark.slow
 def test_acceptance_writes_six_non_empty_tables(acceptance):
     a = acceptance["a"]["path"]
     assert a.is_file()
@@ -130,6 +131,7 @@ def test_acceptance_writes_six_non_empty_tables(acceptance):
     assert sorted(p.name for p in acceptance["dir"].iterdir()) == ["a.duckdb", "b.duckdb", "c.duckdb"]
 
 
+@pytest.mark.slow
 def test_acceptance_runs_row_matches_tables_and_summary(acceptance):
     a, err = acceptance["a"]["path"], acceptance["a"]["stderr"]
     runs = read_table(a, "runs")
@@ -149,6 +151,7 @@ def test_acceptance_runs_row_matches_tables_and_summary(acceptance):
     assert summary_truth(err) == run["truth_events"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("table", store.TABLES)
 def test_acceptance_same_command_gives_identical_tables(acceptance, table):
     a, b = acceptance["a"]["path"], acceptance["b"]["path"]
@@ -158,6 +161,7 @@ def test_acceptance_same_command_gives_identical_tables(acceptance, table):
     assert_frame_equal(fa, fb, check_exact=True)
 
 
+@pytest.mark.slow
 def test_acceptance_no_reject_keeps_truth_identical(acceptance):
     a, c = acceptance["a"]["path"], acceptance["c"]["path"]
     # run_id differs (it hashes the whole scenario); everything else of the truth must not
@@ -167,12 +171,14 @@ def test_acceptance_no_reject_keeps_truth_identical(acceptance):
     assert ra["run_id"] != rc["run_id"]
 
 
+@pytest.mark.slow
 def test_acceptance_no_reject_keeps_visitors_but_consent_identical(acceptance):
     a, c = acceptance["a"]["path"], acceptance["c"]["path"]
     skip_cols = ("run_id", "consent_choice", "consent_at")
     assert_frame_equal(read_table(a, "visitors", skip_cols), read_table(c, "visitors", skip_cols), check_exact=True)
 
 
+@pytest.mark.slow
 def test_acceptance_no_reject_changes_consent_choices(acceptance):
     a, c = acceptance["a"]["path"], acceptance["c"]["path"]
     others = tuple(col for col in schema.dtypes("visitors") if col not in ("visitor_id", "consent_choice"))
@@ -183,6 +189,7 @@ def test_acceptance_no_reject_changes_consent_choices(acceptance):
     assert json.loads(read_table(c, "runs")["scenario_json"][0])["consent"]["banner"] == "no_reject"
 
 
+@pytest.mark.slow
 def test_acceptance_no_reject_full_stack_sees_more(acceptance):
     a, c = acceptance["a"]["path"], acceptance["c"]["path"]
 
@@ -241,6 +248,7 @@ def _error_cases() -> list:
     return [pytest.param(args, needles, id=name) for name, args, needles in cases]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "needles"), _error_cases())
 def test_error_exits_2_with_message_and_writes_nothing(tmp_path, request, args, needles):
     files = tmp_path / "inputs"
@@ -310,6 +318,7 @@ def small_parquet(tmp_path_factory) -> dict:
     return {"root": root, "stderr": err, "run_id": summary_run_id(err)}
 
 
+@pytest.mark.slow
 def test_parquet_folder_layout_and_import(tmp_path, small_parquet, small_duckdb):
     root, err, run_id = small_parquet["root"], small_parquet["stderr"], small_parquet["run_id"]
     assert run_id == small_duckdb["run_id"]  # same scenario, same run id, whatever the sink
@@ -344,6 +353,7 @@ def test_parquet_folder_layout_and_import(tmp_path, small_parquet, small_duckdb)
         con.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("table", store.TABLES)
 def test_parquet_run_equals_duckdb_run_of_same_command(tmp_path, small_parquet, small_duckdb, table):
     """The Parquet sink and the DuckDB sink hold the same rows for the same command (separate processes)."""
@@ -364,6 +374,7 @@ def test_parquet_run_equals_duckdb_run_of_same_command(tmp_path, small_parquet, 
 HIT_KEYS = {"event_id", "event_type", "ts", "url", "ip", "user_agent", "analytics_storage"}
 
 
+@pytest.mark.slow
 def test_jsonl_file_and_stdout(tmp_path, small_duckdb):
     target = tmp_path / "hits.jsonl"
     err = ok(cli("generate", "--quiet", *SMALL_ARGS, "--out", str(target)))
@@ -417,6 +428,7 @@ def test_scenario_toml_applied_and_shortcuts_override(tmp_path):
     assert scalar(out, "SELECT count(DISTINCT date) FROM visitors") == 2
 
 
+@pytest.mark.slow
 def test_scenario_json_applied_on_top_of_preset(tmp_path):
     text = json.dumps({"consent": {"mode": "basic"}, "traffic": {"days": 9}, "rails": {"server_side_proxy": True}})
     out, scen = _run_scenario(tmp_path, "basic.json", text, "--preset", "us_shop", "--visitors", "1200", "--days", "2")

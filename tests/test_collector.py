@@ -17,13 +17,12 @@ import httpx
 import numpy as np
 import polars as pl
 import pytest
+from collector_helpers import ENV, ROOT, Collector, batch, body, event
 from polars.testing import assert_frame_equal
 
-from engine import store
-from engine.collector import wire
-from engine.collector.ingest import KeyFilter
+from collector.ingest import KeyFilter
+from engine import store, wire
 from engine.consent import SIGNALS
-from tests.collector_helpers import ENV, ROOT, Collector, batch, body, event
 
 RAIL_KEYS = {
     "baseline_events": ["event_id"],
@@ -239,6 +238,7 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path):
 
 # --- durability ----------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_kill_9_loses_nothing_that_was_answered_202(tmp_path):
     db = tmp_path / "crash.duckdb"
     c = Collector(db, "--rate-limit", "0")
@@ -287,6 +287,7 @@ def test_kill_9_loses_nothing_that_was_answered_202(tmp_path):
         c2.stop()
 
 
+@pytest.mark.slow
 def test_a_killed_http_process_does_not_leave_its_writer_holding_the_database(tmp_path):
     db = tmp_path / "orphan.duckdb"
     c = Collector(db, "--rate-limit", "0")
@@ -301,6 +302,7 @@ def test_a_killed_http_process_does_not_leave_its_writer_holding_the_database(tm
 
 # --- same rows as the in-process run -------------------------------------------------------------
 
+@pytest.mark.slow
 def test_collector_tables_equal_the_in_process_run(tmp_path):
     args = ["--preset", "eu_shop", "--set", "traffic.visitors=3000", "--set", "traffic.days=5", "--set", "seed=21"]
     inproc = tmp_path / "inproc.duckdb"
@@ -331,6 +333,7 @@ def test_collector_tables_equal_the_in_process_run(tmp_path):
         b.close()
 
 
+@pytest.mark.slow
 def test_two_runs_into_one_collector_are_both_stored_and_no_raw_id_is_kept(tmp_path):
     c = Collector(tmp_path / "two.duckdb", "--rate-limit", "0")
     try:
@@ -356,6 +359,7 @@ def test_two_runs_into_one_collector_are_both_stored_and_no_raw_id_is_kept(tmp_p
     assert {k.split(":", 1)[1].split("|")[0] for k in keys} <= hashed
 
 
+@pytest.mark.slow
 def test_a_dead_writer_stops_the_collector(tmp_path):
     import psutil
 
@@ -384,6 +388,7 @@ def test_key_filter_finds_every_added_key_and_few_others():
     assert not f.maybe_seen(KeyFilter.hashes(pl.Series([f"other-{j}" for j in range(5000)]))).any()
 
 
+@pytest.mark.slow
 def test_encode_decode_round_trip_keeps_every_rail_input(base_scenario, base_traffic):
     from engine import pipeline
 

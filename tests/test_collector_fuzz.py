@@ -9,12 +9,12 @@ import json
 
 import httpx
 import pytest
+from collector_helpers import Collector, event
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from engine.collector import wire
-from tests.collector_helpers import Collector, event
+from engine import wire
 
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**200), 2**200), st.floats(allow_nan=False), st.text(max_size=50))
 json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
@@ -69,6 +69,7 @@ def collector(tmp_path_factory):
     c.stop()
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_batch_is_accepted_whole_or_refused_whole(collector, data):

@@ -2,56 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ has no package/conftest
-
 from engine.funnel import funnel_by_rail, funnel_table, window_funnel
-
-# --- reference oracle ------------------------------------------------------------------
-
-
-def reference_levels(
-    rows: Iterable[tuple[Hashable, float | None, str | None]], steps: Sequence[str], window: float
-) -> dict[Hashable, int]:
-    """REFERENCE ORACLE (slow, obviously correct): brute-force every chain of distinct events.
-
-    A chain is distinct events e1..eK with event(ek) == steps[k], non-decreasing ts and
-    ts(eK) - ts(e1) <= window; a user's level is the longest chain (0 without a step-1 event).
-    """
-    by_user: dict[Hashable, list[tuple[float, str]]] = defaultdict(list)
-    levels: dict[Hashable, int] = {}
-    for user, ts, event in rows:
-        levels[user] = 0
-        if ts is not None and event is not None:
-            by_user[user].append((ts, event))
-    for user, evs in by_user.items():
-        best = 0
-
-        def extend(k: int, start: float, prev: float, used: frozenset[int]) -> None:
-            nonlocal best
-            best = max(best, k)
-            if k == len(steps) or best == len(steps):
-                return
-            for i, (t, e) in enumerate(evs):  # noqa: B023 (called only within this iteration)
-                if i not in used and e == steps[k] and prev <= t and t - start <= window:
-                    extend(k + 1, start, t, used | {i})
-
-        for i, (t, e) in enumerate(evs):
-            if e == steps[0]:
-                extend(1, t, t, frozenset({i}))
-        levels[user] = best
-    return levels
-
+from engine.funnel_reference import reference_levels
 
 # --- helpers ---------------------------------------------------------------------------
 
@@ -374,6 +334,7 @@ def test_funnel_by_rail() -> None:
     assert funnel_by_rail({}, ["view"], 10).columns == out.columns
 
 
+@pytest.mark.slow
 def test_rail_funnels_of_a_run(base_scenario, base_tables):
     from engine import datasets
     from engine.funnel import rail_funnels

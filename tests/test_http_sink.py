@@ -14,17 +14,17 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 import uvicorn
+from collector_helpers import ENV, ROOT, Collector
+from conftest import small
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from engine.collector import wire
+from engine import wire
 from simulators.http_sink import HttpSink, _retry_after, consent_url, split_batches
 from simulators.run import run_to_sink
 from simulators.sinks import SinkError
-from tests.collector_helpers import ENV, ROOT, Collector
-from tests.conftest import small
 
 FAST = (0.05, 0.1, 0.2, 0.4, 0.8)  # the sink's 1-2-4-8-16 s schedule, scaled down for tests
 
@@ -118,6 +118,7 @@ def test_429_paces_without_using_up_the_retries(scenario):
     assert all(n == 9 for n in srv.calls.values())
 
 
+@pytest.mark.slow
 def test_permanent_refusals_are_counted_failed_and_the_cli_exits_non_zero(scenario):
     srv = ScriptedServer(lambda n, body: (400, None) if body["batch_id"].endswith("-0-1") else (202, None))
     try:
@@ -159,6 +160,7 @@ def test_no_collector_is_a_clear_usage_error():
     assert "cannot reach the collector" in proc.stderr.decode()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bad", [["--batch-size", "0"], ["--batch-size", "1001"], ["--rate", "-5"], ["--rate", "nan"],
                                  ["--rate", "inf"], ["--concurrency", "0"], ["--out", "http://127.0.0.1:99999/api/v1/events"]])
 def test_bad_http_options_exit_2(bad):
@@ -170,6 +172,7 @@ def test_bad_http_options_exit_2(bad):
     assert proc.returncode == 2 and "error:" in proc.stderr.decode()
 
 
+@pytest.mark.slow
 def test_open_model_rate_paces_the_sender(scenario, tmp_path):
     c = Collector(tmp_path / "rate.duckdb", "--rate-limit", "0")
     try:

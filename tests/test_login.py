@@ -84,6 +84,7 @@ def test_runs_page_is_locked_without_login(password_hash, runs_dir):
     assert not at.error and not at.warning
 
 
+@pytest.mark.slow
 def test_presenter_login_unlocks_runs(password_hash, runs_dir):
     at = log_in(runs_page(auth_secrets(password_hash)), "presenter", PASSWORD)
     assert at.session_state["authentication_status"] is True
@@ -120,6 +121,7 @@ def test_session_flag_alone_unlocks_the_page(password_hash, runs_dir):
     assert runs_ui_shown(at) and not login_form_shown(at)
 
 
+@pytest.mark.slow
 def test_example_secrets_warn(password_hash, runs_dir):
     example = tomllib.loads((ROOT / ".streamlit" / "secrets.toml.example").read_text())["auth"]
     assert example["cookie"]["key"] == EXAMPLE_COOKIE_KEY

@@ -16,6 +16,7 @@ from engine import keys, masking, retention, schema
     v6=st.integers(0, 128),
     exploded=st.booleans(),
 )
+@pytest.mark.slow
 def test_truncate_ip_matches_ipaddress(addrs, v4, v6, exploded):
     text = [a.exploded if exploded else str(a) for a in addrs]
     got = masking.truncate_ip(pl.Series(text), v4, v6).to_list()

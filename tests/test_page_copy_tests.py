@@ -36,6 +36,7 @@ def _results(at: AppTest) -> pd.DataFrame:
     return _frame(at, "policy", "rail", "cumulative_regret", "srm_flag").set_index(["policy", "rail"])
 
 
+@pytest.mark.slow
 def test_page_renders_charts_tables_and_sources(page):
     at = page
     specs = _specs(at)

@@ -72,6 +72,7 @@ def test_visitor_picker_moves_one_in_n(page):
     assert combined["one_in"] * combined["sharing"] == pytest.approx(len(generate_traffic(load_preset(DEFAULT_PRESET)).visitors))
 
 
+@pytest.mark.slow
 def test_crack_button_reverses_plain_hashes_not_keyed_ones(page):
     at = page
     assert "candidates hashed" not in _texts(at)
@@ -87,6 +88,7 @@ def test_crack_button_reverses_plain_hashes_not_keyed_ones(page):
     assert times.loc["the whole IPv4 space (2^32)", "seconds"] > times.loc["measured here", "seconds"] > 0
 
 
+@pytest.mark.slow
 def test_keeping_truncated_ips_moves_baseline_k_anonymity_not_the_truth():
     at = open_page(PAGE)
     before = _frame(at, "rail", "quasi_identifiers", "share_below_k").set_index("rail")

@@ -125,6 +125,7 @@ def stage(root: Path, index: int, count: int) -> dict[str, int]:
     return run_to_sink(SCENARIO, StagedParquetSink(root, SCENARIO, chunks, merge=False), chunks=chunks).rows
 
 
+@pytest.mark.slow
 def test_staged_shards_merge_into_the_unsharded_run(tmp_path, unsharded):
     root = tmp_path / "runs"
     stage(root, 2, 2)
@@ -155,6 +156,7 @@ def test_staged_shards_merge_into_the_unsharded_run(tmp_path, unsharded):
     assert [r["run_id"] for r in store.parquet_runs(root)] == [SCENARIO.run_id]
 
 
+@pytest.mark.slow
 def test_cli_merge_publishes_a_complete_set_and_refuses_an_incomplete_one(tmp_path, unsharded, capsys):
     root = tmp_path / "runs"
     assert main(["merge", "--out", str(root), "not-a-run-id"]) == 2
@@ -168,6 +170,7 @@ def test_cli_merge_publishes_a_complete_set_and_refuses_an_incomplete_one(tmp_pa
     assert "already published" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cli_shards_publish_one_run(tmp_path, unsharded):
     root = tmp_path / "runs"
     err = ok(cli("--shard", "2/2", "--out", str(root)))
@@ -194,6 +197,7 @@ def test_cli_shard_with_another_hash_key_is_refused(tmp_path):
     assert not list((staging_dir(root, SCENARIO.run_id) / "chunks").iterdir())
 
 
+@pytest.mark.slow
 def test_cli_shard_into_duckdb_holds_only_its_chunks(tmp_path, unsharded):
     path = tmp_path / "shard.duckdb"
     ok(cli("--shard", "2/2", "--out", str(path)))
@@ -218,6 +222,7 @@ def clean_main(monkeypatch):
     monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
 
 
+@pytest.mark.cluster
 def test_dask_shards_write_the_unsharded_run(tmp_path, unsharded, clean_main):
     root = tmp_path / "runs"
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, Client(cluster) as client:
@@ -230,6 +235,7 @@ def test_dask_shards_write_the_unsharded_run(tmp_path, unsharded, clean_main):
     assert [p.name for p in root.iterdir()] == [SCENARIO.run_id]
 
 
+@pytest.mark.cluster
 def test_dask_workers_with_another_hash_key_are_refused(tmp_path, clean_main):
     root = tmp_path / "runs"
     with (

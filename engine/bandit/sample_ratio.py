@@ -13,7 +13,7 @@ from engine.bandit.stats import chi2_sf
 SRM_ALPHA = 0.001  # a usual SRM threshold (a convention of this lab, not a calibrated number)
 
 
-def srm(assigned: Sequence[float], observed: Sequence[float], alpha: float = SRM_ALPHA) -> dict[str, float | bool]:
+def srm(assigned: Sequence[float] | np.ndarray, observed: Sequence[float] | np.ndarray, alpha: float = SRM_ALPHA) -> dict[str, float | bool]:
     """Sample-ratio-mismatch check: chi-square goodness of fit of the observed counts per arm to
     the ratio in which the arms were assigned; `mismatch` when p < alpha."""
     exp_share = np.asarray(assigned, dtype=float)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 import polars as pl
@@ -50,7 +50,8 @@ from engine.consent import SIGNALS
 MAX_BODY_BYTES = 1_000_000
 MAX_EVENTS = 1_000
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.6fZ"
-CONSENT_METHODS = ("accept_all", "reject_all", "custom", "gpc")
+ConsentMethod = Literal["accept_all", "reject_all", "custom", "gpc"]
+CONSENT_METHODS: tuple[str, ...] = get_args(ConsentMethod)
 # "<scope>:<integer>" or "<integer>": the integer is stored as the event id (the scope keeps the
 # ids of different runs apart in the idempotency ledger); any other id is stored as a hash.
 _SCOPED_INT = r"^(?:[^:]{1,64}:)?(0|-?[1-9][0-9]{0,18})$"
@@ -75,8 +76,16 @@ _V6 = "|".join([
 IP_PATTERN = rf"^({_V4}|{_V6})$"
 
 
-def Text(max_length: int, min_length: int = 0):
-    return Annotated[str, Field(min_length=min_length, max_length=max_length, pattern=_NO_NUL)]
+# Bounded text without NUL characters, one alias per length (a type checker needs names, not calls).
+Text64 = Annotated[str, Field(min_length=0, max_length=64, pattern=_NO_NUL)]
+Text128 = Annotated[str, Field(min_length=0, max_length=128, pattern=_NO_NUL)]
+Text256 = Annotated[str, Field(min_length=0, max_length=256, pattern=_NO_NUL)]
+NonEmptyText256 = Annotated[str, Field(min_length=1, max_length=256, pattern=_NO_NUL)]
+Text320 = Annotated[str, Field(min_length=0, max_length=320, pattern=_NO_NUL)]
+Text2048 = Annotated[str, Field(min_length=0, max_length=2048, pattern=_NO_NUL)]
+NonEmptyText2048 = Annotated[str, Field(min_length=1, max_length=2048, pattern=_NO_NUL)]
+Text8192 = Annotated[str, Field(min_length=0, max_length=8192, pattern=_NO_NUL)]
+NonEmptyText8192 = Annotated[str, Field(min_length=1, max_length=8192, pattern=_NO_NUL)]
 
 
 Timestamp = Annotated[AwareDatetime, Field(gt=_EARLIEST, lt=_LATEST)]
@@ -97,18 +106,18 @@ class Consent(_Wire):
 
 
 class Properties(_Wire):
-    url: Text(8192, 1)
-    title: Text(2048) | None = None
-    referrer: Text(8192) | None = None
+    url: NonEmptyText8192
+    title: Text2048 | None = None
+    referrer: Text8192 | None = None
     revenue: Annotated[float, Field(ge=-1e12, le=1e12, strict=True)] | Annotated[int, Field(ge=-10**12, le=10**12, strict=True)] | None = None
-    transaction_id: Text(128) | None = None
-    user_email: Text(320) | None = None
+    transaction_id: Text128 | None = None
+    user_email: Text320 | None = None
 
 
 class Context(_Wire):
-    user_agent: Text(2048, 1)
-    locale: Text(128) | None = None
-    timezone: Text(64) | None = None
+    user_agent: NonEmptyText2048
+    locale: Text128 | None = None
+    timezone: Text64 | None = None
     ip: IP | None = None
     consent: Consent
     ad_blocker: StrictBool = False
@@ -120,7 +129,7 @@ class Event(_Wire):
     event_type: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.:-]{0,63}$")]
     timestamp: Timestamp
     session_id: Id | None = None
-    anonymous_id: Text(256) | None = None
+    anonymous_id: Text256 | None = None
     properties: Properties
     context: Context
 
@@ -132,14 +141,14 @@ class EventBatch(_Wire):
 
 
 class ConsentContext(_Wire):
-    user_agent: Text(2048, 1)
+    user_agent: NonEmptyText2048
     ip: IP | None = None
 
 
 class ConsentRecord(_Wire):
-    anonymous_id: Text(256, 1)
+    anonymous_id: NonEmptyText256
     timestamp: Timestamp
-    method: Literal[CONSENT_METHODS]
+    method: ConsentMethod
     consent: Consent
     context: ConsentContext
 
@@ -150,6 +159,7 @@ class ConsentBatch(_Wire):
 
 
 _UNION_TAGS = {"str", "int", "float", "bool", "none"}
+_PATTERN_MESSAGES = {_NO_NUL: "must not contain NUL characters", IP_PATTERN: "must be an IPv4 or IPv6 address"}
 
 
 def field_errors(err: ValidationError, limit: int = 50) -> list[dict[str, str]]:
@@ -166,7 +176,7 @@ def field_errors(err: ValidationError, limit: int = 50) -> list[dict[str, str]]:
             else:
                 path += f".{part}" if path else part
         pattern = e.get("ctx", {}).get("pattern") if e["type"] == "string_pattern_mismatch" else None
-        msg = {_NO_NUL: "must not contain NUL characters", IP_PATTERN: "must be an IPv4 or IPv6 address"}.get(pattern, e["msg"])
+        msg = _PATTERN_MESSAGES.get(pattern, e["msg"]) if pattern else e["msg"]
         out.setdefault(path or "body", msg.removeprefix("Value error, "))
         if len(out) >= limit:
             break
@@ -240,7 +250,7 @@ _CONSENT_RECORD_STRUCT = pl.Struct({
     "anonymous_id": pl.String, "timestamp": pl.String, "method": pl.String, "consent": _CONSENT_STRUCT,
     "context": pl.Struct({"user_agent": pl.String, "ip": pl.String}),
 })
-_DUMP = {
+_DUMP: dict[str, Any] = {  # pydantic's `include` spec for an event
     "event_id": True, "event_type": True, "timestamp": True, "session_id": True, "anonymous_id": True,
     "properties": {"url", "referrer", "revenue", "transaction_id", "user_email"},
     "context": {"user_agent", "locale", "timezone", "ip", "consent", "ad_blocker", "gpc"},

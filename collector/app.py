@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from pydantic import ValidationError
@@ -29,11 +30,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from engine.collector import VERSION, wire
-from engine.collector.ingest import IngestError
-from engine.collector.writer import WriterClient
+from collector import VERSION
+from collector.ingest import IngestError, Result
+from collector.writer import WriterClient
+from engine import wire
 from engine.consent import SIGNALS
 from engine.scenario import Scenario
+
+Batch = wire.EventBatch | wire.ConsentBatch
 
 
 class RateLimiter:
@@ -63,7 +67,7 @@ def _now() -> str:
 
 
 def _error(status: int, code: str, message: str, errors: list | None = None, headers: dict | None = None) -> JSONResponse:
-    body = {"status": "error", "code": code, "message": message}
+    body: dict[str, Any] = {"status": "error", "code": code, "message": message}
     if errors is not None:
         body["errors"] = errors
     return JSONResponse(body, status_code=status, headers=headers)
@@ -127,45 +131,45 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
                 print(f"collector stopped: {final['stored'].get('events', 0):,} events and "
                       f"{final['stored'].get('consent', 0):,} consent records stored in {db}", flush=True)
 
-    async def parse(request: Request, model: type, many_key: str):
-        """(batch model | None, error response | None) for a POST body."""
+    async def parse(request: Request, model: type[Batch], many_key: str) -> Batch | JSONResponse:
+        """The validated batch of a POST body, or the error response."""
         wait = limiter.retry_after(_client(request))
         if wait:
-            return None, _error(429, "RATE_LIMITED", f"over {rate_limit} requests a minute; retry in {wait} s",
-                                headers={"Retry-After": str(wait)})
+            return _error(429, "RATE_LIMITED", f"over {rate_limit} requests a minute; retry in {wait} s",
+                          headers={"Retry-After": str(wait)})
         try:
             body = await _read_body(request)
         except _TooLarge:
-            return None, _error(413, "PAYLOAD_TOO_LARGE", f"the body is over {wire.MAX_BODY_BYTES:,} bytes")
+            return _error(413, "PAYLOAD_TOO_LARGE", f"the body is over {wire.MAX_BODY_BYTES:,} bytes")
         except ClientDisconnect:
-            return None, _error(400, "CLIENT_DISCONNECT", "the body was cut short")
+            return _error(400, "CLIENT_DISCONNECT", "the body was cut short")
         try:
-            return model.model_validate_json(body), None
+            return model.model_validate_json(body)
         except ValidationError as err:
             first = err
         if model is wire.ConsentBatch and any(e["type"] == "missing" and e["loc"] == ("records",) for e in first.errors()):
             try:  # one record on its own
-                return wire.ConsentBatch.model_construct(batch_id=None, records=[wire.ConsentRecord.model_validate_json(body)]), None
+                return wire.ConsentBatch.model_construct(batch_id=None, records=[wire.ConsentRecord.model_validate_json(body)])
             except ValidationError as err:
-                return None, _invalid(err)
-        return None, _invalid(first, many_key)
+                return _invalid(err)
+        return _invalid(first, many_key)
 
-    async def store(kind: str, batch_id: str | None, payload: bytes, n: int, client: str):
+    async def store(kind: str, batch_id: str | None, payload: bytes, n: int, client: str) -> Result | JSONResponse:
         try:
-            return await state["writer"].call("ingest", kind, batch_id, payload, n, client), None
+            return await state["writer"].call("ingest", kind, batch_id, payload, n, client)
         except IngestError as err:
-            return None, _error(503, "STORE_ERROR", f"the batch could not be written, retry: {err}", headers={"Retry-After": "1"})
+            return _error(503, "STORE_ERROR", f"the batch could not be written, retry: {err}", headers={"Retry-After": "1"})
 
-    async def ingest(request: Request, model: type, many_key: str, kind: str) -> JSONResponse:
+    async def ingest(request: Request, model: type[Batch], many_key: str, kind: str) -> JSONResponse:
         """POST a batch: validate, hand it to the writer, answer 202 once it is committed."""
-        batch, err = await parse(request, model, many_key)
-        if err is not None:
-            return err
-        payload = wire.events_json(batch) if kind == "events" else wire.consents_json(batch)
+        batch = await parse(request, model, many_key)
+        if isinstance(batch, JSONResponse):
+            return batch
+        payload = wire.events_json(batch) if isinstance(batch, wire.EventBatch) else wire.consents_json(batch)
         batch_id = None if batch.batch_id is None else str(batch.batch_id)
-        res, err = await store(kind, batch_id, payload, len(getattr(batch, many_key)), _client(request))
-        if err is not None:
-            return err
+        res = await store(kind, batch_id, payload, len(getattr(batch, many_key)), _client(request))
+        if isinstance(res, JSONResponse):
+            return res
         return JSONResponse(
             {"status": "accepted", "batch_id": batch.batch_id, f"{many_key}_received": res.received,
              f"{many_key}_stored": res.stored, "duplicates": res.duplicates, "timestamp": _now()},

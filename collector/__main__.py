@@ -1,4 +1,4 @@
-"""`python -m engine.collector --db PATH --port N`: run the collector on 127.0.0.1.
+"""`python -m collector --db PATH --port N`: run the collector on 127.0.0.1.
 
 The site configuration (consent mode, banner text, rails and masking knobs) comes from a preset,
 a scenario file and `--set` overrides, exactly as for `python -m simulators generate`; give both
@@ -12,25 +12,32 @@ import logging
 import socket
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import uvicorn
 
-from engine.collector.app import create_app
-from engine.collector.writer import open_when_free
+from collector.app import create_app
+from collector.writer import open_when_free
 from engine.scenario import DEFAULT_PRESET, ScenarioError, resolve
 
 EXIT_USAGE = 2
 
 
+def _prog(default: str) -> str:
+    """The console script's own name (drcl-...) when run as one, else `python -m ...`."""
+    name = Path(sys.argv[0]).name
+    return name if name.startswith("drcl-") else default
+
+
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         print(f"error: {message}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m engine.collector", description="Dual-Rail Consent Lab HTTP collector.")
+    p = _Parser(prog=_prog("python -m collector"), description="Dual-Rail Consent Lab HTTP collector.")
     p.add_argument("--db", type=Path, required=True, help="DuckDB file to write (created if missing)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")

@@ -1,7 +1,7 @@
 """The collector's write path: validated batches -> hits -> the same rails and masking as the
 in-process run -> DuckDB, with group commit and idempotency on event and consent keys.
 
-`Ingestor` is synchronous and lives in the writer process (engine.collector.writer), which owns
+`Ingestor` is synchronous and lives in the writer process (collector.writer), which owns
 the DuckDB file. A group of batches is decoded once, run through the rails once, and committed
 with its ledger rows in one transaction; only then are its requests answered, so a 202 always
 means "durably in the database" (DuckDB syncs its WAL on commit).
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,8 +19,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from engine import datasets, keys, masking, pipeline, store
-from engine.collector import wire
+from engine import datasets, keys, masking, pipeline, store, wire
 from engine.rails import CONSENT_ID_LABEL
 from engine.scenario import Scenario
 
@@ -117,7 +117,7 @@ class Ingestor:
         finally:
             cur.close()
 
-    def commit_group(self, group: list[Item]) -> list[Result | IngestError]:
+    def commit_group(self, group: list[Item]) -> Sequence[Result | IngestError]:
         """Commit a group in one transaction; if that fails, item by item, so one bad batch
         cannot take the others down with it."""
         try:
@@ -230,7 +230,7 @@ class Ingestor:
         cur = self.con.cursor()
         try:
             counts = {
-                t: cur.execute(f'SELECT count(*) FROM "{t}" WHERE run_id = ?', [self.run_id]).fetchone()[0]
+                t: cur.execute(f'SELECT count(*) FROM "{t}" WHERE run_id = ?', [self.run_id]).fetchall()[0][0]
                 for t in ("consent_log", "baseline_events", "fullstack_events")
             }
         finally:

@@ -31,7 +31,7 @@ from typing import Any
 
 import duckdb
 
-from engine.collector.ingest import IngestError, Ingestor, Item, open_store
+from collector.ingest import IngestError, Ingestor, Item, open_store
 from engine.scenario import Scenario
 
 log = logging.getLogger("drcl.collector")

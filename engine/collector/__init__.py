@@ -1,3 +1,0 @@
-"""HTTP collector: the baseline and full-stack rails behind a real server (`python -m engine.collector`)."""
-
-VERSION = "0.1.0"
