@@ -38,7 +38,7 @@ subject_access.erasure_report(scenario)
 st.subheader("Retention: what a later “now” removes")
 policy = rights.policy()
 st.markdown(
-    "The project's policy (engine/schema.py) keeps a row as long as its most sensitive non-empty column allows — "
+    "This lab's retention policy keeps a row as long as its most sensitive non-empty column allows — "
     + ", ".join(f"{lv} {kept}" for lv, kept in policy.select("level", "kept").iter_rows())
     + " — counted from the row's own timestamp. The consent log never drops below LOW: proof of consent must outlive what it covers."
 )
