@@ -25,7 +25,7 @@ st.markdown(
 st.caption(f"`gcs` = G1 + ad_storage bit + analytics_storage bit ({gcs_source}). " + context.scenario_caption(scenario))
 
 stream = live.stream(scenario)
-live_stream.stream_panel(stream)
+live_stream.stream_panel(stream, live.running_tally(scenario))
 st.caption("Every request of the streamed hits, with both payloads:")
 download_buttons(live.display(stream), f"live-stream-{scenario.run_id}")
 

@@ -7,6 +7,7 @@ Run: .venv/bin/python benchmarks/bandit.py [rounds]
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from engine import bandit
+from engine.scenario import load_preset
 
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 RATES = [0.05, 0.10, 0.30]
@@ -68,6 +70,37 @@ def main() -> None:
     print(f"  thompson, full-stack rail (observe 0.35): {t:.3f}s")
     t, _, _ = best_of(lambda: bandit.simulate("thompson", RATES, ROUNDS, 1, rail="baseline", day_length=ROUNDS // 7))
     print(f"  thompson, baseline rail (7 daily reports): {t:.3f}s")
+    page_settings()
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def page_settings() -> None:
+    """CPU seconds of one new Copy tests setting (the page's seven tests: every policy on the full stack,
+    the compared policy on the two other rails) at the default, the learner's largest and the presenter's
+    largest setting, on the default preset's problem (target: learner's largest under 5 s)."""
+    from simulators.run import build_run
+    from ui.limits import LEARNER_ROUNDS, LEARNER_WORK
+
+    prob = bandit.problem(bandit.visitor_types(build_run(load_preset("eu_shop"))))
+    learner = (LEARNER_ROUNDS, max(2, LEARNER_WORK // LEARNER_ROUNDS))
+    cases = {"default (10,000 x 8 seeds)": (10_000, 8), f"learner's largest ({learner[0]:,} x {learner[1]})": learner,
+             "presenter's largest (100,000 x 20)": (100_000, 20)}
+    costs = {}
+    for name, (rounds, seeds) in cases.items():
+        start = _cpu()
+        for policy in bandit.POLICIES:
+            bandit.summary(prob, policy, "fullstack", rounds, seeds, bandit.CONTEXTS[0], 1)
+        for rail in ("truth", "baseline"):
+            bandit.summary(prob, bandit.POLICIES[3], rail, rounds, seeds, bandit.CONTEXTS[0], max(1, rounds // 7))
+        costs[name] = _cpu() - start
+    base = costs[next(iter(costs))]
+    print("one new Copy tests setting (7 tests), CPU seconds:")
+    for name, c in costs.items():
+        print(f"  {name:<36} {c:6.2f} s  ({c / base:.1f}x the default)")
 
 
 if __name__ == "__main__":

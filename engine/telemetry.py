@@ -149,6 +149,24 @@ def tally(reqs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def running_tally(reqs: pl.DataFrame) -> pl.DataFrame:
+    """`tally` of the first n hits for every n, computed once: `hit` = n - 1 plus tally's columns and
+    row order, so a live panel looks its tally up instead of grouping the stream on every tick."""
+    n_hits = int(reqs["hit"].to_numpy().max()) + 1 if reqs.height else 0
+    shape = tally(reqs.clear())
+    rows = shape.drop("requests").with_row_index("_i")
+    hits = pl.DataFrame({"hit": pl.int_range(n_hits, eager=True)}).cast({"hit": reqs.schema.get("hit", pl.UInt32)})
+    counts = reqs.group_by("hit", "request", "status").agg(n=pl.len())
+    return (
+        hits.join(rows, how="cross")
+        .join(counts, on=["hit", "request", "status"], how="left")
+        .sort("_i", "hit")
+        .with_columns(requests=pl.col("n").fill_null(0).cum_sum().over("_i").cast(pl.Int64))
+        .sort("hit", "_i")
+        .select("hit", *shape.columns)
+    )
+
+
 def advance(cursor: int, step: int, n_hits: int) -> int:
     """The stream's next cursor (hits shown so far): `step` more, starting over after the last hit."""
     if n_hits <= 0:

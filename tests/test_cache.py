@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import polars as pl
 import pytest
 
 from engine.scenario import Scenario, apply_overrides, load_preset
-from ui.cache import TEXT, cached
+from ui import heavy
+from ui.cache import TEXT, MemoryStore, cached
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +97,127 @@ def test_the_body_gets_the_subject_rebuilt_from_its_key(scenario):
 
     assert (shout("a"), shout("b")) == ("A", "B")
     assert shout.__name__ == "shout"
+
+
+# --- bounded by memory --------------------------------------------------------------------------
+
+
+def _frame(mb: float) -> pl.DataFrame:
+    return pl.DataFrame({"x": pl.zeros(int(mb * 1024 * 1024 / 8), dtype=pl.Int64, eager=True)})
+
+
+def test_store_evicts_least_recently_used_beyond_its_size():
+    store = MemoryStore(limit=lambda: 10 * 1024 * 1024)
+    for k in "abcd":
+        store.put(k, 1, _frame(3), ttl=60, max_entries=100)
+    assert store.stats()["bytes"] <= 10 * 1024 * 1024
+    assert store.get("a") == (False, None)  # the oldest went first
+    store.get("b")  # b is used again: c goes next, not b
+    store.put("e", 1, _frame(3), ttl=60, max_entries=100)
+    assert store.get("b")[0] and not store.get("c")[0] and store.get("e")[0]
+    assert store.stats()["evicted"] == 2
+
+
+def test_store_keeps_nothing_larger_than_itself_and_honours_ttl_and_entries():
+    store = MemoryStore(limit=lambda: 1024 * 1024)
+    store.put("big", 1, _frame(2), ttl=60, max_entries=10)
+    assert store.stats() == {"entries": 0, "bytes": 0, "limit": 1024 * 1024, "evicted": 0}
+    store.put("old", 1, "v", ttl=-1, max_entries=10)
+    assert store.get("old") == (False, None)
+    for i in range(5):
+        store.put(i, 2, i, ttl=60, max_entries=3)
+    assert [store.get(i)[0] for i in range(5)] == [False, False, True, True, True]
+
+
+def test_store_computes_a_missing_entry_once_for_concurrent_callers():
+    store = MemoryStore(limit=lambda: 1 << 30)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.2)
+        return "v"
+
+    threads = [threading.Thread(target=lambda: store.get_or_compute("k", 1, compute, ttl=60, max_entries=4)) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == [1] and store.get("k") == (True, "v")
+
+
+def test_data_entries_are_copies_resource_entries_are_shared(scenario):
+    @cached("data", max_entries=2)
+    def as_data(s: Scenario) -> dict:
+        return {"rows": [1, 2]}
+
+    @cached("resource", max_entries=2)
+    def as_resource(s: Scenario) -> dict:
+        return {"rows": [1, 2]}
+
+    as_data(scenario)["rows"].append(3)
+    assert as_data(scenario) == {"rows": [1, 2]}
+    assert as_resource(scenario) is as_resource(scenario)
+
+
+# --- one heavy computation at a time ------------------------------------------------------------
+
+
+def test_heavy_computations_run_one_at_a_time_in_arrival_order():
+    queue = heavy.Queue()
+    inside, most, order, lock = [0], [0], [], threading.Lock()
+
+    def work(name: str, delay: float) -> None:
+        time.sleep(delay)
+        with heavy.turn(name, queue, show=lambda place, ahead, label: None):
+            with lock:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            order.append(name)
+            with heavy.turn("nested", queue):  # a run computing its own traffic does not queue behind itself
+                time.sleep(0.15)
+            with lock:
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=work, args=(n, i * 0.03)) for i, n in enumerate("abcd")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 1 and order == list("abcd")
+    assert queue.stats()["served"] == 4 and queue.stats()["waiting"] == 0
+
+
+def test_a_session_that_leaves_drops_out_of_the_queue():
+    queue = heavy.Queue()
+    seen: list[int] = []
+    order: list[str] = []
+
+    class Left(Exception):
+        pass
+
+    def leaves(place, ahead, label):
+        seen.append(ahead)
+        raise Left  # what Streamlit raises in a script whose session went away
+
+    def hold() -> None:
+        with heavy.turn("a", queue, show=lambda *a: None):
+            order.append("a")
+            time.sleep(0.4)
+
+    def leaver() -> None:
+        time.sleep(0.05)
+        with pytest.raises(Left), heavy.turn("b", queue, show=leaves):
+            order.append("b")
+
+    def patient() -> None:
+        time.sleep(0.1)
+        with heavy.turn("c", queue, show=lambda *a: None):
+            order.append("c")
+
+    threads = [threading.Thread(target=f) for f in (hold, leaver, patient)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == [1] and order == ["a", "c"] and queue.stats()["waiting"] == 0

@@ -99,3 +99,19 @@ def test_rail_knob_switches_the_rail_the_policies_learn_from(page):
     assert set(results.xs("truth", level="rail").index) == set(bandit.POLICIES)
     assert (results.xs("truth", level="rail")["observed_share"] == 1.0).all()
     assert not results["srm_flag"].loc[[(p, "truth") for p in bandit.POLICIES]].any()
+
+
+@pytest.mark.slow
+def test_a_learner_cannot_ask_for_more_than_the_learner_maximum():
+    """The largest settings cost 65-70 s of CPU; a learner's options stop at the learner maximum and
+    too many seeds for the chosen length are reduced, with a note."""
+    from ui.limits import LEARNER_ROUNDS, LEARNER_WORK
+
+    at = AppTest.from_file("../app.py", default_timeout=120).run()
+    at.switch_page(PAGE).run()
+    assert max(at.select_slider(key="ct.rounds").options, key=lambda o: int(str(o).replace(",", ""))) in (str(LEARNER_ROUNDS), LEARNER_ROUNDS)
+    at.select_slider(key="ct.rounds").set_value(LEARNER_ROUNDS).run()
+    at.slider(key="ct.seeds").set_value(20).run()
+    assert not at.exception
+    seeds = LEARNER_WORK // LEARNER_ROUNDS
+    assert any(f"using {seeds} seeds" in c.value for c in at.caption)

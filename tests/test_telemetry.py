@@ -196,3 +196,13 @@ def test_advance_steps_and_starts_over():
     assert telemetry.advance(10, 5, 12) == 12
     assert telemetry.advance(12, 5, 12) == 5
     assert telemetry.advance(3, 1, 0) == 0
+
+
+def test_running_tally_equals_the_tally_of_every_prefix(hits, base_scenario):
+    reqs = telemetry.requests(hits.head(400), base_scenario)
+    running = telemetry.running_tally(reqs)
+    n_hits = reqs["hit"].max() + 1
+    assert running.height == n_hits * len(telemetry.REQUESTS) * len(telemetry.STATUSES)
+    for cursor in (1, 2, 57, n_hits):
+        at = running.filter(pl.col("hit") == cursor - 1).drop("hit")
+        assert at.equals(telemetry.tally(reqs.filter(pl.col("hit") < cursor))), cursor

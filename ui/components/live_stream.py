@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from engine import telemetry
-from ui.charts.live import tally_chart
+from ui.charts.live import tally_spec
 from ui.services.live import display
 
 RECENT_HITS = 8  # hits listed in the stream's table
@@ -34,8 +34,9 @@ def render_payloads(rows: pl.DataFrame) -> None:
         after.json(json.loads(r["after"]) if r["after"] else {}, expanded=True)
 
 
-def render_stream(reqs: pl.DataFrame, cursor: int) -> None:
-    """What the live panel draws after `cursor` hits: clock, newest requests, payloads, tally."""
+def render_stream(reqs: pl.DataFrame, cursor: int, running: pl.DataFrame | None = None) -> None:
+    """What the live panel draws after `cursor` hits: clock, newest requests, payloads, tally (looked
+    up in `running`, engine.telemetry.running_tally of `reqs`, when given: a tick then groups nothing)."""
     n_hits = int(reqs["hit"].max() or 0) + 1 if reqs.height else 0
     if cursor <= 0 or n_hits == 0:
         st.info("The stream is paused before its first hit: press Resume.")
@@ -51,7 +52,8 @@ def render_stream(reqs: pl.DataFrame, cursor: int) -> None:
     st.caption(f"Requests fired by the newest {min(cursor, RECENT_HITS)} hits, newest first (download the whole stream below the panel).")
     with st.expander("Payloads of the newest hit, before and after masking", expanded=True):
         render_payloads(latest)
-    st.altair_chart(tally_chart(telemetry.tally(shown)))
+    now = telemetry.tally(shown) if running is None else running.filter(pl.col("hit") == cursor - 1).drop("hit")
+    st.vega_lite_chart(spec=tally_spec(now))
     st.caption(f"Requests fired by the {cursor:,} hits streamed so far, by endpoint and outcome (computed from this simulated run).")
 
 
@@ -59,7 +61,7 @@ def _set_paused(paused: bool) -> None:
     st.session_state["live.paused"] = paused
 
 
-def stream_panel(stream: pl.DataFrame) -> None:
+def stream_panel(stream: pl.DataFrame, running: pl.DataFrame) -> None:
     """Pause, Resume and speed, and the panel that advances the stream by itself while not paused."""
     n_hits = stream["hit"].n_unique()
     state = st.session_state
@@ -78,7 +80,7 @@ def stream_panel(stream: pl.DataFrame) -> None:
     def live_panel() -> None:
         if not st.session_state["live.paused"]:
             st.session_state["live.cursor"] = telemetry.advance(st.session_state["live.cursor"], SPEEDS[speed], n_hits)
-        render_stream(stream, st.session_state["live.cursor"])
+        render_stream(stream, st.session_state["live.cursor"], running)
 
     with st.container(border=True):
         live_panel()

@@ -13,6 +13,7 @@ from typing import Any, Literal, get_args, get_origin
 import streamlit as st
 from pydantic import ValidationError
 
+from engine.budget import Budget, clamp
 from engine.scenario import (
     DEFAULT_PRESET,
     Scenario,
@@ -22,9 +23,9 @@ from engine.scenario import (
     list_presets,
     load_preset,
 )
+from ui.components import auth
+from ui.limits import PRESENTER_BUDGET_KEY, PRESENTER_MAX_VISITOR_DAYS, learner_budget, session_budget
 
-# In-browser runs stay small enough to recompute in about a second; bigger runs: Runs page or CLI.
-APP_MAX_VISITORS = 200_000
 PRESET_KEY = "preset"
 _SECTIONS = {"site": "Site", "traffic": "Traffic", "consent": "Consent", "rails": "Rails", "masking": "Masking"}
 
@@ -50,7 +51,7 @@ def _label(path: str) -> str:
     return path.split(".", 1)[-1].replace("_", " ").replace(".", ": ")
 
 
-def _widget(container: Any, path: str, info: Any, default: Any) -> None:
+def _widget(container: Any, path: str, info: Any, default: Any, budget: Budget) -> None:
     ann = info.annotation
     common = {"key": path, "help": info.description, "bind": "query-params"}
     lo = next((getattr(m, "ge", None) for m in info.metadata if getattr(m, "ge", None) is not None), None)
@@ -61,8 +62,11 @@ def _widget(container: Any, path: str, info: Any, default: Any) -> None:
     elif ann is bool:
         container.checkbox(_label(path), value=default, **common)
     elif ann is int:
+        # The widgets stop at this session's budget (clamp() below also holds the product of the two).
         if path == "traffic.visitors":
-            hi = min(hi or APP_MAX_VISITORS, APP_MAX_VISITORS)
+            hi = min(hi or budget.max_visitors, budget.max_visitors)
+        elif path == "traffic.days":
+            hi = min(hi or budget.max_days, budget.max_days)
         container.number_input(_label(path), min_value=lo, max_value=hi, value=min(default, hi) if hi else default, step=1, **common)
     elif ann is float:
         container.slider(_label(path), min_value=float(lo or 0.0), max_value=float(hi or 1.0), value=float(default), step=0.01, **common)
@@ -74,13 +78,14 @@ def _widget(container: Any, path: str, info: Any, default: Any) -> None:
         raise TypeError(f"no widget for {path}: {ann}")
 
 
+def _budget() -> Budget:
+    return session_budget(auth.is_presenter())
+
+
 def _apply_preset(name: str) -> None:
-    preset = load_preset(name)
+    preset, _ = clamp(load_preset(name), _budget())
     for path, _ in iter_fields():
-        value = _to_widget(_value_at(preset, path))
-        if path == "traffic.visitors":
-            value = min(value, APP_MAX_VISITORS)
-        st.session_state[path] = value
+        st.session_state[path] = _to_widget(_value_at(preset, path))
 
 
 def _on_preset_change() -> None:
@@ -91,9 +96,11 @@ def _on_reset() -> None:
     _apply_preset(st.session_state.get(PRESET_KEY, DEFAULT_PRESET))
 
 
-def _url_notes(preset: Scenario) -> list[str]:
-    """Query parameters that are not valid for the scenario: they fall back to the preset."""
+def _url_notes(preset: Scenario, budget: Budget) -> list[str]:
+    """Query parameters that are not valid for the scenario fall back to the preset; a run larger than
+    the session's budget is clamped (the widgets start from the clamped values)."""
     notes = []
+    wanted = {k: st.query_params[k] for k in ("traffic.visitors", "traffic.days") if k in st.query_params}
     known = {p for p, _ in iter_fields()} | {PRESET_KEY}
     for key in st.query_params:
         raw = st.query_params[key]
@@ -104,11 +111,19 @@ def _url_notes(preset: Scenario) -> list[str]:
         if key not in known:
             continue  # other apps' parameters are not ours to judge
         try:
-            value = apply_overrides(preset, {key: raw})
-            if key == "traffic.visitors" and value.traffic.visitors > APP_MAX_VISITORS:
-                notes.append(f"{key}={raw} is above the in-browser limit of {APP_MAX_VISITORS:,}; using the preset's value.")
+            apply_overrides(preset, {key: raw})
         except ScenarioError as err:
             notes.append(f"{key}={raw!r} ignored ({str(err).split(': ', 2)[-1]}); using the preset's value.")
+            wanted.pop(key, None)
+    try:
+        asked = apply_overrides(preset, dict(wanted))
+    except ScenarioError:
+        return notes
+    clamped, clamp_notes = clamp(asked, budget)
+    if clamp_notes:
+        for path in ("traffic.visitors", "traffic.days"):
+            st.session_state[path] = _value_at(clamped, path)
+        notes += clamp_notes
     return notes
 
 
@@ -117,13 +132,13 @@ def scenario_sidebar() -> Scenario:
     if "_url_notes" not in st.session_state:
         preset_name = st.query_params.get(PRESET_KEY, DEFAULT_PRESET)
         base = load_preset(preset_name if preset_name in list_presets() else DEFAULT_PRESET)
-        st.session_state["_url_notes"] = _url_notes(base)
+        st.session_state["_url_notes"] = _url_notes(base, _budget())
     sb = st.sidebar
     sb.header("Scenario")
     presets = list(list_presets())
     sb.selectbox("Preset", presets, index=presets.index(DEFAULT_PRESET), key=PRESET_KEY, bind="query-params",
                  on_change=_on_preset_change, help="A ready-made scenario; every knob below starts from it.")
-    preset = load_preset(st.session_state[PRESET_KEY])
+    preset, _ = clamp(load_preset(st.session_state[PRESET_KEY]), budget := _budget())
     sb.button("Reset to preset", on_click=_on_reset, help="Set every knob back to the preset's value.")
     for note in st.session_state["_url_notes"]:
         sb.warning(note)
@@ -132,11 +147,15 @@ def scenario_sidebar() -> Scenario:
         section = path.split(".")[0]
         if section not in groups:
             groups[section] = sb.expander(_SECTIONS.get(section, "Run"), expanded=section == "consent")
-        default = _value_at(preset, path)
-        if path == "traffic.visitors":
-            default = min(default, APP_MAX_VISITORS)
-        _widget(groups[section], path, info, default)
-    return current_scenario(preset)
+        _widget(groups[section], path, info, _value_at(preset, path), budget)
+    if auth.is_presenter():
+        sb.number_input("Presenter: largest run for this session (visitors × days)", min_value=learner_budget().max_visitor_days,
+                        max_value=PRESENTER_MAX_VISITOR_DAYS, step=1_000_000, key=PRESENTER_BUDGET_KEY,
+                        help="Learners are limited to a smaller run so one server can serve a whole room.")
+    scenario, notes = clamp(current_scenario(preset), budget)
+    for note in notes:
+        sb.warning(note)
+    return scenario
 
 
 def current_scenario(preset: Scenario | None = None) -> Scenario:

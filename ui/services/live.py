@@ -30,6 +30,12 @@ def stream(scenario: Scenario) -> pl.DataFrame:
     return telemetry.requests(stream_hits(scenario, simulation.traffic(scenario)), scenario)
 
 
+@cached("resource", max_entries=8)
+def running_tally(scenario: Scenario) -> pl.DataFrame:
+    """The stream's tally after every hit, for the live panel to look up (shared; read-only)."""
+    return telemetry.running_tally(stream(scenario))
+
+
 @cached("data", max_entries=32)
 def candidates(scenario: Scenario) -> list[int]:
     """Visitor ids with a short journey, to play the visitor with."""
