@@ -20,6 +20,8 @@ import dataclasses
 import functools
 import inspect
 import itertools
+import json
+import os
 import sys
 import threading
 import time
@@ -149,6 +151,8 @@ class MemoryStore:
             while self.total > self.limit() and len(self.entries) > 1:
                 self._drop(next(iter(self.entries)))
                 self.evicted += 1
+            stats = {"entries": len(self.entries), "bytes": self.total, "limit": self.limit(), "evicted": self.evicted}
+        _record(stats)
 
     def clear_owner(self, owner: int) -> None:
         with self.lock:
@@ -163,6 +167,15 @@ class MemoryStore:
     def stats(self) -> dict[str, int]:
         with self.lock:
             return {"entries": len(self.entries), "bytes": self.total, "limit": self.limit(), "evicted": self.evicted}
+
+
+def _record(stats: dict[str, int]) -> None:
+    """With DRCL_CACHE_STATS=FILE, append the store's size after every insert as a JSON line (what the
+    server benchmarks read; off by default)."""
+    path = os.environ.get("DRCL_CACHE_STATS")
+    if path:
+        with open(path, "a") as out:
+            out.write(json.dumps({"t": time.time(), **stats}) + "\n")
 
 
 STORE = MemoryStore()
