@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: run test test-fast typecheck setup default-run bench clean browser
+.PHONY: run test test-fast typecheck setup default-run presenter-secrets bench clean browser
 
 # The pinned requirements are the lock; the package itself (pyproject.toml: engine, simulators,
 # collector, ui and the drcl-* commands) is then installed editable on top, without resolving again.
@@ -26,12 +26,13 @@ default-run: $(STAMP)
 	if [ -d data/runs/$$id ]; then echo "default run $$id present"; \
 	else mkdir -p data/runs && $(BIN)/python -m simulators generate --preset eu_shop --out data/runs --quiet; fi
 
-# Presenter login needs .streamlit/secrets.toml: start from the example (the app then warns that
-# example secrets are in use until you set your own).
-.streamlit/secrets.toml:
-	cp .streamlit/secrets.toml.example .streamlit/secrets.toml
+# Presenter login needs .streamlit/secrets.toml. Created on first start, never from the example: a
+# random cookie key and the bcrypt hash of DRCL_PRESENTER_PASSWORD or of a random password printed
+# once. An existing file is kept (and the terminal warns if it holds the example's public secrets).
+presenter-secrets: $(STAMP)
+	$(BIN)/python -m ui.presenter_secrets .streamlit/secrets.toml
 
-run: default-run .streamlit/secrets.toml
+run: default-run presenter-secrets
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
 
 # The browser smoke test drives Debian's chromium (`playwright install` cannot download browsers here;

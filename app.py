@@ -1,7 +1,7 @@
 """Dual-Rail Consent Lab: router and frame.
 
 Order matters (docs/architecture.md): page config -> navigation -> presenter login where a page needs it ->
-shared scenario sidebar -> run the page.
+shared scenario sidebar -> run the page, inside an error boundary that logs and shows only an error id.
 """
 
 from __future__ import annotations
@@ -9,11 +9,13 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.components import auth
+from ui.components.errors import error_boundary
 from ui.components.scenario_sidebar import scenario_sidebar
 
 PRESENTER_PAGES = {"Runs"}
 
 st.set_page_config(page_title="Dual-Rail Consent Lab", page_icon="🛤️", layout="wide")
+auth.warn_once_if_refused()
 pg = st.navigation(
     [
         st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
@@ -26,7 +28,8 @@ pg = st.navigation(
         st.Page("app_pages/runs.py", title="Runs", icon=":material/lock:"),
     ]
 )
-if pg.title in PRESENTER_PAGES and not auth.require_presenter():
-    st.stop()
-st.session_state["scenario"] = scenario_sidebar()
-pg.run()
+with error_boundary(pg.title):
+    if pg.title in PRESENTER_PAGES and not auth.require_presenter():
+        st.stop()
+    st.session_state["scenario"] = scenario_sidebar()
+    pg.run()

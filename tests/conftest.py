@@ -6,6 +6,8 @@ import os
 
 os.environ.setdefault("DRCL_HASH_KEY", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")
 
+import contextlib
+
 import pytest
 
 from engine.scenario import Scenario, apply_overrides, load_preset
@@ -33,3 +35,22 @@ def base_traffic(base_scenario):
 @pytest.fixture(scope="session")
 def base_tables(base_scenario, base_traffic):
     return build_run(base_scenario, base_traffic)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def full_error_details_in_apptest():
+    """The shipped config redacts exceptions ("none"); AppTest failures should say what broke. This
+    process only: browser tests' servers read the shipped config."""
+    from streamlit import config
+
+    config.get_config_options()  # parse the config files first, or they would override this later
+    config.set_option("client.showErrorDetails", "full")
+
+
+@pytest.fixture(autouse=True)
+def page_errors_fail_tests(monkeypatch):
+    """app.py's error boundary turns a page's exception into an error id on the page; under AppTest the
+    exception itself must reach `at.exception` and fail the test. tests/test_errors.py overrides this."""
+    from ui.components import errors
+
+    monkeypatch.setattr(errors, "error_boundary", lambda page: contextlib.nullcontext())

@@ -68,6 +68,9 @@ def new_page(browser: Browser) -> Page:
 def assert_clean(page: Page) -> None:
     errors = page.locator("[data-testid='stException']")
     assert errors.count() == 0, f"{page.url}: {errors.first.inner_text()[:2000]}"
+    # app.py's error boundary shows an error id instead of an exception element.
+    caught = page.get_by_text("Something went wrong on this page")
+    assert caught.count() == 0, f"{page.url}: {caught.first.inner_text()}"
     assert page.locator("h1").first.inner_text().strip(), "the page title did not render"
 
 

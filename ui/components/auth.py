@@ -1,20 +1,36 @@
 """Presenter login (streamlit-authenticator). Learners never need it; presenter-only pages do.
 
-Credentials come from `.streamlit/secrets.toml` ([auth] with bcrypt hashes); the committed
-`secrets.toml.example` documents the shape. The app warns while example secrets are in use.
+Credentials come from `.streamlit/secrets.toml` ([auth] with bcrypt hashes), which `make run`
+creates (`ui/presenter_secrets.py`). Secrets that may not grant access (the public example's key or
+password, a short key) switch presenter features off. The login cookie is checked here before
+streamlit-authenticator sees it: a cookie it cannot use ends at the login form, never at a traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import threading
+from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
-import bcrypt
+import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 
-EXAMPLE_COOKIE_KEY = "example-cookie-key-change-me-at-least-32-bytes"
-EXAMPLE_PASSWORD = "change-me"
+from ui.components.errors import log_error
+from ui.logs import get_logger
+from ui.presenter_secrets import PASSWORD_ENV, problems
+
+logger = get_logger("auth")
+LOGIN_FORM = {"location": "main", "key": "presenter-login", "fields": {"Form name": "Presenter login"}}
+# streamlit-authenticator's own session key: while it is set, it reads no login cookie.
+_NO_COOKIE = "logout"
+_FAILED = "presenter-login.failed"
+_IGNORED, _DELETED, _DELETE_KEY = "presenter-cookie.ignored", "presenter-cookie.deleted", "presenter-cookie.delete"
+_warned: set[tuple[str, ...]] = set()
+_warned_lock = threading.Lock()
 
 
 def auth_config() -> dict[str, Any] | None:
@@ -26,16 +42,47 @@ def auth_config() -> dict[str, Any] | None:
     return copy.deepcopy(section.to_dict())
 
 
-def uses_example_secrets(config: dict[str, Any]) -> bool:
-    if config["cookie"]["key"] == EXAMPLE_COOKIE_KEY:
-        return True
-    for user in config["credentials"]["usernames"].values():
-        try:
-            if bcrypt.checkpw(EXAMPLE_PASSWORD.encode(), str(user["password"]).encode()):
-                return True
-        except ValueError:
-            continue
-    return False
+def warn_once_if_refused() -> None:
+    """At the app's first run (and again if the secrets change): a warning in the server log."""
+    config = auth_config()
+    found = problems(config) if config is not None else []  # no [auth] at all: a server for learners only
+    if not found:
+        return
+    with _warned_lock:
+        if tuple(found) in _warned:
+            return
+        _warned.add(tuple(found))
+    logger.warning("Presenter features are refused: the secrets have %s. Move .streamlit/secrets.toml away and run "
+                   "`make run` once to create your own (the example secrets are public).", ", ".join(found))
+
+
+def cookie_problem(token: str | None, key: str, usernames: Collection[str], now: float) -> str | None:
+    """Why a login cookie cannot log anyone in, or None if it is absent or good. Checks what
+    streamlit-authenticator assumes (HS256, a known user, a numeric expiry) without ever raising."""
+    if token is None:
+        return None
+    try:
+        algorithm = jwt.get_unverified_header(token).get("alg")
+    except jwt.InvalidTokenError:
+        return "not a JWT"
+    if algorithm != "HS256":
+        return "unexpected signing algorithm"
+    try:
+        claims = jwt.decode(token, key, algorithms=["HS256"])
+    except jwt.InvalidSignatureError:
+        return "signed with another key"
+    except jwt.ExpiredSignatureError:
+        return "expired"
+    except jwt.InvalidTokenError:
+        return "malformed token"
+    username, expiry = claims.get("username"), claims.get("exp_date")
+    if not isinstance(username, str) or isinstance(expiry, bool) or not isinstance(expiry, int | float):
+        return "malformed claims"
+    if username not in usernames:
+        return "user no longer configured"
+    if expiry <= now:
+        return "expired"
+    return None
 
 
 def _authenticator(config: dict[str, Any]) -> stauth.Authenticate:
@@ -50,22 +97,92 @@ def _authenticator(config: dict[str, Any]) -> stauth.Authenticate:
     )
 
 
+def _usernames(config: dict[str, Any]) -> Collection[str]:
+    return config["credentials"]["usernames"].keys()
+
+
+def _forget_login() -> None:
+    for key in ("authentication_status", "username", "name", "email", "roles"):
+        st.session_state[key] = None
+    st.session_state[_NO_COOKIE] = True
+
+
+def _drop_bad_cookie(auth: stauth.Authenticate, config: dict[str, Any]) -> None:
+    """Ignore (and delete) a login cookie the authenticator would choke on or must not trust."""
+    if st.session_state.get("authentication_status"):
+        return
+    name = config["cookie"]["name"]
+    # A plain dict: AppTest's cookie mapping answers any lookup with a mock, but iterates as empty.
+    token = st.context.cookies.to_dict().get(name)
+    problem = cookie_problem(token, config["cookie"]["key"], _usernames(config), datetime.now().timestamp())
+    if problem is None:
+        return
+    if not st.session_state.get(_IGNORED):
+        st.session_state[_IGNORED] = True
+        # Never the token itself: a forged one is an attacker's text, a real one a credential.
+        (logger.info if problem == "expired" else logger.warning)("Ignoring a presenter cookie: %s", problem)
+        _forget_login()
+    # st.context.cookies keeps the request's cookies for the whole session: this flag is what stops
+    # streamlit-authenticator from reading the bad one.
+    st.session_state[_NO_COOKIE] = True
+    _delete_cookie(auth, name)
+
+
+def _delete_cookie(auth: stauth.Authenticate, name: str) -> None:
+    """Delete the cookie in the browser, sparing its next session. The cookie component deletes when
+    drawn and answers True; it is drawn on every run until then (a rerun may remove it too early)."""
+    if st.session_state.get(_DELETED):
+        return
+    if st.session_state.get(_DELETE_KEY) is True:
+        st.session_state[_DELETED] = True
+        return
+    with contextlib.suppress(KeyError):  # its list of the browser's cookies may not have arrived yet
+        auth.cookie_controller.cookie_model.cookie_manager.delete(name, key=_DELETE_KEY)
+
+
+def _drop_stale_session(config: dict[str, Any]) -> None:
+    """A session logged in as a user the secrets no longer have is logged out."""
+    if st.session_state.get("authentication_status") and st.session_state.get("username") not in _usernames(config):
+        logger.warning("Logging out a presenter session: user no longer configured")
+        _forget_login()
+
+
 def is_presenter() -> bool:
-    return bool(st.session_state.get("authentication_status"))
+    """A presenter is logged in, as a user the secrets still have, and the secrets may grant access."""
+    config = auth_config()
+    return (config is not None and not problems(config) and bool(st.session_state.get("authentication_status"))
+            and st.session_state.get("username") in _usernames(config))
 
 
 def require_presenter() -> bool:
     """On a presenter-only page: show the login form until a presenter is logged in."""
     config = auth_config()
     if config is None:
-        st.error("Presenter login is not configured: copy `.streamlit/secrets.toml.example` to "
-                 "`.streamlit/secrets.toml` and set your own cookie key and password hash.")
+        st.error("Presenter login is not configured: run `make run` once, which creates `.streamlit/secrets.toml` "
+                 f"with your own cookie key and password (set `{PASSWORD_ENV}` to choose the password).")
         return False
-    if uses_example_secrets(config):
-        st.warning("This app runs with the example cookie key or password from `secrets.toml.example`: "
-                   "anyone who has read the repository can log in. Set your own in `.streamlit/secrets.toml`.")
+    if found := problems(config):
+        example = any("example" in p for p in found)
+        what = "the example secrets, which anyone who has read the repository knows" if example else "unsafe secrets"
+        st.error(f"**Presenter login is off on this server.** It is configured with {what} ({', '.join(found)}).")
+        st.info("To switch it on, move `.streamlit/secrets.toml` away and run `make run` once: it creates your own "
+                f"cookie key and a password (printed once in the terminal, or taken from `{PASSWORD_ENV}`).")
+        return False
+    _drop_stale_session(config)
     auth = _authenticator(config)
-    auth.login(location="main", key="presenter-login", fields={"Form name": "Presenter login"})
+    _drop_bad_cookie(auth, config)
+    try:
+        auth.login(**LOGIN_FORM)
+    except Exception:  # whatever the authenticator raises ends at the login form, not at a traceback
+        error_id = log_error("the presenter login")
+        _forget_login()
+        if _FAILED not in st.session_state:  # one rerun, without the cookie, draws the form
+            st.session_state[_FAILED] = error_id
+            st.rerun()
+        st.error(f"The login could not be completed (error id **{error_id}**).")
+        return False
+    if failed := st.session_state.pop(_FAILED, None):
+        st.error(f"The login could not be completed (error id **{failed}**). Please log in again.")
     if st.session_state.get("authentication_status") is False:
         st.error("Username or password is incorrect.")
     if is_presenter():

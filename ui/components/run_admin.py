@@ -7,6 +7,7 @@ import streamlit as st
 
 from engine import store
 from engine.scenario import Scenario
+from ui.components import auth
 from ui.services import runs
 
 FLASH = "runs.flash"
@@ -26,7 +27,8 @@ def show_flash() -> None:
 
 
 def import_run(run_id: str | None) -> None:
-    if run_id is None:
+    # Callbacks run before app.py's gate: check again (the secrets may have changed since the last run).
+    if run_id is None or not auth.is_presenter():
         return
     try:
         runs.import_run(run_id)
@@ -39,7 +41,7 @@ def import_run(run_id: str | None) -> None:
 
 def delete_run(run_id: str | None) -> None:
     # The button is disabled without the confirmation, but a disabled button is only a hint to the browser.
-    if run_id is None or not st.session_state.get("runs.confirm_delete"):
+    if run_id is None or not st.session_state.get("runs.confirm_delete") or not auth.is_presenter():
         return
     st.session_state["runs.confirm_delete"] = False
     for key in ("runs.delete_id", "runs.import_id", "runs.view_id"):
