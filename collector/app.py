@@ -1,12 +1,13 @@
 """The collector's HTTP API (Starlette on uvicorn).
 
-    POST /api/v1/events                  202 after a durable write; 400 / 413 / 429 otherwise
+    POST /api/v1/events                  202 after a durable write; 400 / 413 / 415 / 429 / 503 otherwise
     POST /api/v1/consent                 consent records (one, or {"records": [...]})
     GET  /api/v1/consent/{anonymous_id}  the consent log of one visitor (raw id, as the browser holds it)
     GET  /api/v1/health                  {"status", "version", "timestamp", "checks": {"database"}}
 
 Error bodies are always {"status": "error", "code", "message", "errors"?}. Nothing is written
-unless the whole batch validates.
+unless the whole batch validates. Slow clients, connection counts and request-head sizes are
+limited one layer down, in `collector/protocol.py`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import ipaddress
 import math
 import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,25 +44,133 @@ Batch = wire.EventBatch | wire.ConsentBatch
 
 
 class RateLimiter:
-    """A token bucket per client: `per_minute` requests a minute, bursts up to the same number."""
+    """A token bucket per client: `per_minute` requests a minute, bursts up to the same number.
 
-    def __init__(self, per_minute: int) -> None:
+    A bucket that has filled up again is the same as no bucket, so it is dropped: buckets are
+    kept least recently used first and the refilled ones at the front go on each call. The table
+    then holds the clients seen in the last minute at most, and never more than `max_clients`
+    (beyond, the least recently seen client's bucket goes; it starts full next time, which a
+    client rotating addresses gets anyway)."""
+
+    def __init__(self, per_minute: int, max_clients: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
         self.capacity = float(per_minute)
         self.rate = per_minute / 60.0
-        self.buckets: dict[str, tuple[float, float]] = {}
+        self.max_clients = max_clients
+        self.clock = clock
+        self.buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # client -> (tokens, when)
 
     def retry_after(self, client: str) -> int:
         """0 if the request may pass (and takes a token), else whole seconds to wait."""
         if self.capacity <= 0:
             return 0
-        now = time.monotonic()
-        tokens, last = self.buckets.get(client, (self.capacity, now))
+        now = self.clock()
+        self._expire(now)
+        tokens, last = self.buckets.pop(client, (self.capacity, now))
         tokens = min(self.capacity, tokens + (now - last) * self.rate)
+        wait = 0
         if tokens >= 1.0:
-            self.buckets[client] = (tokens - 1.0, now)
-            return 0
-        self.buckets[client] = (tokens, now)
-        return max(1, math.ceil((1.0 - tokens) / self.rate))
+            tokens -= 1.0
+        else:
+            wait = max(1, math.ceil((1.0 - tokens) / self.rate))
+        self.buckets[client] = (tokens, now)  # at the back: the most recently seen
+        if len(self.buckets) > self.max_clients:
+            self.buckets.popitem(last=False)
+        return wait
+
+    def _expire(self, now: float) -> None:
+        while self.buckets:
+            client, (tokens, last) = next(iter(self.buckets.items()))
+            if tokens + (now - last) * self.rate < self.capacity:
+                return  # the front is not full yet; those behind were seen later (each is full within a minute)
+            del self.buckets[client]
+
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class ClientAddress:
+    """Whose request it is: the connecting address, or, when that address is a trusted proxy,
+    the last address in `X-Forwarded-For` that is not itself a trusted proxy.
+
+    With no trusted proxy the header is never read: any client could name itself anything and
+    so dodge the rate limit. A forwarded value that is not an IP address falls back to the
+    proxy's own address (one bucket for all such requests), never to the text sent."""
+
+    def __init__(self, trusted: Sequence[str] = ()) -> None:
+        self.networks = [ipaddress.ip_network(a) for a in trusted]
+
+    def _trusted(self, ip: IPAddress) -> bool:
+        return any(ip in net for net in self.networks)
+
+    def __call__(self, request: Request) -> str:
+        peer = request.client.host if request.client else "unknown"
+        if not self.networks:
+            return peer
+        peer_ip = _ip(peer)
+        if peer_ip is None or not self._trusted(peer_ip):
+            return peer
+        hops = [h.strip() for v in request.headers.getlist("x-forwarded-for") for h in v.split(",")]
+        found: IPAddress | None = None
+        for hop in reversed(hops):  # each proxy appends the address it got the request from
+            found = _ip(hop)
+            if found is None:
+                return peer
+            if not self._trusted(found):
+                break
+        return str(found) if found is not None else peer
+
+
+def _ip(text: str) -> IPAddress | None:
+    """An address as proxies write it: "192.0.2.1", "192.0.2.1:5678", "2001:db8::1", "[2001:db8::1]:5678"."""
+    if text.startswith("[") and "]" in text:
+        text = text[1:text.index("]")]
+    elif text.count(":") == 1:
+        text = text.split(":")[0]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:  # a dual-stack socket's view of an IPv4 peer
+        return ip.ipv4_mapped
+    return ip
+
+
+class BodyBudget:
+    """Bytes of request bodies held in memory at once, over all requests: bodies stalled just
+    under the per-request cap cannot add up to more than `capacity`."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.used = 0
+
+    def take(self, n: int) -> bool:
+        if self.used + n > self.capacity:
+            return False
+        self.used += n
+        return True
+
+    def give(self, n: int) -> None:
+        self.used -= n
+
+
+# What a body may be declared as: JSON, or text/plain, which navigator.sendBeacon sends for a
+# string (a beacon cannot set application/json without a CORS preflight). A body without any
+# Content-Type (sendBeacon with an untyped Blob) is read as JSON too.
+MEDIA_TYPES = ("application/json", "text/plain")
+CHARSETS = ("utf-8", "us-ascii")
+
+
+def _media_type_error(content_type: str | None) -> str | None:
+    if content_type is None:
+        return None
+    media, *params = content_type.split(";")
+    if media.strip().lower() not in MEDIA_TYPES:
+        return f"Content-Type {media.strip()[:100]!r} is not accepted; send application/json or text/plain"
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip().strip('"').lower() not in CHARSETS:
+            return f"charset {value.strip()[:40]!r} is not accepted; the body must be UTF-8"
+    return None
 
 
 def _now() -> str:
@@ -85,29 +196,58 @@ def _invalid(err: ValidationError, many_key: str | None = None) -> JSONResponse:
     return _error(400, "VALIDATION_ERROR", f"{err.error_count()} invalid field(s); nothing was stored", wire.field_errors(err))
 
 
+def _validate(body: bytes, model: type[Batch], many_key: str) -> Batch | JSONResponse:
+    """The validated batch, or the 400 / 413 answer; a consent record may come on its own."""
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as err:
+        first = err
+    if model is wire.ConsentBatch and any(e["type"] == "missing" and e["loc"] == ("records",) for e in first.errors()):
+        try:  # one record on its own
+            return wire.ConsentBatch.model_construct(batch_id=None, records=[wire.ConsentRecord.model_validate_json(body)])
+        except ValidationError as err:
+            return _invalid(err)
+    return _invalid(first, many_key)
+
+
 class _TooLarge(Exception):
     pass
 
 
-async def _read_body(request: Request) -> bytes:
+class _NoRoom(Exception):
+    pass
+
+
+async def _read_body(request: Request, budget: BodyBudget) -> bytes:
+    """The body, counted as it arrives: refused as soon as it would pass the per-request cap or
+    the budget, never buffered past either. On success it holds len(body) bytes of the budget,
+    for the caller to give back."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > wire.MAX_BODY_BYTES:
         raise _TooLarge
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > wire.MAX_BODY_BYTES:
-            raise _TooLarge
+    try:
+        async for chunk in request.stream():
+            if len(body) + len(chunk) > wire.MAX_BODY_BYTES:
+                raise _TooLarge
+            if not budget.take(len(chunk)):
+                raise _NoRoom
+            body += chunk
+    except BaseException:
+        budget.give(len(body))
+        raise
     return bytes(body)
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: float = 0.05,
+               trusted_proxies: Sequence[str] = (), body_memory: int = 64_000_000) -> Starlette:
+    """The collector for one site configuration (`scenario`: site, consent, rails, masking).
 
-
-def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: float = 0.05) -> Starlette:
-    """The collector for one site configuration (`scenario`: site, consent, rails, masking)."""
+    `trusted_proxies`: addresses or networks whose `X-Forwarded-For` names the client (none by
+    default); `body_memory`: bytes of request bodies held at once, over all requests."""
     limiter = RateLimiter(rate_limit)
+    client_of = ClientAddress(trusted_proxies)
+    budget = BodyBudget(body_memory)
     state: dict = {}
 
     @contextlib.asynccontextmanager
@@ -133,26 +273,26 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
 
     async def parse(request: Request, model: type[Batch], many_key: str) -> Batch | JSONResponse:
         """The validated batch of a POST body, or the error response."""
-        wait = limiter.retry_after(_client(request))
+        wait = limiter.retry_after(client_of(request))
         if wait:
             return _error(429, "RATE_LIMITED", f"over {rate_limit} requests a minute; retry in {wait} s",
                           headers={"Retry-After": str(wait)})
+        problem = _media_type_error(request.headers.get("content-type"))
+        if problem:
+            return _error(415, "UNSUPPORTED_MEDIA_TYPE", problem)
         try:
-            body = await _read_body(request)
+            body = await _read_body(request, budget)
         except _TooLarge:
             return _error(413, "PAYLOAD_TOO_LARGE", f"the body is over {wire.MAX_BODY_BYTES:,} bytes")
+        except _NoRoom:
+            return _error(503, "OVERLOADED", "too many request bodies in memory at once; retry in 1 s",
+                          headers={"Retry-After": "1"})
         except ClientDisconnect:
             return _error(400, "CLIENT_DISCONNECT", "the body was cut short")
         try:
-            return model.model_validate_json(body)
-        except ValidationError as err:
-            first = err
-        if model is wire.ConsentBatch and any(e["type"] == "missing" and e["loc"] == ("records",) for e in first.errors()):
-            try:  # one record on its own
-                return wire.ConsentBatch.model_construct(batch_id=None, records=[wire.ConsentRecord.model_validate_json(body)])
-            except ValidationError as err:
-                return _invalid(err)
-        return _invalid(first, many_key)
+            return _validate(body, model, many_key)
+        finally:
+            budget.give(len(body))  # parsed or refused, the raw bytes are garbage from here
 
     async def store(kind: str, batch_id: str | None, payload: bytes, n: int, client: str) -> Result | JSONResponse:
         try:
@@ -167,7 +307,7 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
             return batch
         payload = wire.events_json(batch) if isinstance(batch, wire.EventBatch) else wire.consents_json(batch)
         batch_id = None if batch.batch_id is None else str(batch.batch_id)
-        res = await store(kind, batch_id, payload, len(getattr(batch, many_key)), _client(request))
+        res = await store(kind, batch_id, payload, len(getattr(batch, many_key)), client_of(request))
         if isinstance(res, JSONResponse):
             return res
         return JSONResponse(
@@ -183,7 +323,7 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
         return await ingest(request, wire.ConsentBatch, "records", "consent")
 
     async def consent_get(request: Request) -> JSONResponse:
-        wait = limiter.retry_after(_client(request))
+        wait = limiter.retry_after(client_of(request))
         if wait:
             return _error(429, "RATE_LIMITED", f"retry in {wait} s", headers={"Retry-After": str(wait)})
         raw = request.path_params["anonymous_id"]
@@ -225,6 +365,7 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
              "run_id": scenario.run_id,
              "stored": {"events": st["stored"].get("events", 0), "consent_records": st["stored"].get("consent", 0)},
              "groups_committed": st["groups"],
+             "rate_limit_clients": len(limiter.buckets),
              "mean_group": round(st["group_events"] / st["groups"], 1) if st["groups"] else 0.0},
             status_code=200 if ok else 503,
         )
