@@ -252,10 +252,15 @@ def check_runs_row(row: Mapping, run_id: str) -> Scenario:
     text = row["scenario_json"]
     if not isinstance(text, str):
         raise StoreError("its runs row has no scenario_json")
+    problem: str | None = None
     try:
         scenario = Scenario.model_validate_json(text)
     except ValidationError as err:
-        raise StoreError(f"its scenario_json is not a valid scenario: {format_validation_error(err)}") from None
+        problem = format_validation_error(err)
+    # Raised outside the except block: the validation error (its traceback holds the caller's
+    # frames, DuckDB connections included) must not live on as this error's context.
+    if problem is not None:
+        raise StoreError(f"its scenario_json is not a valid scenario: {problem}")
     if scenario.run_id != run_id:
         raise StoreError(f"its scenario_json is the scenario of run {scenario.run_id}, not of {run_id}")
     if not isinstance(row["created_at"], dt.datetime):

@@ -222,7 +222,7 @@ def clean_stale_staging(root: Path, max_age: float | None = None) -> list[Cleane
                 os.rename(p, stage)
             except OSError:
                 continue
-            out.append(Cleaned(p, idle, f"gave back as {stage.name}"))
+            out.append(Cleaned(p, idle, f"gave back the stale merge claim {{path}} as {stage.name}"))
     return [c for c in out if c is not None]
 
 

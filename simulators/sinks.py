@@ -163,10 +163,10 @@ class Cleaned:
 
     path: Path
     idle_s: float
-    action: str = "removed"
+    what: str = "removed stale temporary output {path}"
 
     def __str__(self) -> str:
-        return f"{self.action} stale temporary output {self.path} (untouched for {_duration(self.idle_s)})"
+        return f"{self.what.format(path=self.path)} (untouched for {_duration(self.idle_s)})"
 
 
 def _duration(seconds: float) -> str:
