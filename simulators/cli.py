@@ -287,9 +287,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def purge(args: argparse.Namespace) -> int:
     """Print what retention removes at --now, per table and PII level; with --apply, remove it (atomically)."""
-    if args.apply and args.path.is_dir():  # rewritten through a .tmp- folder beside it
-        _report_cleaned(clean_stale_run_folders(args.path.parent))
     try:
+        if args.apply and args.path.is_dir():  # rewritten through a .tmp- folder beside it
+            _report_cleaned(clean_stale_run_folders(args.path.parent))
         report, deleted = store.purge_path(args.path, args.now, apply=args.apply)
     except (store.StoreError, SinkError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -41,7 +41,7 @@ EXIT_WAIT_S = 8.0
 # Temporary names, one pattern per kind (anything else is never touched by a clean-up):
 RUN_TMP_RE = re.compile(r"^\.tmp-([0-9a-f]{16})-[0-9a-f]{8}$")  # ParquetSink, engine.store.export_parquet
 RUN_OLD_RE = re.compile(r"^\.old-([0-9a-f]{16})-[0-9a-f]{8}$")  # publish_dir: the run folder replaced
-DUCKDB_TMP_RE = re.compile(r"^\..+\.duckdb\.tmp-[0-9a-f]{8}$")  # DuckDBSink (and its .wal)
+DUCKDB_TMP_RE = re.compile(r"^\..+\.duckdb\.tmp-[0-9a-f]{8}(?:\.wal)?$")  # DuckDBSink, and its WAL
 JSONL_TMP_RE = re.compile(r"^\..+\.jsonl\.tmp-[0-9a-f]{8}$")  # JsonlSink
 
 
@@ -165,8 +165,13 @@ class Cleaned:
     idle_s: float
     what: str = "removed stale temporary output {path}"
 
+    @property
+    def idle(self) -> str:
+        """How long it was untouched, for people (e.g. "2.0 h")."""
+        return _duration(self.idle_s)
+
     def __str__(self) -> str:
-        return f"{self.what.format(path=self.path)} (untouched for {_duration(self.idle_s)})"
+        return f"{self.what.format(path=self.path)} (untouched for {self.idle})"
 
 
 def _duration(seconds: float) -> str:
@@ -237,8 +242,11 @@ def clean_stale_files(folder: Path, pattern: re.Pattern[str], max_age: float | N
     age = stale_age() if max_age is None else max_age
     out = []
     for p in _entries(folder):
-        if pattern.match(p.name) and p.is_file() and not p.is_symlink():
-            out.append(remove_if_stale(age, p, p.with_name(p.name + ".wal")))
+        if not pattern.match(p.name) or not p.is_file() or p.is_symlink():
+            continue
+        if p.name.endswith(".wal") and p.with_name(p.name.removesuffix(".wal")).exists():
+            continue  # goes with its database file
+        out.append(remove_if_stale(age, p, p.with_name(p.name + ".wal")))
     return [c for c in out if c is not None]
 
 

@@ -72,7 +72,7 @@ def build_button(target: Scenario) -> None:
 
         def on_cleaned(cleaned: list[Cleaned]) -> None:
             st.caption("Left behind by builds or runs that were killed, removed first:\n"
-                       + "\n".join(f"- `{c.path.name}` (untouched for {c.idle_s / 3600:.1f} h)" for c in cleaned))
+                       + "\n".join(f"- `{c.path.name}` (untouched for {c.idle})" for c in cleaned))
 
         try:
             result = runs.build(target, on_chunk, on_cleaned)
