@@ -4,12 +4,13 @@ import a run into the app's DuckDB to see its KPIs, delete a run. Everything her
 import polars as pl
 import streamlit as st
 
+from engine import store
 from engine.scenario import apply_overrides
 from ui import context
 from ui.components.downloads import table_with_downloads
 from ui.components.run_admin import build_button, delete_run, import_run, show_flash
 from ui.paths import runs_dir
-from ui.services.runs import MAX_BUILD_VISITORS, all_runs, imported_kpis, summary
+from ui.services.runs import MAX_BUILD_VISITORS, imported_kpis, listing, summary
 
 scenario = context.scenario()
 root = runs_dir()
@@ -18,7 +19,7 @@ st.caption("For presenters: runs built, imported or deleted here are shared by e
 show_flash()
 
 st.subheader("Runs available")
-listing = st.container()
+runs_box = st.container()
 
 st.subheader("Build a large run")
 c1, c2 = st.columns(2)
@@ -31,9 +32,14 @@ st.caption(f"Every other knob comes from the sidebar's scenario: {summary(target
            "builds: touching a widget stops the build, and a stopped build leaves nothing behind.")
 build_button(target)
 
-runs = all_runs()
+runs, problems = listing()
 labels = dict(zip(runs["run_id"].to_list(), runs["scenario"].to_list()))
-with listing:
+with runs_box:
+    if problems:
+        many = len(problems) != 1
+        st.warning(f"{len(problems)} folder{'s' if many else ''} under `{root}` cannot be used as a run and "
+                   f"{'are' if many else 'is'} left out (delete {'them' if many else 'it'} below):\n"
+                   + "\n".join(f"- `{run_id}`: {why}" for run_id, why in problems.items()))
     if runs.height:
         table_with_downloads(runs, "runs", column_config={"created_at": st.column_config.DatetimeColumn("created_at")})
     else:
@@ -50,13 +56,19 @@ st.button("Import", key="runs.import", on_click=import_run, args=(pick,), disabl
 imported = runs.filter(pl.col("imported"))["run_id"].to_list()
 if imported:
     view = st.selectbox("Imported run", imported, key="runs.view_id", format_func=lambda r: f"{r} · {labels.get(r, '')}")
-    kpi = imported_kpis(view)
-    table_with_downloads(kpi.with_columns(pl.col(c).round(4) for c in kpi.columns if c != "metric"), f"kpis-imported-{view}")
+    try:
+        kpi = imported_kpis(view)
+    except (store.StoreError, ValueError) as err:  # imports are checked; this keeps the page up if one slips through
+        st.error(f"The KPIs of run {view} cannot be computed: {err}")
+    else:
+        table_with_downloads(kpi.with_columns(pl.col(c).round(4) for c in kpi.columns if c != "metric"), f"kpis-imported-{view}")
     st.caption("Headline numbers per rail of the imported run, computed from its own tables read back from the app's "
                "DuckDB. Error % = (rail − truth) / truth.")
 
 st.subheader("Delete a run")
-doomed = st.selectbox("Run to delete", runs["run_id"].to_list(), index=None, key="runs.delete_id",
+# Folders that cannot be used as runs can be deleted here too, so a bad one never has to stay.
+labels |= {run_id: "cannot be used as a run" for run_id in problems}
+doomed = st.selectbox("Run to delete", [*runs["run_id"].to_list(), *problems], index=None, key="runs.delete_id",
                       format_func=lambda r: f"{r} · {labels.get(r, '')}", placeholder="Choose a run")
 confirm = st.checkbox("Yes, delete this run for everyone: its folder under data/runs and its copy in the app's DuckDB.",
                       key="runs.confirm_delete", disabled=doomed is None)

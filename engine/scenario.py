@@ -22,6 +22,9 @@ DEFAULT_PRESET = "eu_shop"
 
 Banner = Literal["reject_first_layer", "reject_second_layer", "no_reject", "no_banner"]
 ConsentDefault = Literal["denied", "granted"]
+# The midnight a run must end by: the start of the last day Python's dates have (9999-12-31), which
+# is left for sessions that run past the run's last midnight.
+LAST_RUN_END = dt.date.max
 
 
 class _Model(BaseModel):
@@ -100,6 +103,19 @@ class TrafficConfig(_Model):
     adblock: AdblockShares = AdblockShares()
     gpc_share: float = _share(0.05, "Share of browsers sending the Global Privacy Control signal.")
     safari_share: float = _share(0.25, "Share of visitors on Safari (subject to ITP's 7-day cookie cap).")
+
+    @model_validator(mode="after")
+    def _ends_before_year_10000(self) -> TrafficConfig:
+        # Past LAST_RUN_END a run's timestamps reach year 10000: a traceback in the rails, or
+        # year-10000 timestamps in JSON lines.
+        end = self.start_date.toordinal() + self.days  # the midnight after the run's last day
+        if end > LAST_RUN_END.toordinal():
+            latest = dt.date.fromordinal(LAST_RUN_END.toordinal() - self.days)
+            raise ValueError(
+                f"traffic.start_date {self.start_date} with traffic.days {self.days} runs past year 9999 "
+                f"(a run must end by {LAST_RUN_END}); the latest traffic.start_date for {self.days} day{'s' if self.days != 1 else ''} is {latest}"
+            )
+        return self
 
 
 class RegionDefaults(_Model):
@@ -188,7 +204,11 @@ def format_validation_error(err: ValidationError) -> str:
     lines = []
     for e in err.errors():
         path = ".".join(str(p) for p in e["loc"]) or "(scenario)"
-        lines.append(f"{path}: {e['msg']} (got {e.get('input')!r})")
+        msg = e["msg"].removeprefix("Value error, ")
+        # A check across fields (a model validator) gets the whole section as its input: its
+        # message names the fields, and repeating the section would bury it.
+        got = "" if isinstance(e.get("input"), dict) else f" (got {e.get('input')!r})"
+        lines.append(f"{path}: {msg}{got}")
     return "; ".join(lines)
 
 

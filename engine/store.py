@@ -18,13 +18,20 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from pydantic import ValidationError
 
 from engine import retention, schema
-from engine.scenario import Scenario
+from engine.scenario import Scenario, format_validation_error
 
 TABLES = schema.TABLE_NAMES
 DATA_TABLES = schema.DATA_TABLES
 RUN_ID_RE = re.compile(r"^[0-9a-f]{16}$")
+IMPORT_MAX_ROWS_ENV = "DRCL_IMPORT_MAX_ROWS"
+# Rows any one table of a Parquet run may have to be loaded (the truth events are the largest
+# table: a 1,000,000-visitor run has about 4.4 million). A few MB of Parquet can expand to
+# millions of rows, so the check reads the row counts in the files' footers, not their sizes.
+DEFAULT_IMPORT_MAX_ROWS = 5_000_000
+NO_ROW_LIMIT = 2**63 - 1  # for the command line's own runs (purge), which no server shares
 
 
 class StoreError(RuntimeError):
@@ -190,17 +197,133 @@ def parquet_glob(run_dir: Path, table: str) -> str:
     return (run_dir / table / "*" / "*.parquet").as_posix()
 
 
-def import_parquet(con: duckdb.DuckDBPyConnection, run_dir: Path) -> str:
-    """Load a Parquet run folder into the store (replacing a run with the same id) in one transaction."""
+def import_max_rows() -> int:
+    """The most rows a table of a Parquet run may have to be loaded: $DRCL_IMPORT_MAX_ROWS, default
+    DEFAULT_IMPORT_MAX_ROWS."""
+    raw = os.environ.get(IMPORT_MAX_ROWS_ENV, "").strip().replace("_", "").replace(",", "")
+    if not raw:
+        return DEFAULT_IMPORT_MAX_ROWS
+    if not raw.isdigit() or int(raw) < 1:
+        raise StoreError(f"{IMPORT_MAX_ROWS_ENV} must be a whole number of rows (1 or more), got {raw!r}")
+    return int(raw)
+
+
+def _has_parquet(run_dir: Path, table: str) -> bool:
+    return any((run_dir / table).glob("*/*.parquet"))
+
+
+def parquet_row_counts(run_dir: Path, tables: tuple[str, ...] = TABLES) -> dict[str, int]:
+    """Rows per table of a Parquet run folder, from the files' footers (no row is read). Also
+    checks that every file carries its table's columns (a missing one would load as nulls)."""
+    con = duckdb.connect()
+    try:
+        counts = {}
+        for t in tables:
+            if not _has_parquet(run_dir, t):
+                counts[t] = 0
+                continue
+            glob = parquet_glob(run_dir, t)
+            try:
+                n = con.execute("SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata(?)", [glob]).fetchone()
+                names = con.execute("SELECT file_name, list(name) FROM parquet_schema(?) GROUP BY file_name", [glob]).fetchall()
+            except duckdb.Error as err:
+                raise StoreError(f"{t}: not readable as Parquet ({_first_line(err)})") from None
+            expected = {c for c in schema.dtypes(t) if c != "date"}  # date is the folder's partition
+            for file_name, cols in names:
+                if missing := sorted(expected - set(cols)):
+                    raise StoreError(f"{t}: {'/'.join(Path(file_name).parts[-2:])} lacks the columns {missing}")
+            counts[t] = int(n[0]) if n else 0
+        return counts
+    finally:
+        con.close()
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
+def check_runs_row(row: Mapping, run_id: str) -> Scenario:
+    """The scenario of a run's `runs` row, after checking the row belongs to run `run_id`: every
+    column there, the run id, a scenario that validates and hashes to that run id, row counts."""
+    if missing := [c for c in schema.dtypes("runs") if c not in row]:
+        raise StoreError(f"its runs row lacks the columns {missing}")
+    if row["run_id"] != run_id:
+        raise StoreError(f"its runs row is for run {row['run_id']!r}, not {run_id}")
+    text = row["scenario_json"]
+    if not isinstance(text, str):
+        raise StoreError("its runs row has no scenario_json")
+    problem: str | None = None
+    try:
+        scenario = Scenario.model_validate_json(text)
+    except ValidationError as err:
+        problem = format_validation_error(err)
+    # Raised outside the except block: the validation error (its traceback holds the caller's
+    # frames, DuckDB connections included) must not live on as this error's context.
+    if problem is not None:
+        raise StoreError(f"its scenario_json is not a valid scenario: {problem}")
+    if scenario.run_id != run_id:
+        raise StoreError(f"its scenario_json is the scenario of run {scenario.run_id}, not of {run_id}")
+    if not isinstance(row["created_at"], dt.datetime):
+        raise StoreError("its runs row has no created_at time")
+    bad = [t for t in DATA_TABLES if not isinstance(row[t], int) or row[t] < 0]
+    if bad:
+        raise StoreError(f"its runs row has no row count for {bad}")
+    return scenario
+
+
+def _runs_row(run_dir: Path) -> dict:
+    """The one runs row of a run folder (refused, unread, unless its footers say one row)."""
+    if not (run_dir / "runs").is_dir():
+        raise StoreError("not a run folder (no runs/ inside)")
+    n = parquet_row_counts(run_dir, ("runs",))["runs"]
+    if n != 1:
+        raise StoreError(f"runs/ holds {n:,} rows; a run folder has exactly one")
+    con = duckdb.connect()
+    try:
+        rows = query(con, "SELECT * FROM read_parquet(?, hive_partitioning = true)", [parquet_glob(run_dir, "runs")])
+    except duckdb.Error as err:
+        raise StoreError(f"runs: not readable ({_first_line(err)})") from None
+    finally:
+        con.close()
+    return rows.drop("date", strict=False).row(0, named=True)
+
+
+def check_run_folder(run_dir: Path, max_rows: int | None = None) -> dict:
+    """Everything to check before any of a Parquet run folder is loaded; its runs row if it passes.
+
+    The folder is named by a run id, holds one runs row for that run with a valid scenario, every
+    file has its table's columns, and no table has more than `max_rows` rows (default
+    import_max_rows()), counted from the Parquet footers. Raises StoreError with the reason."""
+    run_id = _check_run_id(run_dir.name)
+    budget = import_max_rows() if max_rows is None else max_rows
+    row = _runs_row(run_dir)
+    check_runs_row(row, run_id)
+    counts = parquet_row_counts(run_dir, DATA_TABLES)
+    if over := {t: n for t, n in counts.items() if n > budget}:
+        worst = max(over, key=over.__getitem__)
+        raise StoreError(
+            f"too big to load here: {worst} has {over[worst]:,} rows, above the limit of {budget:,} rows per table "
+            f"({IMPORT_MAX_ROWS_ENV}); analyse it with DuckDB instead"
+        )
+    return row
+
+
+def import_parquet(con: duckdb.DuckDBPyConnection, run_dir: Path, max_rows: int | None = None) -> str:
+    """Load a Parquet run folder into the store (replacing a run with the same id) in one transaction,
+    after check_run_folder: a folder that fails a check raises StoreError and loads nothing."""
     run_id = _check_run_id(run_dir.name)
     if not (run_dir / "runs").is_dir():
         raise StoreError(f"{run_dir} is not a run folder (no runs/ inside)")
+    try:
+        check_run_folder(run_dir, max_rows)
+    except StoreError as err:
+        raise StoreError(f"cannot import {run_dir}: {err}") from None
     cur = con.cursor()
     cur.execute("BEGIN")
     try:
         for t in TABLES:
             cur.execute(f'DELETE FROM "{t}" WHERE run_id = ?', [run_id])
-            if not any((run_dir / t).glob("*/*.parquet")):
+            if not _has_parquet(run_dir, t):
                 continue
             cols = ", ".join(f'"{c}"' for c in schema.dtypes(t))
             cur.execute(
@@ -216,8 +339,11 @@ def import_parquet(con: duckdb.DuckDBPyConnection, run_dir: Path) -> str:
     return run_id
 
 
-def parquet_runs(root: Path) -> list[dict]:
-    """Run folders written by the CLI under root, with their scenario (unreadable ones skipped)."""
+def parquet_runs(root: Path, problems: dict[str, str] | None = None) -> list[dict]:
+    """Run folders written by the CLI under root, with their scenario. A folder named by a run id
+    whose runs row does not check out (check_runs_row) is left out, and with `problems` given, its
+    reason is put there by folder name. Only the runs row is read: the tables' sizes are checked
+    when a run is loaded (check_run_folder)."""
     out: list[dict] = []
     if not root.is_dir():
         return out
@@ -225,11 +351,13 @@ def parquet_runs(root: Path) -> list[dict]:
         if d.name.startswith(".") or not RUN_ID_RE.match(d.name):
             continue
         try:
-            row = query(duckdb.connect(), "SELECT * FROM read_parquet(?, hive_partitioning = true)", [parquet_glob(d, "runs")])
-        except duckdb.Error:
+            row = _runs_row(d)
+            check_runs_row(row, d.name)
+        except StoreError as err:
+            if problems is not None:
+                problems[d.name] = str(err)
             continue
-        if row.height:
-            out.append({"path": d, **row.drop("date", strict=False).row(0, named=True)})
+        out.append({"path": d, **row})
     return out
 
 
@@ -258,7 +386,7 @@ def purge_path(path: Path, now: dt.datetime, apply: bool = False) -> tuple[pl.Da
     if path.is_dir():
         con = connect(":memory:")
         try:
-            run_id = import_parquet(con, path)
+            run_id = import_parquet(con, path, max_rows=NO_ROW_LIMIT)
             report = retention_report(con, run_id, now)
             if not apply:
                 return report, None
@@ -287,13 +415,14 @@ def scenario_of(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     return json.loads(rows["scenario_json"][0])
 
 
-def read_parquet_run(run_dir: Path) -> dict[str, pl.DataFrame]:
-    """The five data tables of a Parquet run folder as polars frames (schema types, no run_id)."""
-    _check_run_id(run_dir.name)
+def read_parquet_run(run_dir: Path, max_rows: int | None = None) -> dict[str, pl.DataFrame]:
+    """The five data tables of a Parquet run folder as polars frames (schema types, no run_id),
+    after check_run_folder (StoreError if the folder fails it; nothing is read then)."""
+    check_run_folder(run_dir, max_rows)
     out = {}
     for t in DATA_TABLES:
         dtypes = schema.dtypes(t, run_id=False)
-        if not any((run_dir / t).glob("*/*.parquet")):
+        if not _has_parquet(run_dir, t):
             out[t] = schema.empty(t)
             continue
         frame = query(duckdb.connect(), "SELECT * FROM read_parquet(?, hive_partitioning = true, union_by_name = true)", [parquet_glob(run_dir, t)])

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import re
+import signal
 import sys
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from types import FrameType
+from typing import Any, NoReturn
 
+import duckdb
 from tqdm import tqdm
 
 from engine import store
@@ -21,11 +27,67 @@ from engine.scenario import (
 )
 from simulators.http_sink import HttpSink
 from simulators.run import Summary, run_to_sink
-from simulators.shards import ShardError, for_shard, merge_run, parse_shard, shard_chunks, shard_visitors
-from simulators.sinks import SinkError, sink_for
+from simulators.shards import (
+    ShardError,
+    clean_stale_staging,
+    for_shard,
+    merge_run,
+    parse_shard,
+    shard_chunks,
+    shard_visitors,
+)
+from simulators.sinks import Cleaned, SinkError, clean_stale, clean_stale_run_folders, sink_for, stale_age
 
 EXIT_USAGE = 2
 EXIT_LOST = 3  # an HTTP run in which some event or consent record was not accepted
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal (SIGINT, SIGTERM, SIGHUP) raised as an exception in the main thread, so every
+    writer's abort path (the same as Ctrl-C's) removes its temporary output."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # what a shell reports for a process the signal ended
+
+
+@contextlib.contextmanager
+def stop_signals_raise() -> Iterator[None]:
+    """While the block runs, SIGINT, SIGTERM and SIGHUP raise Interrupted (their default is to end
+    the process on the spot, leaving temporary outputs behind). Signals the caller set to be
+    ignored (nohup) stay ignored; the previous handlers come back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers; a caller in a thread keeps its own
+        return
+    previous: dict[signal.Signals, Callable[[int, FrameType | None], Any] | int | signal.Handlers] = {}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        # Only the first signal interrupts: a second one must not cut the clean-up short.
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    for sig in STOP_SIGNALS:
+        current = signal.getsignal(sig)
+        if current is signal.SIG_IGN:
+            continue
+        # None: a handler not set from Python; the default is the closest we can give back.
+        previous[sig] = signal.SIG_DFL if current is None else current
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, h in previous.items():
+            signal.signal(sig, h)
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -72,15 +134,42 @@ def build_parser() -> argparse.ArgumentParser:
                    help="open-model arrival rate in events/s (default: as fast as the collector answers)")
     h.add_argument("--concurrency", type=int, default=8, help="requests in flight without --rate (default 8)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+    _stale_option(g)
     sub.add_parser("presets", help="list the presets")
     m = sub.add_parser("merge", help="publish a complete set of Parquet shards as one run (the last shard does this itself)")
     m.add_argument("--out", required=True, type=Path, help="the runs folder the shards were written to")
     m.add_argument("run_id", help="the run id (16 hex digits) the shards' summaries printed")
+    _stale_option(m)
     r = sub.add_parser("purge", help="apply retention to a DuckDB file or a Parquet run folder (a dry run unless --apply)")
     r.add_argument("path", type=Path, help="a .duckdb file or a Parquet run folder (data/runs/<run_id>)")
     r.add_argument("--now", required=True, type=_date, metavar="YYYY-MM-DD", help="the day retention is counted to (UTC midnight)")
     r.add_argument("--apply", action="store_true", help="delete the rows past retention (default: only report them)")
     return p
+
+
+def _stale_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stale-after", type=_seconds, default=None, metavar="SECONDS",
+                   help="first remove this output's temporary files and folders left by killed runs and untouched "
+                        "for SECONDS (default: $DRCL_STALE_TMP_S, else 3600); younger ones may be a run still writing")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"not a number of seconds (0 or more): {text!r}")
+    return value
+
+
+def _report_cleaned(cleaned: list[Cleaned]) -> None:
+    for c in cleaned:
+        print(str(c), file=sys.stderr)
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 def _date(text: str) -> dt.datetime:
@@ -118,9 +207,14 @@ def generate(args: argparse.Namespace) -> int:
         chunks = shard_chunks(scenario, *args.shard) if args.shard else None
         if chunks is not None:
             sink = for_shard(sink, scenario, chunks)
+        cleaned = clean_stale(sink, args.stale_after if args.stale_after is not None else stale_age())
     except (ScenarioError, SinkError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as err:  # e.g. a shard's staging folder that cannot be created
+        print(f"error: cannot write {args.out}: {err.strerror or err}", file=sys.stderr)
+        return EXIT_USAGE
+    _report_cleaned(cleaned)
     total = scenario.traffic.visitors if chunks is None else shard_visitors(scenario, chunks)
     bar = tqdm(total=total, unit=" visitors", disable=args.quiet, file=sys.stderr, dynamic_ncols=True)
     events = 0
@@ -150,16 +244,23 @@ def generate(args: argparse.Namespace) -> int:
         bar.close()
         if "Broken pipe" in str(err):
             return 141
-        print(f"error: cannot write {args.out}: {err.strerror or err}", file=sys.stderr)
+        print(f"error: cannot write {args.out}: {err.strerror or _first_line(err)}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except duckdb.Error as err:  # e.g. the disk filled up under the DuckDB file
         bar.close()
+        print(f"error: cannot write {args.out}: {_first_line(err)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt as err:
+        bar.close()
+        how = f"interrupted by {err.name}" if isinstance(err, Interrupted) else "interrupted"
         if http is not None:
             print(http.report(), file=sys.stderr)
-            print("interrupted: the events counted accepted above are in the collector", file=sys.stderr)
+            print(f"{how}: the events counted accepted above are in the collector", file=sys.stderr)
+        elif getattr(sink, "published", False):  # the signal came after the final rename
+            print(f"{how}: the run was complete and is at {sink.destination}", file=sys.stderr)
         else:
-            print("interrupted: nothing was written", file=sys.stderr)
-        return 130
+            print(f"{how}: nothing was written (the temporary output was removed)", file=sys.stderr)
+        return err.exit_code if isinstance(err, Interrupted) else 130
     bar.close()
     print(_summary_text(summary), file=sys.stderr)
     if http is not None:
@@ -175,18 +276,22 @@ def main(argv: list[str] | None = None) -> int:
         for name, desc in list_presets().items():
             print(f"{name:<14}{desc}")
         return 0
-    if args.command == "merge":
-        return merge(args)
-    if args.command == "purge":
-        return purge(args)
-    return generate(args)
+    command = {"merge": merge, "purge": purge}.get(args.command, generate)
+    with stop_signals_raise():
+        try:
+            return command(args)
+        except Interrupted as err:  # outside a run (a run reports its own interruption)
+            print(f"interrupted by {err.name}", file=sys.stderr)
+            return err.exit_code
 
 
 def purge(args: argparse.Namespace) -> int:
     """Print what retention removes at --now, per table and PII level; with --apply, remove it (atomically)."""
     try:
+        if args.apply and args.path.is_dir():  # rewritten through a .tmp- folder beside it
+            _report_cleaned(clean_stale_run_folders(args.path.parent))
         report, deleted = store.purge_path(args.path, args.now, apply=args.apply)
-    except store.StoreError as err:
+    except (store.StoreError, SinkError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
     lines = [f"{'table':<18}{'level':<10}{'kept for':>10}{'rows':>12}{'past retention':>16}"]
@@ -207,6 +312,8 @@ def merge(args: argparse.Namespace) -> int:
         print(f"error: {args.run_id!r} is not a run id (16 hex digits)", file=sys.stderr)
         return EXIT_USAGE
     try:
+        age = args.stale_after if args.stale_after is not None else stale_age()
+        _report_cleaned(clean_stale_staging(args.out, age) + clean_stale_run_folders(args.out, age))
         totals = merge_run(args.out, args.run_id)
     except SinkError as err:  # incomplete set, wrong run, another key
         print(f"error: {err}", file=sys.stderr)

@@ -58,15 +58,18 @@ def run_to_sink(
     chunks: range | None = None,
     on_chunk: Callable[[int, int], None] | None = None,
 ) -> Summary:
-    """Generate every chunk (or the given ones) into the sink; on any error the sink is aborted."""
+    """Generate every chunk (or the given ones) into the sink; on any error or interruption
+    (KeyboardInterrupt, a signal turned into an exception, Streamlit stopping the script) the
+    sink is aborted, which removes its temporary output."""
     chunks = chunks if chunks is not None else range(n_chunks(scenario))
     q: queue.Queue = queue.Queue(maxsize=1)
     errors: list[BaseException] = []
+    stop = threading.Event()
 
     def writer() -> None:
         while (item := q.get()) is not _DONE:
-            if errors:
-                continue  # drain so the producer never blocks after a failure
+            if errors or stop.is_set():
+                continue  # drain so the producer never blocks after a failure; write nothing more
             try:
                 sink.write(item)
             except BaseException as err:
@@ -75,10 +78,14 @@ def run_to_sink(
     counts: dict[str, int] = {}
     truth = 0
     start = time.perf_counter()
-    sink.open(scenario)
-    thread = threading.Thread(target=writer, name="sink-writer", daemon=True)
-    thread.start()
+    thread: threading.Thread | None = None
+    done_sent = False
+    # One try from open to close: an exception may arrive between any two statements (a signal
+    # handler raises wherever the main thread is), and every such point must end in abort().
     try:
+        sink.open(scenario)
+        thread = threading.Thread(target=writer, name="sink-writer", daemon=True)
+        thread.start()
         for c in chunks:
             payload, n_events = _chunk_payload(scenario, c, sink.wants)
             truth += n_events
@@ -90,20 +97,18 @@ def run_to_sink(
             if on_chunk:
                 lo = c * CHUNK_VISITORS
                 on_chunk(min(CHUNK_VISITORS, scenario.traffic.visitors - lo), n_events)
-    except BaseException:
         q.put(_DONE)
+        done_sent = True
         thread.join()
-        sink.abort()
-        raise
-    q.put(_DONE)
-    thread.join()
-    if errors:
-        sink.abort()
-        raise errors[0]
-    try:
+        if errors:
+            raise errors[0]
         sink.close(scenario, counts)
     except BaseException:
+        stop.set()
+        if thread is not None and thread.ident is not None:  # started
+            if not done_sent:
+                q.put(_DONE)
+            thread.join()
         sink.abort()
         raise
     return Summary(scenario.run_id, sink.destination, time.perf_counter() - start, truth, counts)
-

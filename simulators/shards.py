@@ -10,7 +10,10 @@ Into a Parquet runs folder ROOT, shards write a hidden staging folder, one file 
     ROOT/.shards-<run_id>/chunks/cNNNNN.json             a chunk's row counts, after its files
     ROOT/.shards-<run_id>/tmp/                           files being written, renamed when whole
 
-A re-run shard rewrites the same file names, so retries are safe. `merge_run` (called by the
+A re-run shard rewrites the same file names, so retries are safe. A shard killed with SIGKILL
+leaves its files under tmp/; `clean_stale_staging` (run by every shard when it starts) removes
+them once they are older than simulators.sinks.stale_age, and gives back a merge claim
+(.merging-*) whose merger died. `merge_run` (called by the
 shard that completes the set, or by the Dask merge task) claims the staging folder by renaming
 it, adds the runs row with the totals and renames it to ROOT/<run_id>. engine.store.parquet_runs
 skips dot-folders, so the app never lists an incomplete run.
@@ -34,13 +37,31 @@ import polars as pl
 from engine import keys, store
 from engine.scenario import Scenario
 from simulators.run import Summary, run_to_sink
-from simulators.sinks import ParquetSink, Sink, SinkError, publish_dir, write_parts
+from simulators.sinks import (
+    Cleaned,
+    ParquetSink,
+    Sink,
+    SinkError,
+    check_not_exiting,
+    clean_stale_run_folders,
+    idle_for,
+    publish_dir,
+    release_temporary,
+    remove_if_stale,
+    stale_age,
+    track_temporary,
+    write_parts,
+)
 from simulators.traffic import CHUNK_VISITORS, n_chunks
 
 if TYPE_CHECKING:
     from distributed import Client
 
 _SHARD_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+STAGING_RE = re.compile(r"^\.shards-([0-9a-f]{16})$")
+MERGING_RE = re.compile(r"^\.merging-([0-9a-f]{16})-[0-9a-f]{8}$")
+# What a shard leaves under .shards-<run_id>/tmp/: its own folder, a manifest or chunk record being written.
+STAGING_TMP_RE = re.compile(r"^(?:[0-9a-f]{12}|manifest\.[0-9a-f]{8}|c\d{5}\.json\.[0-9a-f]{8})$")
 
 
 class ShardError(ValueError):
@@ -133,12 +154,17 @@ class StagedParquetSink:
         self.run_id = scenario.run_id
         self.destination = str(staging_dir(root, self.run_id))
         self.tmp: Path | None = None
+        self.published = False
         root.mkdir(parents=True, exist_ok=True)
         _join_staging(root, scenario)  # fail before generating anything if the key differs
+
+    def clean_stale(self, max_age: float | None = None) -> list[Cleaned]:
+        return clean_stale_staging(self.root, max_age) + clean_stale_run_folders(self.root, max_age)
 
     def open(self, scenario: Scenario) -> None:
         self.stage = _join_staging(self.root, scenario)
         self.tmp = self.stage / "tmp" / uuid.uuid4().hex[:12]
+        track_temporary(self.tmp)
         self.tmp.mkdir()
         self.pending = iter(self.chunks)  # run_to_sink writes chunks in the order it was given
 
@@ -147,12 +173,14 @@ class StagedParquetSink:
             raise RuntimeError("shard sink used before open() or after close()")
         c = next(self.pending)
         for table, frame in chunk.items():
+            check_not_exiting()
             write_parts(self.stage / "run", table, frame, self.run_id, f"part-c{c:05d}.parquet", self.tmp)
         _write_json(self.stage / "chunks" / f"c{c:05d}.json", {t: f.height for t, f in chunk.items()}, self.tmp)
 
     def close(self, scenario: Scenario, counts: dict[str, int]) -> None:
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
+            release_temporary(self.tmp)
         self.tmp = None
         if not self.merge:
             return
@@ -161,11 +189,41 @@ class StagedParquetSink:
         except IncompleteRun as err:
             self.destination = f"{self.stage} (staged; {len(err.missing)} of {n_chunks(scenario)} chunks still to come)"
             return
+        self.published = True
         self.destination = str(self.root / self.run_id) + ("" if totals is not None else " (merged by another shard)")
 
     def abort(self) -> None:
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
+            release_temporary(self.tmp)
+
+
+def clean_stale_staging(root: Path, max_age: float | None = None) -> list[Cleaned]:
+    """What killed shards and mergers leave under a runs folder, once untouched for `max_age`
+    seconds (default simulators.sinks.stale_age): files under .shards-*/tmp/ are removed (the
+    staged chunks beside them stay, so the missing shards can still be run); a merge claim
+    (.merging-*) is removed if its run was published, else given back as the staging folder."""
+    age = stale_age() if max_age is None else max_age
+    out: list[Cleaned | None] = []
+    for p in sorted(root.iterdir()) if root.is_dir() else []:
+        if STAGING_RE.match(p.name) and p.is_dir() and (p / "tmp").is_dir():
+            out += [remove_if_stale(age, t) for t in sorted((p / "tmp").iterdir()) if STAGING_TMP_RE.match(t.name)]
+        elif (m := MERGING_RE.match(p.name)) and p.is_dir() and not p.is_symlink():
+            run_id = m.group(1)
+            if (root / run_id).is_dir():
+                out.append(remove_if_stale(age, p))
+                continue
+            idle = idle_for(p)
+            stage = staging_dir(root, run_id)
+            if idle is None or idle < age or stage.exists():
+                continue  # a merge under way, or a newer staging folder that this claim must not overwrite
+            shutil.rmtree(p / "run" / "runs", ignore_errors=True)  # the runs row the merger was adding
+            try:
+                os.rename(p, stage)
+            except OSError:
+                continue
+            out.append(Cleaned(p, idle, f"gave back the stale merge claim {{path}} as {stage.name}"))
+    return [c for c in out if c is not None]
 
 
 def for_shard(sink: Sink, scenario: Scenario, chunks: range) -> Sink:
@@ -230,6 +288,7 @@ def _dask_shard(scenario: Scenario, root: str, index: int, count: int, driver_ke
         )
     chunks = shard_chunks(scenario, index, count)
     sink = StagedParquetSink(Path(root), scenario, chunks, source="dask", merge=False)
+    sink.clean_stale()  # logged by simulators.sinks (the worker's log)
     return run_to_sink(scenario, sink, chunks=chunks).rows
 
 

@@ -48,6 +48,13 @@ def secrets_toml(password_hash: str, cookie_key: str) -> str:
 def streamlit_server(secrets_file: Path, env: dict[str, str], log: Path) -> Iterator[str]:
     """`streamlit run app.py` on a free port with the given secrets file; yields the base URL and
     always stops the server (its whole process group) afterwards."""
+    with streamlit_process(secrets_file, env, log) as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def streamlit_process(secrets_file: Path, env: dict[str, str], log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """As streamlit_server, yielding the server process too (to signal it)."""
     port = free_port()
     cmd = [
         sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
@@ -59,7 +66,7 @@ def streamlit_server(secrets_file: Path, env: dict[str, str], log: Path) -> Iter
         try:
             base = f"http://127.0.0.1:{port}"
             _wait_healthy(base, proc, log)
-            yield base
+            yield base, proc
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)

@@ -6,11 +6,14 @@ in every process; the acceptance runs (20,000 visitors) are generated once per m
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -39,10 +42,10 @@ def cli(*args: str, cwd: Path | str = ROOT, env: dict | None = None) -> subproce
     )
 
 
-def popen(*args: str, cwd: Path | str = ROOT) -> subprocess.Popen:
+def popen(*args: str, cwd: Path | str = ROOT, **kwargs) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "simulators", *args],
-        cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs,
     )
 
 
@@ -242,6 +245,15 @@ def _error_cases() -> list:
         ("bad-json", ["--scenario", "{bad_json}", "--out", "run.duckdb"], ["bad.json", "not valid JSON"]),
         ("scenario-unknown-field", ["--scenario", "{unknown_toml}", "--out", "run.duckdb"], ["consent.colour"]),
         ("scenario-missing-file", ["--scenario", "{missing_file}", "--out", "run.duckdb"], ["cannot read scenario file", "nowhere.toml"]),
+        # issue 12: these gave a traceback, wrote year-10000 timestamps or wrote a run into the current folder
+        ("start-date-past-9999", ["--set", "traffic.start_date=9999-12-30", "--out", "run.duckdb"],
+         ["traffic.start_date", "traffic.days", "9999"]),
+        ("start-date-past-9999-jsonl", ["--set", "traffic.start_date=9999-12-30", "--out", "hits.jsonl"],
+         ["traffic.start_date", "traffic.days", "9999"]),
+        ("start-date-plus-days-past-9999", ["--set", "traffic.start_date=9999-12-01", "--days", "31", "--out", "runs"],
+         ["traffic.start_date", "traffic.days", "latest traffic.start_date for 31 days is 9999-11-30"]),
+        ("empty-out", ["--out", ""], ["--out is empty"]),
+        ("blank-out", ["--out", "  "], ["--out is empty"]),
     ]
     if os.geteuid() != 0:  # root can write into a 0o555 folder, so the case only means something for other users
         cases.append(("read-only-folder", ["--out", "run.duckdb"], ["not writable"]))
@@ -278,6 +290,26 @@ def test_error_exits_2_with_message_and_writes_nothing(tmp_path, request, args, 
     assert proc.stdout == b""
     assert list(out.iterdir()) == [], f"left behind: {[p.name for p in out.iterdir()]}"
     assert sorted(p.name for p in files.iterdir()) == ["bad.json", "bad.toml", "unknown.toml"]
+
+
+@pytest.mark.parametrize("out", ["/proc/x.duckdb", "/proc/runs", "/proc/hits.jsonl", "/proc/self/x.duckdb", "/sys/x.duckdb",
+                                 "/nonexistent-dir/x.duckdb", "/nonexistent-dir/runs"])
+def test_error_unwritable_output_is_one_line_and_exit_2(tmp_path, out):
+    """Special file systems pass os.access (and root passes it everywhere): the probe file decides."""
+    proc = cli("generate", "--quiet", "--visitors", "200", "--days", "1", "--out", out, cwd=tmp_path)
+    err = proc.stderr.decode()
+    assert proc.returncode == 2, err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    assert "not writable" in err or "does not exist" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_start_date_at_the_limit_still_runs(tmp_path):
+    """The last day a run may start on: its sessions spill into 9999-12-31, never into year 10000."""
+    out = tmp_path / "hits.jsonl"
+    ok(cli("generate", "--quiet", "--visitors", "300", "--days", "2", "--set", "traffic.start_date=9999-12-29", "--out", str(out)))
+    stamps = re.findall(rb'"ts":"(\d+)-', out.read_bytes())
+    assert stamps and set(stamps) == {b"9999"}
 
 
 def test_error_out_is_an_existing_folder_named_duckdb(tmp_path):
@@ -487,3 +519,154 @@ def test_purge_refuses_bad_input_with_exit_2(args, tmp_path):
     (tmp_path / "notes.txt").write_text("not a store")
     done = _run_cli("purge", str(tmp_path / args[0]), *args[1:])
     assert done.returncode == 2 and "error" in done.stderr and "Traceback" not in done.stderr
+
+
+# --- signals and leftovers (issue 12): a run stopped mid-write leaves no temporary output --------
+
+BIG_ARGS = ["--visitors", "1000000", "--days", "7", "--seed", "3"]  # minutes of work: always stopped mid-write
+OUTS = {"parquet": "runs", "duckdb": "run.duckdb", "jsonl": "hits.jsonl"}
+
+
+def temporaries(folder: Path) -> list[Path]:
+    """Temporary outputs of any kind under folder (hidden .tmp- names, at any depth). os.walk, not
+    rglob: it skips folders a running writer renames or removes meanwhile."""
+    return sorted(Path(d, n) for d, dirs, files in os.walk(folder) for n in (*dirs, *files) if ".tmp-" in n)
+
+
+def _bytes_under(path: Path) -> int:
+    total = 0
+    for f in [path] if not path.is_dir() else [Path(d, n) for d, _, files in os.walk(path) for n in files]:
+        with contextlib.suppress(FileNotFoundError):  # renamed into place meanwhile
+            total += f.stat().st_size
+    return total
+
+
+def wait_mid_write(proc: subprocess.Popen, folder: Path, timeout: float = 180) -> None:
+    """Wait until the run has written data under a temporary name (at least 64 KB): then it is mid-write."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"exited early with {proc.returncode}: {proc.stderr.read().decode() if proc.stderr else ''}")
+        if sum(_bytes_under(t) for t in temporaries(folder) if ".tmp-" not in t.parent.name) >= 64 * 1024:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no temporary output with data under {folder} after {timeout} s")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("kind", "sig"), [
+    pytest.param(kind, sig, id=f"{kind}-{sig.name}")
+    for kind, sig in [("parquet", signal.SIGTERM), ("duckdb", signal.SIGTERM), ("jsonl", signal.SIGTERM),
+                      ("parquet", signal.SIGHUP), ("duckdb", signal.SIGHUP)]
+])
+def test_signal_mid_run_removes_the_temporary_output(tmp_path, kind, sig):
+    """SIGTERM and SIGHUP are handled like Ctrl-C: the temporary output is removed, exit 128 + signal."""
+    proc = popen("generate", "--quiet", *BIG_ARGS, "--out", OUTS[kind], cwd=tmp_path)
+    try:
+        wait_mid_write(proc, tmp_path)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = err.decode()
+    assert proc.returncode == 128 + sig, text
+    assert f"interrupted by {signal.Signals(sig).name}" in text and "Traceback" not in text, text
+    assert temporaries(tmp_path) == []
+    # nothing published: the Parquet runs folder (created at the start) stays empty
+    assert [p.name for p in tmp_path.rglob("*")] == (["runs"] if kind == "parquet" else [])
+
+
+@pytest.mark.slow
+def test_an_ignored_sighup_stays_ignored(tmp_path):
+    """Under nohup (SIGHUP ignored) the run goes on; SIGTERM still stops it cleanly."""
+    proc = popen("generate", "--quiet", *BIG_ARGS, "--out", "run.duckdb", cwd=tmp_path,
+                 preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    try:
+        wait_mid_write(proc, tmp_path)
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1.0)
+        assert proc.poll() is None, "SIGHUP stopped a run that was started with SIGHUP ignored"
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []
+
+
+def _age(path: Path, seconds: float) -> None:
+    """Set the modification time of path and everything under it `seconds` into the past."""
+    when = time.time() - seconds
+    for p in [path, *(path.rglob("*") if path.is_dir() else [])]:
+        os.utime(p, (when, when))
+
+
+def _young_and_foreign(folder: Path, kind: str) -> tuple[Path, list[Path]]:
+    """A fresh temporary output of the same kind (another run writing it) and names that only look
+    like temporaries (not ours): the clean-up must leave all of them."""
+    if kind == "parquet":
+        young = folder / ".tmp-0123456789abcdef-01234567"
+        young.mkdir()
+        (young / "part.parquet").write_bytes(b"being written")
+        foreign = [folder / ".tmp-notes", folder / "0123456789abcdef.tmp-01234567", folder / ".old-0123456789abcdef-01234567"]
+        for f in foreign:
+            f.mkdir()
+    else:
+        suffix = "duckdb" if kind == "duckdb" else "jsonl"
+        young = folder / f".other.{suffix}.tmp-89abcdef"
+        young.write_bytes(b"being written")
+        foreign = [folder / f"other.{suffix}.tmp-89abcdef", folder / f".other.{suffix}.tmp-zz", folder / ".notes.txt.tmp-89abcdef"]
+        for f in foreign:
+            f.write_bytes(b"not a temporary output of this kind")
+    for f in foreign:
+        _age(f, 3 * 3600)
+    return young, foreign
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["parquet", "duckdb", "jsonl"])
+def test_after_sigkill_the_next_run_removes_stale_temporaries_of_its_kind(tmp_path, kind):
+    """SIGKILL leaves the temporary output (nothing can run); the next run into the same place
+    removes it once it is older than the configured age, says so, and touches nothing else."""
+    out = OUTS[kind]
+    proc = popen("generate", "--quiet", *BIG_ARGS, "--out", out, cwd=tmp_path)
+    try:
+        wait_mid_write(proc, tmp_path)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=60)
+    folder = tmp_path / "runs" if kind == "parquet" else tmp_path
+    killed = [p for p in folder.iterdir() if ".tmp-" in p.name]
+    assert killed, "SIGKILL left nothing to clean up?"
+    young, foreign = _young_and_foreign(folder, kind)
+
+    # Younger than the age (default an hour): another run may be writing it, so it stays.
+    err = ok(cli("generate", "--quiet", *SMALL_ARGS, "--out", out, cwd=tmp_path))
+    assert "removed stale" not in err
+    assert all(p.exists() for p in killed)
+
+    for p in killed:
+        _age(p, 2 * 3600)
+    err = ok(cli("generate", "--quiet", *SMALL_ARGS, "--out", out, cwd=tmp_path))
+    for p in killed:
+        assert not p.exists(), f"{p.name} not removed:\n{err}"
+        if not p.name.endswith(".wal"):
+            assert re.search(rf"removed stale temporary output \S*{re.escape(p.name)} \(untouched for 2\.0 h\)", err), err
+    assert young.exists() and all(f.exists() for f in foreign)
+
+    # The age is configurable: $DRCL_STALE_TMP_S, or --stale-after (which wins).
+    env = {**ENV, "DRCL_STALE_TMP_S": "3600"}
+    err = ok(cli("generate", "--quiet", *SMALL_ARGS, "--out", out, "--stale-after", "0", cwd=tmp_path, env=env))
+    assert not young.exists() and young.name in err
+    assert all(f.exists() for f in foreign)
+    assert [p for p in temporaries(tmp_path) if p not in foreign] == []
+
+
+def test_stale_age_setting_is_checked(tmp_path):
+    proc = cli("generate", "--quiet", *SMALL_ARGS, "--out", "run.duckdb", cwd=tmp_path, env={**ENV, "DRCL_STALE_TMP_S": "soon"})
+    assert proc.returncode == 2 and b"DRCL_STALE_TMP_S" in proc.stderr and b"Traceback" not in proc.stderr
+    proc = cli("generate", "--quiet", *SMALL_ARGS, "--out", "run.duckdb", "--stale-after", "-1", cwd=tmp_path)
+    assert proc.returncode == 2 and b"--stale-after" in proc.stderr
+    assert list(tmp_path.iterdir()) == []

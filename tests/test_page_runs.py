@@ -7,6 +7,9 @@ temporary data/runs (DRCL_RUNS_DIR), so they never touch the repository's runs.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import time
 
 import polars as pl
 import pytest
@@ -180,3 +183,89 @@ def test_cli_runs_are_listed_and_unreadable_folders_skipped(runs_dir):
     assert row["truth_events"] == summary.truth_events
     assert "800 visitors" in row["scenario"]
     assert at.selectbox(key="runs.import_id").options == [f"{cli.run_id} · {row['scenario']}"]
+
+
+# --- bad runs on disk (issue 12): refused with the reason, the page keeps working ------------------
+
+
+def _cli_run(runs_dir, **overrides) -> Scenario:
+    scenario = small({"traffic.visitors": 800, "traffic.days": 1, "seed": 5, **overrides})
+    run_to_sink(scenario, ParquetSink(runs_dir))
+    return scenario
+
+
+def _break_scenario(run_dir) -> None:
+    """The runs row's scenario_json made invalid (what a hand-edited or foreign folder may hold)."""
+    [f] = (run_dir / "runs").glob("*/*.parquet")
+    frame = pl.read_parquet(f, hive_partitioning=False)
+    data = json.loads(frame["scenario_json"][0])
+    data["traffic"]["visitors"] = -5
+    frame.with_columns(scenario_json=pl.lit(json.dumps(data))).write_parquet(f)
+
+
+def test_a_run_with_an_invalid_scenario_is_listed_as_unusable_with_the_reason(runs_dir):
+    """Before: the run was listed, "imported" and then the page raised on its scenario."""
+    good, bad = _cli_run(runs_dir), _cli_run(runs_dir, seed=6)
+    _break_scenario(runs_dir / bad.run_id)
+    at = presenter_page()
+    assert not at.exception
+    [warning] = [w.value for w in at.warning if bad.run_id in w.value]
+    assert "traffic.visitors" in warning and "not a valid scenario" in warning
+    on_disk = listing(at).filter(pl.col("in_data_runs"))["run_id"].to_list()
+    assert good.run_id in on_disk and bad.run_id not in on_disk
+    assert not any(bad.run_id in o for o in at.selectbox(key="runs.import_id").options)
+    with pytest.raises(store.StoreError, match=r"traffic\.visitors"):
+        runs.import_run(bad.run_id)
+    assert not store.has_run(runs.duck(), bad.run_id)
+
+    # ... and it can be deleted from the page.
+    at.selectbox(key="runs.delete_id").set_value(bad.run_id).run()
+    at.checkbox(key="runs.confirm_delete").check().run()
+    at.button(key="runs.delete").click().run()
+    assert not at.exception and not (runs_dir / bad.run_id).exists()
+    assert not [w for w in at.warning if bad.run_id in w.value]
+
+
+def test_an_import_that_fails_its_checks_shows_the_reason_and_loads_nothing(runs_dir, monkeypatch):
+    """The folder changes between the listing and the click (or is too big): the reason, no exception."""
+    broken, big = _cli_run(runs_dir), _cli_run(runs_dir, seed=7)
+    at = presenter_page()
+    at.selectbox(key="runs.import_id").set_value(broken.run_id).run()
+    _break_scenario(runs_dir / broken.run_id)
+    at.button(key="runs.import").click().run()
+    assert not at.exception
+    assert any(broken.run_id in e.value for e in at.error)
+    assert any("traffic.visitors" in c.value for c in at.code)
+    assert not store.has_run(runs.duck(), broken.run_id)
+
+    # Too many rows for the budget: refused from the Parquet footers, before anything is loaded.
+    monkeypatch.setenv("DRCL_IMPORT_MAX_ROWS", "1000")
+    at.selectbox(key="runs.import_id").set_value(big.run_id).run()
+    at.button(key="runs.import").click().run()
+    assert not at.exception
+    assert any(big.run_id in e.value for e in at.error)
+    assert any("above the limit of 1,000 rows per table" in c.value for c in at.code)
+    assert not store.has_run(runs.duck(), big.run_id)
+    assert not listing(at).filter(pl.col("run_id") == big.run_id)["imported"].any()
+
+
+def test_a_build_first_removes_stale_temporary_folders_and_says_so(runs_dir):
+    """After a SIGKILL nothing cleans up; the next build removes what is older than the configured age."""
+    runs_dir.mkdir(parents=True)
+    stale, young = runs_dir / ".tmp-0123456789abcdef-01234567", runs_dir / ".tmp-fedcba9876543210-89abcdef"
+    foreign = runs_dir / ".tmp-notes"
+    for d in (stale, young, foreign):
+        (d / "truth_events" / "date=2026-11-02").mkdir(parents=True)
+        (d / "truth_events" / "date=2026-11-02" / "part-00000.parquet").write_bytes(b"half a file")
+    two_hours_ago = time.time() - 7200
+    for d in (stale, foreign):
+        for p in [d, *d.rglob("*")]:
+            os.utime(p, (two_hours_ago, two_hours_ago))
+    at = presenter_page()
+    at.number_input(key="runs.visitors").set_value(BUILD_VISITORS)
+    at.number_input(key="runs.days").set_value(BUILD_DAYS)
+    at.button(key="runs.build").click().run()
+    assert not at.exception and at.status[0].state == "complete"
+    assert any(stale.name in c.value and "2.0 h" in c.value for c in at.caption)
+    assert not stale.exists()
+    assert young.exists() and foreign.exists()  # another build may be writing it; not ours

@@ -101,3 +101,47 @@ def test_field_paths_cover_the_issue_knobs():
               "rails.ipv4_prefix_bits", "rails.server_side_proxy", "rails.server_set_cookies",
               "masking.key_rotation", "seed"):
         assert p in paths
+
+
+# --- runs past year 9999 (issue 12): refused by the model, so by the CLI, the collector and the app --
+
+
+@pytest.mark.parametrize(("start", "days"), [("9999-12-30", 3), ("9999-12-31", 1), ("9999-12-01", 31), ("9999-10-05", 90)])
+def test_a_run_past_year_9999_is_refused_naming_start_date_and_days(start, days):
+    with pytest.raises(ScenarioError) as err:
+        apply_overrides(load_preset("eu_shop"), {"traffic.start_date": start, "traffic.days": days})
+    text = str(err.value)
+    assert "traffic.start_date" in text and "traffic.days" in text and "9999" in text
+    assert "region_mix" not in text  # the message, not the whole traffic section
+    data = json.loads(load_preset("eu_shop").canonical_json())
+    data["traffic"].update(start_date=start, days=days)
+    with pytest.raises(ValueError, match=r"traffic\.start_date"):  # a stored scenario_json too
+        Scenario.model_validate_json(json.dumps(data))
+
+
+def test_the_last_start_date_for_the_run_length_is_accepted():
+    s = apply_overrides(load_preset("eu_shop"), {"traffic.start_date": "9999-12-28", "traffic.days": 3})
+    assert str(s.traffic.start_date) == "9999-12-28"
+    with pytest.raises(ScenarioError, match=r"latest traffic\.start_date for 3 days is 9999-12-28"):
+        apply_overrides(s, {"traffic.start_date": "9999-12-29"})
+
+
+def test_the_collector_refuses_a_run_past_year_9999(tmp_path, capsys):
+    from collector.__main__ import main
+
+    assert main(["--db", str(tmp_path / "c.duckdb"), "--set", "traffic.start_date=9999-12-30"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "traffic.start_date" in err and "traffic.days" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_the_app_refuses_a_run_past_year_9999_from_the_url():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.query_params["traffic.start_date"] = "9999-12-30"
+    at.run()
+    assert not at.exception
+    [note] = [w.value for w in at.sidebar.warning if "traffic.start_date" in w.value]
+    assert "traffic.days" in note and "ignored" in note

@@ -8,9 +8,11 @@ the unsharded Parquet run, table by table, as the app reads it (engine.store.rea
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 import types
 from pathlib import Path
 
@@ -246,3 +248,101 @@ def test_dask_workers_with_another_hash_key_are_refused(tmp_path, clean_main):
     ):
         run_on_dask(SCENARIO, root, 2, client)
     assert not root.exists() or store.parquet_runs(root) == []
+
+
+# --- leftovers (issue 12): signals, SIGKILL, dead mergers -----------------------------------------
+
+BIG = ["--visitors", "1000000", "--days", "2", "--seed", "29"]  # 20 chunks: always stopped mid-run
+
+
+def _popen_shard(root: Path, spec: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "simulators", "generate", *BIG, "--quiet", "--shard", spec, "--out", str(root)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait_for_a_staged_chunk(proc: subprocess.Popen, root: Path, timeout: float = 180) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        for stage in root.glob(".shards-*"):
+            if any((stage / "chunks").glob("c*.json")):
+                return stage
+        time.sleep(0.05)
+    raise AssertionError(f"no chunk staged under {root} after {timeout} s")
+
+
+def _age(path: Path, seconds: float) -> None:
+    when = time.time() - seconds
+    for p in [path, *path.rglob("*")]:
+        os.utime(p, (when, when))
+
+
+@pytest.mark.slow
+def test_sigterm_to_a_shard_removes_its_temporary_files_and_keeps_what_it_staged(tmp_path):
+    root = tmp_path / "runs"
+    proc = _popen_shard(root, "1/2")
+    try:
+        stage = _wait_for_a_staged_chunk(proc, root)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err.decode()
+    assert b"interrupted by SIGTERM" in err
+    assert list((stage / "tmp").iterdir()) == []  # the shard's own temporary files
+    assert any((stage / "chunks").iterdir())  # finished chunks stay staged: the shard can be run again
+    assert [p.name for p in root.iterdir()] == [stage.name]
+
+
+@pytest.mark.slow
+def test_after_sigkill_the_next_shard_removes_the_stale_temporary_files(tmp_path, capsys):
+    root = tmp_path / "runs"
+    proc = _popen_shard(root, "1/2")
+    try:
+        stage = _wait_for_a_staged_chunk(proc, root)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=60)
+    left = sorted((stage / "tmp").iterdir())
+    assert left, "SIGKILL left no temporary folder?"
+    young = stage / "tmp" / "0123456789ab"  # another shard of that run, writing right now
+    young.mkdir()
+    staged = sorted((stage / "chunks").iterdir())
+    for p in left:
+        _age(p, 2 * 3600)
+    # any shard run into the same runs folder cleans it (here one of another run, in-process)
+    assert main(["generate", *ARGS, "--quiet", "--shard", "2/2", "--out", str(root)]) == 0
+    err = capsys.readouterr().err
+    for p in left:
+        assert not p.exists() and f"removed stale temporary output {p}" in err, err
+    assert young.exists() and sorted((stage / "chunks").iterdir()) == staged
+
+
+@pytest.mark.slow
+def test_a_dead_mergers_claim_is_given_back_and_merged(tmp_path, unsharded, capsys):
+    """A merger killed after claiming the staging folder: the claim is given back (without the runs
+    row it was adding) once stale, so `merge` publishes the run; a claim whose run was published
+    is removed."""
+    root = tmp_path / "runs"
+    stage(root, 1, 2)
+    stage(root, 2, 2)
+    claim = root / f".merging-{SCENARIO.run_id}-0badc0de"
+    os.rename(staging_dir(root, SCENARIO.run_id), claim)
+    (claim / "run" / "runs" / "date=2026-11-02").mkdir(parents=True)
+    (claim / "run" / "runs" / "date=2026-11-02" / "part-00000.parquet").write_bytes(b"half a runs row")
+    done = root / "0123456789abcdef"
+    (done / "runs").mkdir(parents=True)
+    leftover = root / ".merging-0123456789abcdef-0badc0de"  # killed after publishing, before removing its claim
+    (leftover / "tmp").mkdir(parents=True)
+    _age(leftover, 2 * 3600)
+    assert main(["merge", "--out", str(root), SCENARIO.run_id]) == 2  # a fresh claim: a merge may be under way
+    assert claim.exists()
+    _age(claim, 2 * 3600)
+    assert main(["merge", "--out", str(root), SCENARIO.run_id]) == 0
+    err = capsys.readouterr().err
+    assert f"gave back the stale merge claim {claim} as .shards-{SCENARIO.run_id} (untouched for 2.0 h)" in err, err
+    assert f"removed stale temporary output {leftover}" in err
+    assert_same_run(root / SCENARIO.run_id, unsharded)
+    assert sorted(p.name for p in root.iterdir()) == sorted([SCENARIO.run_id, done.name])

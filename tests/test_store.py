@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import re
+from pathlib import Path
 
 os.environ.setdefault("DRCL_HASH_KEY", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")
 
@@ -458,3 +461,109 @@ def test_read_parquet_run_gives_the_tables_back(tmp_path, con_a, run_a):
     for t in store.DATA_TABLES:
         want = _sorted(_utc(store.conform(t, frames[t], scenario.run_id).drop("run_id")))
         assert _sorted(_utc(back[t])).equals(want), t
+
+
+# --- 7. imports that can't hurt (issue 12): checked before anything is loaded -------------------
+
+
+def _runs_file(run_dir: Path) -> Path:
+    [f] = sorted((run_dir / "runs").glob("*/*.parquet"))
+    return f
+
+
+def _edit_runs_row(run_dir, edit) -> None:
+    f = _runs_file(run_dir)
+    edit(pl.read_parquet(f, hive_partitioning=False)).write_parquet(f)
+
+
+def _other_scenario_json(scenario, **traffic) -> str:
+    data = json.loads(scenario.canonical_json())
+    data["traffic"].update(traffic)
+    return json.dumps(data)
+
+
+BAD_RUNS_ROWS = {
+    "not-json": (lambda s, f: f.with_columns(scenario_json=pl.lit("{not json")), "not a valid scenario"),
+    "invalid-field": (lambda s, f: f.with_columns(scenario_json=pl.lit(_other_scenario_json(s, visitors=-5))),
+                      "traffic.visitors"),
+    "past-year-9999": (lambda s, f: f.with_columns(scenario_json=pl.lit(_other_scenario_json(s, start_date="9999-12-30"))),
+                       "traffic.start_date"),
+    "another-runs-scenario": (lambda s, f: f.with_columns(scenario_json=pl.lit(_other_scenario_json(s, visitors=1234))),
+                              "not of"),
+    "another-run-id": (lambda s, f: f.with_columns(run_id=pl.lit("0123456789abcdef")), "for run '0123456789abcdef'"),
+    "two-rows": (lambda s, f: pl.concat([f, f]), "2 rows"),
+    "no-count-column": (lambda s, f: f.drop("truth_events"), "lacks the columns ['truth_events']"),
+    "no-scenario": (lambda s, f: f.with_columns(scenario_json=pl.lit(None, pl.String)), "no scenario_json"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_RUNS_ROWS)
+def test_a_run_with_a_bad_runs_row_is_refused_before_loading(tmp_path, con_a, run_a, case):
+    """Before: import_parquet loaded any runs row ("imported"), and the Runs page broke on it."""
+    scenario, _ = run_a
+    edit, reason = BAD_RUNS_ROWS[case]
+    root = tmp_path / "pq"
+    run_dir = store.export_parquet(con_a, scenario.run_id, root)
+    _edit_runs_row(run_dir, lambda f: edit(scenario, f))
+    fresh = store.connect()
+    with pytest.raises(store.StoreError, match="cannot import") as err:
+        store.import_parquet(fresh, run_dir)
+    assert reason in str(err.value)
+    assert {t: count(fresh, t) for t in store.TABLES} == dict.fromkeys(store.TABLES, 0)
+    with pytest.raises(store.StoreError, match=re.escape(reason)):
+        store.read_parquet_run(run_dir)
+    # the listing leaves it out and says why, instead of handing the page a row it cannot show
+    problems: dict[str, str] = {}
+    assert store.parquet_runs(root, problems) == []
+    assert reason in problems[scenario.run_id]
+
+
+def test_a_data_file_without_its_tables_columns_is_refused(tmp_path, con_a, run_a):
+    scenario, _ = run_a
+    run_dir = store.export_parquet(con_a, scenario.run_id, tmp_path / "pq")
+    f = sorted((run_dir / "consent_log").glob("*/*.parquet"))[0]
+    pl.read_parquet(f, hive_partitioning=False).drop("granted").write_parquet(f)  # would load as nulls
+    with pytest.raises(store.StoreError, match=r"consent_log: .* lacks the columns \['granted'\]"):
+        store.import_parquet(store.connect(), run_dir)
+
+
+def test_import_budget_reads_row_counts_from_the_footers_not_the_file_size(tmp_path, con_a, run_a, monkeypatch):
+    """Before: a small Parquet file that expands to millions of rows was loaded whole (5 GB for 13
+    million rows). The budget is checked on the row counts in the files' footers."""
+    scenario, frames = run_a
+    run_dir = store.export_parquet(con_a, scenario.run_id, tmp_path / "pq")
+    legit = sorted((run_dir / "truth_events").glob("*/*.parquet"))[0]
+    bomb = legit.with_name("bomb.parquet")
+    row = pl.read_parquet(legit, hive_partitioning=False).head(1)
+    row.select(pl.all().gather([0] * 300_000)).write_parquet(bomb)  # one row, 300,000 times: compresses to little
+    assert bomb.stat().st_size < legit.stat().st_size  # a size limit would let it through
+    con = store.connect()
+    with pytest.raises(store.StoreError, match=r"truth_events has 3\d\d,\d{3} rows, above the limit of 250,000 rows per table"):
+        store.import_parquet(con, run_dir, max_rows=250_000)
+    assert count(con, "truth_events") == 0 and count(con, "runs") == 0
+    with pytest.raises(store.StoreError, match="above the limit"):
+        store.read_parquet_run(run_dir, max_rows=250_000)
+
+    # The default limit comes from DRCL_IMPORT_MAX_ROWS.
+    bomb.unlink()
+    monkeypatch.setenv("DRCL_IMPORT_MAX_ROWS", str(frames["truth_events"].height - 1))
+    with pytest.raises(store.StoreError, match="DRCL_IMPORT_MAX_ROWS"):
+        store.import_parquet(con, run_dir)
+    monkeypatch.setenv("DRCL_IMPORT_MAX_ROWS", str(frames["truth_events"].height))
+    assert store.import_parquet(con, run_dir) == scenario.run_id
+    assert count(con, "truth_events") == frames["truth_events"].height
+    monkeypatch.setenv("DRCL_IMPORT_MAX_ROWS", "lots")
+    with pytest.raises(store.StoreError, match="DRCL_IMPORT_MAX_ROWS must be"):
+        store.import_parquet(con, run_dir)
+
+
+def test_a_runs_folder_with_millions_of_runs_rows_is_not_read_by_the_listing(tmp_path, con_a, run_a):
+    """The listing reads each folder's runs row: one folder's runs/ blown up must not be read whole."""
+    scenario, _ = run_a
+    root = tmp_path / "pq"
+    run_dir = store.export_parquet(con_a, scenario.run_id, root)
+    f = _runs_file(run_dir)
+    pl.read_parquet(f, hive_partitioning=False).select(pl.all().gather([0] * 200_000)).write_parquet(f)
+    problems: dict[str, str] = {}
+    assert store.parquet_runs(root, problems) == []
+    assert "200,000 rows" in problems[scenario.run_id]

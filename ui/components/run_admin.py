@@ -7,6 +7,7 @@ import streamlit as st
 
 from engine import store
 from engine.scenario import Scenario
+from simulators.sinks import Cleaned, SinkError
 from ui.components import auth
 from ui.services import runs
 
@@ -71,7 +72,15 @@ def build_button(target: Scenario) -> None:
             bar.progress(min(done["visitors"] / total, 1.0),
                          text=f"{done['visitors']:,} of {total:,} visitors · {done['events']:,} truth events")
 
-        result = runs.build(target, on_chunk)
+        def on_cleaned(cleaned: list[Cleaned]) -> None:
+            st.caption("Left behind by builds or runs that were killed, removed first:\n"
+                       + "\n".join(f"- `{c.path.name}` (untouched for {c.idle})" for c in cleaned))
+
+        try:
+            result = runs.build(target, on_chunk, on_cleaned)
+        except (SinkError, OSError, store.StoreError) as err:
+            status.update(label=f"Run {target.run_id} could not be built: {err}", state="error")
+            return
         if result is None:
             status.update(label=f"Run {target.run_id} is being built by another presenter right now.", state="error")
         else:

@@ -8,6 +8,7 @@ DuckDB. All three are shared by every session of the process, so only presenters
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 import threading
 from collections import OrderedDict
@@ -21,9 +22,11 @@ import polars as pl
 from engine import metrics, store
 from engine.scenario import Scenario
 from simulators.run import Summary, run_to_sink
-from simulators.sinks import ParquetSink
+from simulators.sinks import Cleaned, ParquetSink
 from ui.cache import TEXT, cached, process_wide
 from ui.paths import runs_dir
+
+log = logging.getLogger(__name__)
 
 MAX_BUILD_VISITORS = 2_000_000
 REGISTRY_SIZE = 50
@@ -113,8 +116,15 @@ def runs_table(on_disk: list[dict], imported: pl.DataFrame, built: Mapping[str, 
     return pl.DataFrame(out, schema=schema).sort("created_at", descending=True, nulls_last=True)
 
 
+def listing() -> tuple[pl.DataFrame, dict[str, str]]:
+    """Every run known (runs_table), and the run folders under data/runs that cannot be used, with why."""
+    problems: dict[str, str] = {}
+    on_disk = store.parquet_runs(runs_dir(), problems)
+    return runs_table(on_disk, store.list_runs(duck()), registry().snapshot()), problems
+
+
 def all_runs() -> pl.DataFrame:
-    return runs_table(store.parquet_runs(runs_dir()), store.list_runs(duck()), registry().snapshot())
+    return listing()[0]
 
 
 def run_folder(root: Path, run_id: str) -> Path:
@@ -128,8 +138,11 @@ def run_folder(root: Path, run_id: str) -> Path:
     return path
 
 
-def build(scenario: Scenario, on_chunk: Callable[[int, int], None]) -> Summary | None:
-    """Write the scenario as a Parquet run under data/runs (None if another session is building it)."""
+def build(scenario: Scenario, on_chunk: Callable[[int, int], None],
+          on_cleaned: Callable[[list[Cleaned]], None] | None = None) -> Summary | None:
+    """Write the scenario as a Parquet run under data/runs (None if another session is building it).
+    First removes temporary run folders that builds or CLI runs killed earlier left behind there
+    (untouched for simulators.sinks.stale_age); `on_cleaned` hears what was removed."""
     reg = registry()
     if not reg.start(scenario.run_id):
         return None
@@ -137,7 +150,13 @@ def build(scenario: Scenario, on_chunk: Callable[[int, int], None]) -> Summary |
     try:
         root = runs_dir()
         root.mkdir(parents=True, exist_ok=True)
-        result = run_to_sink(scenario, ParquetSink(root), on_chunk=on_chunk)
+        sink = ParquetSink(root)
+        cleaned = sink.clean_stale()
+        for c in cleaned:
+            log.warning("%s", c)
+        if cleaned and on_cleaned is not None:
+            on_cleaned(cleaned)
+        result = run_to_sink(scenario, sink, on_chunk=on_chunk)
         info = {"scenario_json": scenario.canonical_json(), "created_at": dt.datetime.now(dt.UTC),
                 "seconds": result.seconds, **{k: result.rows.get(k, 0) for k in COUNT_COLUMNS}}
         return result
@@ -146,7 +165,9 @@ def build(scenario: Scenario, on_chunk: Callable[[int, int], None]) -> Summary |
 
 
 def import_run(run_id: str) -> str:
-    """Load data/runs/<run_id> into the app's DuckDB (replacing an earlier import of it)."""
+    """Load data/runs/<run_id> into the app's DuckDB (replacing an earlier import of it). The folder is
+    checked first (engine.store.check_run_folder: its runs row, its scenario, its tables' row counts
+    against $DRCL_IMPORT_MAX_ROWS); one that fails raises StoreError and loads nothing."""
     out = store.import_parquet(duck(), run_folder(runs_dir(), run_id))
     imported_kpis.clear()
     return out

@@ -7,6 +7,8 @@ one computed run. Both are shared read-only objects (resource caches).
 
 from __future__ import annotations
 
+import logging
+
 import polars as pl
 
 from engine import metrics, pipeline, store
@@ -16,6 +18,8 @@ from engine.truth import Traffic
 from simulators.traffic import generate_traffic
 from ui.cache import cached
 from ui.paths import runs_dir
+
+log = logging.getLogger(__name__)
 
 Tables = dict[str, pl.DataFrame]
 
@@ -31,7 +35,10 @@ def run(scenario: Scenario) -> Tables:
     """The run's tables (shared between sessions; treat them as read-only)."""
     folder = runs_dir() / scenario.run_id
     if (folder / "runs").is_dir():  # built by the CLI (e.g. `make run`'s default run): read, don't recompute
-        return store.read_parquet_run(folder)
+        try:
+            return store.read_parquet_run(folder)
+        except store.StoreError as err:  # a folder that fails the checks: the run is computed instead
+            log.warning("not reading %s: %s", folder, err)
     if scenario.consent.mode == "basic":
         # Basic mode records exactly the advanced run minus its cookieless pings: derive it.
         advanced = apply_overrides(scenario, {"consent.mode": "advanced"})
