@@ -106,7 +106,7 @@ def general_audience_report(quick: bool) -> None:
     """Both fingerprint populations of the default preset beside the general-audience study."""
     study = datasets.calibration()["fingerprint"]["general_audience"]
     n = study["population"] // (10 if quick else 1)
-    print(f"\nGeneral audience: {study['source']} (secondary transcription; see calibration.toml)")
+    print(f"\nGeneral audience: {study['source']} (see calibration.toml)")
     print(f"  {n:,} simulated browsers per population (default preset's device mix), all "
           f"{len(privacy.FINGERPRINT_ATTRIBUTES)} attributes; unique share within each device class")
     print(f"  {'population':<18}{'seconds':>8}{'overall':>9}{'desktop':>9}{'mobile':>9}")
