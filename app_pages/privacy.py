@@ -9,6 +9,7 @@ from engine.privacy import K_THRESHOLD
 from ui import context
 from ui.charts import privacy as charts
 from ui.components.downloads import rounded, table_with_downloads
+from ui.components.fingerprint_populations import fingerprint_populations
 from ui.components.privacy_demos import crack_demo, one_in_n, visitor_picker
 from ui.services import privacy
 
@@ -26,11 +27,11 @@ st.subheader("Browser fingerprints")
 fp = privacy.fingerprints(scenario)
 shares = calibration()["fingerprint"]["unique_share"]
 c = st.columns(3)
-c[0].metric("Unique fingerprints (simulated)", f"{fp['unique_share']:.1%}", help=f"Among {fp['browsers']:,} simulated browsers, all 12 attributes.")
+c[0].metric("Unique fingerprints (simulated)", f"{fp['unique_share']:.1%}", help=f"Among this run's {fp['browsers']:,} simulated browsers, all 12 attributes.")
 c[1].metric("Panopticlick (published, n=470,161)", f"{shares['panopticlick']:.1%}")
 c[2].metric("AmIUnique (published, n=118,934)", f"{shares['amiunique']:.1%}")
-st.caption(f"{source_note('fingerprint', 'unique_share')} Both studies sampled privacy-aware visitors; "
-           "`benchmarks/fingerprint_calibration.py` compares ours at their population sizes.")
+st.caption(f"{source_note('fingerprint', 'unique_share')} Both studies sampled privacy-aware visitors of a test site; "
+           "below, the same comparison for ordinary visitors of a popular website.")
 st.altair_chart(charts.entropy_chart(fp["entropy"]))
 st.caption("Entropy of each fingerprint attribute in the simulated population (bits), beside the published values.")
 st.caption(f"{source_note('fingerprint', 'entropy_bits')} 'One in X' = 2^bits: how many browsers an average value of "
@@ -38,11 +39,10 @@ st.caption(f"{source_note('fingerprint', 'entropy_bits')} 'One in X' = 2^bits: h
            "the era of these studies (2010–2016) so the bits compare; today's browsers freeze most of them, and a population "
            "with many phones (which list no plugins) carries fewer plugin bits.")
 table_with_downloads(rounded(fp["entropy"], 2), f"fingerprint-entropy-{run}")
-left, right = st.columns(2)
-left.altair_chart(charts.curve_chart(fp["curve"], shares))
-left.caption("Share of unique fingerprints in random subsets of the simulated visitors: uniqueness falls as the population grows (diamonds: published).")
-right.altair_chart(charts.histogram_chart(fp["histogram"]))
-right.caption("How many browsers share each simulated browser's exact fingerprint (its anonymity set).")
+st.altair_chart(charts.histogram_chart(fp["histogram"]))
+st.caption("How many browsers share each simulated browser's exact fingerprint (its anonymity set).")
+st.markdown("**Volunteers or a general audience?**")
+fingerprint_populations(scenario)
 
 st.subheader("Your simulated browser is one in N")
 visitor = visitor_picker(privacy.visitor_options(scenario))

@@ -9,7 +9,10 @@ same with the studies' device split (mostly desktop; derived, see calibration.to
 like-for-like comparison the fingerprint pools in datasets/devices.toml are calibrated on. Prints
 the gap honestly: "x2^gap" is how many times more equally likely values an attribute would need.
 
-    python benchmarks/fingerprint_calibration.py [--quick]   # --quick: 1/10 of the populations
+Then the general-audience population (the default) and the volunteers' one beside Gomez-Boix et al.
+2018 (ordinary visitors of a popular website), at the study's scale.
+
+    python benchmarks/fingerprint_calibration.py [--quick] [--general-only]   # --quick: 1/10 of the populations
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import polars as pl
 
 from engine import datasets, privacy
 from engine.scenario import apply_overrides, load_preset
-from simulators.traffic import generate_traffic
+from simulators.traffic import fingerprint_sample, generate_traffic, visitor_sample
 
 STUDIES = {  # name -> (population, column in published_entropy(), unique-share key)
     "Panopticlick": (470_161, "panopticlick_bits", "panopticlick"),
@@ -48,7 +51,8 @@ NOTES = {
 
 
 def population(n: int, study_mix: bool) -> pl.DataFrame:
-    overrides = {"traffic.visitors": n, "traffic.days": 1} | (privacy.study_mix_overrides() if study_mix else {})
+    # The volunteers' population: Panopticlick's and AmIUnique's visitors came to a test site.
+    overrides = {"traffic.visitors": n, "traffic.days": 1, "traffic.fingerprint_population": "volunteers"} | (privacy.study_mix_overrides() if study_mix else {})
     return generate_traffic(apply_overrides(load_preset("eu_shop"), overrides)).visitors
 
 
@@ -98,10 +102,42 @@ def report(name: str, n: int, column: str, share_key: str) -> None:
             print(f"  * {a}: {note.format(accept_language=bits)}")
 
 
+def general_audience_report(quick: bool) -> None:
+    """Both fingerprint populations of the default preset beside the general-audience study."""
+    study = datasets.calibration()["fingerprint"]["general_audience"]
+    n = study["population"] // (10 if quick else 1)
+    print(f"\nGeneral audience: {study['source']} (see calibration.toml)")
+    print(f"  {n:,} simulated browsers per population (default preset's device mix), all "
+          f"{len(privacy.FINGERPRINT_ATTRIBUTES)} attributes; unique share within each device class")
+    print(f"  {'population':<18}{'seconds':>8}{'overall':>9}{'desktop':>9}{'mobile':>9}")
+    for name in ("general_audience", "volunteers"):
+        scenario = apply_overrides(load_preset("eu_shop"), {"traffic.fingerprint_population": name})
+        t0 = time.perf_counter()
+        codes, device = fingerprint_sample(scenario, n, privacy.FINGERPRINT_ATTRIBUTES)
+        seconds = time.perf_counter() - t0
+        shares = [privacy.unique_share_of_codes(codes)] + [privacy.unique_share_of_codes(codes[device == d]) for d in ("desktop", "mobile")]
+        print(f"  {name:<18}{seconds:>8.1f}" + "".join(f"{x:>9.1%}" for x in shares))
+    print(f"  {'study':<18}{'':>8}{'n/a':>9}{study['unique_desktop']:>9.1%}{study['unique_mobile']:>9.1%}"
+          "   (overall share not verified: left out)")
+    sample = 200_000 // (10 if quick else 1)
+    print(f"  Entropy per attribute (bits, first {sample:,} browsers; study figures only where verified):")
+    print(f"  {'attribute':<16}{'general':>9}{'volunteers':>11}{'study':>8}")
+    bits = {name: privacy.attribute_entropy(
+        visitor_sample(apply_overrides(load_preset("eu_shop"), {"traffic.fingerprint_population": name}), sample),
+        privacy.FINGERPRINT_ATTRIBUTES) for name in ("general_audience", "volunteers")}
+    for a in privacy.FINGERPRINT_ATTRIBUTES:
+        theirs = f"{study['language_bits']:.2f}" if a == "language" else "–"
+        print(f"  {a:<16}{bits['general_audience'][a]:>9.2f}{bits['volunteers'][a]:>11.2f}{theirs:>8}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one tenth of the published population sizes")
+    parser.add_argument("--general-only", action="store_true", help="only the general-audience comparison")
     args = parser.parse_args()
+    general_audience_report(args.quick)
+    if args.general_only:
+        return
     entry = datasets.calibration()["fingerprint"]
     mix = entry["study_device_mix"]
     print(f"Sources: {entry['entropy_bits']['source']} (secondary transcription); {entry['unique_share']['source']}.")

@@ -22,6 +22,7 @@ DEFAULT_PRESET = "eu_shop"
 
 Banner = Literal["reject_first_layer", "reject_second_layer", "no_reject", "no_banner"]
 ConsentDefault = Literal["denied", "granted"]
+FingerprintPopulation = Literal["general_audience", "volunteers"]
 # The midnight a run must end by: the start of the last day Python's dates have (9999-12-31), which
 # is left for sessions that run past the run's last midnight.
 LAST_RUN_END = dt.date.max
@@ -103,6 +104,12 @@ class TrafficConfig(_Model):
     adblock: AdblockShares = AdblockShares()
     gpc_share: float = _share(0.05, "Share of browsers sending the Global Privacy Control signal.")
     safari_share: float = _share(0.25, "Share of visitors on Safari (subject to ITP's 7-day cookie cap).")
+    fingerprint_population: FingerprintPopulation = Field(
+        "general_audience",
+        description="How varied the browsers' fingerprints are: 'general_audience' = ordinary visitors of a popular "
+                    "website (mostly stock installs; calibrated to Gomez-Boix et al. 2018), 'volunteers' = visitors of a "
+                    "fingerprinting test site (tinkered browsers; calibrated to Panopticlick 2010 and AmIUnique 2016).",
+    )
 
     @model_validator(mode="after")
     def _ends_before_year_10000(self) -> TrafficConfig:

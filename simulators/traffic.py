@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -38,6 +39,8 @@ _S_VISITOR, _S_CONSENT, _S_ADDR, _S_SESSION, _S_EVENT = 1, 2, 3, 4, 5
  _V_IPPREFIX, _V_NSESS, _V_TYPICAL, _V_COUPLED) = range(31)
 _N_V = 31
 _N_VARIETY = 7
+# Keys of devices.toml `concentration`, in variety-draw order (ua and language are not applied: see _visitors).
+_VARIETY_NAMES = ("ua", "screen", "webgl", "fonts", "canvas", "plugins", "language")
 
 # Relative traffic by UTC hour (modelling assumption: low at night, evening peak).
 _HOUR_WEIGHTS = np.array([2, 1.5, 1, 1, 1, 1.5, 2.5, 4, 5, 5.5, 6, 6, 6, 6, 6, 6, 6.5, 7, 8, 8.5, 8, 6.5, 4.5, 3])
@@ -228,14 +231,26 @@ def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int) -> tuple[pl.Data
         on = device_idx == di
         profile[on] = _pick(profile_cdf[di], u[on, _V_PROFILE])
     # Typicality coupling: a coupled visitor's variety draws all follow one draw (devices.toml).
-    var = _fingerprint_spec()
-    coupled = u[:, _V_COUPLED] < np.array([var["coupling"][d] for d in devices])[device_idx]
+    # The user agent and Accept-Language reach the rails (hits, hashes), so they keep the
+    # volunteers' draws in every population: the population option changes only the attributes a
+    # script reads (screen, WebGL, fonts, canvas, plugins), never another table.
+    spec = _fingerprint_spec()
+    base = spec["volunteers"]
+    coupled = u[:, _V_COUPLED] < np.array([base["coupling"][d] for d in devices])[device_idx]
     v = np.where(coupled[:, None], u[:, _V_TYPICAL, None], u[:, :_N_VARIETY])
     ua_i = tabs["ua"].pick(profile, v[:, _V_VERSION])
+    lang_v = v[:, _V_LANG_EXTRA]
+    var = spec[t.fingerprint_population]
+    if var is not base:
+        # Higher coupling nests the volunteers' coupled visitors (same draw, larger threshold);
+        # skipped for the volunteers so their population stays bit for bit.
+        coupled = u[:, _V_COUPLED] < np.array([var["coupling"][d] for d in devices])[device_idx]
+        v = np.where(coupled[:, None], u[:, _V_TYPICAL, None], u[:, :_N_VARIETY])
+        v = v ** np.array([var["concentration"][k] for k in _VARIETY_NAMES])
     screen_i = tabs["screen"].take(profile, v[:, _V_SCREEN], skew=var["screen_skew"])
     webgl_i = tabs["webgl"].take(profile, v[:, _V_WEBGL], skew=var["webgl_skew"])
     fonts_i = tabs["fonts"].take(profile, v[:, _V_FONTS], skew=var["fonts_skew"])
-    n_canvas = var["canvas_variants"]
+    n_canvas = _fingerprint_spec()["canvas_variants"]
     canvas_code = webgl_i * n_canvas + (v[:, _V_CANVAS] ** 2 * n_canvas).astype(np.int64)
     plugins_i = tabs["plugins"].take(_plugin_group()[profile], v[:, _V_PLUGINS])
 
@@ -264,7 +279,7 @@ def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int) -> tuple[pl.Data
 
     # Accept-Language: the country's language in the browser's style, sometimes with extra languages.
     lang_pool, extra_cdf = _language_tables()
-    lang_i = (country * len(pools.LANGUAGE_STYLES) + dp.lang_style[profile]) * len(extra_cdf) + _pick(extra_cdf, v[:, _V_LANG_EXTRA])
+    lang_i = (country * len(pools.LANGUAGE_STYLES) + dp.lang_style[profile]) * len(extra_cdf) + _pick(extra_cdf, lang_v)
 
     # E-mail candidates for everyone (only kept for visitors who identify, decided after sessions).
     names = pools.name_pools()
@@ -565,6 +580,29 @@ def _urls(scenario: Scenario, ev: pl.DataFrame, email: pl.Series, path_pool: lis
     first = np.flatnonzero(landing)
     referrer = referrer.scatter(first, _gather(ch["referrer"], code[first]).replace("", None))
     return ev.with_columns(url=base.scatter(rows, with_query), referrer=referrer).drop("_ch", "_v", "_u_query", "_landing", "_p")
+
+
+def fingerprint_sample(scenario: Scenario, n: int, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Fingerprints of the scenario's first `n` visitors (any n, whatever traffic.visitors says), as
+    one 64-bit hash of `columns` per browser, and each browser's device class. Only the visitor
+    columns are generated, chunk by chunk, so millions of browsers cost seconds and little memory
+    (no sessions or events); the first traffic.visitors of them are the run's own visitors."""
+    codes, devices = [], []
+    for vis in _visitor_chunks(scenario, n):
+        codes.append(vis.select(pl.struct(list(columns)).hash(seed=0)).to_series().to_numpy())
+        devices.append(vis["device"].to_numpy())
+    return np.concatenate(codes), np.concatenate(devices)
+
+
+def visitor_sample(scenario: Scenario, n: int) -> pl.DataFrame:
+    """The scenario's first `n` visitors' stored columns, without sessions or events."""
+    return pl.concat(list(_visitor_chunks(scenario, n)))
+
+
+def _visitor_chunks(scenario: Scenario, n: int) -> Iterator[pl.DataFrame]:
+    for chunk in range(math.ceil(n / CHUNK_VISITORS)):
+        lo = chunk * CHUNK_VISITORS
+        yield _visitors(scenario, chunk, lo, min(lo + CHUNK_VISITORS, n))[0]
 
 
 def generate_chunk(scenario: Scenario, chunk: int) -> Traffic:

@@ -38,27 +38,38 @@ SCENARIOS: dict[str, tuple[str, dict]] = {
 # sha256 (first 16 hex digits) of each table sorted by all its columns and written as CSV.
 PINNED: dict[str, dict[str, str]] = {
     "eu_shop": {
-        "visitors": "c20980ff72432648",
+        "visitors": "fd2844fc567bbe66",
         "truth_events": "f2ffc56700e27a4c",
         "consent_log": "6c52e66a2ea93edc",
         "baseline_events": "a8116d57396a7211",
         "fullstack_events": "75d5e4bf173a3b7f",
     },
     "eu_shop_basic": {
-        "visitors": "c20980ff72432648",
+        "visitors": "fd2844fc567bbe66",
         "truth_events": "f2ffc56700e27a4c",
         "consent_log": "6c52e66a2ea93edc",
         "baseline_events": "a8116d57396a7211",
         "fullstack_events": "850b19e5197d60c1",
     },
     "us_content_variants": {
-        "visitors": "b4ddd11944c54a06",
+        "visitors": "6361d4af285cb665",
         "truth_events": "c5c7d41efe911469",
         "consent_log": "a8451d7039a26aca",
         "baseline_events": "3739bf27eb15b4f9",
         "fullstack_events": "fba5dfce3fdd9203",
     },
 }
+
+
+# The visitors digests before the general-audience fingerprint population became the default: the
+# volunteers' population must reproduce them exactly (only screen, WebGL, fonts, canvas and plugins differ).
+VOLUNTEERS_VISITORS = {"eu_shop": "c20980ff72432648", "us_content_variants": "b4ddd11944c54a06"}
+
+
+@pytest.mark.parametrize("name", sorted(VOLUNTEERS_VISITORS))
+def test_volunteers_population_reproduces_the_old_visitors(name):
+    tables = build_run(apply_overrides(scenario_of(name), {"traffic.fingerprint_population": "volunteers"}))
+    assert digests(tables) == PINNED[name] | {"visitors": VOLUNTEERS_VISITORS[name]}
 
 
 def scenario_of(name: str) -> Scenario:

@@ -52,6 +52,13 @@ def test_page_renders_charts_tables_and_sources(page):
     text = _texts(at)
     assert "Browser Fingerprinting: A Survey" in text and "(secondary transcription)" in text
     assert "Art. 5(3)" in text
+    # Both fingerprint populations, with the general-audience study beside them.
+    general = float(_metric(at, "General audience, simulated (n=200,000)").rstrip("%"))
+    volunteers = float(_metric(at, "Volunteers, simulated (n=200,000)").rstrip("%"))
+    assert general < volunteers
+    assert "Gomez-Boix" in text
+    curve = next(s for s in specs if "layer" in s and "strokeDash" in s["layer"][0]["encoding"])
+    assert curve["layer"][0]["encoding"]["color"]["scale"]["domain"] == ["general audience (simulated)", "test-site volunteers (simulated)"]
     k = _frame(at, "rail", "quasi_identifiers", "k", "share_below_k")
     assert list(k["rail"]) == ["truth", "baseline", "fullstack"]
     link = _frame(at, "method", "share_linked").set_index("method")

@@ -4,6 +4,7 @@ and the hash-reversal demo."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 
 import numpy as np
@@ -223,3 +224,14 @@ def test_crack_timings_extrapolate_at_the_measured_rate():
     result = pv.CrackResult(pl.DataFrame(schema={"hash": pl.String, "value": pl.String}), 1, 1000, 0.5)
     t = pv.crack_timings(result, {"big": 1e6})
     assert t["seconds"].to_list() == pytest.approx([0.5, 500.0])
+
+
+def test_curve_from_codes_falls_with_population_and_matches_the_frame_curve():
+    rng = np.random.default_rng(3)
+    codes = (rng.zipf(1.6, 200_000) % 50_000).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    curve = pv.curve_from_codes(codes, [1000, 10_000, 100_000, 200_000])
+    shares = curve["unique_share"].to_list()
+    assert all(a > b for a, b in itertools.pairwise(shares))
+    assert shares[-1] == pytest.approx(pv.unique_share_of_codes(codes))
+    df = pl.DataFrame({"x": codes[:5000]})
+    assert pv.curve_from_codes(codes[:5000], [100, 5000]).equals(pv.uniqueness_curve(df, ["x"], [100, 5000]))

@@ -90,7 +90,8 @@ def test_fingerprint_variety_stays_inside_the_device_profile(base_traffic):
 def test_fingerprints_land_near_the_published_entropies():
     # At AmIUnique's size and the studies' device split, as benchmarks/fingerprint_calibration.py
     # prints; timezone, platform and accept follow the country and profile mix, not a calibrated pool.
-    vis = T.generate_traffic(small({"traffic.visitors": 118_934, "traffic.days": 1} | pv.study_mix_overrides())).visitors
+    vis = T.generate_traffic(small({"traffic.visitors": 118_934, "traffic.days": 1, "traffic.fingerprint_population": "volunteers"}
+                                   | pv.study_mix_overrides())).visitors
     pub = pv.published_entropy().filter(~pl.col("attribute").is_in(["timezone", "platform", "accept"]))
     ours = pv.attribute_entropy(vis, pub["attribute"].to_list())
     for attribute, theirs in pub.select("attribute", "amiunique_bits").iter_rows():
@@ -159,3 +160,33 @@ def test_hits_carry_consent_state_and_no_visitor_id(base_scenario, base_traffic)
     assert (hits["client_id"].is_not_null() == hits["analytics_storage"]).all()
     assert hits.filter(pl.col("consent_choice").is_not_null())["consent_ts"].is_not_null().all()
     assert np.isin(hits["consent_choice"].drop_nulls().unique().to_numpy(), ["accept_all", "reject_all", "custom", "gpc"]).all()
+
+
+FP_ONLY = ("screen", "webgl", "fonts", "canvas", "plugins")  # what the fingerprint population may change
+
+
+def test_fingerprint_population_changes_only_script_read_attributes():
+    vol = T.generate_traffic(small({"traffic.visitors": 6000, "traffic.days": 3, "traffic.fingerprint_population": "volunteers"}))
+    gen = T.generate_traffic(small({"traffic.visitors": 6000, "traffic.days": 3, "traffic.fingerprint_population": "general_audience"}))
+    assert vol.events.equals(gen.events)
+    assert vol.visitors.drop(FP_ONLY).equals(gen.visitors.drop(FP_ONLY))
+    changed = [c for c in FP_ONLY if not vol.visitors[c].equals(gen.visitors[c])]
+    assert changed == list(FP_ONLY)
+
+
+def test_general_audience_is_less_unique_and_phones_less_than_desktops():
+    n = 300_000
+    shares = {}
+    for name in ("general_audience", "volunteers"):
+        sc = small({"traffic.days": 1, "traffic.fingerprint_population": name})
+        codes, device = T.fingerprint_sample(sc, n, pv.FINGERPRINT_ATTRIBUTES)
+        assert len(codes) == n
+        shares[name] = {d: pv.unique_share_of_codes(codes[device == d]) for d in ("desktop", "mobile")}
+        shares[name]["all"] = pv.unique_share_of_codes(codes)
+    assert shares["general_audience"]["all"] < shares["volunteers"]["all"] - 0.1
+    for name in shares:
+        assert shares[name]["mobile"] < shares[name]["desktop"], name
+    # The sample's first visitors are the run's own visitors.
+    sc = small({"traffic.visitors": 500, "traffic.days": 1})
+    cols = ["visitor_id", "country", "user_agent", "screen", "fonts", "canvas"]
+    assert T.visitor_sample(sc, 60_000).head(500).select(cols).equals(T.generate_traffic(sc).visitors.select(cols))

@@ -106,12 +106,28 @@ def population_sizes(n: int, start: int = 1000, per_decade: int = 4) -> list[int
 def uniqueness_curve(df: pl.DataFrame, columns: Sequence[str], sizes: Iterable[int] | None = None, seed: int = 0) -> pl.DataFrame:
     """Unique share in nested random subsamples of growing size: uniqueness falls as the population grows."""
     codes = df.select(pl.struct(list(columns)).rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
-    perm = codes[np.random.default_rng(seed).permutation(len(codes))]
+    return curve_from_codes(codes, sizes, seed)
+
+
+def curve_from_codes(codes: np.ndarray, sizes: Iterable[int] | None = None, seed: int = 0) -> pl.DataFrame:
+    """Uniqueness curve of browsers given as one fingerprint code each (any integers, e.g. 64-bit
+    hashes): the unique share in the first n of one seeded shuffle, for each n of `sizes`. Nested
+    subsamples of one population, so the curve is smooth and each point a true subsample."""
+    dense = np.unique(codes, return_inverse=True)[1].ravel() if codes.size else codes.astype(np.int64)
+    perm = dense[np.random.default_rng(seed).permutation(len(dense))]
     rows = []
-    for n in sizes if sizes is not None else population_sizes(len(codes)):
+    for n in sizes if sizes is not None else population_sizes(len(dense)):
         counts = np.bincount(perm[:n])
         rows.append((int(n), float((counts == 1).sum() / max(n, 1))))
     return pl.DataFrame(rows, schema={"population": pl.Int64, "unique_share": pl.Float64}, orient="row")
+
+
+def unique_share_of_codes(codes: np.ndarray) -> float:
+    """Share of browsers whose code occurs exactly once."""
+    if codes.size == 0:
+        return 0.0
+    _, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
+    return float((counts[inverse.ravel()] == 1).mean())
 
 
 def visitor_rarity(df: pl.DataFrame, columns: Sequence[str], row: int) -> pl.DataFrame:

@@ -41,6 +41,37 @@ def curve_chart(curve: pl.DataFrame, unique_share: dict[str, float]) -> alt.Laye
     return line + dots
 
 
+POPULATION_LABELS = {"general_audience": "general audience (simulated)", "volunteers": "test-site volunteers (simulated)"}
+POPULATION_COLOURS = {"general_audience": theme.COLOURS["truth"], "volunteers": "#ce93d8"}
+
+
+def population_curve_chart(curves: pl.DataFrame, unique_share: dict[str, float], study: dict) -> alt.LayerChart:
+    """Unique share by population size for both simulated populations (solid: all browsers, dashed:
+    desktop, dotted: mobile), with the published studies as points."""
+    data = curves.with_columns(population=pl.col("population_kind").replace_strict(POPULATION_LABELS), browsers=pl.col("population"))
+    domain = list(POPULATION_LABELS.values())
+    groups = ["all browsers", "desktop", "mobile"]
+    line = alt.Chart(data).mark_line().encode(
+        x=alt.X("browsers:Q", scale=alt.Scale(type="log"), title="browsers in the population (log scale)"),
+        y=alt.Y("unique_share:Q", axis=alt.Axis(format="%"), title="unique fingerprints"),
+        color=alt.Color("population:N", scale=alt.Scale(domain=domain, range=list(POPULATION_COLOURS.values())), title=None,
+                        legend=alt.Legend(orient="bottom", direction="vertical")),
+        strokeDash=alt.StrokeDash("group:N", sort=groups, scale=alt.Scale(domain=groups, range=[[1, 0], [6, 3], [2, 2]]), title=None,
+                                  legend=alt.Legend(orient="bottom", direction="vertical")),
+        detail="group:N",
+        tooltip=["population", "group", alt.Tooltip("browsers:Q", format=","), alt.Tooltip("unique_share:Q", format=".1%")],
+    )
+    published = pl.DataFrame({
+        "study": ["Panopticlick (volunteers)", "AmIUnique (volunteers)", "Gomez-Boix et al. desktop", "Gomez-Boix et al. mobile"],
+        "browsers": [470_161, 118_934, study["population"], study["population"]],
+        "unique_share": [unique_share["panopticlick"], unique_share["amiunique"], study["unique_desktop"], study["unique_mobile"]],
+    })
+    dots = alt.Chart(published).mark_point(shape="diamond", size=120, filled=True, color="#6a1b9a").encode(
+        x="browsers:Q", y="unique_share:Q",
+        tooltip=["study", alt.Tooltip("browsers:Q", format=","), alt.Tooltip("unique_share:Q", format=".1%")])
+    return line + dots
+
+
 def histogram_chart(hist: pl.DataFrame) -> alt.Chart:
     return alt.Chart(hist).mark_bar(color=theme.COLOURS["truth"]).encode(
         x=alt.X("set_size:N", sort=alt.SortField("order"), title="browsers sharing the same fingerprint", axis=alt.Axis(labelAngle=0)),

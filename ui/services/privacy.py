@@ -8,14 +8,14 @@ timings measured that time.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import polars as pl
 
 from engine import geoip, keys, privacy
-from engine.scenario import Scenario, apply_overrides
-from simulators import pools
+from engine.scenario import FingerprintPopulation, Scenario, apply_overrides
+from simulators import pools, traffic
 from ui.cache import cached
 from ui.services import simulation
 
@@ -35,6 +35,30 @@ def fingerprints(scenario: Scenario) -> dict[str, Any]:
         "histogram": privacy.anonymity_histogram(vis, FP),
         "browsers": vis.height,
     }
+
+
+POPULATIONS: tuple[str, ...] = get_args(FingerprintPopulation)
+CURVE_BROWSERS = (200_000, 2_000_000)  # the page's first curve, and the one a click extends it to
+
+
+def _both_key(scenario: Scenario, *args: Any) -> str:
+    # One entry for both populations: switching the option does not recompute them.
+    return apply_overrides(scenario, {"traffic.fingerprint_population": POPULATIONS[0]}).traffic_key
+
+
+@cached("data", max_entries=8, key=_both_key, spinner="Generating browsers of both fingerprint populations…", heavy=True)
+def population_curves(scenario: Scenario, browsers: int) -> pl.DataFrame:
+    """Unique share by population size, 1,000 up to `browsers`, for both fingerprint populations,
+    overall and per device class: nested subsamples of one generated population each (seeded).
+    Only visitor columns are generated: about 8 s per million browsers and population here."""
+    rows = []
+    for name in POPULATIONS:
+        codes, device = traffic.fingerprint_sample(apply_overrides(scenario, {"traffic.fingerprint_population": name}), browsers, FP)
+        for group, keep in (("all browsers", None), ("desktop", device == "desktop"), ("mobile", device == "mobile")):
+            sub = codes if keep is None else codes[keep]
+            curve = privacy.curve_from_codes(sub, privacy.population_sizes(len(sub), min(1000, len(sub)), 3), seed=scenario.seed)
+            rows.append(curve.with_columns(population_kind=pl.lit(name), group=pl.lit(group)))
+    return pl.concat(rows)
 
 
 @cached("data", max_entries=ENTRIES, key=lambda s: s.traffic_key)
