@@ -32,7 +32,8 @@ cols = st.columns(len(scores))
 for col, r in zip(cols, scores.iter_rows(named=True), strict=True):
     col.metric(r["label"], f"{r['precision']:.0%} · {r['recall'] or 0:.0%}", help="precision · recall of 'same person'")
 st.caption("Each number pair: **precision** (of the session pairs a method calls the same person, the share that are) · "
-           "**recall** (of the truly same-person pairs among the sessions it identifies, the share it finds).")
+           "**recall** (of the truly same-person pairs among the sessions it identifies, the share it finds). "
+           "Cookie + login: device cookies joined through the keyed hash of the e-mail each login sends.")
 st.altair_chart(charts.precision_recall_chart(scores))
 if measure_fp:
     st.caption("This page is measuring fingerprint matching: sessions where the site's script ran (with or without consent) "

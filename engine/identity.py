@@ -17,10 +17,10 @@ FINGERPRINT_ATTRIBUTES = ("user_agent", "screen", "timezone", "language", "fonts
 # (rail, method key, plain-words label); the fingerprint entry is used only when asked for.
 METHODS: tuple[tuple[str, str, str], ...] = (
     ("baseline", "daily_hash", "Daily visitor hash"),
-    ("fullstack", "device_cookie", "Device cookie alone"),
-    ("fullstack", "login", "Device cookie + login (keyed e-mail hash)"),
+    ("fullstack", "device_cookie", "Device cookie"),
+    ("fullstack", "login", "Cookie + login"),
 )
-FINGERPRINT_METHOD = ("fullstack", "fingerprint", "Cookieless fingerprint match")
+FINGERPRINT_METHOD = ("fullstack", "fingerprint", "Fingerprint match")
 
 _SCORE_SCHEMA = {
     "rail": pl.String, "method": pl.String, "label": pl.String, "sessions": pl.Int64, "sessions_identified": pl.Int64,

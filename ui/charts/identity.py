@@ -19,7 +19,7 @@ def precision_recall_chart(scores: pl.DataFrame) -> alt.LayerChart:
         text=pl.col("measure") + " " + (pl.col("value") * 100).round(0).cast(pl.Int64).cast(pl.String) + "%")
     rails = tuple(r for r in theme.RAILS if r in set(scores["rail"]))
     base = alt.Chart(long).encode(
-        y=alt.Y("label:N", sort=scores["label"].to_list(), title=None, axis=alt.Axis(labelLimit=180, labelFontSize=13)),
+        y=alt.Y("label:N", sort=scores["label"].to_list(), title=None, axis=alt.Axis(labelLimit=130, labelFontSize=13)),
         yOffset=alt.YOffset("measure:N", sort=list(MEASURES)),
         x=alt.X("value:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]),
                 title="share of same-person session pairs"),
@@ -27,7 +27,7 @@ def precision_recall_chart(scores: pl.DataFrame) -> alt.LayerChart:
     )
     bars = base.mark_bar().encode(
         color=theme.rail_color(rails=rails),
-        opacity=alt.Opacity("measure:N", scale=alt.Scale(domain=list(MEASURES), range=[1.0, 0.45]), title=None),
+        opacity=alt.Opacity("measure:N", scale=alt.Scale(domain=list(MEASURES), range=[1.0, 0.45]), legend=None),  # each bar is labelled
     )
     # Long bars carry their label inside (white on the solid bar, dark on the pale one), short ones just outside.
     inside = base.mark_text(align="right", dx=-4, fontSize=12, fontWeight="bold").encode(
@@ -36,4 +36,5 @@ def precision_recall_chart(scores: pl.DataFrame) -> alt.LayerChart:
     ).transform_filter(alt.datum.value >= 0.4)
     outside = base.mark_text(align="left", dx=4, fontSize=12, fontWeight="bold", color="#111111").encode(
         text="text:N").transform_filter(alt.datum.value < 0.4)
-    return (bars + inside + outside).properties(height=alt.Step(22))
+    # Legends below the chart: on a phone a legend at the side leaves the bars no room.
+    return (bars + inside + outside).properties(height=alt.Step(22)).configure_legend(orient="bottom", direction="vertical")
