@@ -1,0 +1,65 @@
+"""AppTest: the Identity page shows each method's precision/recall computed from the run, measures
+fingerprint matching only while it says so, and keeps its tables one click away."""
+
+from __future__ import annotations
+
+import pytest
+from apptest_helpers import chart_specs, open_page, page_text, table_with
+from streamlit.testing.v1 import AppTest
+
+from engine import identity
+from engine.scenario import DEFAULT_PRESET, load_preset
+from simulators.run import build_run
+from simulators.traffic import generate_traffic
+
+PAGE = "app_pages/identity.py"
+MEASURING = "This page is measuring fingerprint matching"
+
+
+@pytest.fixture(scope="module")
+def page() -> AppTest:
+    return open_page(PAGE)
+
+
+@pytest.fixture(scope="module")
+def expected():
+    s = load_preset(DEFAULT_PRESET)
+    return identity.identity_scores(build_run(s, generate_traffic(s)), measure_fingerprinting=True)
+
+
+def test_numbers_come_from_the_run(page, expected):
+    shown = {m.label: m.value for m in page.metric}
+    for r in expected.iter_rows(named=True):
+        assert shown[r["label"]] == f"{r['precision']:.0%} · {r['recall'] or 0:.0%}"
+    login = expected.filter(method="login").row(0, named=True)
+    text = page_text(page)
+    assert f"**{login['share_identified']:.0%}** of sessions with analytics consent" in text
+    table = table_with(page, "label", "precision", "recall", "share_identified")
+    assert table["precision"].tolist() == pytest.approx(expected["precision"].round(4).to_list())
+
+
+def test_chart_groups_precision_and_recall_in_rail_colours(page):
+    specs = [s for s in chart_specs(page) if "layer" in s]
+    assert specs
+    bars = specs[0]["layer"][0]["encoding"]
+    assert bars["yOffset"]["field"] == "measure"
+    assert bars["color"]["scale"]["domain"] == ["baseline", "fullstack"]
+
+
+def test_legal_explanation_and_no_real_data_note(page):
+    text = page_text(page)
+    for phrase in ("Art. 5(3)", "2002/58/EC", "Opinion 9/2014", "Art. 4(5)", "Recital 26"):
+        assert phrase in text
+    assert any("offers no identity stitching for real data" in i.value for i in page.info)
+    assert page.expander[0].label == "Show data"
+    assert len(page.expander[0].get("download_button")) == 2 * len(page.dataframe)
+
+
+def test_fingerprinting_is_shown_only_while_the_page_says_it_measures_it(page):
+    labels = {m.label for m in page.metric}
+    assert MEASURING in page_text(page) and identity.FINGERPRINT_METHOD[2] in labels
+    page.toggle(key="identity.fingerprint").set_value(False).run()
+    assert not page.exception
+    assert MEASURING not in page_text(page)
+    assert identity.FINGERPRINT_METHOD[2] not in {m.label for m in page.metric}
+    assert "fingerprint" not in " ".join(table_with(page, "label", "precision")["label"]).lower()

@@ -1,0 +1,40 @@
+"""Chart of the Identity page: precision and recall of "same person" per method, in the rail colours."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from ui.charts import theme
+
+MEASURES = ("Precision", "Recall")
+
+
+def precision_recall_chart(scores: pl.DataFrame) -> alt.LayerChart:
+    """Two bars per method (precision solid, recall pale), coloured by the rail that holds the data;
+    each bar carries its own percentage so the room need not read the axis."""
+    long = scores.select(
+        "rail", "label", Precision="precision", Recall="recall",
+    ).unpivot(index=["rail", "label"], variable_name="measure", value_name="value").drop_nulls("value").with_columns(
+        text=pl.col("measure") + " " + (pl.col("value") * 100).round(0).cast(pl.Int64).cast(pl.String) + "%")
+    rails = tuple(r for r in theme.RAILS if r in set(scores["rail"]))
+    base = alt.Chart(long).encode(
+        y=alt.Y("label:N", sort=scores["label"].to_list(), title=None, axis=alt.Axis(labelLimit=130, labelFontSize=13)),
+        yOffset=alt.YOffset("measure:N", sort=list(MEASURES)),
+        x=alt.X("value:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]),
+                title="share of same-person session pairs"),
+        tooltip=["label", "measure", alt.Tooltip("value:Q", format=".1%")],
+    )
+    bars = base.mark_bar().encode(
+        color=theme.rail_color(rails=rails),
+        opacity=alt.Opacity("measure:N", scale=alt.Scale(domain=list(MEASURES), range=[1.0, 0.45]), legend=None),  # each bar is labelled
+    )
+    # Long bars carry their label inside (white on the solid bar, dark on the pale one), short ones just outside.
+    inside = base.mark_text(align="right", dx=-4, fontSize=12, fontWeight="bold").encode(
+        text="text:N",
+        color=alt.condition(alt.datum.measure == "Precision", alt.value("white"), alt.value("#111111")),
+    ).transform_filter(alt.datum.value >= 0.4)
+    outside = base.mark_text(align="left", dx=4, fontSize=12, fontWeight="bold", color="#111111").encode(
+        text="text:N").transform_filter(alt.datum.value < 0.4)
+    # Legends below the chart: on a phone a legend at the side leaves the bars no room.
+    return (bars + inside + outside).properties(height=alt.Step(22)).configure_legend(orient="bottom", direction="vertical")
