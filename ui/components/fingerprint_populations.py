@@ -10,6 +10,7 @@ import streamlit as st
 from engine.datasets import calibration, source_note
 from engine.scenario import Scenario
 from ui.charts import privacy as charts
+from ui.components import auth
 from ui.components.downloads import rounded, table_with_downloads
 from ui.services import privacy
 
@@ -51,7 +52,9 @@ def fingerprint_populations(scenario: Scenario) -> None:
         "verified here and are left out. Volunteers came to a fingerprinting test site; the general audience are "
         "ordinary visitors of a popular website, mostly with stock browsers."
     )
-    if browsers == small and st.button(f"Extend the curves to {large:,} browsers (about half a minute)", key="pv.curve_extend"):
+    # Half a minute of CPU per scenario: a presenter's power, not something every learner can start.
+    if browsers == small and auth.is_presenter() and st.button(f"Extend the curves to {large:,} browsers (about half a minute)",
+                                                                key="pv.curve_extend"):
         st.session_state[_EXTENDED] = True
         st.rerun()
     with st.expander("Show data"):
