@@ -98,7 +98,7 @@ def worst_rows(rows: dict[str, pl.DataFrame], rail: str, n: int = 2) -> list[Mis
     r = _rail_of(rail)
     found = []
     for dim, frame in rows.items():
-        total = frame["truth"].fill_null(0).sum()
+        total = float(frame["truth"].fill_null(0).sum())
         big = frame.filter((pl.col("truth") >= MIN_SHARE * total) & pl.col(f"{r}_error_pct").is_not_null())
         found.append(big.select(
             dimension=pl.lit(dim), row=pl.col(dim).cast(pl.String), truth="truth", value=r, error_pct=f"{r}_error_pct"))
