@@ -24,7 +24,7 @@ if preset == "custom":
 else:
     start, end = views.preset_range(scenario, preset)
 compare = st.toggle("Compare with the truth", value=True, key="dash-compare")
-period = f"{start:%d %b} – {end:%d %b %Y}" if start != end else f"{start:%d %b %Y}"
+period = f"{start.day} {start:%b} – {end.day} {end:%b %Y}" if start != end else f"{start.day} {start:%b %Y}"
 shown = "fullstack" if rail == "modelled" else rail
 
 rows = {by: data.breakdown(scenario, start, end, by, metric) for by, metric, _ in data.PANELS}

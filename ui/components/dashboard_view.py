@@ -33,9 +33,9 @@ def _miss_words(m: Miss) -> str:
 def takeaway(misses: list[Miss], rail: str, period: str) -> str:
     """One sentence naming the rows where the rail is furthest from the truth, computed from the run."""
     if not misses:
-        return f"In {period}, no row is large enough to judge how wrong {RAIL_NAMES[rail]} is."
+        return f"From {period}, no row is large enough to judge how wrong {RAIL_NAMES[rail]} is."
     body = " and ".join(_miss_words(m) for m in misses)
-    lead = f"In {period}, {RAIL_NAMES[rail]} is most wrong here: {body}."
+    lead = f"From {period}, {RAIL_NAMES[rail]} is most wrong here: {body}."
     if rail == "modelled":
         lead += " The model corrects only conversions; these rows are the full stack's."
     return lead
