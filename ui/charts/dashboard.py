@@ -40,7 +40,7 @@ def ranked(rows: pl.DataFrame, by: str, rail: str, label: str, compare: bool) ->
            alt.Tooltip("error:Q", format="+.0%", title="error vs truth")]
     bars = alt.Chart(data).mark_bar(color=theme.COLOURS[rail], height=alt.RelativeBandSize(0.55)).encode(
         x=alt.X("value:Q", title=label, scale=xscale, axis=xaxis), y=y, tooltip=tip)
-    height = max(120, 34 * data.height)
+    height = 36 * data.height + 24
     if not compare:
         return bars.properties(height=height, width="container")
     truth = alt.Chart(data).mark_bar(color=theme.COLOURS["truth"], opacity=0.25, height=alt.RelativeBandSize(0.9)).encode(
