@@ -19,6 +19,7 @@ auth.warn_once_if_refused()
 pg = st.navigation(
     [
         st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("app_pages/dashboard.py", title="Dashboard", icon=":material/monitoring:"),
         st.Page("app_pages/consent_impact.py", title="Consent impact", icon=":material/how_to_reg:"),
         st.Page("app_pages/funnels.py", title="Funnels", icon=":material/filter_alt:"),
         st.Page("app_pages/live.py", title="Live telemetry", icon=":material/sensors:"),

@@ -6,7 +6,8 @@ return them) and computes from them alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
 import polars as pl
@@ -16,7 +17,11 @@ from engine.scenario import Scenario
 
 RAILS = ("truth", "baseline", "fullstack")
 SESSION_GAP_US = 30 * 60 * 1_000_000  # the usual 30-minute inactivity rule for cookieless sessions
-DIMENSIONS = ("region", "device", "channel")
+# region/device/channel come with every rail's core columns; the others are read only when asked for,
+# so a caller that loaded only KPI_COLUMNS (the Runs page) can still ask for the first three.
+EXTRA_DIMENSIONS = ("country", "browser", "path", "day")
+DIMENSIONS = ("region", "device", "channel", *EXTRA_DIMENSIONS)
+EVENT_TABLES = ("truth_events", "baseline_events", "fullstack_events")
 METRICS = ("visitors", "sessions", "page_views", "bounce_rate", "conversions", "conversion_rate", "revenue")
 
 Tables = Mapping[str, pl.DataFrame]
@@ -35,15 +40,44 @@ def _region_of(country: pl.Expr) -> pl.Expr:
     return country.replace_strict(datasets.country_region(), default="unknown", return_dtype=pl.String)
 
 
-def rail_events(tables: Tables, rail: str) -> pl.DataFrame:
+def in_range(tables: Tables, start: dt.date, end: dt.date) -> dict[str, pl.DataFrame]:
+    """The run's tables cut to the UTC days start..end (both included): events from start's midnight
+    up to, not including, the midnight after end; visitors kept only if the truth saw them then."""
+    lo = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    inside = pl.col("ts").is_between(pl.lit(lo), pl.lit(hi), closed="left")
+    out = dict(tables)
+    for name in EVENT_TABLES:
+        out[name] = tables[name].filter(inside)
+    if "visitors" in tables:
+        out["visitors"] = tables["visitors"].join(out["truth_events"].select("visitor_id").unique(), on="visitor_id", how="semi")
+    return out
+
+
+def _extra(rail: str, dim: str) -> pl.Expr:
+    """A dimension beyond the core ones, from the columns that rail stores (the truth's browser and
+    country are the visitor's, which the truth events join in)."""
+    if dim == "day":
+        return pl.col("ts").dt.date().alias("day")
+    col = {"country": "country", "path": "path", "browser": "browser" if rail == "truth" else "browser_family"}[dim]
+    return pl.col(col).fill_null("unknown").alias(dim)
+
+
+def rail_events(tables: Tables, rail: str, extra: Sequence[str] = ()) -> pl.DataFrame:
     """One rail's non-ping events in a common shape: user, session, ts, event, revenue, region,
-    device, channel (the session's landing channel), as that rail itself can tell them."""
+    device, channel (the session's landing channel), as that rail itself can tell them; plus the
+    `extra` dimensions asked for (country, browser, path, day)."""
+    unknown = set(extra) - set(EXTRA_DIMENSIONS)
+    if unknown:
+        raise ValueError(f"unknown extra dimension {sorted(unknown)}; use {EXTRA_DIMENSIONS}")
+    more = [_extra(rail, d) for d in extra]
     if rail == "truth":
-        v = tables["visitors"].select("visitor_id", "region", "device")
+        vcols = ["visitor_id", "region", "device", *(c for c in ("country", "browser") if c in extra)]
+        v = tables["visitors"].select(vcols)
         return tables["truth_events"].join(v, on="visitor_id", how="left").select(
             pl.col("visitor_id").cast(pl.String).alias("user"),
             pl.col("session_id").cast(pl.String).alias("session"),
-            "ts", "event", "revenue", "region", "device", "channel",
+            "ts", "event", "revenue", "region", "device", "channel", *more,
         )
     if rail == "baseline":
         # Sessionise: a new session at every new visitor hash or after 30 idle minutes. One pass
@@ -69,11 +103,13 @@ def rail_events(tables: Tables, rail: str) -> pl.DataFrame:
         _region_of(pl.col("country")).alias("region"),
         pl.col("device_class").fill_null("unknown").alias("device"),
         first.fill_null("direct").alias("channel"),
+        *more,
     )
 
 
 def _kpis(ev: pl.DataFrame, conversion_event: str, by: list[str]) -> pl.DataFrame:
-    sessions = ev.group_by("session").agg(n=pl.len(), **{k: pl.col(k).first() for k in by})
+    # A session belongs to its first hit's value (landing page, start day), as analytics tools count it.
+    sessions = ev.group_by("session").agg(n=pl.len(), **{k: pl.col(k).sort_by("ts").first() for k in by})
     per_session = sessions.group_by(by).agg(sessions=pl.len(), bounces=(pl.col("n") == 1).sum()) if by else sessions.select(
         sessions=pl.len(), bounces=(pl.col("n") == 1).sum()
     )
@@ -98,8 +134,9 @@ def kpis(tables: Tables, scenario: Scenario, by: str | None = None) -> pl.DataFr
     if by is not None and by not in DIMENSIONS:
         raise ValueError(f"unknown dimension {by!r}; use one of {DIMENSIONS}")
     frames = []
+    extra = [by] if by in EXTRA_DIMENSIONS else []
     for rail in RAILS:
-        k = _kpis(rail_events(tables, rail), conv, keys)
+        k = _kpis(rail_events(tables, rail, extra), conv, keys)
         frames.append(k.unpivot(index=keys, on=list(METRICS), variable_name="metric", value_name="value").with_columns(rail=pl.lit(rail)))
     long = pl.concat([f.with_columns(pl.col("value").cast(pl.Float64)) for f in frames])
     truth = long.filter(pl.col("rail") == "truth").select(*keys, "metric", truth="value")

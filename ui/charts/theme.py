@@ -14,9 +14,9 @@ def rail_scale(rails: tuple[str, ...] = RAILS) -> alt.Scale:
     return alt.Scale(domain=list(rails), range=[COLOURS[r] for r in rails])
 
 
-def rail_color(field: str = "rail", rails: tuple[str, ...] = RAILS, title: str = "Rail") -> alt.Color:
+def rail_color(field: str = "rail", rails: tuple[str, ...] = RAILS, title: str | None = "Rail", orient: str = "right") -> alt.Color:
     return alt.Color(f"{field}:N", scale=rail_scale(rails), title=title,
-                     legend=alt.Legend(labelExpr=_label_expr(rails)))
+                     legend=alt.Legend(labelExpr=_label_expr(rails), orient=orient, labelFontSize=13))
 
 
 def _label_expr(rails: tuple[str, ...]) -> str:

@@ -1,0 +1,90 @@
+"""AppTest: the Dashboard page renders for each rail, its KPI strip equals metrics.kpis on the same dates,
+and its takeaway names a row that exists."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from apptest_helpers import chart_specs, open_page
+
+from engine import dashboard, metrics
+from ui.services import dashboard as data
+from ui.services.simulation import run
+
+PAGE = "app_pages/dashboard.py"
+STRIP = {"Visitors": "visitors", "Sessions": "sessions", "Page views": "page_views", "Conversions": "conversions"}
+
+
+@pytest.fixture(scope="module")
+def page():
+    return open_page(PAGE)
+
+
+def _scenario(at):
+    return at.session_state["scenario"]
+
+
+@pytest.mark.parametrize("rail", dashboard.SHOWN_RAILS)
+def test_each_rail_renders_and_its_strip_equals_kpis(page, rail):
+    at = page
+    at.radio(key="dash-rail").set_value(rail).run()
+    at.radio(key="dash-preset").set_value("last 7 days").run()
+    assert not at.exception
+    s = _scenario(at)
+    start, end = dashboard.preset_range(s, "last 7 days")
+    tables = metrics.in_range(run(s), start, end)
+    k = metrics.kpis(tables, s)
+    src = "fullstack" if rail == "modelled" else rail
+    want = dict(k.filter(pl.col("rail") == src).select("metric", "value").iter_rows())
+    if rail == "modelled":
+        want["conversions"] = metrics.modelled_conversions(tables, s)["modelled"]
+    shown = {m.label.replace(" (modelled)", ""): m for m in at.metric}
+    for label, metric in STRIP.items():
+        assert shown[label].value == f"{want[metric]:,.0f}"
+    assert shown["Bounce rate"].value == f"{want['bounce_rate']:.1%}"
+    # The delta is the error vs the truth of the same date range.
+    err = dict(k.filter(pl.col("rail") == "fullstack").select("metric", "error_pct").iter_rows())
+    if rail == "fullstack":
+        assert shown["Visitors"].delta == f"{err['visitors']:+.1f}% vs truth"
+    # Traffic over time + five ranked panels, each with the truth layer behind when compared.
+    specs = chart_specs(at)
+    assert len(specs) == 6
+    layered = [sp for sp in specs if "layer" in sp]
+    assert len(layered) == 5
+
+
+def test_takeaway_names_an_existing_row_and_the_truth_toggle(page):
+    at = page
+    at.radio(key="dash-rail").set_value("fullstack").run()
+    at.radio(key="dash-preset").set_value("whole run").run()
+    s = _scenario(at)
+    first, last = dashboard.run_days(s)
+    heading = at.markdown[0].value
+    assert "the full stack is most wrong" in heading
+    # The rows named are the largest errors of the rows the page itself draws from, and exist there.
+    rows = {by: data.breakdown(s, first, last, by, m) for by, m, _ in data.PANELS}
+    worst = dashboard.worst_rows(rows, "fullstack")
+    assert worst
+    for w in worst:
+        assert f"{abs(w['error_pct']):.0f}%" in heading and w["row"] in heading
+        assert w["row"] in rows[w["dimension"]][w["dimension"]].cast(pl.String).to_list()
+    # Its truth matches the truth of the whole run's events for that row (the run, cut to the range).
+    tables = metrics.in_range(run(s), first, last)
+    assert sum(rows["channel"]["truth"]) >= metrics.kpis(tables, s).filter(
+        (pl.col("rail") == "truth") & (pl.col("metric") == "visitors"))["value"][0]
+    at.toggle(key="dash-compare").set_value(False).run()
+    assert not at.exception and not [sp for sp in chart_specs(at) if "layer" in sp]
+    at.toggle(key="dash-compare").set_value(True).run()
+
+
+def test_custom_range_cuts_the_strip(page):
+    at = page
+    at.radio(key="dash-rail").set_value("baseline").run()
+    at.radio(key="dash-preset").set_value("custom").run()
+    s = _scenario(at)
+    first, _ = dashboard.run_days(s)
+    at.date_input(key="dash-range").set_value((first, first)).run()
+    assert not at.exception
+    k = metrics.kpis(metrics.in_range(run(s), first, first), s)
+    want = k.filter((pl.col("rail") == "baseline") & (pl.col("metric") == "page_views"))["value"][0]
+    assert next(m for m in at.metric if m.label == "Page views").value == f"{want:,.0f}"

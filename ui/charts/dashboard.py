@@ -1,0 +1,51 @@
+"""Charts of the Dashboard page: traffic over time per rail, and ranked rows with the truth behind them."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from ui.charts import theme
+
+
+def traffic(series: pl.DataFrame, rails: tuple[str, ...], label: str) -> alt.Chart:
+    """One line per rail shown (the truth dashed behind when compared), a point per UTC day."""
+    data = series.filter(pl.col("rail").is_in(rails))
+    # Legend above the plot: at the side it takes a third of a phone's width.
+    color = theme.rail_color(rails=rails, title=None, orient="top")
+    return alt.Chart(data).mark_line(point=True, strokeWidth=3).encode(
+        x=alt.X("day:T", title=None, axis=alt.Axis(format="%-d %b", labelAngle=0, labelOverlap=True, tickCount="day")),
+        y=alt.Y("value:Q", title=label),
+        color=color,
+        strokeDash=alt.StrokeDash("rail:N", scale=alt.Scale(domain=list(rails), range=[[6, 4] if r == "truth" else [1, 0] for r in rails]), legend=None),
+        tooltip=[alt.Tooltip("day:T", format="%d %b %Y"), "rail", alt.Tooltip("value:Q", format=",.0f")],
+    ).properties(height=260, width="container")
+
+
+def ranked(rows: pl.DataFrame, by: str, rail: str, label: str, compare: bool) -> alt.LayerChart | alt.Chart:
+    """Horizontal bars per row for the rail; with `compare`, the truth as a wide grey bar behind and
+    the rail's error vs truth written at the end of each row (red where it undercounts)."""
+    order = rows[by].cast(pl.String).to_list()
+    data = rows.with_columns(
+        pl.col(by).cast(pl.String).alias("row"),
+        value=pl.col(rail), error=pl.col(f"{rail}_error_pct") / 100,
+        end=pl.max_horizontal(rail, "truth"),
+    )
+    y = alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelLimit=160, labelOverlap=False, labelFontSize=12))
+    # Room at the right for the error labels, on one x scale shared by every layer.
+    top = float(data["end"].max() or 1) * (1.22 if compare else 1.0)
+    xscale = alt.Scale(domain=[0, top], nice=False)
+    xaxis = alt.Axis(tickCount=4, format="~s", grid=False)
+    tip = ["row", alt.Tooltip("truth:Q", format=",.0f", title="truth"), alt.Tooltip("value:Q", format=",.0f", title=theme.LABELS[rail]),
+           alt.Tooltip("error:Q", format="+.0%", title="error vs truth")]
+    bars = alt.Chart(data).mark_bar(color=theme.COLOURS[rail], height=alt.RelativeBandSize(0.55)).encode(
+        x=alt.X("value:Q", title=label, scale=xscale, axis=xaxis), y=y, tooltip=tip)
+    height = 36 * data.height + 24
+    if not compare:
+        return bars.properties(height=height, width="container")
+    truth = alt.Chart(data).mark_bar(color=theme.COLOURS["truth"], opacity=0.25, height=alt.RelativeBandSize(0.9)).encode(
+        x=alt.X("truth:Q", title=label, scale=xscale, axis=xaxis), y=y, tooltip=tip)
+    text = alt.Chart(data).mark_text(align="left", dx=4, fontSize=13, fontWeight="bold").encode(
+        x=alt.X("end:Q", scale=xscale), y=y, text=alt.Text("error:Q", format="+.0%"),
+        color=alt.condition("datum.error < 0", alt.value("#c62828"), alt.value(theme.COLOURS["truth"])))
+    return alt.layer(truth, bars, text).properties(height=height, width="container")

@@ -1,0 +1,83 @@
+"""The Dashboard page's words and number strip: the takeaway sentence, the KPI strip, what a rail cannot know."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from engine.dashboard import Miss
+from engine.scenario import Scenario
+
+RAIL_NAMES = {"baseline": "the privacy baseline", "fullstack": "the full stack", "modelled": "the modelled estimate"}
+STRIP = (("visitors", "Visitors"), ("sessions", "Sessions"), ("page_views", "Page views"),
+         ("bounce_rate", "Bounce rate"), ("conversions", "Conversions"), ("revenue", "Revenue"))
+RATES = {"bounce_rate", "conversion_rate"}
+
+
+def _row_words(m: Miss) -> str:
+    row = m["row"]
+    return {
+        "path": f"page views of {row}",
+        "channel": f"visitors from {row}",
+        "device": f"{row} visitors",
+        "browser": f"{row} visitors",
+        "country": f"visitors from {row}",
+    }.get(m["dimension"], f"{row}")
+
+
+def _miss_words(m: Miss) -> str:
+    way = "undercounted" if m["error_pct"] < 0 else "overcounted"
+    return f"**{_row_words(m)}** are {way} by {abs(m['error_pct']):.0f}% ({m['value']:,.0f} counted, {m['truth']:,.0f} true)"
+
+
+def takeaway(misses: list[Miss], rail: str, period: str) -> str:
+    """One sentence naming the rows where the rail is furthest from the truth, computed from the run."""
+    if not misses:
+        return f"From {period}, no row is large enough to judge how wrong {RAIL_NAMES[rail]} is."
+    body = " and ".join(_miss_words(m) for m in misses)
+    lead = f"From {period}, {RAIL_NAMES[rail]} is most wrong here: {body}."
+    if rail == "modelled":
+        lead += " The model corrects only conversions; these rows are the full stack's."
+    return lead
+
+
+def kpi_strip(strip: pl.DataFrame) -> None:
+    """Six numbers like an analytics tool's header, each with its error vs the truth as the delta
+    (an undercount in red: a loss is shown as a loss)."""
+    rows = {r["metric"]: r for r in strip.iter_rows(named=True)}
+    for i, (metric, label) in enumerate(STRIP):
+        if i % 3 == 0:
+            cols = st.columns(3)
+        r = rows[metric]
+        value = f"{r['value']:.1%}" if metric in RATES else f"{r['value']:,.0f}"
+        if r["source"] == "modelled":
+            label += " (modelled)"
+        delta = None if r["error_pct"] is None else f"{r['error_pct']:+.1f}% vs truth"
+        # A rate off either way is an error, not a gain: keep it neutral; counts below the truth go red.
+        cols[i % 3].metric(label, value, delta, delta_color="off" if metric in RATES else "normal", border=True)
+
+
+def rail_note(scenario: Scenario, rail: str) -> str:
+    """What the chosen rail cannot know, for the rows below."""
+    if rail == "baseline":
+        salt = ("its hash salt rotates daily, so a visitor returning on another day counts again"
+                if scenario.rails.baseline_salt == "daily" else "its hash salt is fixed, so a returning visitor is recognised across days")
+        return (f"The privacy baseline sees every visitor but has no cookie: {salt}; sessions are rebuilt from "
+                "30 idle minutes. Device, browser and country come from the user agent and the IP, so it knows them.")
+    note = ("The full stack sees only visitors who consented and were not blocked; Safari caps its cookie at 7 days, "
+            "so a returning Safari visitor can get a new id and count twice.")
+    if rail == "modelled":
+        note = ("The modelled estimate exists only for total conversions (the full stack's conversions scaled by the "
+                "baseline's page views per region and device); every other number and row here is the full stack's. ") + note
+    return note
+
+
+def dimension_gaps(rows: dict[str, pl.DataFrame], rail: str, labels: dict[str, str]) -> list[str]:
+    """Dimensions where the rail records nothing but 'unknown': it cannot know them."""
+    r = "fullstack" if rail == "modelled" else rail
+    gaps = []
+    for dim, frame in rows.items():
+        seen = frame.filter(pl.col(r).fill_null(0) > 0)[dim].cast(pl.String)
+        if seen.len() and seen.is_in(["unknown"]).all():
+            gaps.append(labels[dim])
+    return gaps
