@@ -28,7 +28,9 @@ totals = dict(table.group_by("rail").agg(pl.col("credit").sum()).iter_rows())
 convs = dict(table.group_by("rail").agg(pl.col("conversions").first()).iter_rows())
 cols = st.columns(3)
 for col, rail in zip(cols, ("truth", "baseline", "fullstack"), strict=True):
-    delta = None if rail == "truth" or not totals["truth"] else f"{totals[rail] / totals['truth'] - 1:+.0%} vs truth"
+    gap = totals[rail] / totals["truth"] - 1 if rail != "truth" and totals["truth"] else None
+    # A rail that sees less value than the truth shows the loss in red; no arrow when it sees it all.
+    delta = None if gap is None or abs(gap) < 0.005 else f"{gap:+.0%} vs truth"
     col.metric(f"{value_word} to share out · {LABELS[rail]}", f"{totals[rail]:,.0f}", delta,
                help=f"{convs[rail]:,} conversions this rail can see and credit.")
 

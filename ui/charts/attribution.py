@@ -15,8 +15,8 @@ def shares(table: pl.DataFrame) -> alt.Chart:
     return alt.Chart(table).mark_bar().encode(
         y=alt.Y("channel:N", title=None, sort=alt.EncodingSortField("truth_share", order="descending")),
         yOffset=alt.YOffset("rail:N", sort=list(RAILS)),
-        x=alt.X("share:Q", title="share of the conversion value credited", axis=alt.Axis(format="%")),
-        color=theme.rail_color(rails=RAILS),
+        x=alt.X("share:Q", title="share of the credit", axis=alt.Axis(format="%")),
+        color=theme.rail_color(rails=RAILS, title=None, legend_orient="bottom"),
         tooltip=["rail", "channel", alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("credit:Q", format=",.0f")],
     ).properties(height=alt.Step(9))
 
@@ -28,8 +28,8 @@ def errors(table: pl.DataFrame) -> alt.LayerChart:
     bars = alt.Chart(part).mark_bar().encode(
         y=alt.Y("channel:N", title=None, sort=alt.EncodingSortField("truth_share", order="descending")),
         yOffset=alt.YOffset("rail:N", sort=list(rails)),
-        x=alt.X("points:Q", title="points of credit vs the truth (+ more, − less)"),
-        color=theme.rail_color(rails=rails),
+        x=alt.X("points:Q", title="points vs the truth"),
+        color=theme.rail_color(rails=rails, title=None, legend_orient="bottom"),
         tooltip=["rail", "channel", alt.Tooltip("points:Q", format="+.1f", title="points vs truth"),
                  alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("truth_share:Q", format=".1%", title="truth share")],
     )

@@ -14,9 +14,12 @@ def rail_scale(rails: tuple[str, ...] = RAILS) -> alt.Scale:
     return alt.Scale(domain=list(rails), range=[COLOURS[r] for r in rails])
 
 
-def rail_color(field: str = "rail", rails: tuple[str, ...] = RAILS, title: str = "Rail") -> alt.Color:
-    return alt.Color(f"{field}:N", scale=rail_scale(rails), title=title,
-                     legend=alt.Legend(labelExpr=_label_expr(rails)))
+def rail_color(field: str = "rail", rails: tuple[str, ...] = RAILS, title: str | None = "Rail",
+               legend_orient: str | None = None) -> alt.Color:
+    """`legend_orient="bottom"` leaves a wide chart its width on a phone."""
+    legend = alt.Legend(labelExpr=_label_expr(rails)) if legend_orient is None else alt.Legend(
+        labelExpr=_label_expr(rails), orient=legend_orient, direction="horizontal", columns=2)
+    return alt.Color(f"{field}:N", scale=rail_scale(rails), title=title, legend=legend)
 
 
 def _label_expr(rails: tuple[str, ...]) -> str:

@@ -41,7 +41,9 @@ def takeaway(table: pl.DataFrame, banner: str, model: str) -> str:
     text = (f"With banner `{banner}` and {attribution.MODEL_LABELS[model].lower()} attribution, "
             f"{RAIL_WORDS[top['rail']]} gives {top['channel']} {_points(top['share_error'])} {way} of the credit than "
             f"the truth ({top['share']:.0%} against {top['truth_share']:.0%})")
-    if other is not None:
+    if other is not None and abs(other["share_error"]) < 0.005:
+        text += f"; {RAIL_WORDS[other['rail']]} stays within half a point of the truth on every channel"
+    elif other is not None:
         text += (f"; {RAIL_WORDS[other['rail']]} is off by at most {_points(other['share_error'])} "
                  f"({other['channel']}, {other['share']:.0%} against {other['truth_share']:.0%})")
     return text + "."
