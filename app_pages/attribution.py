@@ -22,6 +22,8 @@ model = st.selectbox("Attribution model", MODELS, index=MODELS.index("last_touch
                           "or by a weight halving every 7 days back.")
 table, pings = attribution.credit(scenario, model)
 st.markdown(f"**{attribution.takeaway(table, scenario.consent.banner, model)}**")
+if table.is_empty():
+    st.stop()
 
 value_word = "Revenue" if table["value"][0] == "revenue" else "Conversions"
 totals = dict(table.group_by("rail").agg(pl.col("credit").sum()).iter_rows())

@@ -179,19 +179,25 @@ def credit_by_rail(
     beside it (`truth_share`, `share_error` in points of share, rail minus truth)."""
     site = datasets.site(site_kind)
     value = "revenue" if float(site.get("order_value_median", 0.0)) > 0 else "count"
-    parts = []
+    parts, counts = [], {}
     for rail in RAILS:
         touches, conversions = rail_journeys(tables, rail, site["conversion_event"], value)
         c = credit(touches, conversions, model, lookback_days=lookback_days, half_life_days=half_life_days)
-        parts.append(c.with_columns(rail=pl.lit(rail), conversions=pl.lit(conversions.height, pl.UInt32)))
+        parts.append(c.with_columns(rail=pl.lit(rail)))
+        counts[rail] = conversions.height
     out = pl.concat(parts)
+    if out.is_empty():
+        return out.select("rail", "channel", "credit").with_columns(
+            share=pl.lit(0.0), truth_share=pl.lit(0.0), share_error=pl.lit(0.0),
+            conversions=pl.lit(0, pl.UInt32), value=pl.lit(value))
     total = pl.col("credit").sum().over("rail")
     out = out.with_columns(share=pl.when(total > 0).then(pl.col("credit") / total).otherwise(0.0))
-    # Every channel on every rail, 0 where a rail gives it nothing, so a missing bar reads as 0.
-    grid = out.select("rail").unique().join(out.select("channel").unique(), how="cross")
+    # Every channel on every rail (even a rail that credits nothing), 0 where a rail gives it
+    # nothing, so a missing bar reads as 0.
+    grid = pl.DataFrame({"rail": list(RAILS)}).join(out.select("channel").unique(), how="cross")
     out = grid.join(out, on=["rail", "channel"], how="left").with_columns(
         pl.col("credit", "share").fill_null(0.0),
-        pl.col("conversions").fill_null(strategy="max").over("rail"),
+        conversions=pl.col("rail").replace_strict(counts, return_dtype=pl.UInt32),
     )
     truth = out.filter(pl.col("rail") == "truth").select("channel", truth_share="share")
     out = out.join(truth, on="channel", how="left").with_columns(share_error=pl.col("share") - pl.col("truth_share"))

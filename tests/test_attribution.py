@@ -171,3 +171,17 @@ def test_credit_by_rail_sums_to_each_rails_value(base_tables, base_scenario, mod
     assert (truth["share_error"] == 0).all()
     # The full stack loses refusers' orders: it holds less value than the truth.
     assert out.filter(pl.col("rail") == "fullstack")["credit"].sum() < truth["credit"].sum()
+
+
+def test_a_rail_without_conversions_still_has_every_channel_at_zero(base_tables, base_scenario):
+    conv_event = datasets.site(base_scenario.site.kind)["conversion_event"]
+    blind = dict(base_tables) | {"fullstack_events": base_tables["fullstack_events"].filter(pl.col("event") != conv_event)}
+    out = A.credit_by_rail(blind, base_scenario.site.kind, "linear")
+    fs = out.filter(pl.col("rail") == "fullstack")
+    assert fs.height == out.filter(pl.col("rail") == "truth").height > 0
+    assert (fs["credit"] == 0).all() and (fs["conversions"] == 0).all()
+    assert (fs["share_error"] == -fs["truth_share"]).all()
+    # No conversions anywhere: an empty table with the same columns, not an error.
+    none = {k: (v.filter(pl.col("event") != conv_event) if k.endswith("_events") else v) for k, v in base_tables.items()}
+    empty = A.credit_by_rail(none, base_scenario.site.kind, "time_decay")
+    assert empty.is_empty() and empty.columns == out.columns
