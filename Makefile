@@ -61,6 +61,7 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/simulate.py
 	$(BIN)/python benchmarks/funnel.py
+	$(BIN)/python benchmarks/attribution.py
 	$(BIN)/python benchmarks/fingerprint_calibration.py
 	$(BIN)/python benchmarks/collector_load.py
 

@@ -22,6 +22,7 @@ pg = st.navigation(
         st.Page("app_pages/dashboard.py", title="Dashboard", icon=":material/monitoring:"),
         st.Page("app_pages/consent_impact.py", title="Consent impact", icon=":material/how_to_reg:"),
         st.Page("app_pages/funnels.py", title="Funnels", icon=":material/filter_alt:"),
+        st.Page("app_pages/attribution.py", title="Attribution", icon=":material/alt_route:"),
         st.Page("app_pages/live.py", title="Live telemetry", icon=":material/sensors:"),
         st.Page("app_pages/data_rights.py", title="Data rights", icon=":material/policy:"),
         st.Page("app_pages/privacy.py", title="Privacy leaks", icon=":material/fingerprint:"),

@@ -35,7 +35,7 @@ from engine import metrics, pipeline  # noqa: E402
 from engine.scenario import DEFAULT_PRESET, Banner, apply_overrides, load_preset  # noqa: E402
 from simulators.traffic import generate_traffic  # noqa: E402
 
-PAGES = ["overview", "consent_impact", "funnels", "live", "data_rights", "runs"]
+PAGES = ["overview", "consent_impact", "funnels", "attribution", "live", "data_rights", "runs"]
 PRESENTER_ONLY = {"runs"}
 TARGET_S = 1.0
 KNOB = "consent.banner"

@@ -1,0 +1,93 @@
+"""AppTest: the Attribution page renders from the run, leads with a computed sentence, its credits add
+up per rail, and the model picker and the sidebar banner move it."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import polars as pl
+import pytest
+from apptest_helpers import chart_specs, open_page
+from apptest_helpers import table_with as _frame
+from streamlit.testing.v1 import AppTest
+
+from engine import attribution
+from engine.scenario import DEFAULT_PRESET, load_preset
+from ui.charts.theme import LABELS
+
+PAGE = "app_pages/attribution.py"
+
+
+@pytest.fixture(scope="module")
+def page() -> AppTest:
+    return open_page(PAGE)
+
+
+def _lead(at: AppTest) -> str:
+    return at.markdown[0].value
+
+
+def _data(at: AppTest) -> pl.DataFrame:
+    return pl.from_pandas(_frame(at, "rail", "channel", "credit", "share", "truth_share", "share_error"))
+
+
+def test_page_renders_charts_and_a_computed_takeaway(page):
+    at = page
+    assert at.title[0].value == "Attribution: who gets the credit"
+    data = _data(at)
+    lead = _lead(at)
+    m = re.search(r"(the full stack|the privacy baseline) gives (\w+) (\d+) points? (more|less) of the credit", lead)
+    assert m, lead
+    rail = "fullstack" if m.group(1) == "the full stack" else "baseline"
+    row = data.filter((pl.col("rail") == LABELS[rail]) & (pl.col("channel") == m.group(2))).row(0, named=True)
+    # The sentence's numbers are the table's: the named channel, its error and its direction.
+    assert int(m.group(3)) == round(abs(row["share_error"]) * 100)
+    assert (m.group(4) == "more") == (row["share_error"] > 0)
+    worst = data.filter(pl.col("rail") != LABELS["truth"])["share_error"].abs().max()
+    assert math.isclose(abs(row["share_error"]), worst, abs_tol=1e-4)
+    assert f"banner `{load_preset(DEFAULT_PRESET).consent.banner}`" in lead
+    specs = chart_specs(at)
+    assert len(specs) == 2
+    assert specs[0]["encoding"]["x"]["field"] == "share" and specs[0]["encoding"]["color"]["field"] == "rail"
+    assert specs[0]["encoding"]["color"]["scale"]["range"] == ["#3b3b3b", "#2e7d32", "#1565c0"]
+    assert len(at.get("download_button")) == 2
+
+
+def test_credits_per_rail_sum_to_that_rails_conversion_value(page):
+    data = _data(page)
+    totals = {m.label: m.value for m in page.metric}
+    for rail in ("truth", "baseline", "fullstack"):
+        part = data.filter(pl.col("rail") == LABELS[rail])
+        assert math.isclose(float(part["share"].sum()), 1.0, abs_tol=1e-3)
+        shown = next(v for k, v in totals.items() if k.endswith(LABELS[rail]))
+        assert float(shown.replace(",", "")) == pytest.approx(float(part["credit"].sum()), abs=1.0)
+    assert float(data.filter(pl.col("rail") == LABELS["fullstack"])["credit"].sum()) < float(
+        data.filter(pl.col("rail") == LABELS["truth"])["credit"].sum())
+
+
+def test_model_picker_moves_the_credit(page):
+    at = page
+    before = _data(at)
+    at.selectbox(key="attr.model").set_value("first_touch").run()
+    assert not at.exception
+    after = _data(at)
+    assert not before.equals(after)  # the page opens on last touch
+    # Totals do not depend on the model; only how they are shared.
+    for rail in LABELS.values():
+        b, a = (f.filter(pl.col("rail") == rail)["credit"].sum() for f in (before, after))
+        assert math.isclose(b, a, rel_tol=1e-9, abs_tol=1e-6)
+    assert attribution.MODEL_LABELS["first_touch"].lower() in _lead(at)
+
+
+def test_sidebar_banner_moves_the_full_stack_not_the_truth():
+    at = open_page(PAGE)
+    before = _data(at)
+    at.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
+    assert not at.exception
+    after = _data(at)
+    truth = LABELS["truth"]
+    assert before.filter(pl.col("rail") == truth).equals(after.filter(pl.col("rail") == truth))
+    fs = LABELS["fullstack"]
+    assert not before.filter(pl.col("rail") == fs).equals(after.filter(pl.col("rail") == fs))
+    assert "banner `no_reject`" in _lead(at)
