@@ -48,10 +48,9 @@ _MOMENTUM = 0.9
 
 def page_category(path: pl.Expr) -> pl.Expr:
     """A page's category from its path (the mapping above; "/" is the home page)."""
-    expr: pl.Expr = pl.when(path == "/").then(pl.lit("home"))
-    for prefix, cat in PATH_CATEGORIES:
-        expr = expr.when(path.str.starts_with(prefix)).then(pl.lit(cat))
-    return expr.otherwise(pl.lit("other"))
+    # The first non-null match wins, in the order of PATH_CATEGORIES.
+    matches = [pl.when(path.str.starts_with(prefix)).then(pl.lit(cat)) for prefix, cat in PATH_CATEGORIES]
+    return pl.coalesce([pl.when(path == "/").then(pl.lit("home")), *matches, pl.lit("other")])
 
 
 def fullstack_keys(fullstack: pl.DataFrame) -> pl.DataFrame:
