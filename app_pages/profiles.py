@@ -9,6 +9,13 @@ from ui.charts import profiles as charts
 from ui.components.downloads import rounded, table_with_downloads
 from ui.services import profiles
 
+
+def points(diff: float) -> str:
+    """A difference of two shares in percentage points, signed."""
+    n = round(100 * diff)
+    return f"{n:+d} point{'' if abs(n) == 1 else 's'}"
+
+
 scenario = context.scenario()
 run = scenario.run_id
 st.title("Profiles: what the full stack learns about people")
@@ -24,11 +31,11 @@ st.markdown(
 st.caption(context.scenario_caption(scenario))
 c = st.columns(4)
 c[0].metric("Full stack: persona guessed right", f"{full['accuracy']:.0%}",
-            f"{full['accuracy'] - full['majority_guess']:+.0%} over the majority guess")
+            f"{points(full['accuracy'] - full['majority_guess'])} over the majority guess")
 c[1].metric("Full stack: visitors profiled", f"{full['share_profiled']:.0%}",
-            f"{full['share_profiled'] - everyone['share_profiled']:+.0%} against everyone consenting")
+            f"{points(full['share_profiled'] - everyone['share_profiled'])} vs. all consenting")
 c[2].metric("If everyone consented: guessed right", f"{everyone['accuracy']:.0%}")
-c[3].metric("Privacy baseline: guessed right", f"{base['accuracy']:.0%}", f"{base['accuracy'] - full['accuracy']:+.0%} against the full stack")
+c[3].metric("Privacy baseline: guessed right", f"{base['accuracy']:.0%}", f"{points(base['accuracy'] - full['accuracy'])} vs. the full stack")
 st.altair_chart(charts.accuracy_chart(data["summary"]))
 st.caption("Share of test visitors' profiles whose persona the model guesses right, per setting; the dark tick is the "
            "majority guess (always the commonest persona). The truth only labels and scores: the features are the rail's rows.")
