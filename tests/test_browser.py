@@ -33,7 +33,7 @@ pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "tests" / "artifacts"
 PASSWORD = "browser-test-password"
 # The pages other than Overview and Runs may be placeholders: only generic checks for them.
-PAGES = ["consent_impact", "funnels", "live", "data_rights", "privacy", "copy_tests"]
+PAGES = ["consent_impact", "funnels", "live", "data_rights", "privacy", "profiles", "copy_tests"]
 BANNER = "banner"
 
 
