@@ -39,6 +39,14 @@ c[3].metric("Privacy baseline: guessed right", f"{base['accuracy']:.0%}", f"{poi
 st.altair_chart(charts.accuracy_chart(data["summary"]))
 st.caption("Share of test visitors' profiles whose persona the model guesses right, per setting; the dark tick is the "
            "majority guess (always the commonest persona). The truth only labels and scores: the features are the rail's rows.")
+gap = round(100 * (base["accuracy"] - full["accuracy"]))
+how = "about as good as" if abs(gap) <= 2 else f"{abs(gap)} points {'below' if gap < 0 else 'above'}"
+st.markdown(
+    f"The baseline's guesses are {how} the full stack's: personas here differ "
+    "mostly in how they browse within a visit, which the baseline sees too. What it cannot do is follow a person: it splits "
+    f"its visitors into {base['profiles'] / base['visitors_profiled']:.2f} one-day profiles each, never joined, and knows no "
+    f"login; the full stack keeps {full['profiles'] / full['visitors_profiled']:.2f} profiles per consenting visitor, across days."
+)
 
 st.subheader("What such a profile sells for")
 prices = profiles.price_figures()

@@ -39,6 +39,10 @@ def test_takeaway_numbers_chart_and_table_agree(page):
                                             everyone["share_profiled"], base["accuracy"], base["majority_guess"])]
     assert metric_value(at, "Full stack: persona guessed right") == f"{full['accuracy']:.0%}"
     assert metric_value(at, "Full stack: visitors profiled") == f"{full['share_profiled']:.0%}"
+    # The baseline splits people into one-day profiles; the sentence says by how much, from the table.
+    text = " ".join(m.value for m in at.markdown)
+    assert f"{base['profiles'] / base['visitors_profiled']:.2f} one-day profiles each" in text
+    assert base["profiles"] > base["visitors_profiled"]
     chart = next(el for el, spec in zip(at.get("vega_lite_chart"), chart_specs(at), strict=True) if "layer" in spec)
     shown = pa.ipc.open_stream(chart.proto.datasets[0].data.data).read_all().to_pandas()
     assert list(shown["accuracy"]) == pytest.approx(list(summary["accuracy"]), abs=1e-4)
