@@ -27,6 +27,7 @@ pg = st.navigation(
         st.Page("app_pages/data_rights.py", title="Data rights", icon=":material/policy:"),
         st.Page("app_pages/privacy.py", title="Privacy leaks", icon=":material/fingerprint:"),
         st.Page("app_pages/identity.py", title="Identity", icon=":material/join_inner:"),
+        st.Page("app_pages/profiles.py", title="Profiles", icon=":material/person_search:"),
         st.Page("app_pages/copy_tests.py", title="Copy tests", icon=":material/science:"),
         st.Page("app_pages/runs.py", title="Runs", icon=":material/lock:"),
     ]
