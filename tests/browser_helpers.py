@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -130,3 +130,15 @@ def choose(page: Page, label: str, option: str) -> None:
     """Pick an option in the selectbox with this label (Streamlit draws it as a combobox)."""
     page.get_by_role("combobox", name=label, exact=True).click()
     page.get_by_role("option", name=option, exact=True).click()
+
+
+@contextlib.contextmanager
+def chromium(artifacts: Path) -> Iterator[Browser]:
+    """Debian's chromium through Playwright (a module-scoped fixture in the browser tests)."""
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

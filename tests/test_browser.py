@@ -13,12 +13,11 @@ import re
 import pytest
 import streamlit_authenticator as stauth
 from browser_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
     TIMEOUT_MS,
     as_number,
     choose,
+    chromium,
     metrics,
     open_page,
     rerun_after,
@@ -26,7 +25,7 @@ from browser_helpers import (
     streamlit_server,
     wait_idle,
 )
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 pytestmark = pytest.mark.browser
 
@@ -48,15 +47,6 @@ def server(tmp_path_factory):
         yield base, runs
 
 
-@pytest.fixture(scope="module")
-def browser():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def new_page(browser: Browser) -> Page:
@@ -163,3 +153,8 @@ def test_banner_moves_the_full_stack_not_the_truth_and_lives_in_the_url(server, 
     fresh.context.close()
     page.context.close()
 
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium(ARTIFACTS) as b:
+        yield b

@@ -21,16 +21,15 @@ import jwt
 import pytest
 import streamlit_authenticator as stauth
 from browser_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
     TIMEOUT_MS,
+    chromium,
     open_page,
     rerun_after,
     secrets_toml,
     streamlit_server,
 )
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from ui.presenter_secrets import EXAMPLE_COOKIE_KEY, PASSWORD_ENV
 
@@ -70,15 +69,6 @@ BAD_COOKIES = {
 }
 
 
-@pytest.fixture(scope="module")
-def browser():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")
@@ -215,3 +205,9 @@ def test_secrets_made_like_make_run_let_the_presenter_in(tmp_path, browser):
         assert_no_leak(page)
         shot(page, "runs-presenter-logged-in")
         page.context.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium(ARTIFACTS) as b:
+        yield b
