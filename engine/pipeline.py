@@ -22,10 +22,10 @@ Tables = dict[str, pl.DataFrame]
 
 @dataclass(frozen=True)
 class ConsentFree:
-    """What no consent knob changes (keyed by `scenario.rails_key` when kept): the consent-free
-    hit columns, their masked context and the baseline rail."""
+    """What no consent knob changes (keyed by `scenario.rails_key` when kept): the hits' masked
+    context and the baseline rail. The consent-free hit columns themselves are not kept: they are
+    the largest part (raw strings per event) and cheap to gather again (about 0.2 s per 500,000 events)."""
 
-    hits: pl.DataFrame
     context: pl.DataFrame
     baseline: pl.DataFrame
 
@@ -37,16 +37,20 @@ def decisions(traffic: Traffic, consent: ConsentConfig) -> pl.DataFrame:
 
 def consent_free(scenario: Scenario, traffic: Traffic) -> ConsentFree:
     """Hits without consent state, their context, and the baseline rail (which never asks for consent)."""
-    free = hits.consent_free(scenario, traffic)
-    ctx = rails.hit_context(free, scenario)
-    return ConsentFree(free, ctx, rails.baseline(free, ctx, scenario))
+    return _consent_free(scenario, hits.consent_free(scenario, traffic))
+
+
+def _consent_free(scenario: Scenario, base: pl.DataFrame) -> ConsentFree:
+    ctx = rails.hit_context(base, scenario)
+    return ConsentFree(ctx, rails.baseline(base, ctx, scenario))
 
 
 def browser_hits(scenario: Scenario, traffic: Traffic, decided: pl.DataFrame | None = None,
-                 free: ConsentFree | None = None) -> pl.DataFrame:
-    """Whole hits (what each browser sends) under the scenario's consent, for sinks and the live panel."""
+                 base: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Whole hits (what each browser sends) under the scenario's consent, for sinks and the live panel;
+    `base`: the consent-free hit columns when the caller already has them."""
     decided = decisions(traffic, scenario.consent) if decided is None else decided
-    base = hits.consent_free(scenario, traffic) if free is None else free.hits
+    base = hits.consent_free(scenario, traffic) if base is None else base
     return hits.with_consent(base, scenario, traffic, decided)
 
 
@@ -66,9 +70,10 @@ def tables(scenario: Scenario, traffic: Traffic, free: ConsentFree | None = None
     """The five data tables of a run (or chunk) from its ground truth. Traffic is not regenerated:
     consent, rail and masking knobs only rerun this step, and with `free` (from `consent_free` on
     the same traffic and rails key) a consent knob reruns only the consent-gated rail."""
-    free = consent_free(scenario, traffic) if free is None else free
+    base = hits.consent_free(scenario, traffic)
+    free = _consent_free(scenario, base) if free is None else free
     decided = decisions(traffic, scenario.consent)
-    whole = browser_hits(scenario, traffic, decided, free)
+    whole = browser_hits(scenario, traffic, decided, base)
     consent_at = (
         pl.DataFrame({"visitor_id": traffic.events["visitor_id"], "consent_at": whole["consent_ts"]})
         .drop_nulls("consent_at")

@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from engine import pipeline, schema
+from engine import hits, pipeline, schema
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("engine", "simulators", "collector", "ui", "app_pages", "benchmarks")
@@ -77,13 +77,13 @@ def test_decisions_and_hits_are_built_only_in_the_pipeline():
 
 
 def test_browser_hits_follow_the_hit_registry(base_scenario, base_traffic):
-    hits = pipeline.browser_hits(base_scenario, base_traffic)
-    assert hits.columns == list(schema.HIT_COLUMNS)
-    assert {c: hits.schema[c] for c in hits.columns} == {c: f.dtype for c, f in schema.HITS.items()}
-    free = pipeline.consent_free(base_scenario, base_traffic).hits
+    whole = pipeline.browser_hits(base_scenario, base_traffic)
+    assert whole.columns == list(schema.HIT_COLUMNS)
+    assert {c: whole.schema[c] for c in whole.columns} == {c: f.dtype for c, f in schema.HITS.items()}
+    free = hits.consent_free(base_scenario, base_traffic)
     assert free.columns == list(schema.CONSENT_FREE_HIT_COLUMNS)
     # the consent-free part really is free of consent: whole hits agree with it column by column
-    assert hits.select(free.columns).equals(free)
+    assert whole.select(free.columns).equals(free)
 
 
 def test_run_tables_follow_the_registry(base_tables):

@@ -24,13 +24,13 @@ log = logging.getLogger(__name__)
 Tables = dict[str, pl.DataFrame]
 
 
-@cached("resource", max_entries=6, spinner="Simulating visitors…", key=lambda s: s.traffic_key, heavy=True)
+@cached("resource", max_entries=64, spinner="Simulating visitors…", key=lambda s: s.traffic_key, heavy=True)
 def traffic(scenario: Scenario) -> Traffic:
     """The truth's visitors, events and draws (shared between sessions; treat them as read-only)."""
     return generate_traffic(scenario)
 
 
-@cached("resource", max_entries=24, spinner="Applying consent, rails and masking…", heavy=True)
+@cached("resource", max_entries=64, spinner="Applying consent, rails and masking…", heavy=True)
 def run(scenario: Scenario) -> Tables:
     """The run's tables (shared between sessions; treat them as read-only)."""
     folder = runs_dir() / scenario.run_id
@@ -46,7 +46,7 @@ def run(scenario: Scenario) -> Tables:
     return pipeline.tables(scenario, traffic(scenario), _consent_free(scenario))
 
 
-@cached("resource", max_entries=12, key=lambda s: s.rails_key, heavy=True)
+@cached("resource", max_entries=64, key=lambda s: s.rails_key, heavy=True)
 def _consent_free(scenario: Scenario) -> pipeline.ConsentFree:
     return pipeline.consent_free(scenario, traffic(scenario))
 
