@@ -221,3 +221,28 @@ def test_a_session_that_leaves_drops_out_of_the_queue():
     for t in threads:
         t.join()
     assert seen == [1] and order == ["a", "c"] and queue.stats()["waiting"] == 0
+
+
+def test_two_entry_points_to_one_heavy_entry_do_not_deadlock(scenario):
+    """Session A computes `outer`, which needs `inner`; session B asks for `inner` directly while A
+    holds the server's turn. B must wait for its turn without holding `inner`'s lock."""
+
+    @cached("resource", max_entries=4, heavy=True)
+    def inner(s: Scenario) -> str:
+        time.sleep(0.2)
+        return "inner"
+
+    @cached("resource", max_entries=4, heavy=True)
+    def outer(s: Scenario) -> str:
+        time.sleep(0.3)  # B arrives meanwhile and misses `inner`
+        return inner(s) + "+outer"
+
+    results: dict[str, str] = {}
+    a = threading.Thread(target=lambda: results.setdefault("a", outer(scenario)), daemon=True)
+    b = threading.Thread(target=lambda: (time.sleep(0.1), results.setdefault("b", inner(scenario))), daemon=True)
+    a.start()
+    b.start()
+    a.join(timeout=10)
+    b.join(timeout=10)
+    assert not a.is_alive() and not b.is_alive(), "deadlock"
+    assert results == {"a": "inner+outer", "b": "inner"}

@@ -202,15 +202,20 @@ class Cached(Generic[S, P, R]):
         dumped = self._codec.dump(subject)
         key = (self._owner, self._key(subject), rest, named)
 
-        def compute() -> R:
-            label = self._spinner if isinstance(self._spinner, str) else "Computing…"
-            with heavy_queue.turn(label) if self._heavy else contextlib.nullcontext():
-                if self._spinner:
-                    with st.spinner(label):
-                        return self._fn(self._codec.load(dumped), *rest, **bound.kwargs)  # type: ignore[arg-type]
-                return self._fn(self._codec.load(dumped), *rest, **bound.kwargs)  # type: ignore[arg-type]
+        label = self._spinner if isinstance(self._spinner, str) else "Computing…"
 
-        value = STORE.get_or_compute(key, self._owner, compute, ttl=self._ttl, max_entries=self._max_entries)
+        def compute() -> R:
+            if self._spinner:
+                with st.spinner(label):
+                    return self._fn(self._codec.load(dumped), *rest, **bound.kwargs)  # type: ignore[arg-type]
+            return self._fn(self._codec.load(dumped), *rest, **bound.kwargs)  # type: ignore[arg-type]
+
+        found, value = STORE.get(key)
+        if not found:
+            # The server's turn first, the entry's own lock second: a session waiting for its turn
+            # must not hold an entry that the computation under way needs (that would deadlock).
+            with heavy_queue.turn(label) if self._heavy else contextlib.nullcontext():
+                value = STORE.get_or_compute(key, self._owner, compute, ttl=self._ttl, max_entries=self._max_entries)
         return _fresh(value) if self._kind == "data" else value
 
     def clear(self) -> None:
