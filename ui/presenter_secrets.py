@@ -72,10 +72,6 @@ def problems(auth: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def uses_example_secrets(auth: Mapping[str, Any]) -> bool:
-    return any("example" in p for p in problems(auth))
-
-
 def hash_password(password: str) -> str:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
 

@@ -26,21 +26,6 @@ def entropy_chart(entropy: pl.DataFrame) -> alt.Chart:
     ).properties(height=alt.Step(9))
 
 
-def curve_chart(curve: pl.DataFrame, unique_share: dict[str, float]) -> alt.LayerChart:
-    """Share of unique fingerprints by population size (line), with the published studies (diamonds)."""
-    published = pl.DataFrame({"study": ["Panopticlick", "AmIUnique"], "population": [470_161, 118_934],
-                              "unique_share": [unique_share["panopticlick"], unique_share["amiunique"]]})
-    line = alt.Chart(curve).mark_line(point=True, color=theme.COLOURS["truth"]).encode(
-        x=alt.X("population:Q", scale=alt.Scale(type="log"), title="browsers in the population (log scale)"),
-        y=alt.Y("unique_share:Q", axis=alt.Axis(format="%"), title="unique fingerprints", scale=alt.Scale(zero=False)),
-        tooltip=[alt.Tooltip("population:Q", format=","), alt.Tooltip("unique_share:Q", format=".1%")],
-    )
-    dots = alt.Chart(published).mark_point(shape="diamond", size=120, filled=True, color="#ce93d8").encode(
-        x="population:Q", y="unique_share:Q",
-        tooltip=["study", alt.Tooltip("population:Q", format=","), alt.Tooltip("unique_share:Q", format=".1%")])
-    return line + dots
-
-
 POPULATION_LABELS = {"general_audience": "general audience (simulated)", "volunteers": "test-site volunteers (simulated)"}
 POPULATION_COLOURS = {"general_audience": theme.COLOURS["truth"], "volunteers": "#ce93d8"}
 

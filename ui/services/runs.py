@@ -123,10 +123,6 @@ def listing() -> tuple[pl.DataFrame, dict[str, str]]:
     return runs_table(on_disk, store.list_runs(duck()), registry().snapshot()), problems
 
 
-def all_runs() -> pl.DataFrame:
-    return listing()[0]
-
-
 def run_folder(root: Path, run_id: str) -> Path:
     """The run's folder under root, refusing anything that is not a run id or lies outside root."""
     if not isinstance(run_id, str) or not store.RUN_ID_RE.match(run_id):
