@@ -6,7 +6,8 @@ the same ones and the collector writes the same rail tables as the in-process ru
 
 Slow and silent clients are cut off (`--header-timeout`, `--body-timeout`, `--keep-alive`),
 connections are capped (`--limit-concurrency`), request bodies held in memory at once are capped
-(`--body-memory`), and `X-Forwarded-For` is read only from a `--trusted-proxy`.
+(`--body-memory`), and `X-Forwarded-For` is read only from a `--trusted-proxy`. With
+`--api-keys FILE` (one key per line) every route but health needs a key in `X-API-Key`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import NoReturn
 import uvicorn
 
 from collector.app import create_app
+from collector.auth import ApiKeyError, ApiKeys, read_keys
 from collector.protocol import Limits, protocol_class
 from collector.writer import open_when_free
 from engine.scenario import DEFAULT_PRESET, ScenarioError, resolve
@@ -76,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="IP address or network (CIDR) of a reverse proxy in front of the collector (repeatable): "
                         "only for connections from it is the client taken from X-Forwarded-For; without it, "
                         "proxy headers are ignored")
+    p.add_argument("--api-keys", type=Path, default=None, metavar="FILE",
+                   help="file with one API key per line (at least 16 printable characters each): every route but "
+                        "/api/v1/health then needs one of them in the X-API-Key header, else 401 (default: no key needed)")
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     return p
 
@@ -130,6 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    api_keys: ApiKeys | None = None
+    if args.api_keys is not None:
+        try:
+            api_keys = read_keys(args.api_keys)
+        except ApiKeyError as err:
+            print(f"error: --api-keys: {err}", file=sys.stderr)
+            return EXIT_USAGE
     db = args.db
     if not db.resolve().parent.is_dir():
         print(f"error: folder {db.resolve().parent} does not exist", file=sys.stderr)
@@ -147,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     port = sock.getsockname()[1]
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(db, scenario, rate_limit=args.rate_limit, trusted_proxies=args.trusted_proxies,
-                     body_memory=args.body_memory * 1_000_000)
+                     body_memory=args.body_memory * 1_000_000, api_keys=api_keys)
     limits = limits_from(args)
     _raise_open_files(2 * limits.limit_concurrency + 256)  # the connections answered 503, and the process's own files
     # The protocol class applies the timeouts and the connection cap (uvicorn's own cap answers a

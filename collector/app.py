@@ -3,8 +3,12 @@
     POST /api/v1/events                  202 after a durable write; 400 / 413 / 415 / 429 / 503 otherwise
     POST /api/v1/consent                 consent records (one, or {"records": [...]})
     GET  /api/v1/consent/{anonymous_id}  the consent log of one visitor (raw id, as the browser holds it)
-    GET  /api/v1/health                  {"status", "version", "timestamp", "checks": {"database"}}
+    GET  /api/v1/subjects/{anonymous_id} every stored row linked to that id (data-subject access)
+    DELETE /api/v1/subjects/{anonymous_id}  erase those rows (the consent log's are kept, and why)
+    POST /api/gdpr/delete                {"anonymous_id": ...}: the same erasure
+    GET  /api/v1/health                  {"status": "healthy", "version", "timestamp", "checks": {"database": "connected"}}
 
+With API keys configured, every route but health needs a valid `X-API-Key` header (else 401).
 Error bodies are always {"status": "error", "code", "message", "errors"?}. Nothing is written
 unless the whole batch validates. Slow clients, connection counts and request-head sizes are
 limited one layer down, in `collector/protocol.py`.
@@ -34,6 +38,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from collector import VERSION
+from collector.auth import HEADER, ApiKeys
 from collector.ingest import IngestError, Result
 from collector.writer import WriterClient
 from engine import wire
@@ -240,11 +245,13 @@ async def _read_body(request: Request, budget: BodyBudget) -> bytes:
 
 
 def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: float = 0.05,
-               trusted_proxies: Sequence[str] = (), body_memory: int = 64_000_000) -> Starlette:
+               trusted_proxies: Sequence[str] = (), body_memory: int = 64_000_000,
+               api_keys: ApiKeys | None = None) -> Starlette:
     """The collector for one site configuration (`scenario`: site, consent, rails, masking).
 
     `trusted_proxies`: addresses or networks whose `X-Forwarded-For` names the client (none by
-    default); `body_memory`: bytes of request bodies held at once, over all requests."""
+    default); `body_memory`: bytes of request bodies held at once, over all requests;
+    `api_keys`: with keys, every route but health needs one in `X-API-Key`."""
     limiter = RateLimiter(rate_limit)
     client_of = ClientAddress(trusted_proxies)
     budget = BodyBudget(body_memory)
@@ -322,14 +329,72 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
     async def consent_post(request: Request) -> JSONResponse:
         return await ingest(request, wire.ConsentBatch, "records", "consent")
 
-    async def consent_get(request: Request) -> JSONResponse:
+    def guarded(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
+        """The handler behind the API key check, when keys are configured."""
+        if not api_keys:
+            return handler
+
+        async def checked(request: Request) -> JSONResponse:
+            if not api_keys.check(request.headers.get(HEADER)):
+                what = "missing" if HEADER not in request.headers else "not valid"
+                return _error(401, "UNAUTHORIZED", f"the X-API-Key header is {what}",
+                              headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'})
+            return await handler(request)
+
+        return checked
+
+    def throttled_id(request: Request, raw: str) -> JSONResponse | None:
+        """429 or 400 for a request naming one visitor by their raw anonymous id, else None."""
         wait = limiter.retry_after(client_of(request))
         if wait:
             return _error(429, "RATE_LIMITED", f"retry in {wait} s", headers={"Retry-After": str(wait)})
-        raw = request.path_params["anonymous_id"]
         if not 1 <= len(raw) <= 256 or "\x00" in raw:
             return _error(400, "VALIDATION_ERROR", "anonymous_id must be 1-256 characters",
                           [{"field": "anonymous_id", "message": "must be 1-256 characters without NUL"}])
+        return None
+
+    async def subject_call(op: str, raw: str) -> JSONResponse:
+        try:
+            found = await state["writer"].call(op, raw)
+        except IngestError as err:
+            return _error(503, "STORE_ERROR", f"the store cannot be reached: {err}", headers={"Retry-After": "1"})
+        if found is None:
+            return _error(404, "NOT_FOUND", "no stored row is linked to this anonymous_id")
+        status = "found" if op == "subject_export" else "erased"
+        return JSONResponse({"status": status, "run_id": scenario.run_id, **found, "timestamp": _now()})
+
+    async def subject(request: Request) -> JSONResponse:
+        raw = request.path_params["anonymous_id"]
+        refused = throttled_id(request, raw)
+        if refused is not None:
+            return refused
+        return await subject_call("subject_export" if request.method == "GET" else "subject_erase", raw)
+
+    async def gdpr_delete(request: Request) -> JSONResponse:
+        wait = limiter.retry_after(client_of(request))
+        if wait:
+            return _error(429, "RATE_LIMITED", f"retry in {wait} s", headers={"Retry-After": str(wait)})
+        problem = _media_type_error(request.headers.get("content-type"))
+        if problem:
+            return _error(415, "UNSUPPORTED_MEDIA_TYPE", problem)
+        try:
+            body = await _read_body(request, budget)
+        except (_TooLarge, _NoRoom):
+            return _error(413, "PAYLOAD_TOO_LARGE", "an erasure request is one small JSON object")
+        except ClientDisconnect:
+            return _error(400, "CLIENT_DISCONNECT", "the body was cut short")
+        budget.give(len(body))
+        try:
+            req = wire.ErasureRequest.model_validate_json(body)
+        except ValidationError as err:
+            return _invalid(err)
+        return await subject_call("subject_erase", req.anonymous_id)
+
+    async def consent_get(request: Request) -> JSONResponse:
+        raw = request.path_params["anonymous_id"]
+        refused = throttled_id(request, raw)
+        if refused is not None:
+            return refused
         try:
             rows = await state["writer"].call("history", raw)
         except IngestError as err:
@@ -360,8 +425,8 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
             st = {"database": False, "stored": {}, "groups": 0, "group_events": 0}
         ok = st["database"]
         return JSONResponse(
-            {"status": "ok" if ok else "degraded", "version": VERSION, "timestamp": _now(),
-             "checks": {"database": "ok" if ok else "error"},
+            {"status": "healthy" if ok else "unhealthy", "version": VERSION, "timestamp": _now(),
+             "checks": {"database": "connected" if ok else "disconnected"},
              "run_id": scenario.run_id,
              "stored": {"events": st["stored"].get("events", 0), "consent_records": st["stored"].get("consent", 0)},
              "groups_committed": st["groups"],
@@ -381,9 +446,11 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
 
     return Starlette(
         routes=[
-            Route("/api/v1/events", events, methods=["POST"]),
-            Route("/api/v1/consent", consent_post, methods=["POST"]),
-            Route("/api/v1/consent/{anonymous_id:path}", consent_get, methods=["GET"]),
+            Route("/api/v1/events", guarded(events), methods=["POST"]),
+            Route("/api/v1/consent", guarded(consent_post), methods=["POST"]),
+            Route("/api/v1/consent/{anonymous_id:path}", guarded(consent_get), methods=["GET"]),
+            Route("/api/v1/subjects/{anonymous_id:path}", guarded(subject), methods=["GET", "DELETE"]),
+            Route("/api/gdpr/delete", guarded(gdpr_delete), methods=["POST"]),
             Route("/api/v1/health", health, methods=["GET"]),
         ],
         lifespan=lifespan,

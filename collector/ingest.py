@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from engine import datasets, keys, masking, pipeline, store, wire
+from engine import consent, datasets, geoip, keys, masking, pipeline, rights, store, wire
 from engine.rails import CONSENT_ID_LABEL
 from engine.scenario import Scenario
 
@@ -31,6 +31,15 @@ LEDGER_DDL = (
     "CREATE TABLE IF NOT EXISTS collector_ledger ("
     "key VARCHAR NOT NULL, kind VARCHAR NOT NULL, batch_id VARCHAR, received_at TIMESTAMPTZ NOT NULL)"
 )
+
+
+def _json_rows(frame: pl.DataFrame) -> list[dict]:
+    """Rows as JSON-ready dicts: times as ISO 8601 text in UTC, dates as YYYY-MM-DD."""
+    out = frame.with_columns(
+        [pl.col(c).dt.strftime(wire.TS_FORMAT) for c, t in frame.schema.items() if isinstance(t, pl.Datetime)]
+        + [pl.col(c).dt.strftime("%Y-%m-%d") for c, t in frame.schema.items() if isinstance(t, pl.Date)]
+    )
+    return out.to_dicts()
 
 
 class KeyFilter:
@@ -151,7 +160,8 @@ class Ingestor:
                     continue
                 parts = [(group[i].payload, group[i].client_ip) for i in idx]
                 sizes = [group[i].n for i in idx]
-                frame = wire.decode_events(parts, sizes, self.site) if kind == "events" else self._consent_keys(wire.decode_consents(parts, sizes))
+                frame = (self._with_defaults(wire.decode_events(parts, sizes, self.site)) if kind == "events"
+                         else self._consent_keys(wire.decode_consents(parts, sizes)))
                 frame = frame.with_columns(_item=pl.Series(np.repeat(np.array(idx, dtype=np.int32), sizes)))
                 # First occurrence of a key in the group wins; keys already in the ledger are duplicates.
                 frame = frame.unique("key", keep="first", maintain_order=True)
@@ -184,6 +194,15 @@ class Ingestor:
             store.insert_frames(tx, self.run_id, {t: pl.concat(v) for t, v in tables.items()})
         return [Result(it.n, n) for it, n in zip(group, stored)], new_hashes
 
+    def _with_defaults(self, hits: pl.DataFrame) -> pl.DataFrame:
+        """Signals the client did not send take the site's regional default (by the IP's country),
+        as for a visitor who has not answered the banner."""
+        missing = hits.select(pl.any_horizontal(pl.col(s).is_null() for s in consent.SIGNALS).any()).item()
+        if not missing:
+            return hits
+        default = consent.regional_default(geoip.country_of(hits["ip"]), self.scenario.consent.defaults)
+        return hits.with_columns(pl.col(s).fill_null(default) for s in consent.SIGNALS)
+
     def _consent_keys(self, frame: pl.DataFrame) -> pl.DataFrame:
         hashed = masking.keyed_hash(frame["consent_id"], self.consent_key)
         return frame.with_columns(
@@ -214,6 +233,68 @@ class Ingestor:
             ).pl()
         finally:
             cur.close()
+
+    # --- data subjects ---------------------------------------------------------------------------
+    _FULLSTACK_LINKED = "run_id = ? AND (list_contains(?, device_id) OR list_contains(?, user_id))"
+
+    def _links(self, cur: duckdb.DuckDBPyConnection, raw_anonymous_id: str) -> dict:
+        """The keyed hashes a raw anonymous id links to in this run (see rights.HOW_LINKED_ANONYMOUS)."""
+        dates = cur.sql("SELECT DISTINCT date FROM fullstack_events WHERE run_id = ?", params=[self.run_id]).pl()["date"]
+        devices, consent_id = rights.anonymous_links(raw_anonymous_id, dates, self.scenario.masking.key_rotation == "daily")
+        users = cur.sql(
+            "SELECT DISTINCT user_id FROM fullstack_events WHERE run_id = ? AND list_contains(?, device_id) "
+            "AND user_id IS NOT NULL ORDER BY user_id", params=[self.run_id, list(devices)],
+        ).pl()["user_id"].to_list()
+        return {"device_ids": list(devices), "user_ids": users, "consent_id": consent_id}
+
+    def _linked_rows(self, cur: duckdb.DuckDBPyConnection, links: dict) -> dict[str, pl.DataFrame]:
+        params = [self.run_id, links["device_ids"], links["user_ids"]]
+        return {
+            "fullstack_events": cur.sql(f"SELECT * EXCLUDE (run_id) FROM fullstack_events WHERE {self._FULLSTACK_LINKED} "
+                                        "ORDER BY ts, event_id", params=params).pl(),
+            "consent_log": cur.sql("SELECT * EXCLUDE (run_id) FROM consent_log WHERE run_id = ? AND anonymous_id = ? "
+                                   "ORDER BY ts, consent_type", params=[self.run_id, links["consent_id"]]).pl(),
+        }
+
+    def subject_export(self, raw_anonymous_id: str) -> dict | None:
+        """Every stored row linked to a raw anonymous id, as JSON-ready rows per table (None: nothing linked)."""
+        cur = self.con.cursor()
+        try:
+            links = self._links(cur, raw_anonymous_id)
+            rows = self._linked_rows(cur, links)
+        finally:
+            cur.close()
+        if not any(f.height for f in rows.values()):
+            return None
+        return {
+            "identifiers": links,
+            "how_linked": rights.HOW_LINKED_ANONYMOUS,
+            "tables": {t: _json_rows(f) for t, f in rows.items()} | {"baseline_events": []},
+        }
+
+    def subject_erase(self, raw_anonymous_id: str) -> dict | None:
+        """Erase a raw anonymous id's linked rows from the rail tables in one transaction; the consent
+        log's rows stay, as proof of consent, until their own retention ends. None: nothing linked."""
+        with store.transaction(self.con) as tx:
+            links = self._links(tx, raw_anonymous_id)
+            rows = self._linked_rows(tx, links)
+            if not any(f.height for f in rows.values()):
+                return None
+            erased = rows["fullstack_events"].height
+            if erased:
+                tx.execute(f"DELETE FROM fullstack_events WHERE {self._FULLSTACK_LINKED}",
+                           [self.run_id, links["device_ids"], links["user_ids"]])
+        consent_rows = rows["consent_log"]
+        return {
+            "identifiers": links,
+            "erased": {"fullstack_events": erased, "baseline_events": 0, "consent_log": 0},
+            "kept": {"consent_log": consent_rows.height},
+            "notes": {
+                "fullstack_events": "erased",
+                "baseline_events": rights.HOW_LINKED["baseline_events"],
+                "consent_log": (rights.consent_conflict(consent_rows) or "no consent recorded for this id"),
+            },
+        }
 
     def stats(self) -> dict:
         cur = self.con.cursor()

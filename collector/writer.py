@@ -5,8 +5,9 @@ The HTTP process (uvicorn: parsing, pydantic validation, rate limit) and the wri
 on two cores. Only the writer opens the DuckDB file.
 
 Protocol over one duplex pipe: the client sends `(id, op, args)`; the writer answers
-`(id, ok, value)`. Ops: "ingest" (answered when its group commits), "history", "stats" (answered
-between groups) and "stop" (commit what is queued, write the runs row, checkpoint, close). The
+`(id, ok, value)`. Ops: "ingest" (answered when its group commits), "history", "stats",
+"subject_export" and "subject_erase" (answered between groups; an erasure commits the group
+being gathered first) and "stop" (commit what is queued, write the runs row, checkpoint, close). The
 writer gathers ingest items while they keep arriving (each within 5 ms of the last), for up to
 `linger` seconds after the first one or until `max_group_events`: the rails cost a fixed ~30 ms a call whatever the size, so committing every
 lone batch at once would spend most of the time on that. If the HTTP process dies, the writer
@@ -39,6 +40,8 @@ log = logging.getLogger("drcl.collector")
 WRITER_THREADS = int(os.environ.get("DRCL_COLLECTOR_THREADS", "1"))
 LOCK_WAIT_S = 15.0  # a previous writer that is still closing the file (after a crash of its parent)
 QUIET_S = 0.005  # a group is committed once no batch has arrived for this long (or at `linger`)
+# Ops answered between groups, and the Ingestor method each calls.
+CALLS = {"history": "consent_history", "stats": "stats", "subject_export": "subject_export", "subject_erase": "subject_erase"}
 CALL_TIMEOUT_S = 120.0  # a request waits at most this long for the writer (then 503: retrying is safe)
 
 
@@ -102,9 +105,11 @@ def writer_main(conn: Connection, db: str, scenario_json: str, linger: float, ma
                 group_n += group[-1][1].n
                 if group_n >= max_group_events:
                     commit()
-            elif op in ("history", "stats"):
+            elif op in CALLS:
+                if op == "subject_erase" and group:  # erase what was sent before the request too
+                    commit()
                 try:
-                    value = ing.consent_history(*args) if op == "history" else ing.stats()
+                    value = getattr(ing, CALLS[op])(*args)
                     conn.send([(msg_id, True, value)])
                 except Exception as err:
                     log.exception("%s failed", op)

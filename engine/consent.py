@@ -9,7 +9,7 @@ import polars as pl
 
 from engine import datasets
 from engine.calibrate import norm_ppf, recentre, sigmoid
-from engine.scenario import ConsentConfig
+from engine.scenario import ConsentConfig, RegionDefaults
 from engine.schema import SIGNALS as SIGNALS  # the Consent Mode v2 signals belong to this module's surface
 
 CHOICES = ("accept_all", "reject_all", "custom", "gpc", "ignored", "no_banner")
@@ -23,6 +23,14 @@ def accept_rate(banner: str) -> float:
 def gcs_code(ad_storage: pl.Expr, analytics_storage: pl.Expr) -> pl.Expr:
     """Google's gcs parameter: G1 + ad_storage bit + analytics_storage bit (G100 ... G111)."""
     return pl.concat_str([pl.lit("G1"), ad_storage.cast(pl.Int8).cast(pl.String), analytics_storage.cast(pl.Int8).cast(pl.String)])
+
+
+def regional_default(country: pl.Series, defaults: RegionDefaults) -> pl.Series:
+    """The consent state before any choice (granted: True) for visitors from each country: the
+    scenario's default for the country's region; an unknown country counts as `rest`."""
+    granted = {r: d == "granted" for r, d in defaults.model_dump().items()}
+    by_country = {c: granted[r] for c, r in datasets.country_region().items()}
+    return country.replace_strict(by_country, default=granted["rest"], return_dtype=pl.Boolean).alias("default_granted")
 
 
 def decide(visitors: pl.DataFrame, draws: pl.DataFrame, cfg: ConsentConfig) -> pl.DataFrame:

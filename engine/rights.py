@@ -19,7 +19,7 @@ import polars as pl
 
 from engine import keys, masking, retention, schema
 from engine.consent import consent_cookie
-from engine.rails import CONSENT_ID_LABEL, USER_ID_LABEL
+from engine.rails import CONSENT_ID_LABEL, DEVICE_ID_LABEL, USER_ID_LABEL
 from engine.scenario import Scenario
 
 Tables = Mapping[str, pl.DataFrame]
@@ -36,6 +36,14 @@ HOW_LINKED = {
     "consent_log": "anonymous_id = keyed hash of the consent ID (consent-manager cookie) that the visitor's browser "
                    "sent with their decision hit; the visitor presents it (banners show it for this purpose) and the site "
                    "hashes it with the log's key",
+}
+# How a collector (which holds no truth table and no e-mail) links its rows to the anonymous id a
+# browser presents: the first-party analytics cookie, which the consent manager also sends.
+HOW_LINKED_ANONYMOUS = {
+    "fullstack_events": "device_id = keyed hash of the anonymous id (same key and rotation as the rail), plus every "
+                        "row carrying a user_id seen on those rows (the same person logged in elsewhere)",
+    "consent_log": "anonymous_id = keyed hash of the anonymous id with the consent log's key",
+    "baseline_events": HOW_LINKED["baseline_events"],
 }
 TRUTH_ONLY = "ground truth only: the site cannot find these"
 RAIL_EVENTS = ("baseline_events", "fullstack_events")
@@ -96,6 +104,15 @@ def _user_ids(email: str | None, dates: pl.Series, rotate: bool) -> tuple[str, .
     days = dates if rotate else pl.Series([None], dtype=pl.Date)
     hashes = masking.keyed_hash_daily(pl.Series([email] * len(days), dtype=pl.String), days, USER_ID_LABEL, rotate)
     return tuple(sorted(set(hashes.drop_nulls().to_list())))
+
+
+def anonymous_links(anonymous_id: str, dates: pl.Series, rotate: bool) -> tuple[tuple[str, ...], str]:
+    """The full stack's device ids (one per day held, with a daily key) and the consent log's
+    anonymous_id that a raw anonymous id (the browser's first-party cookie) hashes to."""
+    days = dates if rotate else pl.Series([None], dtype=pl.Date)
+    devices = masking.keyed_hash_daily(pl.Series([anonymous_id] * len(days), dtype=pl.String), days, DEVICE_ID_LABEL, rotate)
+    consent = masking.keyed_hash(pl.Series([anonymous_id], dtype=pl.String), keys.derive(CONSENT_ID_LABEL))[0]
+    return tuple(sorted(set(devices.drop_nulls().to_list()))), consent
 
 
 def consent_ids(visitor_ids: pl.Series, seed: int) -> pl.Series:
@@ -210,10 +227,11 @@ def erase(tables: Tables, subject: Subject) -> Erasure:
             note += f"; {hidden} more rows are theirs ({TRUTH_ONLY})"
         rows.append({"table": t, "rows_before": frame.height, "removed": removed, "rows_after": out[t].height,
                      "theirs_kept": kept, "note": note})
-    return Erasure(out, pl.DataFrame(rows), _conflict(h.rows.get("consent_log")))
+    return Erasure(out, pl.DataFrame(rows), consent_conflict(h.rows.get("consent_log")))
 
 
-def _conflict(consent: pl.DataFrame | None) -> str | None:
+def consent_conflict(consent: pl.DataFrame | None) -> str | None:
+    """Why the person's consent-log rows stay after an erasure, and until when (None if there are none)."""
     if consent is None or consent.height == 0:
         return None
     level = schema.Level(int(row_levels("consent_log", consent).max()))

@@ -16,6 +16,11 @@ An event (POST /api/v1/events, up to 1,000 per batch):
                              "ad_user_data": false, "ad_personalization": false},
                  "ad_blocker": false}}
 
+- `context.consent`: optional, and so is each of its four fields. Each takes `true`/`false` or
+  Google Consent Mode's `"granted"`/`"denied"`. A signal that is not sent is no consent signal:
+  the site's regional default (the scenario's `consent.defaults`, by the country of the IP)
+  applies, and the rails treat the event like one from a visitor who has not answered the banner.
+
 - `event_id`: string or integer, 1-128 characters; the idempotency key. A canonical decimal
   integer, alone or scoped as "<scope>:<integer>" (the simulator sends "<run_id>:<n>", so two runs
   into one collector never collide), is stored as that integer; any other id as a stable 63-bit
@@ -37,6 +42,7 @@ from typing import Annotated, Any, Literal, get_args
 import numpy as np
 import polars as pl
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -98,11 +104,30 @@ class _Wire(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=False, allow_inf_nan=False)
 
 
+def _granted(value: str) -> bool:
+    return value == "granted"
+
+
+# A consent signal: a boolean, or Consent Mode's words (read as a boolean; only these cost a Python call).
+Signal = StrictBool | Annotated[Literal["granted", "denied"], AfterValidator(_granted)]
+
+
 class Consent(_Wire):
-    analytics_storage: StrictBool
-    ad_storage: StrictBool
-    ad_user_data: StrictBool
-    ad_personalization: StrictBool
+    """The banner's four signals as the browser holds them (an absent one: the regional default)."""
+
+    analytics_storage: Signal | None = None
+    ad_storage: Signal | None = None
+    ad_user_data: Signal | None = None
+    ad_personalization: Signal | None = None
+
+
+class StrictConsent(_Wire):
+    """A recorded decision: all four signals, each one stated."""
+
+    analytics_storage: Signal
+    ad_storage: Signal
+    ad_user_data: Signal
+    ad_personalization: Signal
 
 
 class Properties(_Wire):
@@ -119,7 +144,7 @@ class Context(_Wire):
     locale: Text128 | None = None
     timezone: Text64 | None = None
     ip: IP | None = None
-    consent: Consent
+    consent: Consent | None = None
     ad_blocker: StrictBool = False
     gpc: StrictBool = False
 
@@ -149,13 +174,19 @@ class ConsentRecord(_Wire):
     anonymous_id: NonEmptyText256
     timestamp: Timestamp
     method: ConsentMethod
-    consent: Consent
+    consent: StrictConsent
     context: ConsentContext
 
 
 class ConsentBatch(_Wire):
     batch_id: Id | None = None
     records: Annotated[list[ConsentRecord], Field(min_length=1, max_length=MAX_EVENTS)]
+
+
+class ErasureRequest(_Wire):
+    """POST /api/gdpr/delete: erase what is stored about the visitor with this anonymous id."""
+
+    anonymous_id: NonEmptyText256
 
 
 _UNION_TAGS = {"str", "int", "float", "bool", "none"}

@@ -53,7 +53,7 @@ def test_health_reports_database_and_version(collector):
     r = httpx.get(collector.base + "/health", timeout=10)
     assert r.status_code == 200
     data = r.json()
-    assert data["status"] == "ok" and data["checks"] == {"database": "ok"}
+    assert data["status"] == "healthy" and data["checks"] == {"database": "connected"}
     assert data["version"] and dt.datetime.fromisoformat(data["timestamp"].replace("Z", "+00:00"))
 
 
