@@ -297,13 +297,14 @@ class Ingestor:
         }
 
     def stats(self) -> dict:
-        cur = self.con.cursor()
-        try:
-            ok = cur.execute("SELECT count(*) FROM collector_ledger WHERE false").fetchone() is not None
+        try:  # a closed or broken connection fails already at cursor()
+            cur = self.con.cursor()
+            try:
+                ok = cur.execute("SELECT count(*) FROM collector_ledger WHERE false").fetchone() is not None
+            finally:
+                cur.close()
         except duckdb.Error:
             ok = False
-        finally:
-            cur.close()
         return {"database": ok, "stored": dict(self.stored), "groups": self.groups, "group_events": self.group_events}
 
     def write_run_row(self) -> None:
