@@ -1,20 +1,30 @@
-"""DuckDB store: the six tables, run ids, atomic writes, one cursor per query, Parquet export/import.
+"""DuckDB store: the six tables, run ids, atomic writes, one cursor per query, Parquet export/import,
+and the retention job.
 
 Every table carries `run_id`, so one database holds many runs. Writes of one chunk are one
 transaction; files are written under a temporary name and renamed.
+
+    python -m engine.store purge PATH --now YYYY-MM-DD [--apply]
+
+runs retention on a DuckDB file or a Parquet run folder: by default a dry run that prints what
+each PII level would lose; `--apply` deletes it (one transaction for a file; a folder is rewritten
+under a temporary name and renamed into place).
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime as dt
 import json
 import os
 import re
 import shutil
+import sys
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import NoReturn, TextIO
 
 import duckdb
 import polars as pl
@@ -182,15 +192,29 @@ def export_parquet(con: duckdb.DuckDBPyConnection, run_id: str, root: Path) -> P
                 f"TO '{out.as_posix()}' (FORMAT parquet, PARTITION_BY (date), OVERWRITE_OR_IGNORE)",
                 [run_id],
             )
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        _swap_in(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
         cur.close()
     return final
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    """Put the folder `tmp` in place of `final`: the old folder is renamed aside (`.old-<name>-*`)
+    and removed only once the new one is in place, so a crash never leaves the run without a copy."""
+    if not final.exists():
+        os.replace(tmp, final)
+        return
+    old = final.parent / f".old-{final.name}-{uuid.uuid4().hex[:8]}"
+    os.replace(final, old)
+    try:
+        os.replace(tmp, final)
+    except BaseException:
+        os.replace(old, final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def parquet_glob(run_dir: Path, table: str) -> str:
@@ -428,3 +452,70 @@ def read_parquet_run(run_dir: Path, max_rows: int | None = None) -> dict[str, pl
         frame = query(duckdb.connect(), "SELECT * FROM read_parquet(?, hive_partitioning = true, union_by_name = true)", [parquet_glob(run_dir, t)])
         out[t] = frame.select([pl.col(c).cast(d) for c, d in dtypes.items()])
     return out
+
+
+# --- the retention job's command line -----------------------------------------------------------
+
+
+def parse_day(text: str) -> dt.datetime:
+    """A YYYY-MM-DD day as UTC midnight (argparse's type for --now)."""
+    try:
+        return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def add_purge_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", type=Path, help="a .duckdb file or a Parquet run folder (data/runs/<run_id>)")
+    p.add_argument("--now", required=True, type=parse_day, metavar="YYYY-MM-DD", help="the day retention is counted to (UTC midnight)")
+    p.add_argument("--apply", action="store_true", help="delete the rows past retention (default: a dry run that only reports them)")
+
+
+def purge_command(path: Path, now: dt.datetime, apply: bool, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Print what retention removes at `now`, per table and per PII level; with `apply`, remove it
+    (atomically). 0 on success, 2 with a message when the path cannot be purged."""
+    out, err = out or sys.stdout, err or sys.stderr
+    try:
+        report, deleted = purge_path(path, now, apply=apply)
+    except StoreError as e:
+        print(f"error: {e}", file=err)
+        return 2
+    lines = [f"{'table':<18}{'level':<10}{'kept for':>10}{'rows':>12}{'past retention':>16}"]
+    for r in report.iter_rows(named=True):
+        lines.append(f"{r['table']:<18}{r['level_name']:<10}{_kept_for(r['retention_days']):>10}{r['rows']:>12,}{r['expired']:>16,}")
+    per_level = report.group_by("level", "level_name", "retention_days").agg(pl.col("rows", "expired").sum()).sort("level")
+    lines += ["", f"{'PII level':<18}{'kept for':>10}{'rows':>12}{'would lose' if deleted is None else 'lost':>16}"]
+    for r in per_level.iter_rows(named=True):
+        lines.append(f"{r['level_name']:<18}{_kept_for(r['retention_days']):>10}{r['rows']:>12,}{r['expired']:>16,}")
+    print("\n".join(lines), file=out)
+    total = int(report["expired"].sum())
+    if deleted is None:
+        print(f"dry run: {total:,} rows are past retention at {now:%Y-%m-%d}; nothing deleted (use --apply)", file=err)
+    else:
+        print(f"deleted {sum(deleted.values()):,} rows past retention at {now:%Y-%m-%d} from {path}", file=err)
+    return 0
+
+
+def _kept_for(days: int | None) -> str:
+    return "forever" if days is None else f"{days} d"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # argparse's own errors: same format, exit code 2
+        self.print_usage(sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = _Parser(prog="python -m engine.store", description="Dual-Rail Consent Lab store maintenance.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    add_purge_arguments(sub.add_parser("purge", help="apply retention to a DuckDB file or a Parquet run folder (a dry run unless --apply)"))
+    args = p.parse_args(argv)
+    return purge_command(args.path, args.now, args.apply)
+
+
+if __name__ == "__main__":
+    from engine import store as _store  # the importable module (its StoreError), not this __main__ copy
+
+    sys.exit(_store.main())

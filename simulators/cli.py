@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import re
 import signal
 import sys
@@ -141,9 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("run_id", help="the run id (16 hex digits) the shards' summaries printed")
     _stale_option(m)
     r = sub.add_parser("purge", help="apply retention to a DuckDB file or a Parquet run folder (a dry run unless --apply)")
-    r.add_argument("path", type=Path, help="a .duckdb file or a Parquet run folder (data/runs/<run_id>)")
-    r.add_argument("--now", required=True, type=_date, metavar="YYYY-MM-DD", help="the day retention is counted to (UTC midnight)")
-    r.add_argument("--apply", action="store_true", help="delete the rows past retention (default: only report them)")
+    store.add_purge_arguments(r)  # the same command as `python -m engine.store purge`
     return p
 
 
@@ -170,13 +167,6 @@ def _report_cleaned(cleaned: list[Cleaned]) -> None:
 
 def _first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
-
-
-def _date(text: str) -> dt.datetime:
-    try:
-        return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def resolve_scenario(args: argparse.Namespace) -> Scenario:
@@ -286,25 +276,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def purge(args: argparse.Namespace) -> int:
-    """Print what retention removes at --now, per table and PII level; with --apply, remove it (atomically)."""
-    try:
-        if args.apply and args.path.is_dir():  # rewritten through a .tmp- folder beside it
+    """`python -m engine.store purge`, after removing the stale temporary folders beside a run folder."""
+    if args.apply and args.path.is_dir():  # rewritten through a .tmp- folder beside it
+        try:
             _report_cleaned(clean_stale_run_folders(args.path.parent))
-        report, deleted = store.purge_path(args.path, args.now, apply=args.apply)
-    except (store.StoreError, SinkError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    lines = [f"{'table':<18}{'level':<10}{'kept for':>10}{'rows':>12}{'past retention':>16}"]
-    for r in report.iter_rows(named=True):
-        days = "forever" if r["retention_days"] is None else f"{r['retention_days']} d"
-        lines.append(f"{r['table']:<18}{r['level_name']:<10}{days:>10}{r['rows']:>12,}{r['expired']:>16,}")
-    print("\n".join(lines))
-    total = int(report["expired"].sum())
-    if deleted is None:
-        print(f"dry run: {total:,} rows are past retention at {args.now:%Y-%m-%d}; nothing deleted (use --apply)", file=sys.stderr)
-    else:
-        print(f"deleted {sum(deleted.values()):,} rows past retention at {args.now:%Y-%m-%d} from {args.path}", file=sys.stderr)
-    return 0
+        except SinkError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_USAGE
+    return store.purge_command(args.path, args.now, args.apply)
 
 
 def merge(args: argparse.Namespace) -> int:
