@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from engine import consent, datasets, geoip, keys, masking, pipeline, rights, store, wire
+from engine import consent, datasets, geoip, keys, masking, pipeline, rights, schemas, store, wire
 from engine.rails import CONSENT_ID_LABEL
 from engine.scenario import Scenario
 
@@ -31,15 +31,6 @@ LEDGER_DDL = (
     "CREATE TABLE IF NOT EXISTS collector_ledger ("
     "key VARCHAR NOT NULL, kind VARCHAR NOT NULL, batch_id VARCHAR, received_at TIMESTAMPTZ NOT NULL)"
 )
-
-
-def _json_rows(frame: pl.DataFrame) -> list[dict]:
-    """Rows as JSON-ready dicts: times as ISO 8601 text in UTC, dates as YYYY-MM-DD."""
-    out = frame.with_columns(
-        [pl.col(c).dt.strftime(wire.TS_FORMAT) for c, t in frame.schema.items() if isinstance(t, pl.Datetime)]
-        + [pl.col(c).dt.strftime("%Y-%m-%d") for c, t in frame.schema.items() if isinstance(t, pl.Date)]
-    )
-    return out.to_dicts()
 
 
 class KeyFilter:
@@ -269,7 +260,7 @@ class Ingestor:
         return {
             "identifiers": links,
             "how_linked": rights.HOW_LINKED_ANONYMOUS,
-            "tables": {t: _json_rows(f) for t, f in rows.items()} | {"baseline_events": []},
+            "tables": {t: schemas.json_rows(f) for t, f in rows.items()} | {"baseline_events": []},
         }
 
     def subject_erase(self, raw_anonymous_id: str) -> dict | None:

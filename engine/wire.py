@@ -189,6 +189,87 @@ class ErasureRequest(_Wire):
     anonymous_id: NonEmptyText256
 
 
+# --- what the collector answers (published as JSON Schemas; the tests check real answers against them)
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="allow")  # an answer may carry more than documented
+
+
+class FieldError(_Answer):
+    field: str
+    message: str
+
+
+class ErrorAnswer(_Answer):
+    """Every error: 400, 401, 404, 405, 408, 413, 415, 429, 431, 500, 503."""
+
+    status: Literal["error"]
+    code: str
+    message: str
+    errors: list[FieldError] | None = None
+
+
+class EventsAccepted(_Answer):
+    """202 to POST /api/v1/events, once the batch is durably stored."""
+
+    status: Literal["accepted"]
+    batch_id: Id | None
+    events_received: int
+    events_stored: int
+    duplicates: int
+    timestamp: str
+
+
+class ConsentAccepted(_Answer):
+    """202 to POST /api/v1/consent."""
+
+    status: Literal["accepted"]
+    batch_id: Id | None
+    records_received: int
+    records_stored: int
+    duplicates: int
+    timestamp: str
+
+
+class HealthAnswer(_Answer):
+    """GET /api/v1/health: 200 when healthy, 503 when the database cannot be reached."""
+
+    status: Literal["healthy", "unhealthy"]
+    version: str
+    timestamp: str
+    checks: dict[Literal["database"], Literal["connected", "disconnected"]]
+
+
+class SubjectIdentifiers(_Answer):
+    device_ids: list[str]
+    user_ids: list[str]
+    consent_id: str
+
+
+class SubjectExport(_Answer):
+    """200 to GET /api/v1/subjects/{anonymous_id}: every stored row linked to the id, per table."""
+
+    status: Literal["found"]
+    run_id: str
+    identifiers: SubjectIdentifiers
+    how_linked: dict[str, str]
+    tables: dict[str, list[dict[str, Any]]]
+    timestamp: str
+
+
+class SubjectErasure(_Answer):
+    """200 to DELETE /api/v1/subjects/{anonymous_id} and POST /api/gdpr/delete."""
+
+    status: Literal["erased"]
+    run_id: str
+    identifiers: SubjectIdentifiers
+    erased: dict[str, int]
+    kept: dict[str, int]
+    notes: dict[str, str]
+    timestamp: str
+
+
 _UNION_TAGS = {"str", "int", "float", "bool", "none"}
 _PATTERN_MESSAGES = {_NO_NUL: "must not contain NUL characters", IP_PATTERN: "must be an IPv4 or IPv6 address"}
 
