@@ -10,13 +10,14 @@ import sys
 from pathlib import Path
 
 import httpx
+import jsonschema
 import polars as pl
 import pytest
 from collector_helpers import ENV, ROOT, Collector, batch, event
 
 from collector.auth import ApiKeyError, ApiKeys, read_keys
 from collector.ingest import Ingestor, open_store
-from engine import consent, geoip, store
+from engine import consent, geoip, schemas, store
 from engine.scenario import RegionDefaults, resolve
 
 FIXTURES = Path(__file__).parent / "fixtures" / "contract"
@@ -34,6 +35,11 @@ def ip_in(country: str) -> str:
     t = geoip.table()
     p = int(t.ipv4_prefix16[list(t.codes).index(country), 0])
     return f"{p >> 8}.{p & 255}.7.9"
+
+
+def conforms(name: str, answer: dict) -> None:
+    """The answer is what the published schema `name` says (schemas/)."""
+    jsonschema.Draft202012Validator(json.loads(schemas.path_of(name).read_text())).validate(answer)
 
 
 def post(c: Collector, content: bytes, **headers: str) -> httpx.Response:
@@ -57,6 +63,7 @@ def test_the_contract_example_gets_202_and_the_documented_answer(collector):
     assert r.status_code == 202, r.text
     documented = json.loads((FIXTURES / "events_response.json").read_text())
     got = r.json()
+    conforms("collector/events-accepted", got)
     assert set(got) == set(documented)
     assert {k: got[k] for k in documented if k != "timestamp"} == {k: v for k, v in documented.items() if k != "timestamp"}
     again = post(collector, raw)  # the same batch retried: accepted, nothing stored twice
@@ -68,6 +75,7 @@ def test_health_answers_as_documented(collector):
     documented = json.loads((FIXTURES / "health_response.json").read_text())
     assert r.status_code == 200
     got = r.json()
+    conforms("collector/health", got)
     assert set(documented) <= set(got)
     assert got["status"] == documented["status"] == "healthy"
     assert got["checks"] == documented["checks"] == {"database": "connected"}
@@ -135,6 +143,7 @@ def test_api_keys_are_required_except_for_health(tmp_path):
         for headers, why in (({}, "missing"), ({"X-API-Key": KEY[:-1]}, "not valid"), ({"X-API-Key": KEY + "x"}, "not valid")):
             r = post(c, raw, **headers)
             assert r.status_code == 401 and r.json()["code"] == "UNAUTHORIZED" and why in r.json()["message"]
+            conforms("collector/error", r.json())
             assert r.headers["content-type"] == "application/json"
         assert httpx.get(c.base + "/subjects/anon_xyz789", timeout=10).status_code == 401
         assert httpx.get(c.base + "/consent/anon_xyz789", timeout=10).status_code == 401

@@ -8,10 +8,11 @@ import json
 import re
 
 import httpx
+import jsonschema
 import pytest
 from collector_helpers import Collector, batch, event
 
-from engine import schema, store
+from engine import schema, schemas, store
 from engine.consent import SIGNALS
 
 KEY = "subjects-test-key-0123456789"
@@ -43,6 +44,10 @@ def collector(tmp_path_factory):
         c.stop()
 
 
+def conforms(name: str, answer: dict) -> None:
+    jsonschema.Draft202012Validator(json.loads(schemas.path_of(name).read_text())).validate(answer)
+
+
 def c_post(c: Collector, path: str, payload, headers: dict | None = None) -> httpx.Response:
     return httpx.post(c.base + path, content=json.dumps(payload).encode(),
                       headers={"content-type": "application/json", **(AUTH if headers is None else headers)}, timeout=30)
@@ -64,6 +69,10 @@ def test_export_holds_every_linked_row(collector):
     r = httpx.get(c.base + f"/subjects/{ANN_A}", headers=AUTH, timeout=10)
     assert r.status_code == 200, r.text
     data = r.json()
+    conforms("collector/subject-export", data)
+    for table, rows in data["tables"].items():
+        for row in rows:
+            conforms(f"tables/{table}", row)
     full = data["tables"]["fullstack_events"]
     assert sorted(row["event_id"] for row in full) == [1, 2, 3]  # both devices; not the other visitor's
     assert set(full[0]) == set(schema.columns("fullstack_events", run_id=False))
@@ -79,6 +88,7 @@ def test_nothing_linked_is_404(collector):
     for method in ("GET", "DELETE"):
         r = httpx.request(method, c.base + "/subjects/GA1.1.never-seen", headers=AUTH, timeout=10)
         assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND"
+        conforms("collector/error", r.json())
 
 
 def test_erasure_keeps_the_consent_log_and_is_idempotent(collector):
@@ -86,6 +96,7 @@ def test_erasure_keeps_the_consent_log_and_is_idempotent(collector):
     first = httpx.delete(c.base + f"/subjects/{ANN_A}", headers=AUTH, timeout=10)
     assert first.status_code == 200, first.text
     body = first.json()
+    conforms("collector/subject-erasure", body)
     assert body["status"] == "erased" and body["erased"]["fullstack_events"] == 3 and body["kept"] == {"consent_log": 4}
     note = body["notes"]["consent_log"]
     assert "Art. 7(1)" in note and re.search(r"retention ends: \d+ days", note), note
