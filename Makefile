@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: run test test-fast typecheck setup default-run presenter-secrets bench clean browser
+.PHONY: run test test-fast typecheck setup default-run presenter-secrets bench clean browser schemas
 
 # The pinned requirements are the lock; the package itself (pyproject.toml: engine, simulators,
 # collector, ui and the drcl-* commands) is then installed editable on top, without resolving again.
@@ -31,6 +31,10 @@ default-run: $(STAMP)
 # once. An existing file is kept (and the terminal warns if it holds the example's public secrets).
 presenter-secrets: $(STAMP)
 	$(BIN)/python -m ui.presenter_secrets .streamlit/secrets.toml
+
+# The published JSON Schemas (schemas/) from the code: run after changing engine/wire.py or engine/schema.py.
+schemas: $(STAMP)
+	$(BIN)/python -m engine.schemas export
 
 run: default-run presenter-secrets
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
