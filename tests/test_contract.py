@@ -89,7 +89,21 @@ def test_an_unreachable_database_is_reported_unhealthy(tmp_path):
     assert ing.stats()["database"] is False  # the health route answers 503 "unhealthy" / "disconnected" on this
 
 
-def test_consent_is_optional_and_takes_the_regional_default(collector):
+WORDS = {"analytics_storage": "granted", "ad_storage": "denied", "ad_user_data": "denied", "ad_personalization": "granted"}
+BOOLS = {k: v == "granted" for k, v in WORDS.items()}
+
+
+def test_granted_and_denied_mean_true_and_false(collector):
+    """Events 601 (words) and 602 (booleans) are read back from the store in the last test."""
+    words, bools = WORDS, BOOLS
+    r = post(collector, json.dumps(batch([event("w:601", **{"context.consent": words}),
+                                      event("w:602", **{"context.consent": bools})])).encode())
+    assert r.status_code == 202, r.text
+    bad = post(collector, json.dumps(batch([event("w:603", **{"context.consent.ad_storage": "GRANTED"})], "b-2")).encode())
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "events[0].context.consent.ad_storage"
+
+
+def test_consent_is_optional_and_takes_the_regional_default(collector):  # last: stops the collector
     """No consent: the region's default applies (eu_shop: EEA denied, US granted), as for an unanswered banner."""
     eea, us = event("ctr:501", **{"context.ip": ip_in("DE")}), event("ctr:502", **{"context.ip": ip_in("US"), "anonymous_id": "GA1.1.502"})
     partial = event("ctr:503", **{"context.ip": ip_in("DE"), "context.consent": {"analytics_storage": "granted"}})
@@ -106,27 +120,8 @@ def test_consent_is_optional_and_takes_the_regional_default(collector):
     assert got[502]["analytics_storage"] is True and got[502]["ad_storage"] is True and got[502]["device_id"]
     # A partial consent object: the signal sent counts, the others take the default.
     assert got[503]["analytics_storage"] is True and got[503]["ad_storage"] is False and got[503]["device_id"]
-
-
-@pytest.fixture
-def fresh(tmp_path):
-    c = Collector(tmp_path / "c.duckdb")
-    yield c
-    if c.proc.poll() is None:
-        c.stop()
-
-
-def test_granted_and_denied_mean_true_and_false(fresh):
-    words = {"analytics_storage": "granted", "ad_storage": "denied", "ad_user_data": "denied", "ad_personalization": "granted"}
-    bools = {k: v == "granted" for k, v in words.items()}
-    r = post(fresh, json.dumps(batch([event("w:1", **{"context.consent": words}),
-                                      event("w:2", **{"context.consent": bools})])).encode())
-    assert r.status_code == 202, r.text
-    bad = post(fresh, json.dumps(batch([event("w:3", **{"context.consent.ad_storage": "GRANTED"})], "b-2")).encode())
-    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "events[0].context.consent.ad_storage"
-    fresh.stop()
-    got = rows(fresh, f"SELECT {', '.join(consent.SIGNALS)} FROM fullstack_events ORDER BY event_id", [])
-    assert got == [bools, bools]
+    signals = rows(collector, f"SELECT {', '.join(consent.SIGNALS)} FROM fullstack_events WHERE event_id IN (601, 602) ORDER BY event_id", [])
+    assert signals == [BOOLS, BOOLS]  # "granted"/"denied" stored as the booleans they mean
 
 
 # --- API keys ------------------------------------------------------------------------------------
