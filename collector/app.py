@@ -336,6 +336,10 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
 
         async def checked(request: Request) -> JSONResponse:
             if not api_keys.check(request.headers.get(HEADER)):
+                # A refused key costs the client a token too, so keys cannot be guessed at full speed.
+                wait = limiter.retry_after(client_of(request))
+                if wait:
+                    return _error(429, "RATE_LIMITED", f"retry in {wait} s", headers={"Retry-After": str(wait)})
                 what = "missing" if HEADER not in request.headers else "not valid"
                 return _error(401, "UNAUTHORIZED", f"the X-API-Key header is {what}",
                               headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'})

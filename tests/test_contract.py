@@ -132,7 +132,7 @@ KEY = "k3y-for-the-tests-0123456789abcdef"
 def test_api_keys_are_required_except_for_health(tmp_path):
     keyfile = tmp_path / "keys.txt"
     keyfile.write_text(f"# collector keys\n\n{KEY}\nanother-key-0123456789\n")
-    c = Collector(tmp_path / "c.duckdb", "--api-keys", str(keyfile))
+    c = Collector(tmp_path / "c.duckdb", "--api-keys", str(keyfile), "--rate-limit", "10")
     try:
         raw = (FIXTURES / "events_request.json").read_bytes()
         for headers, why in (({}, "missing"), ({"X-API-Key": KEY[:-1]}, "not valid"), ({"X-API-Key": KEY + "x"}, "not valid")):
@@ -144,6 +144,9 @@ def test_api_keys_are_required_except_for_health(tmp_path):
         assert httpx.get(c.base + "/consent/anon_xyz789", timeout=10).status_code == 401
         assert httpx.get(c.base + "/health", timeout=10).json()["stored"]["events"] == 0  # open, and nothing was stored
         assert post(c, raw, **{"X-API-Key": "another-key-0123456789"}).status_code == 202
+        # Wrong keys use up the client's rate limit (10 a minute) like any request: guessing is throttled.
+        codes = [post(c, raw, **{"X-API-Key": f"guess-{i:016d}"}).status_code for i in range(10)]
+        assert 401 in codes and codes[-1] == 429
     finally:
         c.stop()
 
