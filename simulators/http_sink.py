@@ -21,6 +21,7 @@ import concurrent.futures
 import datetime as dt
 import email.utils
 import math
+import os
 import threading
 import time
 from collections import Counter
@@ -138,6 +139,12 @@ def split_batches(sizes: np.ndarray, batch_size: int, max_bytes: int = wire.MAX_
     return out
 
 
+def _api_key() -> dict[str, str]:
+    """The collector's X-API-Key from $DRCL_API_KEY (an environment variable, not an option: never in `ps`)."""
+    key = os.environ.get("DRCL_API_KEY", "").strip()
+    return {"X-API-Key": key} if key else {}
+
+
 class HttpSink:
     wants = "hits"
 
@@ -208,7 +215,7 @@ class HttpSink:
         size = math.ceil(self.limit / n_clients)
         limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
         self.clients = [
-            httpx.AsyncClient(limits=limits, timeout=self.timeout, headers={"content-type": "application/json"})
+            httpx.AsyncClient(limits=limits, timeout=self.timeout, headers={"content-type": "application/json", **_api_key()})
             for _ in range(n_clients)
         ]
         self.client = self.clients[0]

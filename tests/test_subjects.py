@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import httpx
 import jsonschema
+import polars as pl
 import pytest
-from collector_helpers import Collector, batch, event
+from collector_helpers import ENV, ROOT, Collector, batch, event
 
-from engine import schema, schemas, store
+from engine import rights, schema, schemas, store
 from engine.consent import SIGNALS
 
 KEY = "subjects-test-key-0123456789"
@@ -27,13 +30,13 @@ def collector(tmp_path_factory):
     (folder / "keys.txt").write_text(KEY + "\n")
     c = Collector(folder / "c.duckdb", "--api-keys", str(folder / "keys.txt"))
     events = [
-        event("subj:1", anonymous_id=ANN_A, **{"context.consent": GRANTED}),
+        event("subj:9000000001", anonymous_id=ANN_A, **{"context.consent": GRANTED}),
         # the next day (a daily key gives the device another hash), logged in
-        event("subj:2", anonymous_id=ANN_A, timestamp="2026-11-05T09:00:00Z",
+        event("subj:9000000002", anonymous_id=ANN_A, timestamp="2026-11-05T09:00:00Z",
               **{"context.consent": GRANTED, "properties.user_email": "ann@example.com"}),
         # the same person on another device, logged in: linked through the user id
-        event("subj:3", anonymous_id=ANN_B, **{"context.consent": GRANTED, "properties.user_email": "ann@example.com"}),
-        event("subj:4", anonymous_id=OTHER, **{"context.consent": GRANTED}),
+        event("subj:9000000003", anonymous_id=ANN_B, **{"context.consent": GRANTED, "properties.user_email": "ann@example.com"}),
+        event("subj:9000000004", anonymous_id=OTHER, **{"context.consent": GRANTED}),
     ]
     record = {"anonymous_id": ANN_A, "timestamp": "2026-11-04T09:59:58Z", "method": "accept_all",
               "consent": {s: "granted" for s in SIGNALS}, "context": {"user_agent": "Mozilla/5.0 Firefox/128.0"}}
@@ -74,7 +77,7 @@ def test_export_holds_every_linked_row(collector):
         for row in rows:
             conforms(f"tables/{table}", row)
     full = data["tables"]["fullstack_events"]
-    assert sorted(row["event_id"] for row in full) == [1, 2, 3]  # both devices; not the other visitor's
+    assert sorted(row["event_id"] for row in full) == [9000000001, 9000000002, 9000000003]  # both devices; not the other visitor's
     assert set(full[0]) == set(schema.columns("fullstack_events", run_id=False))
     assert len(data["identifiers"]["device_ids"]) >= 1 and len(data["identifiers"]["user_ids"]) == 1
     consent_rows = data["tables"]["consent_log"]
@@ -117,17 +120,29 @@ def test_gdpr_delete_takes_the_id_in_the_body(collector):
     assert httpx.post(gdpr_url(c), json={"anonymous_id": OTHER}, headers=AUTH, timeout=10).status_code == 404
 
 
+def test_the_simulator_sends_the_key_from_the_environment(collector):
+    c, _ = collector
+    args = [sys.executable, "-m", "simulators", "generate", "--visitors", "40", "--days", "1", "--seed", "9",
+            "--out", c.events_url, "--quiet"]
+    sent = subprocess.run(args, cwd=ROOT, env=ENV | {"DRCL_API_KEY": KEY}, capture_output=True, text=True, timeout=300)
+    assert sent.returncode == 0, sent.stderr
+    refused = subprocess.run(args, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0 and "401" in refused.stderr + refused.stdout
+
+
 def test_the_store_holds_what_the_answers_said(collector):
     """Read last: the rail rows are gone from the file; the baseline (not linkable) and the consent log stay."""
     c, _ = collector
     c.stop()
+    consent_id = rights.anonymous_links(ANN_A, pl.Series([], dtype=pl.Date), rotate=False)[1]
     con = store.connect(c.db, read_only=True)
     try:
-        full = store.query(con, "SELECT count(*) AS n FROM fullstack_events WHERE event_id BETWEEN 1 AND 4")["n"][0]
-        base = store.query(con, "SELECT count(*) AS n FROM baseline_events WHERE event_id BETWEEN 1 AND 4")["n"][0]
-        logged = store.query(con, "SELECT count(*) AS n FROM consent_log")["n"][0]
+        full = store.query(con, "SELECT count(*) AS n FROM fullstack_events WHERE event_id BETWEEN 9000000001 AND 9000000004")["n"][0]
+        base = store.query(con, "SELECT count(*) AS n FROM baseline_events WHERE event_id BETWEEN 9000000001 AND 9000000004")["n"][0]
+        logged = store.query(con, "SELECT count(*) AS n FROM consent_log WHERE anonymous_id = ?", [consent_id])["n"][0]
         runs = store.query(con, "SELECT fullstack_events FROM runs")["fullstack_events"][0]
+        left = store.query(con, "SELECT count(*) AS n FROM fullstack_events")["n"][0]
     finally:
         con.close()
     assert (full, base, logged) == (0, 4, 4)
-    assert runs == 0  # the runs row written at stop counts what is left
+    assert runs == left  # the runs row written at stop counts what is left
