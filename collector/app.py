@@ -383,8 +383,11 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
             return _error(415, "UNSUPPORTED_MEDIA_TYPE", problem)
         try:
             body = await _read_body(request, budget)
-        except (_TooLarge, _NoRoom):
-            return _error(413, "PAYLOAD_TOO_LARGE", "an erasure request is one small JSON object")
+        except _TooLarge:
+            return _error(413, "PAYLOAD_TOO_LARGE", f"the body is over {wire.MAX_BODY_BYTES:,} bytes")
+        except _NoRoom:
+            return _error(503, "OVERLOADED", "too many request bodies in memory at once; retry in 1 s",
+                          headers={"Retry-After": "1"})
         except ClientDisconnect:
             return _error(400, "CLIENT_DISCONNECT", "the body was cut short")
         budget.give(len(body))

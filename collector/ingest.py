@@ -226,25 +226,27 @@ class Ingestor:
             cur.close()
 
     # --- data subjects ---------------------------------------------------------------------------
-    _FULLSTACK_LINKED = "run_id = ? AND (list_contains(?, device_id) OR list_contains(?, user_id))"
+    # Every run in the file: a person's rows may come from earlier collector runs with other settings.
+    _FULLSTACK_LINKED = "list_contains(?, device_id) OR list_contains(?, user_id)"
 
     def _links(self, cur: duckdb.DuckDBPyConnection, raw_anonymous_id: str) -> dict:
-        """The keyed hashes a raw anonymous id links to in this run (see rights.HOW_LINKED_ANONYMOUS)."""
-        dates = cur.sql("SELECT DISTINCT date FROM fullstack_events WHERE run_id = ?", params=[self.run_id]).pl()["date"]
-        devices, consent_id = rights.anonymous_links(raw_anonymous_id, dates, self.scenario.masking.key_rotation == "daily")
+        """The keyed hashes a raw anonymous id links to in the store (see rights.HOW_LINKED_ANONYMOUS)."""
+        dates = cur.sql("SELECT DISTINCT date FROM fullstack_events WHERE date IS NOT NULL ORDER BY date").pl()["date"]
+        devices, consent_id = rights.anonymous_links(raw_anonymous_id, dates)
+        held = cur.sql("SELECT DISTINCT device_id FROM fullstack_events WHERE list_contains(?, device_id) ORDER BY device_id",
+                       params=[list(devices)]).pl()["device_id"].to_list()
         users = cur.sql(
-            "SELECT DISTINCT user_id FROM fullstack_events WHERE run_id = ? AND list_contains(?, device_id) "
-            "AND user_id IS NOT NULL ORDER BY user_id", params=[self.run_id, list(devices)],
+            "SELECT DISTINCT user_id FROM fullstack_events WHERE list_contains(?, device_id) AND user_id IS NOT NULL "
+            "ORDER BY user_id", params=[held],
         ).pl()["user_id"].to_list()
-        return {"device_ids": list(devices), "user_ids": users, "consent_id": consent_id}
+        return {"device_ids": held, "user_ids": users, "consent_id": consent_id}
 
     def _linked_rows(self, cur: duckdb.DuckDBPyConnection, links: dict) -> dict[str, pl.DataFrame]:
-        params = [self.run_id, links["device_ids"], links["user_ids"]]
         return {
-            "fullstack_events": cur.sql(f"SELECT * EXCLUDE (run_id) FROM fullstack_events WHERE {self._FULLSTACK_LINKED} "
-                                        "ORDER BY ts, event_id", params=params).pl(),
-            "consent_log": cur.sql("SELECT * EXCLUDE (run_id) FROM consent_log WHERE run_id = ? AND anonymous_id = ? "
-                                   "ORDER BY ts, consent_type", params=[self.run_id, links["consent_id"]]).pl(),
+            "fullstack_events": cur.sql(f"SELECT * FROM fullstack_events WHERE {self._FULLSTACK_LINKED} ORDER BY ts, event_id",
+                                        params=[links["device_ids"], links["user_ids"]]).pl(),
+            "consent_log": cur.sql("SELECT * FROM consent_log WHERE anonymous_id = ? ORDER BY ts, consent_type",
+                                   params=[links["consent_id"]]).pl(),
         }
 
     def subject_export(self, raw_anonymous_id: str) -> dict | None:
@@ -273,8 +275,7 @@ class Ingestor:
                 return None
             erased = rows["fullstack_events"].height
             if erased:
-                tx.execute(f"DELETE FROM fullstack_events WHERE {self._FULLSTACK_LINKED}",
-                           [self.run_id, links["device_ids"], links["user_ids"]])
+                tx.execute(f"DELETE FROM fullstack_events WHERE {self._FULLSTACK_LINKED}", [links["device_ids"], links["user_ids"]])
         consent_rows = rows["consent_log"]
         return {
             "identifiers": links,

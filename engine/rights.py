@@ -40,8 +40,8 @@ HOW_LINKED = {
 # How a collector (which holds no truth table and no e-mail) links its rows to the anonymous id a
 # browser presents: the first-party analytics cookie, which the consent manager also sends.
 HOW_LINKED_ANONYMOUS = {
-    "fullstack_events": "device_id = keyed hash of the anonymous id (same key and rotation as the rail), plus every "
-                        "row carrying a user_id seen on those rows (the same person logged in elsewhere)",
+    "fullstack_events": "device_id = keyed hash of the anonymous id (same key as the rail: fixed, or the key of each "
+                        "day held), plus every row carrying a user_id seen on those rows (the same person logged in elsewhere)",
     "consent_log": "anonymous_id = keyed hash of the anonymous id with the consent log's key",
     "baseline_events": HOW_LINKED["baseline_events"],
 }
@@ -106,11 +106,15 @@ def _user_ids(email: str | None, dates: pl.Series, rotate: bool) -> tuple[str, .
     return tuple(sorted(set(hashes.drop_nulls().to_list())))
 
 
-def anonymous_links(anonymous_id: str, dates: pl.Series, rotate: bool) -> tuple[tuple[str, ...], str]:
-    """The full stack's device ids (one per day held, with a daily key) and the consent log's
-    anonymous_id that a raw anonymous id (the browser's first-party cookie) hashes to."""
-    days = dates if rotate else pl.Series([None], dtype=pl.Date)
-    devices = masking.keyed_hash_daily(pl.Series([anonymous_id] * len(days), dtype=pl.String), days, DEVICE_ID_LABEL, rotate)
+def anonymous_links(anonymous_id: str, dates: pl.Series) -> tuple[tuple[str, ...], str]:
+    """The full stack's device ids and the consent log's anonymous_id that a raw anonymous id (the
+    browser's first-party cookie) hashes to. Device ids under both key settings: the fixed key, and
+    the daily key of each day in `dates` (a store may hold runs made with either)."""
+    ids = pl.Series([anonymous_id] * len(dates), dtype=pl.String)
+    devices = pl.concat([
+        masking.keyed_hash_daily(ids, dates.cast(pl.Date), DEVICE_ID_LABEL, True),
+        masking.keyed_hash_daily(pl.Series([anonymous_id], dtype=pl.String), pl.Series([None], dtype=pl.Date), DEVICE_ID_LABEL, False),
+    ])
     consent = masking.keyed_hash(pl.Series([anonymous_id], dtype=pl.String), keys.derive(CONSENT_ID_LABEL))[0]
     return tuple(sorted(set(devices.drop_nulls().to_list()))), consent
 

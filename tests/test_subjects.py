@@ -78,7 +78,7 @@ def test_export_holds_every_linked_row(collector):
             conforms(f"tables/{table}", row)
     full = data["tables"]["fullstack_events"]
     assert sorted(row["event_id"] for row in full) == [9000000001, 9000000002, 9000000003]  # both devices; not the other visitor's
-    assert set(full[0]) == set(schema.columns("fullstack_events", run_id=False))
+    assert set(full[0]) == set(schema.columns("fullstack_events"))
     assert len(data["identifiers"]["device_ids"]) >= 1 and len(data["identifiers"]["user_ids"]) == 1
     consent_rows = data["tables"]["consent_log"]
     assert sorted(row["consent_type"] for row in consent_rows) == sorted(SIGNALS) and all(row["granted"] for row in consent_rows)
@@ -134,7 +134,7 @@ def test_the_store_holds_what_the_answers_said(collector):
     """Read last: the rail rows are gone from the file; the baseline (not linkable) and the consent log stay."""
     c, _ = collector
     c.stop()
-    consent_id = rights.anonymous_links(ANN_A, pl.Series([], dtype=pl.Date), rotate=False)[1]
+    consent_id = rights.anonymous_links(ANN_A, pl.Series([], dtype=pl.Date))[1]
     con = store.connect(c.db, read_only=True)
     try:
         full = store.query(con, "SELECT count(*) AS n FROM fullstack_events WHERE event_id BETWEEN 9000000001 AND 9000000004")["n"][0]
@@ -146,3 +146,23 @@ def test_the_store_holds_what_the_answers_said(collector):
         con.close()
     assert (full, base, logged) == (0, 4, 4)
     assert runs == left  # the runs row written at stop counts what is left
+
+
+def test_every_run_in_the_file_is_searched_whatever_its_key_setting(collector):
+    """A later collector run on the same file, with a daily key: the person's rows of both runs are found."""
+    c, _ = collector
+    assert c.proc.poll() is not None  # the first run has stopped (previous test)
+    later = Collector(c.db, "--api-keys", str(c.db.parent / "keys.txt"), "--set", "masking.key_rotation=daily")
+    try:
+        days = [event(f"subj:900000001{i}", anonymous_id=ANN_A, timestamp=f"2026-11-0{i}T08:00:00Z", **{"context.consent": GRANTED})
+                for i in (6, 7)]
+        assert c_post(later, "/events", batch(days, "daily")).status_code == 202
+        found = httpx.get(later.base + f"/subjects/{ANN_A}", headers=AUTH, timeout=10).json()
+        assert len(found["identifiers"]["device_ids"]) == 2  # one per day under the daily key
+        assert sorted(r["event_id"] for r in found["tables"]["fullstack_events"]) == [9000000016, 9000000017]
+        runs = {r["run_id"] for t in ("fullstack_events", "consent_log") for r in found["tables"][t]}
+        assert len(runs) == 2  # the consent records came with the first run
+        erased = httpx.delete(later.base + f"/subjects/{ANN_A}", headers=AUTH, timeout=10).json()
+        assert erased["erased"]["fullstack_events"] == 2 and erased["kept"] == {"consent_log": 4}
+    finally:
+        later.stop()
