@@ -168,6 +168,8 @@ class Ingestor:
                     stored[i] = n
                 if new.height:
                     ledger.append(new.select("key", "_item", kind=pl.lit(kind)))
+                    if kind == "events":  # the collector's own clock, not the client's
+                        new = new.with_columns(received_at=pl.lit(now, pl.Datetime("us", "UTC")))
                     self._rails(kind, new.drop("_item"), tables)
             batch_ids = pl.DataFrame({"_item": list(range(len(group))), "batch_id": [it.batch_id for it in group]},
                                      schema={"_item": pl.Int32, "batch_id": pl.String})
