@@ -23,6 +23,9 @@ EXTRA_DIMENSIONS = ("country", "browser", "path", "day")
 DIMENSIONS = ("region", "device", "channel", *EXTRA_DIMENSIONS)
 EVENT_TABLES = ("truth_events", "baseline_events", "fullstack_events")
 METRICS = ("visitors", "sessions", "page_views", "bounce_rate", "conversions", "conversion_rate", "revenue")
+# Counts a sampled full stack sees only a share of, so they scale back by 1 / sample rate (rates do not).
+COUNT_METRICS = ("visitors", "sessions", "page_views", "conversions", "revenue")
+Z95 = 1.959964
 
 Tables = Mapping[str, pl.DataFrame]
 
@@ -32,8 +35,20 @@ KPI_COLUMNS: dict[str, list[str]] = {
     "visitors": ["visitor_id", "region", "device"],
     "truth_events": ["visitor_id", "session_id", "ts", "event", "revenue", "channel"],
     "baseline_events": ["visitor_hash", "ts", "event", "revenue", "country", "device_class", "channel"],
-    "fullstack_events": ["device_id", "session_id", "is_ping", "ts", "event", "revenue", "country", "device_class", "channel"],
+    "fullstack_events": ["device_id", "session_id", "is_ping", "ts", "event", "revenue", "country", "device_class", "channel",
+                         "sample_rate"],
 }
+
+
+def sample_rate(tables: Tables) -> float:
+    """The share of browsers the run's full stack kept (its sampling tier; 1.0 when it kept all)."""
+    fs = tables["fullstack_events"]
+    if "sample_rate" not in fs.columns or fs.height == 0:
+        return 1.0
+    rates = fs["sample_rate"].unique()
+    if rates.len() != 1:
+        raise ValueError(f"the full stack mixes sampling rates {sorted(rates.to_list())}; scale each part on its own")
+    return float(rates[0])
 
 
 def _region_of(country: pl.Expr) -> pl.Expr:
@@ -135,8 +150,11 @@ def kpis(tables: Tables, scenario: Scenario, by: str | None = None) -> pl.DataFr
         raise ValueError(f"unknown dimension {by!r}; use one of {DIMENSIONS}")
     frames = []
     extra = [by] if by in EXTRA_DIMENSIONS else []
+    rate = sample_rate(tables)
     for rail in RAILS:
         k = _kpis(rail_events(tables, rail, extra), conv, keys)
+        if rail == "fullstack" and rate < 1:
+            k = k.with_columns(pl.col(m).cast(pl.Float64) / rate for m in COUNT_METRICS)
         frames.append(k.unpivot(index=keys, on=list(METRICS), variable_name="metric", value_name="value").with_columns(rail=pl.lit(rail)))
     long = pl.concat([f.with_columns(pl.col("value").cast(pl.Float64)) for f in frames])
     truth = long.filter(pl.col("rail") == "truth").select(*keys, "metric", truth="value")
@@ -161,6 +179,34 @@ def kpi_table(tables: Tables, scenario: Scenario) -> pl.DataFrame:
     return out.sort(pl.col("metric").replace_strict(order, return_dtype=pl.Int32)).select(
         "metric", "truth", "baseline", "fullstack", "modelled", "baseline_error_pct", "fullstack_error_pct", "modelled_error_pct"
     )
+
+
+def sampling_error(tables: Tables, scenario: Scenario) -> pl.DataFrame:
+    """The full stack's scaled counts with the error sampling adds: metric, value (scaled back),
+    observed (in the sample), se, ci_low, ci_high (95 %). Horvitz-Thompson variance of a Poisson sample
+    of browsers, clustered by device id: se^2 = (1 - p) / p^2 * sum over sampled devices of y^2. Zero at 100 %."""
+    conv = datasets.site(scenario.site.kind)["conversion_event"]
+    p = sample_rate(tables)
+    per_user = rail_events(tables, "fullstack").group_by("user").agg(
+        visitors=pl.lit(1.0).first(),
+        sessions=pl.col("session").n_unique().cast(pl.Float64),
+        page_views=(pl.col("event") == "page_view").sum().cast(pl.Float64),
+        conversions=(pl.col("event") == conv).sum().cast(pl.Float64),
+        revenue=pl.col("revenue").fill_null(0).sum(),
+    )
+    # Sessions of a device are counted per device here; _kpis counts distinct sessions overall (the same number,
+    # as a session id belongs to one device).
+    sums = per_user.select(
+        *(pl.col(m).sum().alias(m) for m in COUNT_METRICS), *(pl.col(m).pow(2).sum().alias(f"{m}_sq") for m in COUNT_METRICS)
+    ).row(0, named=True)
+    rows = []
+    for m in COUNT_METRICS:
+        observed = float(sums[m] or 0.0)
+        se = ((1 - p) / p**2 * float(sums[f"{m}_sq"] or 0.0)) ** 0.5
+        value = observed / p
+        rows.append({"metric": m, "value": value, "observed": observed, "se": se,
+                     "ci_low": max(value - Z95 * se, 0.0), "ci_high": value + Z95 * se})
+    return pl.DataFrame(rows).with_columns(sample_rate=pl.lit(p))
 
 
 def visitor_outcomes(tables: Tables, scenario: Scenario) -> pl.DataFrame:
