@@ -102,9 +102,9 @@ def writer_main(conn: Connection, db: str, scenario_json: str, linger: float, ma
                 group_n += group[-1][1].n
                 if group_n >= max_group_events:
                     commit()
-            elif op in ("history", "stats"):
+            elif op in ("history", "stats", "quality"):
                 try:
-                    value = ing.consent_history(*args) if op == "history" else ing.stats()
+                    value = ing.consent_history(*args) if op == "history" else ing.quality() if op == "quality" else ing.stats()
                     conn.send([(msg_id, True, value)])
                 except Exception as err:
                     log.exception("%s failed", op)
