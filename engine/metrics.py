@@ -209,6 +209,27 @@ def sampling_error(tables: Tables, scenario: Scenario) -> pl.DataFrame:
     return pl.DataFrame(rows).with_columns(sample_rate=pl.lit(p))
 
 
+class SamplingNoise(TypedDict):
+    rate: float  # share of browsers the full stack kept
+    metric: str
+    value: float  # the full stack's scaled count
+    truth: float
+    half_width: float  # half the 95 % interval sampling adds
+    share_of_gap: float | None  # half_width / |value - truth|; None when there is no gap
+
+
+def sampling_noise(tables: Tables, scenario: Scenario, metric: str = "visitors") -> SamplingNoise:
+    """How much of the full stack's gap to the truth in `metric` (a count) sampling noise could explain."""
+    if metric not in COUNT_METRICS:
+        raise ValueError(f"sampling noise is about counts; use one of {COUNT_METRICS}")
+    err = sampling_error(tables, scenario).filter(pl.col("metric") == metric).row(0, named=True)
+    truth = float(kpis(tables, scenario).filter((pl.col("metric") == metric) & (pl.col("rail") == "truth"))["value"][0])
+    half = Z95 * float(err["se"])
+    gap = abs(float(err["value"]) - truth)
+    return {"rate": float(err["sample_rate"]), "metric": metric, "value": float(err["value"]), "truth": truth,
+            "half_width": half, "share_of_gap": half / gap if gap else None}
+
+
 def visitor_outcomes(tables: Tables, scenario: Scenario) -> pl.DataFrame:
     """Per truth visitor: did analytics end up granted, and were they blocked."""
     defaults = scenario.consent.defaults.model_dump()
