@@ -41,8 +41,7 @@ with left:
 with right:
     st.altair_chart(charts.timing(rep.timing, "clock skew"))
     st.caption("How far the browser's own clock is from the true time. The server-side baseline has no client clock.")
-st.caption("The clock and delay distributions are assumptions of this simulator, not measurements: "
-           + source_note("quality", "clock_skew") + " " + source_note("quality", "delivery_delay"))
+st.caption(source_note("quality", "clock_skew") + " " + source_note("quality", "delivery_delay"))
 
 with st.expander("Show data: duplicates and missing fields per rail"):
     st.altair_chart(charts.missing(rep.missing))

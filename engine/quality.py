@@ -184,7 +184,7 @@ def store_report(con: duckdb.DuckDBPyConnection, run_id: str) -> QualityReport:
 
 
 def _pct(x: float) -> str:
-    return f"{x * 100:.1f} %" if x < 0.1 else f"{x * 100:.0f} %"
+    return f"{x * 100:.1f}%" if x < 0.1 else f"{x * 100:.0f}%"
 
 
 def takeaway(report: QualityReport) -> str:

@@ -33,4 +33,4 @@ def test_sampling_tier_below_100_explains_the_noise_on_the_overview():
     at.selectbox(key="rails.fullstack_sampling").select(50).run()
     assert not at.exception
     (note,) = at.info
-    assert "keeps 50% of browsers" in note.value and "sampling noise" in note.value and "95 % interval" in note.value
+    assert "keeps 50% of browsers" in note.value and "sampling noise" in note.value and "95% interval" in note.value

@@ -63,7 +63,7 @@ def test_rates_on_hand_made_frames():
     skew = r.timing.filter(pl.col("measure") == "clock skew").sort("order")
     assert skew["events"].to_list() == [2, 0, 0, 0, 0, 1, 0]
     sentence = quality.takeaway(r)
-    assert "50 % of the true page views" in sentence and "25 %" in sentence and "33 %" in sentence
+    assert "50% of the true page views" in sentence and "25%" in sentence and "33%" in sentence
 
 
 def test_simulated_clocks_and_delays_follow_the_calibration(base_tables):

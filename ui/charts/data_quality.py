@@ -30,6 +30,9 @@ def capture(cap: pl.DataFrame) -> alt.Chart:
     )
 
 
+TITLES = {"delay": "Delay from event to receipt", "clock skew": "Browser clock vs true time"}
+
+
 def timing(t: pl.DataFrame, measure: str) -> alt.Chart:
     """Share of the full stack's hits per delay (or clock offset) bucket; late buckets in red."""
     data = t.filter(pl.col("measure") == measure).with_columns(
@@ -40,13 +43,13 @@ def timing(t: pl.DataFrame, measure: str) -> alt.Chart:
         .mark_bar()
         .encode(
             y=alt.Y("bucket:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelFontSize=13)),
-            x=alt.X("share:Q", title="share of hits (log scale)", axis=alt.Axis(format="%"),
+            x=alt.X("share:Q", title="share of hits (log scale)", axis=alt.Axis(format="~%", values=[0, 0.01, 0.1, 1]),
                     scale=alt.Scale(type="symlog", constant=0.001)),
             color=alt.Color("late:N", scale=alt.Scale(domain=["on time", "late or far off"], range=[theme.COLOURS["fullstack"], "#c62828"]),
                             title=None, legend=alt.Legend(orient="bottom", labelFontSize=13)),
             tooltip=[alt.Tooltip("bucket:N"), alt.Tooltip("events:Q", format=","), alt.Tooltip("share:Q", format=".2%")],
         )
-        .properties(height=alt.Step(26))
+        .properties(height=alt.Step(26), title=alt.Title(TITLES[measure], fontSize=15, anchor="start"))
     )
 
 

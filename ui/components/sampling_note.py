@@ -19,6 +19,6 @@ def sampling_note(scenario: Scenario) -> None:
     st.info(
         f"The full stack keeps {n['rate']:.0%} of browsers (sampling tier) and scales its counts back by "
         f"{1 / n['rate']:.2g}×. Its {n['value']:,.0f} visitors carry ±{n['half_width']:,.0f} of sampling noise "
-        f"(95 % interval): sampling could explain at most {share}; the rest is consent, ad blockers and cookie resets.",
+        f"(95% interval): sampling could explain at most {share}; the rest is consent, ad blockers and cookie resets.",
         icon=":material/casino:",
     )
