@@ -250,7 +250,8 @@ def waterfall(tables: Tables, scenario: Scenario) -> pl.DataFrame:
     blocked = o.filter(pl.col("granted") & pl.col("blocked")).height
     reached = total - no_decision - rejected - blocked
     fs = tables["fullstack_events"]
-    observed = fs.filter(~pl.col("is_ping"))["device_id"].n_unique()
+    # A sampled full stack's count is scaled back like every other count (metrics.kpis).
+    observed = round(fs.filter(~pl.col("is_ping"))["device_id"].n_unique() / sample_rate(tables))
     steps = [
         ("truth visitors", total, total),
         ("no decision (default denied)", -no_decision, total - no_decision),
@@ -265,7 +266,7 @@ def waterfall(tables: Tables, scenario: Scenario) -> pl.DataFrame:
 class ModelledConversions(TypedDict):
     modelled: float  # estimated from the full stack
     truth: int
-    observed: int  # what the full stack saw (pings excluded)
+    observed: int  # what the full stack saw (pings excluded), scaled back by its sampling rate
     error_pct: float | None  # modelled vs truth; None without true conversions
 
 
@@ -288,6 +289,6 @@ def modelled_conversions(tables: Tables, scenario: Scenario) -> ModelledConversi
     return {
         "modelled": float(est),
         "truth": truth,
-        "observed": int(fs.filter(~pl.col("is_ping"))["event"].eq(conv).sum()),
+        "observed": round(int(fs.filter(~pl.col("is_ping"))["event"].eq(conv).sum()) / sample_rate(tables)),
         "error_pct": (float(est) - truth) / truth * 100 if truth else None,
     }

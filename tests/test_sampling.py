@@ -111,3 +111,12 @@ def test_unknown_tier_is_refused(base_scenario):
 
     with pytest.raises(ScenarioError, match=r"rails\.fullstack_sampling"):
         tier(base_scenario, 70)
+
+
+def test_waterfall_and_observed_conversions_are_scaled_back(base_scenario, tiers):
+    s50 = tier(base_scenario, 50)
+    t = tiers[50]
+    seen = t["fullstack_events"].filter(~pl.col("is_ping"))
+    wf = metrics.waterfall(t, s50)
+    assert wf["running"][-1] == round(seen["device_id"].n_unique() / 0.5)
+    assert metrics.modelled_conversions(t, s50)["observed"] == round(int((seen["event"] == "purchase").sum()) / 0.5)
