@@ -6,8 +6,8 @@ from apptest_helpers import chart_specs, metric_value, open_page, page_text
 
 from engine.quality import frames_report, takeaway
 from engine.scenario import load_preset
-from simulators.run import build_run
 from ui.components.scenario_sidebar import _value_at
+from ui.services import simulation
 
 PAGE = "app_pages/data_quality.py"
 
@@ -16,7 +16,7 @@ def test_page_leads_with_the_computed_takeaway_and_shows_each_rail():
     at = open_page(PAGE)
     assert at.title[0].value == "Data quality"
     scenario = at.session_state["scenario"]
-    rep = frames_report(build_run(scenario))
+    rep = frames_report(simulation.run(scenario))  # the run the page drew (already cached)
     assert at.markdown[0].value == f"**{takeaway(rep)}**"
     cap = {(r["rail"], r["event"]): r["capture_rate"] for r in rep.capture.iter_rows(named=True)}
     assert metric_value(at, "Full stack: true page views recorded") == f"{cap[('fullstack', 'page_view')]:.0%}"
