@@ -25,6 +25,7 @@ pg = st.navigation(
         st.Page("app_pages/attribution.py", title="Attribution", icon=":material/alt_route:"),
         st.Page("app_pages/live.py", title="Live telemetry", icon=":material/sensors:"),
         st.Page("app_pages/data_rights.py", title="Data rights", icon=":material/policy:"),
+        st.Page("app_pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
         st.Page("app_pages/privacy.py", title="Privacy leaks", icon=":material/fingerprint:"),
         st.Page("app_pages/identity.py", title="Identity", icon=":material/join_inner:"),
         st.Page("app_pages/profiles.py", title="Profiles", icon=":material/person_search:"),

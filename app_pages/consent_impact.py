@@ -9,6 +9,7 @@ from ui import context
 from ui.charts import consent_impact as charts
 from ui.components.downloads import rounded, table_with_downloads
 from ui.components.rail_metrics import rail_metrics
+from ui.components.sampling_note import sampling_note
 from ui.services import consent_impact, simulation
 
 scenario = context.scenario()
@@ -40,6 +41,7 @@ st.subheader("What each rail sees")
 kpi = simulation.kpi_table(scenario)
 rail_metrics(kpi, [("Visitors (truth)", "visitors", "truth"), ("Full-stack visitors", "visitors", "fullstack"),
                    ("Conversions (truth)", "conversions", "truth"), ("Full-stack conversions", "conversions", "fullstack")])
+sampling_note(scenario)
 table_with_downloads(rounded(kpi), f"consent-kpis-{rid}")
 st.caption("Each rail's KPIs and their error vs the truth, in % (computed from the run). Change the banner in the sidebar: the full stack moves, the truth does not.")
 

@@ -7,6 +7,7 @@ from ui import context
 from ui.charts import overview as charts
 from ui.components.downloads import table_with_downloads
 from ui.components.rail_metrics import rail_metrics
+from ui.components.sampling_note import sampling_note
 from ui.services import overview, simulation
 
 scenario = context.scenario()
@@ -32,6 +33,7 @@ st.caption(context.scenario_caption(scenario))
 kpi = simulation.kpi_table(scenario)
 rail_metrics(kpi, [("Visitors (truth)", "visitors", "truth"), ("Baseline visitors", "visitors", "baseline"),
                    ("Full-stack visitors", "visitors", "fullstack"), ("Modelled conversions", "conversions", "modelled")])
+sampling_note(scenario)
 
 st.subheader("Headline numbers per rail")
 table_with_downloads(kpi.with_columns(pl.col(c).round(4) for c in kpi.columns if c != "metric"), f"kpis-{scenario.run_id}")

@@ -442,6 +442,15 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
             status_code=200 if ok else 503,
         )
 
+    async def quality_get(request: Request) -> JSONResponse:
+        try:
+            q = await state["writer"].call("quality")
+        except IngestError as err:
+            return _error(503, "unavailable", f"data quality cannot be computed now: {err}")
+        return JSONResponse({"run_id": scenario.run_id, "timestamp": _now(), **q,
+                             "capture": None, "capture_note": "capture against the truth needs the simulator's truth; "
+                                                              "a collector only knows what it received"})
+
     async def not_found(request: Request, exc: Exception) -> JSONResponse:
         return _error(404, "NOT_FOUND", f"no route {request.url.path}")
 
@@ -459,6 +468,7 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
             Route("/api/v1/subjects/{anonymous_id:path}", guarded(subject), methods=["GET", "DELETE"]),
             Route("/api/gdpr/delete", guarded(gdpr_delete), methods=["POST"]),
             Route("/api/v1/health", health, methods=["GET"]),
+            Route("/api/v1/quality", quality_get, methods=["GET"]),
         ],
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: method_not_allowed, 500: internal},

@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from engine import consent, datasets, geoip, keys, masking, pipeline, rights, schemas, store, wire
+from engine import consent, datasets, geoip, keys, masking, pipeline, quality, rights, schemas, store, wire
 from engine.rails import CONSENT_ID_LABEL
 from engine.scenario import Scenario
 
@@ -107,6 +107,9 @@ class Ingestor:
         self.consent_key = keys.derive(CONSENT_ID_LABEL)
         self.groups = 0
         self.stored = {"events": 0, "consent": 0}
+        # Since this process started (a restart does not know how many duplicates came before).
+        self.received = {"events": 0, "consent": 0}
+        self.stored_since_start = {"events": 0, "consent": 0}
         self.filter = KeyFilter()
         cur = con.cursor()
         try:  # every key already stored (a restart after a crash must still refuse duplicates)
@@ -134,6 +137,8 @@ class Ingestor:
         self.group_events += sum(it.n for it in group)
         for it, r in zip(group, results):
             self.stored[it.kind] += r.stored
+            self.received[it.kind] += r.received
+            self.stored_since_start[it.kind] += r.stored
         return results
 
     # --- one transaction per group --------------------------------------------------------------
@@ -169,6 +174,8 @@ class Ingestor:
                     stored[i] = n
                 if new.height:
                     ledger.append(new.select("key", "_item", kind=pl.lit(kind)))
+                    if kind == "events":  # the collector's own clock, not the client's
+                        new = new.with_columns(received_at=pl.lit(now, pl.Datetime("us", "UTC")))
                     self._rails(kind, new.drop("_item"), tables)
             batch_ids = pl.DataFrame({"_item": list(range(len(group))), "batch_id": [it.batch_id for it in group]},
                                      schema={"_item": pl.Int32, "batch_id": pl.String})
@@ -298,6 +305,32 @@ class Ingestor:
         except duckdb.Error:
             ok = False
         return {"database": ok, "stored": dict(self.stored), "groups": self.groups, "group_events": self.group_events}
+
+    def quality(self) -> dict:
+        """Data quality of what this collector received (GET /api/v1/quality): engine.quality over the
+        stored rail rows, plus the duplicates refused at the door since the process started."""
+        report = quality.store_report(self.con, self.run_id)
+        rails: dict[str, dict] = {}
+        for row in report.summary.iter_rows(named=True):
+            rail = row.pop("rail")
+            missing = report.missing.filter(pl.col("rail") == rail)
+            timing = report.timing.filter(pl.col("rail") == rail).sort("order")
+            rails[rail] = {
+                **row,
+                "missing_fields": dict(zip(missing["field"], missing["missing_rate"], strict=True)),
+                **{f"{key}_buckets": [{"bucket": b, "events": n, "share": sh} for b, n, sh in
+                                      timing.filter(pl.col("measure") == measure).select("bucket", "events", "share").iter_rows()]
+                   for key, measure in (("delay", "delay"), ("clock_skew", "clock skew"))},
+            }
+        received = {k: int(v) for k, v in self.received.items()}
+        dups = {k: received[k] - int(self.stored_since_start[k]) for k in received}
+        return {
+            "received_since_start": received,
+            "duplicates_since_start": dups,
+            "duplicate_rate_since_start": {k: (dups[k] / received[k]) if received[k] else None for k in received},
+            "late_after_s": quality.late_after_s(),
+            "rails": rails,
+        }
 
     def write_run_row(self) -> None:
         """The collector's `runs` row (source "collector"), with the row counts stored so far."""

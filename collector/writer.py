@@ -41,7 +41,7 @@ WRITER_THREADS = int(os.environ.get("DRCL_COLLECTOR_THREADS", "1"))
 LOCK_WAIT_S = 15.0  # a previous writer that is still closing the file (after a crash of its parent)
 QUIET_S = 0.005  # a group is committed once no batch has arrived for this long (or at `linger`)
 # Ops answered between groups, and the Ingestor method each calls.
-CALLS = {"history": "consent_history", "stats": "stats", "subject_export": "subject_export", "subject_erase": "subject_erase"}
+CALLS = {"history": "consent_history", "stats": "stats", "quality": "quality", "subject_export": "subject_export", "subject_erase": "subject_erase"}
 CALL_TIMEOUT_S = 120.0  # a request waits at most this long for the writer (then 503: retrying is safe)
 
 

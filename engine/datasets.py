@@ -46,5 +46,5 @@ def source_note(*path: str) -> str:
     entry: Any = calibration()
     for key in path:
         entry = entry[key]
-    flags = [label for key, label in (("secondary", "secondary transcription"), ("anecdotal", "anecdotal")) if entry.get(key)]
+    flags = [label for key, label in (("secondary", "secondary transcription"), ("anecdotal", "anecdotal"), ("assumption", "an assumption, not a measurement")) if entry.get(key)]
     return f"Source: {entry['source']}" + (f" ({', '.join(flags)})" if flags else "") + "."

@@ -20,6 +20,48 @@ from engine.scenario import Scenario
 from engine.truth import Traffic
 
 ITP_CAP_US = int(datasets.calibration()["itp"]["script_cookie_cap_days"]["value"]) * 86_400 * 1_000_000
+# Streams of their own for the client clock and the delivery delay, drawn from ids rather than from the
+# traffic's generator: every earlier column keeps its values, and a chunked run draws the same numbers.
+_SKEW_STREAM, _DELAY_STREAM = 0x5C3E, 0xDE1A
+_M64 = (1 << 64) - 1
+
+
+def _uniform(ids: np.ndarray, seed: int, stream: int) -> np.ndarray:
+    """A uniform draw in (0, 1) per id: splitmix64 of (id, seed, stream). Same id, same draw."""
+    z = ids.astype(np.uint64) + np.uint64((seed * 0x9E3779B97F4A7C15 + stream * 0xD1B54A32D192ED03) & _M64)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)
+
+
+def _normal(ids: np.ndarray, seed: int, stream: int) -> np.ndarray:
+    u, v = _uniform(ids, seed, stream), _uniform(ids, seed, stream + 1)
+    return np.sqrt(-2.0 * np.log(u)) * np.cos(2.0 * np.pi * v)
+
+
+def clock_skew_us(visitor_ids: np.ndarray, seed: int) -> np.ndarray:
+    """Each browser's clock offset in microseconds (calibration [quality.clock_skew], an assumption)."""
+    c = datasets.calibration()["quality"]["clock_skew"]
+    pick = _uniform(visitor_ids, seed, _SKEW_STREAM)
+    z = _normal(visitor_ids, seed, _SKEW_STREAM + 2)
+    hours = np.ceil(_uniform(visitor_ids, seed, _SKEW_STREAM + 4) * int(c["wrong_hours_max"]))
+    sign = np.where(_uniform(visitor_ids, seed, _SKEW_STREAM + 5) < 0.5, -1.0, 1.0)
+    synced, drifting = float(c["synced_share"]), float(c["drifting_share"])
+    skew_s = np.where(pick < synced, z * float(c["synced_sd_s"]),
+                      np.where(pick < synced + drifting, z * float(c["drifting_sd_s"]),
+                               sign * hours * 3600.0 + z * float(c["synced_sd_s"])))
+    return np.round(skew_s * 1e6).astype(np.int64)
+
+
+def delivery_delay_us(event_ids: np.ndarray, seed: int) -> np.ndarray:
+    """Time from each event to its receipt in microseconds (calibration [quality.delivery_delay], an assumption)."""
+    c = datasets.calibration()["quality"]["delivery_delay"]
+    network = float(c["median_s"]) * np.exp(float(c["sigma"]) * _normal(event_ids, seed, _DELAY_STREAM))
+    lo, hi = np.log(float(c["queued_min_s"])), np.log(float(c["queued_max_s"]))
+    queued = np.exp(lo + (hi - lo) * _uniform(event_ids, seed, _DELAY_STREAM + 2))
+    delay_s = np.where(_uniform(event_ids, seed, _DELAY_STREAM + 3) < float(c["queued_share"]), queued, network)
+    return np.round(delay_s * 1e6).astype(np.int64)
 
 
 def _visitor_index(traffic: Traffic) -> pl.Series:
@@ -51,6 +93,8 @@ def consent_free(scenario: Scenario, traffic: Traffic) -> pl.DataFrame:
         pl.when(is_conv).then(pl.col("event_id").cast(pl.String)).alias("transaction_id"),
         pl.lit(vis["adblock"].gather(vi)).alias("blocker"),
         pl.lit(vis["gpc"].gather(vi)).alias("gpc"),
+        (pl.col("ts") + pl.duration(microseconds=pl.lit(pl.Series(clock_skew_us(traffic.events["visitor_id"].to_numpy(), scenario.seed))))).alias("client_ts"),
+        (pl.col("ts") + pl.duration(microseconds=pl.lit(pl.Series(delivery_delay_us(traffic.events["event_id"].to_numpy(), scenario.seed))))).alias("received_at"),
     )
 
 

@@ -23,6 +23,9 @@ EXTRA_DIMENSIONS = ("country", "browser", "path", "day")
 DIMENSIONS = ("region", "device", "channel", *EXTRA_DIMENSIONS)
 EVENT_TABLES = ("truth_events", "baseline_events", "fullstack_events")
 METRICS = ("visitors", "sessions", "page_views", "bounce_rate", "conversions", "conversion_rate", "revenue")
+# Counts a sampled full stack sees only a share of, so they scale back by 1 / sample rate (rates do not).
+COUNT_METRICS = ("visitors", "sessions", "page_views", "conversions", "revenue")
+Z95 = 1.959964
 
 Tables = Mapping[str, pl.DataFrame]
 
@@ -32,8 +35,20 @@ KPI_COLUMNS: dict[str, list[str]] = {
     "visitors": ["visitor_id", "region", "device"],
     "truth_events": ["visitor_id", "session_id", "ts", "event", "revenue", "channel"],
     "baseline_events": ["visitor_hash", "ts", "event", "revenue", "country", "device_class", "channel"],
-    "fullstack_events": ["device_id", "session_id", "is_ping", "ts", "event", "revenue", "country", "device_class", "channel"],
+    "fullstack_events": ["device_id", "session_id", "is_ping", "ts", "event", "revenue", "country", "device_class", "channel",
+                         "sample_rate"],
 }
+
+
+def sample_rate(tables: Tables) -> float:
+    """The share of browsers the run's full stack kept (its sampling tier; 1.0 when it kept all)."""
+    fs = tables["fullstack_events"]
+    if "sample_rate" not in fs.columns or fs.height == 0:
+        return 1.0
+    rates = fs["sample_rate"].unique()
+    if rates.len() != 1:
+        raise ValueError(f"the full stack mixes sampling rates {sorted(rates.to_list())}; scale each part on its own")
+    return float(rates[0])
 
 
 def _region_of(country: pl.Expr) -> pl.Expr:
@@ -135,8 +150,11 @@ def kpis(tables: Tables, scenario: Scenario, by: str | None = None) -> pl.DataFr
         raise ValueError(f"unknown dimension {by!r}; use one of {DIMENSIONS}")
     frames = []
     extra = [by] if by in EXTRA_DIMENSIONS else []
+    rate = sample_rate(tables)
     for rail in RAILS:
         k = _kpis(rail_events(tables, rail, extra), conv, keys)
+        if rail == "fullstack" and rate < 1:
+            k = k.with_columns(pl.col(m).cast(pl.Float64) / rate for m in COUNT_METRICS)
         frames.append(k.unpivot(index=keys, on=list(METRICS), variable_name="metric", value_name="value").with_columns(rail=pl.lit(rail)))
     long = pl.concat([f.with_columns(pl.col("value").cast(pl.Float64)) for f in frames])
     truth = long.filter(pl.col("rail") == "truth").select(*keys, "metric", truth="value")
@@ -163,6 +181,55 @@ def kpi_table(tables: Tables, scenario: Scenario) -> pl.DataFrame:
     )
 
 
+def sampling_error(tables: Tables, scenario: Scenario) -> pl.DataFrame:
+    """The full stack's scaled counts with the error sampling adds: metric, value (scaled back),
+    observed (in the sample), se, ci_low, ci_high (95 %). Horvitz-Thompson variance of a Poisson sample
+    of browsers, clustered by device id: se^2 = (1 - p) / p^2 * sum over sampled devices of y^2. Zero at 100 %."""
+    conv = datasets.site(scenario.site.kind)["conversion_event"]
+    p = sample_rate(tables)
+    per_user = rail_events(tables, "fullstack").group_by("user").agg(
+        visitors=pl.lit(1.0).first(),
+        sessions=pl.col("session").n_unique().cast(pl.Float64),
+        page_views=(pl.col("event") == "page_view").sum().cast(pl.Float64),
+        conversions=(pl.col("event") == conv).sum().cast(pl.Float64),
+        revenue=pl.col("revenue").fill_null(0).sum(),
+    )
+    # Sessions of a device are counted per device here; _kpis counts distinct sessions overall (the same number,
+    # as a session id belongs to one device).
+    sums = per_user.select(
+        *(pl.col(m).sum().alias(m) for m in COUNT_METRICS), *(pl.col(m).pow(2).sum().alias(f"{m}_sq") for m in COUNT_METRICS)
+    ).row(0, named=True)
+    rows = []
+    for m in COUNT_METRICS:
+        observed = float(sums[m] or 0.0)
+        se = ((1 - p) / p**2 * float(sums[f"{m}_sq"] or 0.0)) ** 0.5
+        value = observed / p
+        rows.append({"metric": m, "value": value, "observed": observed, "se": se,
+                     "ci_low": max(value - Z95 * se, 0.0), "ci_high": value + Z95 * se})
+    return pl.DataFrame(rows).with_columns(sample_rate=pl.lit(p))
+
+
+class SamplingNoise(TypedDict):
+    rate: float  # share of browsers the full stack kept
+    metric: str
+    value: float  # the full stack's scaled count
+    truth: float
+    half_width: float  # half the 95 % interval sampling adds
+    share_of_gap: float | None  # half_width / |value - truth|; None when there is no gap
+
+
+def sampling_noise(tables: Tables, scenario: Scenario, metric: str = "visitors") -> SamplingNoise:
+    """How much of the full stack's gap to the truth in `metric` (a count) sampling noise could explain."""
+    if metric not in COUNT_METRICS:
+        raise ValueError(f"sampling noise is about counts; use one of {COUNT_METRICS}")
+    err = sampling_error(tables, scenario).filter(pl.col("metric") == metric).row(0, named=True)
+    truth = float(kpis(tables, scenario).filter((pl.col("metric") == metric) & (pl.col("rail") == "truth"))["value"][0])
+    half = Z95 * float(err["se"])
+    gap = abs(float(err["value"]) - truth)
+    return {"rate": float(err["sample_rate"]), "metric": metric, "value": float(err["value"]), "truth": truth,
+            "half_width": half, "share_of_gap": half / gap if gap else None}
+
+
 def visitor_outcomes(tables: Tables, scenario: Scenario) -> pl.DataFrame:
     """Per truth visitor: did analytics end up granted, and were they blocked."""
     defaults = scenario.consent.defaults.model_dump()
@@ -183,7 +250,8 @@ def waterfall(tables: Tables, scenario: Scenario) -> pl.DataFrame:
     blocked = o.filter(pl.col("granted") & pl.col("blocked")).height
     reached = total - no_decision - rejected - blocked
     fs = tables["fullstack_events"]
-    observed = fs.filter(~pl.col("is_ping"))["device_id"].n_unique()
+    # A sampled full stack's count is scaled back like every other count (metrics.kpis).
+    observed = round(fs.filter(~pl.col("is_ping"))["device_id"].n_unique() / sample_rate(tables))
     steps = [
         ("truth visitors", total, total),
         ("no decision (default denied)", -no_decision, total - no_decision),
@@ -198,7 +266,7 @@ def waterfall(tables: Tables, scenario: Scenario) -> pl.DataFrame:
 class ModelledConversions(TypedDict):
     modelled: float  # estimated from the full stack
     truth: int
-    observed: int  # what the full stack saw (pings excluded)
+    observed: int  # what the full stack saw (pings excluded), scaled back by its sampling rate
     error_pct: float | None  # modelled vs truth; None without true conversions
 
 
@@ -221,6 +289,6 @@ def modelled_conversions(tables: Tables, scenario: Scenario) -> ModelledConversi
     return {
         "modelled": float(est),
         "truth": truth,
-        "observed": int(fs.filter(~pl.col("is_ping"))["event"].eq(conv).sum()),
+        "observed": round(int(fs.filter(~pl.col("is_ping"))["event"].eq(conv).sum()) / sample_rate(tables)),
         "error_pct": (float(est) - truth) / truth * 100 if truth else None,
     }

@@ -14,6 +14,9 @@ _UTM = ("utm_source", "utm_medium", "utm_campaign")
 DEVICE_ID_LABEL = "fullstack-device"
 USER_ID_LABEL = "fullstack-user"
 CONSENT_ID_LABEL = "consent-id"
+SAMPLING_LABEL = "fullstack-sampling"
+# The delivery plan's sampling salt: the same browsers stay in the sample across runs and tiers.
+SAMPLING_SALT = "002"
 _SOCIAL = ("facebook", "instagram", "linkedin", "t.co", "twitter", "x.com", "tiktok", "reddit", "pinterest")
 _SEARCH = ("google.", "bing.", "duckduckgo.", "yahoo.", "ecosia.", "baidu.", "yandex.")
 
@@ -95,17 +98,33 @@ def baseline(hits: pl.DataFrame, ctx: pl.DataFrame, scenario: Scenario) -> pl.Da
     ).select(*_COMMON, "visitor_hash", "revenue", "transaction_id")
 
 
+def sampling_position(hits: pl.DataFrame) -> pl.Series:
+    """Each hit's browser's place in the sampling order, uniform in [0, 1): a keyed hash of the
+    browser (site, IP, user agent) with the sampling salt, so a browser's whole journey is kept or
+    dropped together and the same browsers are kept in every run (and by the collector)."""
+    def position(u: pl.DataFrame) -> pl.DataFrame:
+        ident = u.select(pl.concat_str([pl.lit(SAMPLING_SALT), "site", "ip", "user_agent"], separator="|")).to_series()
+        h = masking.keyed_hash(ident, keys.derive(SAMPLING_LABEL))
+        return u.with_columns(p=h.str.slice(0, 13).str.to_integer(base=16).cast(pl.Float64) / float(16**13))
+
+    return masking.per_unique(hits.select("site", "ip", "user_agent"), ["site", "ip", "user_agent"], position)["p"]
+
+
 def fullstack(hits: pl.DataFrame, ctx: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
     """Rail B: the client-side tag stack under Consent Mode v2.
 
     Blocked hits vanish unless a first-party server-side proxy is on; without analytics consent,
-    basic mode sends nothing and advanced mode sends a cookieless ping without any identifier."""
+    basic mode sends nothing and advanced mode sends a cookieless ping without any identifier.
+    Below the 100 % sampling tier, only the browsers inside the sample send anything."""
     blocked = hits["blocker"] & (not scenario.rails.server_side_proxy)
     granted = hits["analytics_storage"]
     send_ping = scenario.consent.mode == "advanced"
     keep = ~blocked & (granted | send_ping)
+    rate = scenario.rails.fullstack_sampling / 100
+    if rate < 1:
+        keep = keep & (sampling_position(hits) < rate)
     h = hits.select("event_id", "event_type", "ts", "session_start", "client_id", "user_email", "user_agent", "language",
-                    "revenue", "transaction_id", *SIGNALS).filter(keep)
+                    "revenue", "transaction_id", "client_ts", "received_at", *SIGNALS).filter(keep)
     c = ctx.select(*(k for k in _COMMON if k in ctx.columns), "_query", "gclid").filter(keep)
     full = h["analytics_storage"]
     date = h["ts"].dt.date()
@@ -141,13 +160,16 @@ def fullstack(hits: pl.DataFrame, ctx: pl.DataFrame, scenario: Scenario) -> pl.D
         revenue=pl.when(pl.lit(full)).then(pl.lit(h["revenue"])),
         transaction_id=pl.when(pl.lit(full)).then(pl.lit(h["transaction_id"])),
         **{s: h[s] for s in SIGNALS},
+        client_ts=h["client_ts"],
+        received_at=h["received_at"],
+        sample_rate=pl.lit(rate, pl.Float64),
     ).with_columns(
         # A ping carries no page or campaign detail beyond the ad-click flag (Google Consent Mode v2 documentation:
         # timestamp, user agent, referrer, ad-click flag, consent state).
         [pl.when(pl.col("is_ping")).then(None).otherwise(pl.col(k)).alias(k) for k in ("path", *_UTM, "channel", "ip_truncated")]
     ).select(
         *_COMMON, "is_ping", "gcs", "device_id", "session_id", "user_id", "url", "gclid", "has_ad_click", "ua_hash",
-        "language", "revenue", "transaction_id", *SIGNALS,
+        "language", "revenue", "transaction_id", *SIGNALS, "client_ts", "received_at", "sample_rate",
     )
 
 

@@ -23,6 +23,7 @@ DEFAULT_PRESET = "eu_shop"
 Banner = Literal["reject_first_layer", "reject_second_layer", "no_reject", "no_banner"]
 ConsentDefault = Literal["denied", "granted"]
 FingerprintPopulation = Literal["general_audience", "volunteers"]
+SamplingTier = Literal[100, 80, 50]
 # The midnight a run must end by: the start of the last day Python's dates have (9999-12-31), which
 # is left for sessions that run past the run's last midnight.
 LAST_RUN_END = dt.date.max
@@ -158,6 +159,11 @@ class RailsConfig(_Model):
     server_set_cookies: bool = Field(
         False, description="Full-stack cookie set by the server, so Safari's 7-day cap does not apply."
     )
+    fullstack_sampling: SamplingTier = Field(
+        100,
+        description="Full stack's sampling tier in %: each browser is kept or dropped whole (salt 002); "
+                    "counts are scaled back by 100/tier, which adds sampling error.",
+    )
 
 
 class MaskingConfig(_Model):
@@ -199,7 +205,7 @@ class Scenario(_Model):
     @property
     def rails_key(self) -> str:
         """Hash of what the baseline rail and the hits' masked context depend on: no consent knob."""
-        part = self.model_dump(mode="json", exclude={"consent"})
+        part = self.model_dump(mode="json", exclude={"consent": True, "rails": {"fullstack_sampling"}})
         return hashlib.sha256(json.dumps(part, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -155,7 +155,11 @@ TABLES: dict[str, dict[str, Column]] = {
         "has_ad_click": _c(B, N, "derived"),
         "ua_hash": _c(S, M, "keyed_hash"),
         "language": _c(S, L),
-    } | _REVENUE | {s: _c(B, N) for s in SIGNALS},
+    } | _REVENUE | {s: _c(B, N) for s in SIGNALS} | {
+        "client_ts": _c(TS, L, note="the browser's own clock when the event happened (may be skewed)"),
+        "received_at": _c(TS, L, note="when the collector received the hit (its own clock)"),
+        "sample_rate": _c(F64, N, "derived", "share of browsers the full stack keeps (sampling tier); counts scale by 1/rate"),
+    },
     "consent_log": _RUN_ID | {
         "anonymous_id": _c(S, M, "keyed_hash", "HMAC of the consent-manager cookie"),
         "consent_type": _c(S, N),
@@ -213,6 +217,9 @@ HITS: dict[str, HitField] = {
     "consent_ts": HitField(TS, _DROP, _DROP, "keep as ts", consent_free=False),
     "blocker": HitField(B, "ignored (server side)", "drops the hit unless a server-side proxy is on", _DROP),
     "gpc": HitField(B, _DROP, _DROP, "method gpc"),
+    "client_ts": HitField(TS, _DROP, "keep", _DROP),
+    # Not sent by the browser: the collector stamps it on arrival (the simulator: event time + delivery delay).
+    "received_at": HitField(TS, _DROP, "keep", _DROP),
 }
 HIT_COLUMNS = tuple(HITS)
 CONSENT_FREE_HIT_COLUMNS = tuple(k for k, f in HITS.items() if f.consent_free)

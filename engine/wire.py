@@ -28,6 +28,8 @@ An event (POST /api/v1/events, up to 1,000 per batch):
 - `session_id`: a decimal integer is read as the session start in microseconds since the epoch
   (like GA4's `ga_session_id`, which is the session start time); any other value is hashed.
 - `anonymous_id`: the first-party analytics cookie; send it only when analytics storage is granted.
+- `client_timestamp`: optional; the browser's own clock when the event happened (clocks can be
+  off: the collector's data-quality report compares it with `timestamp` and with its receive time).
 - `context.ip`: optional; without it the collector uses the connecting address.
 - `context.ad_blocker`: an ad blocker stopped the page's client-side tags, so only the
   server-side baseline sees the event (the full stack only through a first-party proxy).
@@ -153,6 +155,7 @@ class Event(_Wire):
     event_id: Id
     event_type: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.:-]{0,63}$")]
     timestamp: Timestamp
+    client_timestamp: Timestamp | None = None
     session_id: Id | None = None
     anonymous_id: Text256 | None = None
     properties: Properties
@@ -310,6 +313,7 @@ def encode_events(hits: pl.DataFrame, scope: str | None = None) -> pl.Series:
             event_id=event_id if scope is None else pl.concat_str([pl.lit(f"{scope}:"), event_id]),
             event_type=pl.col("event_type"),
             timestamp=_iso("ts"),
+            client_timestamp=_iso("client_ts"),
             session_id=pl.col("session_start").dt.epoch("us").cast(pl.String),
             anonymous_id=pl.col("client_id"),
             properties=pl.struct("url", "referrer", "revenue", "transaction_id", "user_email"),
@@ -351,7 +355,7 @@ def _stable_int(text: pl.Expr) -> pl.Expr:
 
 _CONSENT_STRUCT = pl.Struct({k: pl.Boolean for k in SIGNALS})
 _EVENT_STRUCT = pl.Struct({
-    "event_id": pl.String, "event_type": pl.String, "timestamp": pl.String, "session_id": pl.String,
+    "event_id": pl.String, "event_type": pl.String, "timestamp": pl.String, "client_timestamp": pl.String, "session_id": pl.String,
     "anonymous_id": pl.String,
     "properties": pl.Struct({"url": pl.String, "referrer": pl.String, "revenue": pl.Float64,
                              "transaction_id": pl.String, "user_email": pl.String}),
@@ -363,7 +367,7 @@ _CONSENT_RECORD_STRUCT = pl.Struct({
     "context": pl.Struct({"user_agent": pl.String, "ip": pl.String}),
 })
 _DUMP: dict[str, Any] = {  # pydantic's `include` spec for an event
-    "event_id": True, "event_type": True, "timestamp": True, "session_id": True, "anonymous_id": True,
+    "event_id": True, "event_type": True, "timestamp": True, "client_timestamp": True, "session_id": True, "anonymous_id": True,
     "properties": {"url", "referrer", "revenue", "transaction_id", "user_email"},
     "context": {"user_agent", "locale", "timezone", "ip", "consent", "ad_blocker", "gpc"},
 }
@@ -420,6 +424,8 @@ def decode_events(parts: list[tuple[bytes, str]], sizes: list[int], site: str) -
         pl.lit(None, pl.String).alias("consent_id"),
         pl.lit(None, pl.Datetime("us", "UTC")).alias("consent_ts"),
         pl.col("ad_blocker").alias("blocker"), "gpc",
+        _ts("client_timestamp").alias("client_ts"),
+        pl.lit(None, pl.Datetime("us", "UTC")).alias("received_at"),  # stamped by the ingestor on arrival
     )
 
 

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "tests" / "artifacts"
 PASSWORD = "browser-test-password"
 # The pages other than Overview and Runs may be placeholders: only generic checks for them.
-PAGES = ["dashboard", "consent_impact", "funnels", "attribution", "live", "data_rights", "privacy", "identity", "profiles", "copy_tests"]
+PAGES = ["dashboard", "consent_impact", "funnels", "attribution", "live", "data_rights", "data_quality", "privacy", "identity", "profiles", "copy_tests"]
 BANNER = "banner"
 
 

@@ -42,23 +42,35 @@ PINNED: dict[str, dict[str, str]] = {
         "truth_events": "f2ffc56700e27a4c",
         "consent_log": "6c52e66a2ea93edc",
         "baseline_events": "a8116d57396a7211",
-        "fullstack_events": "75d5e4bf173a3b7f",
+        "fullstack_events": "3542e0a6e456beda",
     },
     "eu_shop_basic": {
         "visitors": "fd2844fc567bbe66",
         "truth_events": "f2ffc56700e27a4c",
         "consent_log": "6c52e66a2ea93edc",
         "baseline_events": "a8116d57396a7211",
-        "fullstack_events": "850b19e5197d60c1",
+        "fullstack_events": "1dde0afa04bcf819",
     },
     "us_content_variants": {
         "visitors": "6361d4af285cb665",
         "truth_events": "c5c7d41efe911469",
         "consent_log": "a8451d7039a26aca",
         "baseline_events": "3739bf27eb15b4f9",
-        "fullstack_events": "fba5dfce3fdd9203",
+        "fullstack_events": "3942992c53cd0a43",
     },
 }
+
+
+# The full stack's digests before its client clock, receive time and sampling rate were recorded: the
+# columns it had then must keep exactly these values (the new columns come from streams of their own).
+FULLSTACK_BEFORE_QUALITY = {"eu_shop": "75d5e4bf173a3b7f", "eu_shop_basic": "850b19e5197d60c1", "us_content_variants": "fba5dfce3fdd9203"}
+QUALITY_COLUMNS = ("client_ts", "received_at", "sample_rate")
+
+
+@pytest.mark.parametrize("name", sorted(FULLSTACK_BEFORE_QUALITY))
+def test_new_fullstack_columns_leave_the_old_ones_unchanged(name):
+    full = build_run(scenario_of(name))["fullstack_events"]
+    assert digest(full.drop(QUALITY_COLUMNS)) == FULLSTACK_BEFORE_QUALITY[name]
 
 
 # The visitors digests before the general-audience fingerprint population became the default: the
