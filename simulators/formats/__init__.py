@@ -31,9 +31,10 @@ FormatName = Literal["native", "ga4", "segment", "posthog", "snowplow"]
 FORMATS: tuple[str, ...] = get_args(FormatName)
 TS_ISO = "%Y-%m-%dT%H:%M:%S%.3fZ"
 # Keys whose value is null are left out (vendors read a missing key as "not set"; Snowplow's
-# schema allows strings only). A key in an escaped string reads \"key\": never matched here.
-_NULL_FIRST = r'\{"[$\w]+":null,'
-_NULL_OTHER = r',"[$\w]+":null'
+# schema allows strings only). Every object the formats build starts with a key that is never
+# null, so a null key always follows a comma; a key inside an escaped string reads \"key\" and is
+# never matched. One regex pass without alternation or captures: the cheapest this gets in polars.
+_NULL_KEY = r',"[$A-Za-z0-9_]+":null'
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def sent_mask(hits: pl.DataFrame, scenario: Scenario, name: str) -> pl.Series:
 
 
 def drop_nulls(json: pl.Expr) -> pl.Expr:
-    return json.str.replace_all(_NULL_FIRST, "{").str.replace_all(_NULL_OTHER, "")
+    return json.str.replace_all(_NULL_KEY, "")
 
 
 def user_ids(hits: pl.DataFrame, scenario: Scenario) -> pl.Series:

@@ -1,0 +1,86 @@
+"""Vendor formats: how fast hits become request bodies, per format, against the native format.
+
+Prints, for one chunk of hits (50,000 visitors by default): the events/s at which the simulator
+produces hits (traffic + consent, the sender's source), then per format the events/s of turning
+them into request bodies (the polars conversion plus the framing of batches of 100, or GA4's one
+body per visitor run), the share of hits the format sends (consent), and the ratio to native.
+Best of three runs each. The sender keeps up with the source when a format's rate is well above
+the source's.
+
+    python benchmarks/formats.py [--visitors 50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DRCL_HASH_KEY", "5e" * 32)
+
+import polars as pl  # noqa: E402
+
+from engine import wire  # noqa: E402
+from engine.pipeline import browser_hits  # noqa: E402
+from engine.scenario import resolve  # noqa: E402
+from simulators import formats  # noqa: E402
+from simulators.traffic import generate_traffic  # noqa: E402
+
+BATCH = 100
+
+
+def best(fn, repeat: int = 3) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def native(hits: pl.DataFrame, run_id: str) -> int:
+    texts = wire.encode_events(hits, scope=run_id).to_list()
+    now = dt.datetime.now(dt.UTC)
+    bodies = [wire.batch_body(f"{run_id}-b{i}", now, texts[i:i + BATCH]) for i in range(0, len(texts), BATCH)]
+    return sum(map(len, bodies)) and len(texts)
+
+
+def vendor(fmt: str, hits: pl.DataFrame, scenario, opts: formats.Options) -> int:
+    units = formats.encode(hits, scenario, fmt, opts)
+    texts = units["json"].to_list()
+    step = formats.spec(fmt).per_request if fmt == "ga4" else BATCH
+    bodies = [formats.body(fmt, texts[i:i + step], opts) for i in range(0, len(texts), step)]
+    return sum(map(len, bodies)) and int(units["n"].sum())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--visitors", type=int, default=50_000)
+    args = ap.parse_args()
+    scenario = resolve(None, None, [], {"traffic.visitors": str(args.visitors), "traffic.days": "7"})
+
+    def source() -> pl.DataFrame:
+        return browser_hits(scenario, generate_traffic(scenario))
+
+    t_src, hits = best(source)
+    assert isinstance(hits, pl.DataFrame)
+    n = hits.height
+    print(f"{n:,} hits from {args.visitors:,} visitors (consent mode {scenario.consent.mode})")
+    print(f"source (traffic + consent -> hits): {n / t_src:>12,.0f} hits/s")
+    opts = formats.Options(run_id=scenario.run_id)
+    t_nat, sent = best(lambda: native(hits, scenario.run_id))
+    base = n / t_nat
+    print(f"{'format':<10}{'hits/s':>14}{'sent':>10}{'vs native':>11}{'vs source':>11}")
+    print(f"{'native':<10}{base:>14,.0f}{sent / n:>10.1%}{1.0:>10.2f}x{base / (n / t_src):>10.1f}x")
+    for fmt in ("ga4", "segment", "posthog", "snowplow"):
+        t, sent = best(lambda fmt=fmt: vendor(fmt, hits, scenario, opts))
+        rate = n / t
+        print(f"{fmt:<10}{rate:>14,.0f}{sent / n:>10.1%}{rate / base:>10.2f}x{rate / (n / t_src):>10.1f}x")
+
+
+if __name__ == "__main__":
+    main()
