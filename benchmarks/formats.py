@@ -15,20 +15,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DRCL_HASH_KEY", "5e" * 32)
 
-import polars as pl  # noqa: E402
+import polars as pl
 
-from engine import wire  # noqa: E402
-from engine.pipeline import browser_hits  # noqa: E402
-from engine.scenario import resolve  # noqa: E402
-from simulators import formats  # noqa: E402
-from simulators.traffic import generate_traffic  # noqa: E402
+from engine import wire
+from engine.pipeline import browser_hits
+from engine.scenario import resolve
+from simulators import formats
+from simulators.traffic import generate_traffic
 
 BATCH = 100
 
