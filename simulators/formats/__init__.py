@@ -31,9 +31,9 @@ FormatName = Literal["native", "ga4", "segment", "posthog", "snowplow"]
 FORMATS: tuple[str, ...] = get_args(FormatName)
 TS_ISO = "%Y-%m-%dT%H:%M:%S%.3fZ"
 # Keys whose value is null are left out (vendors read a missing key as "not set"; Snowplow's
-# schema allows strings only). Every object the formats build starts with a key that is never
-# null, so a null key always follows a comma; a key inside an escaped string reads \"key\" and is
-# never matched. One regex pass without alternation or captures: the cheapest this gets in polars.
+# schema allows strings only). `json_object` puts a constant key first, so a null key always
+# follows a comma; a key inside an escaped string reads \"key\" and is never matched. One regex
+# pass without alternation or captures: the cheapest this gets in polars.
 _NULL_KEY = r',"[$A-Za-z0-9_]+":null'
 
 
@@ -90,6 +90,24 @@ def drop_nulls(json: pl.Expr) -> pl.Expr:
     return json.str.replace_all(_NULL_KEY, "")
 
 
+def json_object(required: dict[str, pl.Expr], optional: dict[str, pl.Expr] | None = None,
+                raw: dict[str, pl.Expr] | None = None) -> pl.Expr:
+    """One JSON object (text) per row: the `required` keys (never null), the `raw` ones (values
+    that are JSON text already, e.g. a nested `json_object`), then the `optional` keys that are not
+    null. Only the optional part is scanned for nulls: the regex pass costs as much as the
+    encoding, so the long values that are always there (user agents, ids) stay out of it."""
+    parts = [pl.struct(**required).struct.json_encode().str.strip_suffix("}")]
+    for key, value in (raw or {}).items():
+        parts += [pl.lit(f',"{key}":'), value]
+    if optional:
+        # A constant first key, so every optional null key follows a comma; it is cut off again.
+        tail = drop_nulls(pl.struct(_=pl.lit(0), **optional).struct.json_encode()).str.strip_prefix('{"_":0')
+        parts.append(tail)
+    else:
+        parts.append(pl.lit("}"))
+    return pl.concat_str(parts)
+
+
 def user_ids(hits: pl.DataFrame, scenario: Scenario) -> pl.Series:
     """The full stack's user id (keyed hash of the e-mail, daily key if rotated), null without analytics consent."""
     email = hits.select(pl.when(pl.col("analytics_storage")).then(pl.col("user_email"))).to_series()
@@ -125,8 +143,8 @@ def encode(hits: pl.DataFrame, scenario: Scenario, name: str, opts: Options) -> 
     return module.encode(h, opts)
 
 
-def page_addresses(hits: pl.DataFrame, scenario: Scenario) -> tuple[pl.Series, pl.Series]:
-    """The page address as the full stack keeps it (only the scenario's allowed query parameters,
+def page_addresses(hits: pl.DataFrame, scenario: Scenario) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """The page address as the full stack keeps it (and its path) (only the scenario's allowed query parameters,
     any e-mail address in them masked) and the referrer as its origin only (host only, as the
     rails keep it): a page like /newsletter?email=... never carries the address to a vendor."""
     origin = hits["url"].str.extract(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)")
@@ -138,7 +156,7 @@ def page_addresses(hits: pl.DataFrame, scenario: Scenario) -> tuple[pl.Series, p
                                    pl.when(pl.lit(kept).is_not_null()).then(pl.concat_str([pl.lit("?"), pl.lit(kept)])).otherwise(pl.lit(""))])
                     ).to_series().alias("url")
     referrer = hits["referrer"].str.extract(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)").alias("referrer")
-    return url, referrer
+    return url, referrer, parts["path"].alias("path")
 
 
 def body(name: str, items: list[str], opts: Options) -> bytes:

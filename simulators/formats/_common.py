@@ -9,7 +9,8 @@ LIB = "drcl-simulator"
 
 
 def path() -> pl.Expr:
-    return pl.col("url").str.extract(r"^[a-z]+://[^/?#]+([^?#]*)", 1).str.replace(r"^$", "/")
+    """The page's path (computed once with the masked address, `formats.page_addresses`)."""
+    return pl.col("path")
 
 
 def locale() -> pl.Expr:

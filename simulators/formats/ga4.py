@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from simulators.formats import Options, drop_nulls
+from simulators.formats import Options, json_object
 from simulators.formats._common import CURRENCY, when_full
 
 MAX_EVENTS = 25
@@ -26,29 +26,26 @@ def encode(h: pl.DataFrame, opts: Options) -> pl.DataFrame:
     events = h.select(
         (run * 1_000_000 + (pl.int_range(pl.len()).over(run) // MAX_EVENTS)).alias("body"),
         "client_id", "user_id", "ad_user_data", "ad_personalization",
-        drop_nulls(pl.struct(
-            name=pl.col("event_type"),
-            params=pl.struct(
-                page_location=pl.col("url"),
-                page_referrer=pl.col("referrer"),
-                session_id=pl.col("session_start").dt.epoch("s").cast(pl.String),
-                engagement_time_msec=pl.lit(100),
-                transaction_id=when_full(pl.col("transaction_id")),
-                value=revenue,
-                currency=pl.when(revenue.is_not_null()).then(pl.lit(CURRENCY)),
-            ),
-            timestamp_micros=pl.col("ts").dt.epoch("us"),
-        ).struct.json_encode()).alias("event"),
+        json_object(
+            required={"name": pl.col("event_type"), "timestamp_micros": pl.col("ts").dt.epoch("us")},
+            raw={"params": json_object(
+                required={"page_location": pl.col("url"), "session_id": pl.col("session_start").dt.epoch("s").cast(pl.String),
+                          "engagement_time_msec": pl.lit(100)},
+                optional={"page_referrer": pl.col("referrer"), "transaction_id": when_full(pl.col("transaction_id")),
+                          "value": revenue, "currency": pl.when(revenue.is_not_null()).then(pl.lit(CURRENCY))},
+            )},
+        ).alias("event"),
     )
     bodies = events.group_by("body", maintain_order=True).agg(
         pl.first("client_id", "user_id", "ad_user_data", "ad_personalization"),
         pl.col("event").str.join(",").alias("events"),
         pl.len().cast(pl.Int64).alias("n"),
     )
-    head = drop_nulls(pl.struct(
-        client_id=pl.col("client_id"), user_id=pl.col("user_id"),
-        consent=pl.struct(ad_user_data=_granted("ad_user_data"), ad_personalization=_granted("ad_personalization")),
-    ).struct.json_encode())
+    head = json_object(
+        required={"client_id": pl.col("client_id"), "consent": pl.struct(
+            ad_user_data=_granted("ad_user_data"), ad_personalization=_granted("ad_personalization"))},
+        optional={"user_id": pl.col("user_id")},
+    )
     return bodies.select(
         pl.concat_str([head.str.strip_suffix("}"), pl.lit(',"events":['), pl.col("events"), pl.lit("]}")]).alias("json"),
         "n",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from simulators.formats import Options, drop_nulls, event_uuid
+from simulators.formats import Options, event_uuid, json_object
 from simulators.formats._common import LIB, iso, path, when_full
 
 SENTINEL = "$posthog_cookieless"
@@ -19,28 +19,35 @@ SENTINEL = "$posthog_cookieless"
 def encode(h: pl.DataFrame, opts: Options) -> pl.DataFrame:
     ping = ~pl.col("analytics_storage")
     sentinel = pl.lit(SENTINEL)
+    properties = json_object(
+        required={
+            "$host": pl.col("site"),
+            "$raw_user_agent": pl.col("user_agent"),
+            "$timezone": pl.col("timezone"),
+            "$lib": pl.lit(LIB),
+            "$device_id": pl.when(ping).then(sentinel).otherwise(pl.col("client_id")),
+            "$session_id": pl.when(ping).then(sentinel).otherwise(pl.col("session_start").dt.epoch("ms").cast(pl.String)),
+            "$process_person_profile": pl.col("user_id").is_not_null(),
+            **{f"consent_{s}": pl.col(s) for s in ("ad_storage", "ad_user_data", "ad_personalization")},
+        },
+        optional={
+            "$cookieless_mode": pl.when(ping).then(pl.lit(True)),
+            "$current_url": when_full(pl.col("url")),
+            "$pathname": when_full(path()),
+            "$referrer": when_full(pl.col("referrer")),
+            "revenue": when_full(pl.col("revenue")),
+            "transaction_id": when_full(pl.col("transaction_id")),
+        },
+    )
     return h.select(
-        drop_nulls(pl.struct(
-            event=pl.when(pl.col("event_type") == "page_view").then(pl.lit("$pageview")).otherwise(pl.col("event_type")),
-            distinct_id=pl.when(ping).then(sentinel).otherwise(pl.coalesce("user_id", "client_id")),
-            timestamp=iso(),
-            uuid=event_uuid(opts.run_id),
-            properties=pl.struct(
-                pl.col("site").alias("$host"),
-                pl.col("user_agent").alias("$raw_user_agent"),
-                pl.col("timezone").alias("$timezone"),
-                pl.lit(LIB).alias("$lib"),
-                pl.when(ping).then(sentinel).otherwise(pl.col("client_id")).alias("$device_id"),
-                pl.when(ping).then(sentinel).otherwise(pl.col("session_start").dt.epoch("ms").cast(pl.String)).alias("$session_id"),
-                pl.when(ping).then(pl.lit(True)).alias("$cookieless_mode"),
-                pl.col("user_id").is_not_null().alias("$process_person_profile"),
-                when_full(pl.col("url")).alias("$current_url"),
-                when_full(path()).alias("$pathname"),
-                when_full(pl.col("referrer")).alias("$referrer"),
-                when_full(pl.col("revenue")).alias("revenue"),
-                when_full(pl.col("transaction_id")).alias("transaction_id"),
-                *(pl.col(s).alias(f"consent_{s}") for s in ("ad_storage", "ad_user_data", "ad_personalization")),
-            ),
-        ).struct.json_encode()).alias("json"),
+        json_object(
+            required={
+                "event": pl.when(pl.col("event_type") == "page_view").then(pl.lit("$pageview")).otherwise(pl.col("event_type")),
+                "distinct_id": pl.when(ping).then(sentinel).otherwise(pl.coalesce("user_id", "client_id")),
+                "timestamp": iso(),
+                "uuid": event_uuid(opts.run_id),
+            },
+            raw={"properties": properties},
+        ).alias("json"),
         pl.lit(1, pl.Int64).alias("n"),
     )

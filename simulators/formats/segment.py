@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from engine.consent import SIGNALS
-from simulators.formats import Options, drop_nulls
+from simulators.formats import Options, json_object
 from simulators.formats._common import CURRENCY, iso, locale, path
 
 # Segment's e-commerce spec (Products Searched, Product Viewed, ...); other events keep their name.
@@ -21,25 +21,27 @@ SPEC_NAMES = {
 
 def encode(h: pl.DataFrame, opts: Options) -> pl.DataFrame:
     page = pl.col("event_type") == "page_view"
-    run_id = opts.run_id
+    revenue = pl.col("revenue")
+    properties = json_object(
+        required={"url": pl.col("url"), "path": path()},
+        optional={"referrer": pl.col("referrer"), "revenue": revenue, "order_id": pl.col("transaction_id"),
+                  "currency": pl.when(revenue.is_not_null()).then(pl.lit(CURRENCY))},
+    )
+    context = json_object(
+        required={"userAgent": pl.col("user_agent"), "consent": pl.struct(categoryPreferences=pl.struct(*SIGNALS))},
+        raw={"page": json_object(required={"url": pl.col("url"), "path": path()}, optional={"referrer": pl.col("referrer")})},
+        optional={"locale": locale(), "timezone": pl.col("timezone")},
+    )
     return h.select(
-        drop_nulls(pl.struct(
-            type=pl.when(page).then(pl.lit("page")).otherwise(pl.lit("track")),
-            event=pl.when(~page).then(pl.col("event_type").replace(SPEC_NAMES)),
-            anonymousId=pl.col("client_id"),
-            userId=pl.col("user_id"),
-            messageId=pl.concat_str([pl.lit(f"{run_id}:"), pl.col("event_id").cast(pl.String)]),
-            timestamp=iso(),
-            properties=pl.struct(
-                url=pl.col("url"), path=path(), referrer=pl.col("referrer"),
-                revenue=pl.col("revenue"), order_id=pl.col("transaction_id"),
-                currency=pl.when(pl.col("revenue").is_not_null()).then(pl.lit(CURRENCY)),
-            ),
-            context=pl.struct(
-                userAgent=pl.col("user_agent"), locale=locale(), timezone=pl.col("timezone"),
-                page=pl.struct(url=pl.col("url"), path=path(), referrer=pl.col("referrer")),
-                consent=pl.struct(categoryPreferences=pl.struct(*SIGNALS)),
-            ),
-        ).struct.json_encode()).alias("json"),
+        json_object(
+            required={
+                "type": pl.when(page).then(pl.lit("page")).otherwise(pl.lit("track")),
+                "anonymousId": pl.col("client_id"),
+                "messageId": pl.concat_str([pl.lit(f"{opts.run_id}:"), pl.col("event_id").cast(pl.String)]),
+                "timestamp": iso(),
+            },
+            raw={"properties": properties, "context": context},
+            optional={"event": pl.when(~page).then(pl.col("event_type").replace(SPEC_NAMES)), "userId": pl.col("user_id")},
+        ).alias("json"),
         pl.lit(1, pl.Int64).alias("n"),
     )

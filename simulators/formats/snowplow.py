@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from simulators.formats import Options, drop_nulls, event_uuid
+from simulators.formats import Options, event_uuid, json_object
 from simulators.formats._common import CURRENCY, locale, when_full
 
 TRACKER_VERSION = "drcl-1.0"
@@ -21,25 +21,29 @@ def encode(h: pl.DataFrame, opts: Options) -> pl.DataFrame:
     purchase = et == "purchase"
     structured = (et != "page_view") & ~purchase
     return h.select(
-        drop_nulls(pl.struct(
-            e=pl.when(et == "page_view").then(pl.lit("pv")).when(purchase).then(pl.lit("tr")).otherwise(pl.lit("se")),
-            tv=pl.lit(TRACKER_VERSION),
-            p=pl.lit("web"),
-            aid=pl.lit(opts.app_id),
-            eid=event_uuid(opts.run_id),
-            dtm=pl.col("ts").dt.epoch("ms").cast(pl.String),
-            tz=pl.col("timezone"),
-            lang=locale(),
-            ua=pl.col("user_agent"),
-            url=when_full(pl.col("url")),
-            refr=when_full(pl.col("referrer")),
-            duid=when_full(pl.col("client_id")),
-            uid=pl.col("user_id"),
-            se_ca=pl.when(structured).then(pl.lit("ecommerce")),
-            se_ac=pl.when(structured).then(et),
-            tr_id=pl.when(purchase).then(when_full(pl.col("transaction_id"))),
-            tr_tt=pl.when(purchase).then(when_full(pl.col("revenue").round(2).cast(pl.String))),
-            tr_cu=pl.when(purchase & pl.col("analytics_storage")).then(pl.lit(CURRENCY)),
-        ).struct.json_encode()).alias("json"),
+        json_object(
+            required={
+                "e": pl.when(et == "page_view").then(pl.lit("pv")).when(purchase).then(pl.lit("tr")).otherwise(pl.lit("se")),
+                "tv": pl.lit(TRACKER_VERSION),
+                "p": pl.lit("web"),
+                "aid": pl.lit(opts.app_id),
+                "eid": event_uuid(opts.run_id),
+                "dtm": pl.col("ts").dt.epoch("ms").cast(pl.String),
+                "ua": pl.col("user_agent"),
+            },
+            optional={
+                "tz": pl.col("timezone"),
+                "lang": locale(),
+                "url": when_full(pl.col("url")),
+                "refr": when_full(pl.col("referrer")),
+                "duid": when_full(pl.col("client_id")),
+                "uid": pl.col("user_id"),
+                "se_ca": pl.when(structured).then(pl.lit("ecommerce")),
+                "se_ac": pl.when(structured).then(et),
+                "tr_id": pl.when(purchase).then(when_full(pl.col("transaction_id"))),
+                "tr_tt": pl.when(purchase).then(when_full(pl.col("revenue").round(2).cast(pl.String))),
+                "tr_cu": pl.when(purchase & pl.col("analytics_storage")).then(pl.lit(CURRENCY)),
+            },
+        ).alias("json"),
         pl.lit(1, pl.Int64).alias("n"),
     )
