@@ -161,6 +161,10 @@ def test_no_raw_ip_or_email_and_user_ids_are_the_full_stack_ones(run):
         for line in lines[fmt]:
             walk(json.loads(line))
         assert not values & ips and not values & emails, fmt
+    segment = [json.loads(x) for x in lines["segment"]]
+    clicks = [e["context"]["consent"]["categoryPreferences"]["ad_storage"] for e in segment if "gclid=" in e["properties"]["url"]]
+    assert clicks and all(clicks)  # the ad-click id only with ad_storage consent
+    assert any("gclid=" in h for h in hits.filter(~pl.col("ad_storage") & pl.col("analytics_storage"))["url"].to_list())
     segment_users = {json.loads(x).get("userId") for x in lines["segment"]} - {None}
     assert segment_users and segment_users <= set(full["user_id"].drop_nulls().to_list())
 

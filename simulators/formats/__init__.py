@@ -144,14 +144,18 @@ def encode(hits: pl.DataFrame, scenario: Scenario, name: str, opts: Options) -> 
 
 
 def page_addresses(hits: pl.DataFrame, scenario: Scenario) -> tuple[pl.Series, pl.Series, pl.Series]:
-    """The page address as the full stack keeps it (and its path) (only the scenario's allowed query parameters,
-    any e-mail address in them masked) and the referrer as its origin only (host only, as the
-    rails keep it): a page like /newsletter?email=... never carries the address to a vendor."""
+    """The page address as the full stack keeps it: only the scenario's allowed query parameters,
+    e-mail addresses in them masked, the ad-click id only with ad_storage consent; the referrer as
+    its origin only (the rails keep its host); and the page's path. A page like
+    /newsletter?email=... never carries the address to a vendor."""
     origin = hits["url"].str.extract(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)")
     parts = masking.url_parts(hits["url"])
     allowed = scenario.masking.url_allowed_params
     kept = masking.per_unique(parts.select("query"), ["query"],
                               lambda u: u.with_columns(k=masking.filter_query(u["query"], allowed)))["k"]
+    # The ad-click id goes only with ad_storage consent (the full stack's gclid column).
+    no_ad = kept.str.replace(r"(?:^|&)gclid=[^&]*", "").str.strip_prefix("&")
+    kept = pl.select(pl.when(pl.lit(hits["ad_storage"])).then(pl.lit(kept)).otherwise(pl.lit(no_ad).replace("", None))).to_series()
     url = pl.select(pl.concat_str([pl.lit(origin), pl.lit(parts["path"]),
                                    pl.when(pl.lit(kept).is_not_null()).then(pl.concat_str([pl.lit("?"), pl.lit(kept)])).otherwise(pl.lit(""))])
                     ).to_series().alias("url")
