@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import os
 import re
 import signal
 import sys
@@ -135,8 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--batch-size", type=int, default=100, help="events per request (default 100, at most 1000)")
     h.add_argument("--linger-ms", type=float, default=5000.0,
                    help="send a batch that is not full once its first event has waited this long (default 5000)")
-    h.add_argument("--api-key", default=None,
-                   help="segment: the source's write key (HTTP Basic); posthog: the project API key (in the body)")
+    h.add_argument("--api-key", default=os.environ.get("DRCL_VENDOR_API_KEY") or None,
+                   help="segment: the source's write key (HTTP Basic); posthog: the project API key (in the body); "
+                        "default $DRCL_VENDOR_API_KEY (keeps it out of the process list)")
     h.add_argument("--rate", type=float, default=None, metavar="EVENTS_PER_S",
                    help="open-model arrival rate in events/s (default: as fast as the collector answers)")
     h.add_argument("--concurrency", type=int, default=8, help="requests in flight without --rate (default 8)")
