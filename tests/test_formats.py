@@ -200,6 +200,7 @@ class Recorder:
 
     def __init__(self, check=lambda path, body: None, ok_status: int = 200) -> None:
         self.posts: list[tuple[str, dict, float]] = []
+        self.auth: set[str | None] = set()
         self.lock = threading.Lock()
 
         async def post(request: Request) -> JSONResponse:
@@ -207,6 +208,7 @@ class Recorder:
             problem = check(request.url.path, body)
             with self.lock:
                 self.posts.append((request.url.path, body, time.monotonic()))
+                self.auth.add(request.headers.get("authorization"))
             if problem:
                 return JSONResponse({"error": problem}, status_code=400)
             return JSONResponse({"success": True}, status_code=ok_status)
@@ -247,11 +249,12 @@ def test_cli_segment_run_reaches_a_server_that_validates_segments_fields():
         proc = subprocess.run(
             [sys.executable, "-m", "simulators", "generate", "--visitors", SIZE["traffic.visitors"], "--days", SIZE["traffic.days"],
              "--quiet", "--format", "segment", "--out", f"{srv.base}/v1/batch"],
-            cwd=ROOT, env=ENV, capture_output=True, timeout=180,
+            cwd=ROOT, env={**ENV, "DRCL_VENDOR_API_KEY": "wk_test"}, capture_output=True, timeout=180,
         )
     finally:
         srv.close()
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    assert srv.auth == {"Basic d2tfdGVzdDo="}  # Segment's write key as the Basic user name ("wk_test:")
     ids = [m["messageId"] for _, body, _ in srv.posts for m in body["batch"]]
     assert len(ids) == len(set(ids)) == expected.height  # every event, once
     assert {int(i.split(":")[1]) for i in ids} == set(expected["event_id"].to_list())
