@@ -346,12 +346,14 @@ class HttpSink:
             self.timer = None
             await self._flush_locked(everything=True)
 
-    def _full_batch(self) -> int:
-        """Units in the next batch if the buffer holds a full one, else 0."""
-        if len(self.buffer) >= self.format.per_request:
-            return self.format.per_request if self.format.per_request < self.batch_size else self.batch_size
-        total = np.cumsum(self.buffer_n)
-        return int(np.searchsorted(total, self.batch_size)) + 1 if len(total) and total[-1] >= self.batch_size else 0
+    def _full_batch(self, start: int) -> int:
+        """Units in the batch starting at `start` if the buffer holds a full one (batch_size events,
+        or as many units as one request takes), else 0. Looks at one batch's worth of units only."""
+        window = self.buffer_n[start:start + min(self.batch_size, self.format.per_request)]
+        events = np.cumsum(window)
+        if len(events) and events[-1] >= self.batch_size:
+            return int(np.searchsorted(events, self.batch_size)) + 1
+        return self.format.per_request if len(window) == self.format.per_request else 0
 
     async def _flush_buffer(self, everything: bool) -> None:
         async with self.buffer_lock:
@@ -359,18 +361,21 @@ class HttpSink:
 
     async def _flush_locked(self, everything: bool) -> None:
         """Send full batches; with `everything`, also the last partial one and the consent records."""
-        while self.buffer:
-            k = self._full_batch()
+        start, held = 0, len(self.buffer)
+        while start < held:
+            k = self._full_batch(start)
             if k == 0:
                 if not everything:
                     break
-                k = min(len(self.buffer), self.format.per_request)
-            for a, b in split_batches(self.buffer_sizes[:k], k):
-                items = self.buffer[a:b]
+                k = min(held - start, self.format.per_request)
+            for a, b in split_batches(self.buffer_sizes[start:start + k], k):
+                items = self.buffer[start + a:start + b]
                 await self.slots.acquire()
-                self._spawn(self._send(self.url, self._body(items), int(self.buffer_n[a:b].sum()), "events", None))
-            del self.buffer[:k]
-            self.buffer_sizes, self.buffer_n = self.buffer_sizes[k:], self.buffer_n[k:]
+                self._spawn(self._send(self.url, self._body(items), int(self.buffer_n[start + a:start + b].sum()), "events", None))
+            start += k
+        # One cut at the end: taking batches off the front one by one would copy the list each time.
+        del self.buffer[:start]
+        self.buffer_sizes, self.buffer_n = self.buffer_sizes[start:], self.buffer_n[start:]
         if everything or len(self.consent_buffer) >= self.batch_size:
             await self._flush_consents(None, everything)
         if not self.buffer and not self.consent_buffer and self.timer is not None:

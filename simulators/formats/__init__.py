@@ -96,12 +96,13 @@ def json_object(required: dict[str, pl.Expr], optional: dict[str, pl.Expr] | Non
     that are JSON text already, e.g. a nested `json_object`), then the `optional` keys that are not
     null. Only the optional part is scanned for nulls: the regex pass costs as much as the
     encoding, so the long values that are always there (user agents, ids) stay out of it."""
-    parts = [pl.struct(**required).struct.json_encode().str.strip_suffix("}")]
+    parts = [pl.struct([v.alias(k) for k, v in required.items()]).struct.json_encode().str.strip_suffix("}")]
     for key, value in (raw or {}).items():
         parts += [pl.lit(f',"{key}":'), value]
     if optional:
         # A constant first key, so every optional null key follows a comma; it is cut off again.
-        tail = drop_nulls(pl.struct(_=pl.lit(0), **optional).struct.json_encode()).str.strip_prefix('{"_":0')
+        fields = [pl.lit(0).alias("_"), *(v.alias(k) for k, v in optional.items())]
+        tail = drop_nulls(pl.struct(fields).struct.json_encode()).str.strip_prefix('{"_":0')
         parts.append(tail)
     else:
         parts.append(pl.lit("}"))
