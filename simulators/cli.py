@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import signal
 import sys
@@ -24,6 +25,7 @@ from engine.scenario import (
     list_presets,
     resolve,
 )
+from simulators.formats import FORMATS
 from simulators.http_sink import HttpSink
 from simulators.run import Summary, run_to_sink
 from simulators.shards import (
@@ -125,10 +127,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "or a collector URL http://HOST:PORT/api/v1/events")
     g.add_argument("--shard", type=_shard, metavar="I/N",
                    help="generate only shard I of N (1-based); into a folder, the shard that completes the set publishes the run")
+    g.add_argument("--format", default="native", choices=FORMATS,
+                   help="what the HTTP sender and JSON lines speak: native (this project's collector, default), ga4 "
+                        "(Measurement Protocol), segment (HTTP tracking API batch), posthog (/batch), snowplow "
+                        "(tracker protocol v2); vendor formats post to the vendor's path under the --out URL")
     h = g.add_argument_group("HTTP output (--out http://HOST:PORT/api/v1/events)")
     h.add_argument("--batch-size", type=int, default=100, help="events per request (default 100, at most 1000)")
-    h.add_argument("--linger-ms", type=float, default=50.0,
-                   help="with --rate: cut a batch once its first event has waited this long (default 50)")
+    h.add_argument("--linger-ms", type=float, default=5000.0,
+                   help="send a batch that is not full once its first event has waited this long (default 5000)")
+    h.add_argument("--api-key", default=os.environ.get("DRCL_VENDOR_API_KEY") or None,
+                   help="segment: the source's write key (HTTP Basic); posthog: the project API key (in the body); "
+                        "default $DRCL_VENDOR_API_KEY (keeps it out of the process list)")
     h.add_argument("--rate", type=float, default=None, metavar="EVENTS_PER_S",
                    help="open-model arrival rate in events/s (default: as fast as the collector answers)")
     h.add_argument("--concurrency", type=int, default=8, help="requests in flight without --rate (default 8)")
@@ -177,7 +186,7 @@ def resolve_scenario(args: argparse.Namespace) -> Scenario:
 
 def _http_sink(args: argparse.Namespace) -> HttpSink:
     return HttpSink(args.out, batch_size=args.batch_size, linger=args.linger_ms / 1000, rate=args.rate,
-                    concurrency=args.concurrency)
+                    concurrency=args.concurrency, fmt=args.format, api_key=args.api_key)
 
 
 def _summary_text(s: Summary) -> str:
@@ -193,7 +202,7 @@ def generate(args: argparse.Namespace) -> int:
     try:
         scenario = resolve_scenario(args)
         http = _http_sink(args) if args.out.startswith(("http://", "https://")) else None
-        sink = http or sink_for(args.out)
+        sink = http or sink_for(args.out, args.format)
         chunks = shard_chunks(scenario, *args.shard) if args.shard else None
         if chunks is not None:
             sink = for_shard(sink, scenario, chunks)

@@ -1,7 +1,13 @@
-"""Send a run's hits to an HTTP collector (`--out http://host:port/api/v1/events`).
+"""Send a run's hits to an HTTP collector (`--out http://host:port/api/v1/events`), in this
+project's wire format or a vendor's (`fmt`: see simulators/formats, which also says how the URL's
+path combines with the vendor's path).
 
-- Events go in batches (`batch_size`, and at most 1 MB a body) to the events URL; each hit that
-  carries a banner decision also goes, as a consent record, to the sibling `/consent` URL.
+- Events go in batches (`batch_size`, and at most 1 MB a body) to the events URL; in the native
+  format each hit that carries a banner decision also goes, as a consent record, to the sibling
+  `/consent` URL. GA4's Measurement Protocol takes one body (up to 25 events of one visitor) a request.
+- Closed model: a batch leaves once it holds `batch_size` events or `linger` seconds after its
+  first event came in, whichever comes first, so a slow source (a trickle) never waits for a
+  full batch; the rest goes at the end of the run.
 - httpx, async, pooled connections, on an event loop in its own thread. `write()` returns once
   a chunk's batches are dispatched (not answered), so generation overlaps sending while memory
   stays bounded by `max_in_flight`.
@@ -17,6 +23,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import datetime as dt
 import email.utils
@@ -36,6 +43,7 @@ import polars as pl
 
 from engine import wire
 from engine.scenario import Scenario
+from simulators import formats
 from simulators.sinks import SinkError
 
 T = TypeVar("T")
@@ -152,13 +160,20 @@ class HttpSink:
         self,
         url: str,
         batch_size: int = 100,
-        linger: float = 0.05,
+        linger: float = 5.0,
         rate: float | None = None,
         concurrency: int = 8,
         max_in_flight: int = 128,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
         timeout: float = 30.0,
+        fmt: str = "native",
+        api_key: str | None = None,
     ) -> None:
+        try:
+            self.format = formats.spec(fmt)
+            url = formats.endpoint(url, fmt)
+        except formats.FormatError as err:
+            raise SinkError(str(err)) from None
         parts = urlsplit(url)
         try:
             port_ok = parts.port is None or parts.port > 0
@@ -172,8 +187,9 @@ class HttpSink:
             raise SinkError("--rate must be a positive number of events per second")
         if concurrency < 1:
             raise SinkError("--concurrency must be at least 1")
-        if linger < 0:
+        if not (math.isfinite(linger) and linger >= 0):
             raise SinkError("--linger-ms must be 0 or more")
+        self.api_key = api_key
         self.url = url
         self.consent_url = consent_url(url)
         self.destination = url
@@ -191,6 +207,8 @@ class HttpSink:
     # --- lifecycle (called from run_to_sink's writer thread) ---------------------------------
     def open(self, scenario: Scenario) -> None:
         self.run_id = scenario.run_id
+        self.scenario = scenario
+        self.options = formats.Options(run_id=scenario.run_id, **({"api_key": self.api_key} if self.api_key else {}))
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="http-sink", daemon=True)
         self.thread.start()
@@ -214,16 +232,20 @@ class HttpSink:
         n_clients = math.ceil(self.limit / POOL_SIZE)
         size = math.ceil(self.limit / n_clients)
         limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-        self.clients = [
-            httpx.AsyncClient(limits=limits, timeout=self.timeout, headers={"content-type": "application/json", **_api_key()})
-            for _ in range(n_clients)
-        ]
+        headers = {"content-type": "application/json"}
+        if self.format.name == "native":  # our collector's key ($DRCL_API_KEY); never sent to a vendor
+            headers.update(_api_key())
+        if self.format.name == "segment" and self.api_key:  # Segment's write key: HTTP Basic, key as the user name
+            headers["authorization"] = "Basic " + base64.b64encode(f"{self.api_key}:".encode()).decode()
+        self.clients = [httpx.AsyncClient(limits=limits, timeout=self.timeout, headers=headers) for _ in range(n_clients)]
         self.client = self.clients[0]
         self.requests_made = 0
         self.slots = asyncio.Semaphore(self.limit)
         self.tasks: set[asyncio.Task] = set()
-        try:  # fail fast, with a clear message, when nothing listens there
-            await self.client.get(self.url.rstrip("/").removesuffix("/events") + "/health", timeout=5.0)
+        native = self.format.name == "native"
+        probe = self.url.rstrip("/").removesuffix("/events") + "/health" if native else self.url
+        try:  # fail fast, with a clear message, when nothing listens there (any answer will do)
+            await self.client.get(probe, timeout=5.0)
         except httpx.HTTPError as err:
             for c in self.clients:
                 await c.aclose()
@@ -234,17 +256,30 @@ class HttpSink:
         self.dispatching: concurrent.futures.Future[None] | None = None  # the previous chunk's dispatch
         self.consent_buffer: list[str] = []
         self.consent_batches = 0
+        self.batches = 0
+        # Closed model: events waiting for a full batch or for the linger timer.
+        self.buffer: list[str] = []
+        self.buffer_sizes = np.zeros(0, np.int64)
+        self.buffer_n = np.zeros(0, np.int64)
+        self.timer: asyncio.TimerHandle | None = None
+        self.buffer_lock = asyncio.Lock()  # the linger timer and the next chunk both take from the buffer
+
+    def _encode(self, hits: pl.DataFrame) -> tuple[pl.Series, pl.Series, np.ndarray, pl.Series]:
+        """(units as JSON text, events per unit, consent positions, consent records) of a chunk."""
+        if self.format.name == "native":
+            events = wire.encode_events(hits, scope=self.run_id)
+            consent_pos = np.flatnonzero(hits["consent_choice"].is_not_null().to_numpy())
+            return events, pl.Series("n", np.ones(len(events), np.int64)), consent_pos, wire.encode_consents(hits)
+        units = formats.encode(hits, self.scenario, self.format.name, self.options)
+        return units["json"], units["n"], np.zeros(0, np.int64), pl.Series("json", [], pl.String)
 
     def write(self, chunk: dict[str, pl.DataFrame]) -> None:
         """Encode this chunk while the previous one is still being dispatched (so the open
         model's clock never waits for encoding), then hand it over; at most one chunk waits."""
-        hits = chunk["hits"]
-        events = wire.encode_events(hits, scope=self.run_id)
-        consent_pos = np.flatnonzero(hits["consent_choice"].is_not_null().to_numpy())
-        consents = wire.encode_consents(hits)
+        units, n, consent_pos, consents = self._encode(chunk["hits"])
         self._wait_dispatched()
-        self.dispatching = asyncio.run_coroutine_threadsafe(self._dispatch_chunk(events, consent_pos, consents, self.chunk),
-                                                            self._running_loop())
+        take = self._dispatch_chunk if self.rate is not None else self._enqueue
+        self.dispatching = asyncio.run_coroutine_threadsafe(take(units, n, consent_pos, consents, self.chunk), self._running_loop())
         self.chunk += 1
 
     def _wait_dispatched(self) -> None:
@@ -264,8 +299,11 @@ class HttpSink:
         try:
             self._wait_dispatched()
         finally:
-            self._call(self._drain())
-            self._stop_loop()
+            try:
+                self._call(self._flush_buffer(everything=True))
+            finally:
+                self._call(self._drain())
+                self._stop_loop()
 
     def _stop_loop(self) -> None:
         loop = self._running_loop()
@@ -275,8 +313,8 @@ class HttpSink:
         self.loop = None
 
     async def _drain(self) -> None:
-        if self.tasks:
-            await asyncio.gather(*self.tasks, return_exceptions=True)  # _send counts its own failures
+        while self.tasks:  # a linger flush may still spawn sends while the first ones finish
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)  # _send counts its own failures
         for c in self.clients:
             await c.aclose()
 
@@ -289,31 +327,91 @@ class HttpSink:
 
     # --- dispatch ---------------------------------------------------------------------------
     def _batches(self, n: int) -> list[tuple[int, int]]:
-        size = self.batch_size
+        size = min(self.batch_size, self.format.per_request)
         if self.rate is not None and self.linger > 0:  # a batch is cut when `linger` has passed since its first event
             size = max(1, min(size, math.floor(self.rate * self.linger) or 1))
         return [(s, min(n, s + size)) for s in range(0, n, size)]
 
-    async def _dispatch_chunk(self, events: pl.Series, consent_pos: np.ndarray, consents: pl.Series, chunk: int) -> None:
-        texts = events.to_list()
-        sizes = events.str.len_bytes().to_numpy()
+    def _body(self, items: list[str]) -> bytes:
+        self.batches += 1
+        if self.format.name == "native":
+            return wire.batch_body(f"{self.run_id}-b{self.batches}", dt.datetime.now(dt.UTC), items)
+        return formats.body(self.format.name, items, self.options)
+
+    # closed model: a batch leaves when full or `linger` after its first event
+    async def _enqueue(self, units: pl.Series, n: pl.Series, consent_pos: np.ndarray, consents: pl.Series, chunk: int) -> None:
+        async with self.buffer_lock:
+            self.buffer += units.to_list()
+            self.buffer_sizes = np.concatenate([self.buffer_sizes, units.str.len_bytes().to_numpy().astype(np.int64)])
+            self.buffer_n = np.concatenate([self.buffer_n, n.to_numpy().astype(np.int64)])
+            self.consent_buffer += consents.to_list()
+            await self._flush_locked(everything=self.linger == 0)
+            if (self.buffer or self.consent_buffer) and self.timer is None:
+                # Anything left has waited since now at most (the buffer was emptied or the timer runs).
+                self.timer = asyncio.get_running_loop().call_later(self.linger, lambda: self._spawn(self._linger_expired()))
+
+    async def _linger_expired(self) -> None:
+        async with self.buffer_lock:
+            self.timer = None
+            await self._flush_locked(everything=True)
+
+    def _full_batch(self, start: int) -> int:
+        """Units in the batch starting at `start` if the buffer holds a full one (batch_size events,
+        or as many units as one request takes), else 0. Looks at one batch's worth of units only."""
+        window = self.buffer_n[start:start + min(self.batch_size, self.format.per_request)]
+        events = np.cumsum(window)
+        if len(events) and events[-1] >= self.batch_size:
+            return int(np.searchsorted(events, self.batch_size)) + 1
+        return self.format.per_request if len(window) == self.format.per_request else 0
+
+    async def _flush_buffer(self, everything: bool) -> None:
+        async with self.buffer_lock:
+            await self._flush_locked(everything)
+
+    async def _flush_locked(self, everything: bool) -> None:
+        """Send full batches; with `everything`, also the last partial one and the consent records."""
+        start, held = 0, len(self.buffer)
+        while start < held:
+            k = self._full_batch(start)
+            if k == 0:
+                if not everything:
+                    break
+                k = min(held - start, self.format.per_request)
+            for a, b in split_batches(self.buffer_sizes[start:start + k], k):
+                items = self.buffer[start + a:start + b]
+                await self.slots.acquire()
+                self._spawn(self._send(self.url, self._body(items), int(self.buffer_n[start + a:start + b].sum()), "events", None))
+            start += k
+        # One cut at the end: taking batches off the front one by one would copy the list each time.
+        del self.buffer[:start]
+        self.buffer_sizes, self.buffer_n = self.buffer_sizes[start:], self.buffer_n[start:]
+        if everything or len(self.consent_buffer) >= self.batch_size:
+            await self._flush_consents(None, everything)
+        if not self.buffer and not self.consent_buffer and self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    # open model: each batch is due when its last event arrives at `rate`
+    async def _dispatch_chunk(self, units: pl.Series, n: pl.Series, consent_pos: np.ndarray, consents: pl.Series, chunk: int) -> None:
+        texts = units.to_list()
+        counts = n.to_numpy()
+        sizes = units.str.len_bytes().to_numpy()
         ctexts = consents.to_list()
         ranges = []
         for a, b in self._batches(len(texts)):  # byte-limit split inside the count batches
             ranges += [(a + x, a + y) for x, y in split_batches(sizes[a:b], b - a)]
-        for j, (a, b) in enumerate(ranges):
+        for a, b in ranges:
             due = None
             if self.rate is not None:
                 if self.rate_t0 is None:
                     self.rate_t0 = time.perf_counter()
-                self.due_events += b - a
+                self.due_events += int(counts[a:b].sum())
                 due = self.rate_t0 + self.due_events / self.rate
                 delay = due - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
             await self.slots.acquire()
-            body = wire.batch_body(f"{self.run_id}-{chunk}-{j}", dt.datetime.now(dt.UTC), texts[a:b])
-            self._spawn(self._send(self.url, body, b - a, "events", due))
+            self._spawn(self._send(self.url, self._body(texts[a:b]), int(counts[a:b].sum()), "events", due))
             # The consent records decided on these events' pages follow them, batched as well.
             lo, hi = np.searchsorted(consent_pos, [a, b])
             self.consent_buffer += ctexts[lo:hi]
@@ -321,8 +419,8 @@ class HttpSink:
                 await self._flush_consents(due)
         await self._flush_consents(None)  # a chunk's consent records never wait for the next chunk
 
-    async def _flush_consents(self, due: float | None) -> None:
-        while self.consent_buffer:
+    async def _flush_consents(self, due: float | None, everything: bool = True) -> None:
+        while self.consent_buffer and (everything or len(self.consent_buffer) >= self.batch_size):
             part, self.consent_buffer = self.consent_buffer[: self.batch_size], self.consent_buffer[self.batch_size :]
             await self.slots.acquire()
             self.consent_batches += 1
@@ -356,7 +454,7 @@ class HttpSink:
                     resp = await client.post(url, content=body)
                     st.requests += 1
                     st.statuses[resp.status_code] += 1
-                    if resp.status_code == 202:
+                    if resp.status_code == 202 or (self.format.name != "native" and 200 <= resp.status_code < 300):
                         self._accepted(kind, n, start, resp)
                         return
                     reason = f"{resp.status_code} {resp.text[:200]}"
@@ -394,7 +492,8 @@ class HttpSink:
         setattr(st, f"{kind}_accepted", getattr(st, f"{kind}_accepted") + n)
         if kind != "events":
             return
-        st.events_duplicate += _duplicates(resp)
+        if self.format.name == "native":
+            st.events_duplicate += _duplicates(resp)
         now = time.perf_counter()
         st.last_answer = now
         st.latencies_ms.append((now - start) * 1000)

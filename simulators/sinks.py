@@ -29,6 +29,7 @@ import polars as pl
 
 from engine import store
 from engine.scenario import Scenario
+from simulators import formats
 
 log = logging.getLogger(__name__)
 
@@ -402,11 +403,17 @@ class ParquetSink:
 
 
 class JsonlSink:
-    """JSON lines of the hits a browser would send (one object per hit)."""
+    """JSON lines of the hits a browser would send: one object per hit (native), or per event in a
+    vendor's format (the object that goes into its batch array; for GA4 one Measurement Protocol body)."""
 
     wants = "hits"
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, fmt: str = "native") -> None:
+        try:
+            formats.spec(fmt)
+        except formats.FormatError as err:
+            raise SinkError(str(err)) from None
+        self.format = fmt
         self.stdout = target == "-"
         self.destination = "stdout" if self.stdout else target
         self.published = False
@@ -422,6 +429,7 @@ class JsonlSink:
         return [] if self.stdout else clean_stale_files(self.path.resolve().parent, JSONL_TMP_RE, max_age)
 
     def open(self, scenario: Scenario) -> None:
+        self.scenario = scenario
         if self.stdout:
             self.fh = sys.stdout.buffer
             return
@@ -430,9 +438,14 @@ class JsonlSink:
 
     def write(self, chunk: dict[str, pl.DataFrame]) -> None:
         check_not_exiting()
-        hits = chunk["hits"].with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
         fh = self._open_fh()
-        hits.write_ndjson(fh)
+        if self.format == "native":
+            hits = chunk["hits"].with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
+            hits.write_ndjson(fh)
+        else:
+            units = formats.encode(chunk["hits"], self.scenario, self.format, formats.Options(run_id=self.scenario.run_id))
+            if units.height:
+                fh.write(("\n".join(units["json"].to_list()) + "\n").encode())
         fh.flush()
 
     def _open_fh(self) -> IO[bytes]:
@@ -461,14 +474,17 @@ def _first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
-def sink_for(out: str) -> Sink:
-    """Pick the sink from the --out value: *.duckdb, *.jsonl or '-', else a folder."""
+def sink_for(out: str, fmt: str = "native") -> Sink:
+    """Pick the sink from the --out value: *.duckdb, *.jsonl or '-', else a folder. A vendor
+    `fmt` applies to JSON lines only (the tables have one layout)."""
     if not out.strip():
         # Path('') is the current folder: an empty value (an unset shell variable) must not
         # quietly write a run there.
         raise SinkError("--out is empty: give a .duckdb file, a folder, a .jsonl file or '-'")
     if out == "-" or out.endswith(".jsonl"):
-        return JsonlSink(out)
+        return JsonlSink(out, fmt)
+    if fmt != "native":
+        raise SinkError(f"--format {fmt} applies to a .jsonl file, '-' or an http(s) URL, not to {out!r}")
     path = Path(out)
     if out.endswith(".duckdb"):
         return DuckDBSink(path)

@@ -120,11 +120,11 @@ def test_429_paces_without_using_up_the_retries(scenario):
 
 @pytest.mark.slow
 def test_permanent_refusals_are_counted_failed_and_the_cli_exits_non_zero(scenario):
-    srv = ScriptedServer(lambda n, body: (400, None) if body["batch_id"].endswith("-0-1") else (202, None))
+    srv = ScriptedServer(lambda n, body: (400, None) if body["batch_id"].endswith("-b2") else (202, None))
     try:
         sink = send(scenario, srv.url, batch_size=100)
         assert sink.stats.events_failed == 100 and sink.lost == 100  # one batch refused, not retried
-        assert srv.calls[next(k for k in srv.calls if k.endswith("-0-1"))] == 1
+        assert srv.calls[next(k for k in srv.calls if k.endswith("-b2"))] == 1
         assert "LOST 100 events" in sink.report()
         proc = subprocess.run(
             [sys.executable, "-m", "simulators", "generate", "--visitors", "600", "--days", "2", "--quiet",
