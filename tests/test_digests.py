@@ -38,6 +38,33 @@ SCENARIOS: dict[str, tuple[str, dict]] = {
 # sha256 (first 16 hex digits) of each table sorted by all its columns and written as CSV.
 PINNED: dict[str, dict[str, str]] = {
     "eu_shop": {
+        "visitors": "5c84560777c3f7e9",
+        "truth_events": "daa375aa2f8e1901",
+        "consent_log": "e9ec4b754ee46e53",
+        "baseline_events": "ecdf417350792111",
+        "fullstack_events": "20c7f4855a5353db",
+    },
+    "eu_shop_basic": {
+        "visitors": "5c84560777c3f7e9",
+        "truth_events": "daa375aa2f8e1901",
+        "consent_log": "e9ec4b754ee46e53",
+        "baseline_events": "ecdf417350792111",
+        "fullstack_events": "94a8b2a82e35fcd9",
+    },
+    "us_content_variants": {
+        "visitors": "38d2a16bc855e537",
+        "truth_events": "c2b2566787b52d7f",
+        "consent_log": "ae85d40bbd415d11",
+        "baseline_events": "3d2caa7191d0388f",
+        "fullstack_events": "55035c367eaf08c8",
+    },
+}
+
+
+# The pins before second devices (cross-device people, datasets/population.toml [cross_device]):
+# with no second devices every table must be exactly these, once the new person_id column is left out.
+ONE_DEVICE: dict[str, dict[str, str]] = {
+    "eu_shop": {
         "visitors": "fd2844fc567bbe66",
         "truth_events": "f2ffc56700e27a4c",
         "consent_log": "6c52e66a2ea93edc",
@@ -62,14 +89,31 @@ PINNED: dict[str, dict[str, str]] = {
 
 
 # The visitors digests before the general-audience fingerprint population became the default: the
-# volunteers' population must reproduce them exactly (only screen, WebGL, fonts, canvas and plugins differ).
+# volunteers' population (without second devices) must reproduce them exactly (only screen, WebGL,
+# fonts, canvas and plugins differ).
 VOLUNTEERS_VISITORS = {"eu_shop": "c20980ff72432648", "us_content_variants": "b4ddd11944c54a06"}
 
 
+def _one_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulators import traffic
+
+    pop = dict(traffic._population())
+    pop["cross_device"] = pop["cross_device"] | {"second_device_share": 0.0}
+    monkeypatch.setattr(traffic, "_population", lambda: pop)
+
+
+def _without_person(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    for t in ("visitors", "truth_events"):
+        assert tables[t]["person_id"].equals(tables[t]["visitor_id"], check_names=False)  # one browser per person
+    return {t: f.drop("person_id", strict=False) for t, f in tables.items()}
+
+
 @pytest.mark.parametrize("name", sorted(VOLUNTEERS_VISITORS))
-def test_volunteers_population_reproduces_the_old_visitors(name):
-    tables = build_run(apply_overrides(scenario_of(name), {"traffic.fingerprint_population": "volunteers"}))
-    assert digests(tables) == PINNED[name] | {"visitors": VOLUNTEERS_VISITORS[name]}
+def test_without_second_devices_the_old_tables_come_back(name, monkeypatch):
+    _one_device(monkeypatch)
+    assert digests(_without_person(build_run(scenario_of(name)))) == ONE_DEVICE[name]
+    volunteers = build_run(apply_overrides(scenario_of(name), {"traffic.fingerprint_population": "volunteers"}))
+    assert digests(_without_person(volunteers)) == ONE_DEVICE[name] | {"visitors": VOLUNTEERS_VISITORS[name]}
 
 
 def scenario_of(name: str) -> Scenario:
