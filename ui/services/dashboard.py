@@ -48,3 +48,11 @@ def breakdown(scenario: Scenario, start: dt.date, end: dt.date, by: str, metric:
     if by == "country":  # names, not ISO codes, for the room
         rows = rows.with_columns(pl.col("country").replace(COUNTRY_NAMES))
     return rows
+
+
+@cached("data", max_entries=64)
+def whereabouts(scenario: Scenario, start: dt.date, end: dt.date, rail: str, dim: str, row: str) -> dashboard.Whereabouts | None:
+    """Where the truth's visitors of a takeaway row went in the rail (`row` as the page shows it)."""
+    if dim == "country":
+        row = {name: code for code, name in COUNTRY_NAMES.items()}.get(row, row)
+    return dashboard.whereabouts(_tables(scenario, start, end), rail, dim, row)
