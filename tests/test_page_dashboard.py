@@ -88,3 +88,15 @@ def test_custom_range_cuts_the_strip(page):
     k = metrics.kpis(metrics.in_range(run(s), first, first), s)
     want = k.filter((pl.col("rail") == "baseline") & (pl.col("metric") == "page_views"))["value"][0]
     assert next(m for m in at.metric if m.label == "Page views").value == f"{want:,.0f}"
+
+
+def test_devices_panel_says_where_the_true_tablets_went(page):
+    at = page
+    at.radio(key="dash-rail").set_value("fullstack").run()
+    at.radio(key="dash-preset").set_value("whole run").run()
+    s = _scenario(at)
+    start, end = dashboard.preset_range(s, "whole run")
+    w = dashboard.whereabouts(metrics.in_range(run(s), start, end), "fullstack", "device", "tablet")
+    captions = [c.value for c in at.caption if c.value.startswith("Why: of the")]
+    assert any(f"of the {w['true_visitors']:,} true tablet visitors, {w['counted_here']:,} were counted as tablet, "
+               f"{w['counted_elsewhere']:,} were recorded but counted as desktop" in c for c in captions), captions

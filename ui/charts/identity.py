@@ -26,7 +26,7 @@ def precision_recall_chart(scores: pl.DataFrame) -> alt.LayerChart:
         tooltip=["label", "measure", alt.Tooltip("value:Q", format=".1%")],
     )
     bars = base.mark_bar().encode(
-        color=theme.rail_color(rails=rails),
+        color=theme.rail_color(rails=rails, orient="bottom"),
         opacity=alt.Opacity("measure:N", scale=alt.Scale(domain=list(MEASURES), range=[1.0, 0.45]), legend=None),  # each bar is labelled
     )
     # Long bars carry their label inside (white on the solid bar, dark on the pale one), short ones just outside.
@@ -37,7 +37,7 @@ def precision_recall_chart(scores: pl.DataFrame) -> alt.LayerChart:
     outside = base.mark_text(align="left", dx=4, fontSize=12, fontWeight="bold", color="#111111").encode(
         text="text:N").transform_filter(alt.datum.value < 0.4)
     # Legends below the chart: on a phone a legend at the side leaves the bars no room.
-    return (bars + inside + outside).properties(height=alt.Step(22)).configure_legend(orient="bottom", direction="vertical")
+    return (bars + inside + outside).properties(height=alt.Step(22))
 
 
 def cross_device_chart(xd: pl.DataFrame) -> alt.LayerChart:
@@ -51,6 +51,7 @@ def cross_device_chart(xd: pl.DataFrame) -> alt.LayerChart:
                 title="share of multi-device people joined across devices"),
         tooltip=["label", alt.Tooltip("share_joined:Q", format=".1%"), "joined", "multi_device_people"],
     )
-    bars = base.mark_bar().encode(color=theme.rail_color(rails=rails))
+    # The legend below the chart (set on the encoding: a legend-level orient wins over configure_legend).
+    bars = base.mark_bar().encode(color=theme.rail_color(rails=rails, orient="bottom"))
     text = base.mark_text(align="left", dx=4, fontSize=12, fontWeight="bold", color="#111111").encode(text="text:N")
-    return (bars + text).properties(height=alt.Step(26)).configure_legend(orient="bottom", direction="vertical")
+    return (bars + text).properties(height=alt.Step(26))
