@@ -74,7 +74,7 @@ def test_takeaway_names_an_existing_row_and_the_truth_toggle(page):
         (pl.col("rail") == "truth") & (pl.col("metric") == "visitors"))["value"][0]
     at.toggle(key="dash-compare").set_value(False).run()
     assert not at.exception and not [sp for sp in chart_specs(at) if "layer" in sp and "projection" not in sp]
-    assert [sp for sp in chart_specs(at) if "projection" in sp][0]["layer"][1]["encoding"]["color"]["field"] == "value"
+    assert next(sp for sp in chart_specs(at) if "projection" in sp)["layer"][1]["encoding"]["color"]["field"] == "value"
     at.toggle(key="dash-compare").set_value(True).run()
 
 
