@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-from functools import cache
 from typing import Any
 
 import polars as pl
 
-from engine import dashboard, metrics
-from engine.datasets import DATASETS_DIR
+from engine import dashboard, datasets, metrics
 from engine.scenario import Scenario
 from ui.cache import cached
 from ui.services.simulation import run
@@ -38,10 +35,9 @@ COUNTRY_ISO_NUMERIC = {
 }
 
 
-@cache
 def world() -> dict[str, Any]:
-    """The world's countries as TopoJSON (world-atlas 2.0.2, Natural Earth 1:110m; datasets/world/SOURCE.md)."""
-    return json.loads((DATASETS_DIR / "world" / "countries-110m.json").read_text())
+    """The map's country shapes (engine.datasets.world)."""
+    return datasets.world()
 
 
 def with_iso(rows: pl.DataFrame) -> pl.DataFrame:
