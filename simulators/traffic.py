@@ -205,12 +205,16 @@ def _population() -> dict:
 
 
 def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int, *, stream: int = _S_VISITOR,
-              device: np.ndarray | None = None) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
+              rows: np.ndarray | None = None, device: np.ndarray | None = None) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
     """One chunk's visitors: stored columns, plus internal arrays the session builder needs.
-    `stream` and `device` (a device class index per visitor) draw second-device browsers."""
+    `stream`, `rows` (chunk positions to build; the draws are the whole chunk's, so a row does not
+    depend on which others are built) and `device` (a device class index per row) draw
+    second-device browsers."""
     t = scenario.traffic
     n = hi - lo
     u = _rng(scenario.seed, chunk, stream).random((n, _N_V))
+    pos = np.arange(n) if rows is None else rows
+    u, n = u[pos], len(pos)
     pop = _population()
     cp = pools.country_pools()
     dp = pools.device_pools()
@@ -280,7 +284,7 @@ def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int, *, stream: int =
     addr = _rng(scenario.seed, chunk, _S_ADDR)
     prefix = cp.ipv4_prefix16[country, (u[:, _V_IPPREFIX] * pools.IPV4_PREFIXES_PER_COUNTRY).astype(np.int64)]
     # One draw matrix, so a visitor's addresses do not depend on the chunk's size.
-    words = addr.integers(0, 1 << 16, size=(n, 7))
+    words = addr.integers(0, 1 << 16, size=(hi - lo, 7))[pos]
     ipv4 = (prefix << 16) | np.clip(words[:, 0], 1, 65_534)
     ipv6_rest = words[:, 1:]
 
@@ -295,7 +299,7 @@ def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int, *, stream: int =
     num = (u[:, _V_NUM] * 100).astype(np.int64)
     domain_i = (u[:, _V_DOMAIN] * len(pools.EMAIL_DOMAINS)).astype(np.int64)
 
-    visitor_id = np.arange(lo, hi, dtype=np.int64)
+    visitor_id = lo + pos.astype(np.int64)
     df = pl.DataFrame(
         {
             "visitor_id": visitor_id,
@@ -645,19 +649,19 @@ def _second_devices(scenario: Scenario, chunk: int, lo: int, hi: int, vis: pl.Da
     if not multi.any():
         return vis, ev
     who = np.flatnonzero(multi)
-    other = np.where(vi["device"] == 0, 1, 0)  # device class indices as in _profile_weights: desktop, mobile, tablet
-    alt, _ = _visitors(scenario, chunk, lo, hi, stream=_S_DEVICE2_BROWSER, device=other)
-    pick = pl.Series(who)
-    second = vis.select(pl.all().gather(pick)).with_columns(
-        alt.select(pl.col(list(_BROWSER_COLUMNS)).gather(pick)),
-        visitor_id=pl.col("visitor_id") + DEVICE2_ID_OFFSET,
+    other = np.where(vi["device"][who] == 0, 1, 0)  # device class indices as in _profile_weights: desktop, mobile, tablet
+    alt, _ = _visitors(scenario, chunk, lo, hi, stream=_S_DEVICE2_BROWSER, rows=who, device=other)
+    second = vis.select(pl.all().gather(pl.Series(who))).with_columns(
+        alt.select(_BROWSER_COLUMNS), visitor_id=pl.col("visitor_id") + DEVICE2_ID_OFFSET,
     )
-    ev = (
-        ev.with_columns(visitor_id=pl.when(pl.lit(pl.Series(moved))).then(pl.col("visitor_id") + DEVICE2_ID_OFFSET)
-                        .otherwise(pl.col("visitor_id")))
-        .sort("visitor_id", maintain_order=True)  # stable: each browser's events stay in time order
-        .with_columns(seq=pl.int_range(pl.len(), dtype=pl.Int32).over("visitor_id"))
-    )
+    # Second devices' ids follow every first device's, and keep their people's order: the moved
+    # events, appended in their order, keep the events sorted by browser, then time.
+    stay, move = ev.filter(~pl.Series(moved)), ev.filter(pl.Series(moved))
+    ev = pl.concat([stay, move.with_columns(visitor_id=pl.col("visitor_id") + DEVICE2_ID_OFFSET)])
+    browser = ev["visitor_id"].to_numpy()
+    new_browser = np.concatenate([[True], browser[1:] != browser[:-1]])
+    seq = np.arange(len(browser)) - np.flatnonzero(new_browser)[np.cumsum(new_browser) - 1]
+    ev = ev.with_columns(seq=pl.Series(seq, dtype=pl.Int32))
     return pl.concat([vis, second.select(vis.columns)]), ev
 
 
