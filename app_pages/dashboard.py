@@ -28,7 +28,11 @@ period = f"{start.day} {start:%b} – {end.day} {end:%b %Y}" if start != end els
 shown = "fullstack" if rail == "modelled" else rail
 
 rows = {by: data.breakdown(scenario, start, end, by, metric) for by, metric, _ in data.PANELS}
-st.markdown("#### " + view.takeaway(views.worst_rows(rows, rail), rail, period))
+misses = views.worst_rows(rows, rail)
+st.markdown("#### " + view.takeaway(misses, rail, period))
+for m in misses:
+    if (w := data.whereabouts(scenario, start, end, rail, m["dimension"], m["row"])) is not None:
+        st.caption(view.cause(w, rail))
 view.kpi_strip(data.strip(scenario, start, end, rail))
 st.caption(view.rail_note(scenario, rail))
 
@@ -44,12 +48,17 @@ labels = {by: heading for by, _, heading in data.PANELS}
 for by, metric_by, heading in data.PANELS:
     st.subheader(heading)
     top = rows[by].head(10)
+    if by == "country":
+        st.altair_chart(charts.country_map(data.with_iso(rows[by]), shown, data.world(), compare))
     st.altair_chart(charts.ranked(top, by, shown, metric_by.replace("_", " "), compare))
+    worst = views.most_misread(rows[by], rail, by) if by == "device" and compare else None
+    if worst is not None and (w := data.whereabouts(scenario, start, end, rail, by, worst)) is not None and w["counted_elsewhere"]:
+        st.caption(view.cause(w, rail))
 gaps = view.dimension_gaps(rows, rail, labels)
 st.caption(
     ("Bars: " + LABELS[shown] + ("; grey behind: the truth; the percentage is the error vs the truth (red: undercounted)."
                                   if compare else ".")) +
-    " Top 10 rows by the truth. Countries as bars: no offline world map ships with the app." +
+    " Top 10 rows by the truth. Map: Natural Earth's countries at 1:110m (world-atlas, shipped with the app)." +
     (f" This rail records nothing for: {', '.join(gaps)}." if gaps else "")
 )
 

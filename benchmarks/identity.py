@@ -46,7 +46,8 @@ def main() -> None:
     for fp in (False, True):
         t0 = time.perf_counter()
         identity.identity_scores(tables, measure_fingerprinting=fp)
-        identity.cross_device(tables)
+        identity.cross_device(tables, measure_fingerprinting=fp)
+        identity.cookie_splits(tables)
         print(f"  engine only, fingerprinting={fp}: {time.perf_counter() - t0:.3f} s")
 
 

@@ -232,7 +232,7 @@ def rail_user_events(tables: Tables, rail: str) -> pl.DataFrame:
     """event_id, user_id (the rail's own id: visitor id, daily visitor hash, device cookie), ts,
     event. Full-stack pings carry no id and are left out (as in `engine.funnel.rail_funnels`)."""
     if rail == "truth":
-        ev, user = tables["truth_events"], pl.col("visitor_id").cast(pl.String)
+        ev, user = tables["truth_events"], pl.col("person_id").cast(pl.String)
     elif rail == "baseline":
         ev, user = tables["baseline_events"], pl.col("visitor_hash")
     elif rail == "fullstack":

@@ -106,3 +106,60 @@ def worst_rows(rows: dict[str, pl.DataFrame], rail: str, n: int = 2) -> list[Mis
         return []
     allrows = pl.concat(found).sort(pl.col("error_pct").abs(), descending=True).head(n)
     return [Miss(**row) for row in allrows.iter_rows(named=True)]  # type: ignore[typeddict-item]
+
+
+def most_misread(rows: pl.DataFrame, rail: str, by: str) -> str | None:
+    """The row of a `breakdown` the rail gets furthest from the truth (any size), or None."""
+    col = f"{_rail_of(rail)}_error_pct"
+    found = rows.drop_nulls(col).sort(pl.col(col).abs(), descending=True)
+    return str(found[by][0]) if found.height else None
+
+
+# The rail column that shows a visitor-level dimension of the truth (pages and channels are per event).
+RAIL_COLUMN = {"device": "device_class", "browser": "browser_family", "country": "country"}
+
+
+class Whereabouts(TypedDict):
+    dimension: str
+    row: str
+    true_visitors: int
+    counted_here: int
+    counted_elsewhere: int  # recorded by the rail, but never under this row
+    elsewhere_as: str | None  # the row most of them were counted under instead
+    elsewhere_truth: str | None  # the commonest true "os browser" among them
+    unseen: int  # no row of theirs in the rail at all
+
+
+def whereabouts(tables: Tables, rail: str, dim: str, row: str) -> Whereabouts | None:
+    """Where the truth's visitors of one row went in a rail: counted under it, counted only under
+    other values (a misread user agent, an IP placed in another country), or not recorded at all
+    (no consent, a blocker). Rail rows are matched to the truth through event_id, which only the lab
+    can do. None for a dimension the rail reads per event (pages, channels)."""
+    col = RAIL_COLUMN.get(dim)
+    if col is None:
+        return None
+    r = _rail_of(rail)
+    ev = tables[f"{r}_events"]
+    if r == "fullstack":
+        ev = ev.filter(~pl.col("is_ping"))
+    vis = tables["visitors"].select("visitor_id", dim, truth_of=pl.concat_str(["os", "browser"], separator=" "))
+    truth = tables["truth_events"].select("event_id", "visitor_id", "person_id").join(vis, on="visitor_id").filter(
+        pl.col(dim) == row)
+    got = truth.join(ev.select("event_id", shown=pl.col(col).fill_null("unknown")), on="event_id", how="left")
+    per = got.group_by("person_id").agg(
+        here=(pl.col("shown") == row).any(),
+        seen=pl.col("shown").is_not_null().any(),
+        other=pl.col("shown").filter(pl.col("shown") != row).mode().sort().first(),
+        truth_of=pl.col("truth_of").first(),
+    )
+    elsewhere = per.filter(pl.col("seen") & ~pl.col("here"))
+
+    def commonest(c: str) -> str | None:
+        counts = elsewhere.group_by(c).len().sort("len", c, descending=[True, False])
+        return counts[c][0] if counts.height else None
+
+    return Whereabouts(
+        dimension=dim, row=row, true_visitors=per.height, counted_here=int(per["here"].sum()),
+        counted_elsewhere=elsewhere.height, elsewhere_as=commonest("other"), elsewhere_truth=commonest("truth_of"),
+        unseen=int((~per["seen"]).sum()),
+    )

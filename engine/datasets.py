@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -14,6 +15,12 @@ DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 def load(name: str) -> dict[str, Any]:
     """Parsed `datasets/<name>.toml` (cached; callers must not mutate it)."""
     return tomllib.loads((DATASETS_DIR / f"{name}.toml").read_text())
+
+
+@cache
+def world() -> dict[str, Any]:
+    """The world's countries as TopoJSON (world-atlas 2.0.2, Natural Earth 1:110m; datasets/world/SOURCE.md)."""
+    return json.loads((DATASETS_DIR / "world" / "countries-110m.json").read_text())
 
 
 def calibration() -> dict[str, Any]:

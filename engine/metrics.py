@@ -90,7 +90,7 @@ def rail_events(tables: Tables, rail: str, extra: Sequence[str] = ()) -> pl.Data
         vcols = ["visitor_id", "region", "device", *(c for c in ("country", "browser") if c in extra)]
         v = tables["visitors"].select(vcols)
         return tables["truth_events"].join(v, on="visitor_id", how="left").select(
-            pl.col("visitor_id").cast(pl.String).alias("user"),
+            pl.col("person_id").cast(pl.String).alias("user"),
             pl.col("session_id").cast(pl.String).alias("session"),
             "ts", "event", "revenue", "region", "device", "channel", *more,
         )

@@ -84,15 +84,18 @@ def find(tables: Tables, query: str, scenario: Scenario) -> Subject | None:
     if hit.height == 0:
         return None
     row = hit.sort("visitor_id").row(0, named=True)
-    return subject_of(tables, row["visitor_id"], row["email"], scenario)
+    # A person with a second device is one subject: their first browser's id is their person id.
+    return subject_of(tables, row["person_id"], row["email"], scenario)
 
 
 def subject_of(tables: Tables, visitor_id: int, email: str | None, scenario: Scenario) -> Subject:
-    """The identifiers a site can compute for this person from their e-mail and consent ID."""
+    """The identifiers a site can compute for this person (`visitor_id`: their person id) from their
+    e-mail and the consent ID of each of their browsers."""
     fullstack = tables["fullstack_events"]
     user_ids = _user_ids(email, fullstack["date"].unique().sort(), scenario.masking.key_rotation == "daily")
     devices = fullstack.filter(_in("user_id", user_ids))["device_id"].drop_nulls().unique().sort()
-    consent_cookie = consent_ids(pl.Series([visitor_id], dtype=pl.Int64), scenario.seed)
+    browsers = tables["visitors"].filter(pl.col("person_id") == visitor_id)["visitor_id"]
+    consent_cookie = consent_ids(browsers, scenario.seed)
     anonymous = masking.keyed_hash(consent_cookie, keys.derive(CONSENT_ID_LABEL))
     return Subject(int(visitor_id), email, user_ids, tuple(devices.to_list()), tuple(anonymous.to_list()))
 
@@ -131,8 +134,8 @@ def _in(column: str, values: tuple) -> pl.Expr:
 def linkable(subject: Subject) -> dict[str, pl.Expr]:
     """Per table, the rows the site can tie to this person (tables missing here hold none)."""
     return {
-        "visitors": pl.col("visitor_id") == subject.visitor_id,
-        "truth_events": pl.col("visitor_id") == subject.visitor_id,
+        "visitors": pl.col("person_id") == subject.visitor_id,
+        "truth_events": pl.col("person_id") == subject.visitor_id,
         "fullstack_events": _in("user_id", subject.user_ids) | _in("device_id", subject.device_ids),
         "consent_log": _in("anonymous_id", subject.anonymous_ids),
     }
@@ -142,8 +145,9 @@ def examples(tables: Tables, n: int = 6) -> pl.DataFrame:
     """Simulated visitors with an e-mail for learners to try: about half whose logins reached the full
     stack (picked with the truth) and half whose did not."""
     logins = tables["fullstack_events"].filter(pl.col("user_id").is_not_null()).select("event_id")
-    reached = tables["truth_events"].join(logins, on="event_id", how="semi")["visitor_id"].unique()
-    people = (tables["visitors"].filter(pl.col("email").is_not_null()).sort("visitor_id")
+    reached = tables["truth_events"].join(logins, on="event_id", how="semi")["person_id"].unique()
+    # One row per person: their first browser (a second device carries the same e-mail).
+    people = (tables["visitors"].filter(pl.col("email").is_not_null(), pl.col("visitor_id") == pl.col("person_id")).sort("visitor_id")
               .select("visitor_id", "email", in_fullstack=pl.col("visitor_id").is_in(reached.implode())))
     return pl.concat([people.filter("in_fullstack").head(n - n // 2), people.filter(~pl.col("in_fullstack")).head(n // 2)]).sort("visitor_id")
 

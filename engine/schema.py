@@ -90,7 +90,8 @@ TABLES: dict[str, dict[str, Column]] = {
         "consent_log": _c(I64, N),
     },
     "visitors": _RUN_ID | {
-        "visitor_id": _c(I64, M, note="ground truth only"),
+        "visitor_id": _c(I64, M, note="ground truth only: one browser (a person's second device is a row of its own)"),
+        "person_id": _c(I64, M, note="ground truth only: the person behind the browser"),
         "date": _c(D, N),
         "first_seen": _c(TS, L),
         "persona": _c(S, L),
@@ -126,7 +127,8 @@ TABLES: dict[str, dict[str, Column]] = {
     },
     "truth_events": _RUN_ID | {
         "event_id": _c(I64, N),
-        "visitor_id": _c(I64, M, note="ground truth only"),
+        "visitor_id": _c(I64, M, note="ground truth only: the browser that sent it"),
+        "person_id": _c(I64, M, note="ground truth only: the person behind the browser"),
         "session_id": _c(I64, M, note="ground truth only"),
         "session_index": _c(I32, N),
         "session_start": _c(TS, L),

@@ -29,6 +29,11 @@ _ID_STRIDE = 1 << 32  # event and session ids: chunk index in the high bits
 
 # Random streams (the third element of the seed sequence).
 _S_VISITOR, _S_CONSENT, _S_ADDR, _S_SESSION, _S_EVENT = 1, 2, 3, 4, 5
+# Second devices draw from streams of their own, so the streams above (and every column of a
+# one-device visitor) are the same as without them.
+_S_DEVICE2_PICK, _S_DEVICE2_BROWSER, _S_DEVICE2_CONSENT = 6, 7, 8
+# A second device's browser id: its person's id plus this offset (ids stay sorted within a chunk).
+DEVICE2_ID_OFFSET = 1 << 40
 
 # Columns of the per-visitor uniform matrix (common random numbers).
 # The first _N_VARIETY are the fingerprint variety draws, which follow the visitor's typicality
@@ -199,11 +204,17 @@ def _population() -> dict:
     return datasets.load("population")
 
 
-def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
-    """One chunk's visitors: stored columns, plus internal arrays the session builder needs."""
+def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int, *, stream: int = _S_VISITOR,
+              rows: np.ndarray | None = None, device: np.ndarray | None = None) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
+    """One chunk's visitors: stored columns, plus internal arrays the session builder needs.
+    `stream`, `rows` (chunk positions to build; the draws are the whole chunk's, so a row does not
+    depend on which others are built) and `device` (a device class index per row) draw
+    second-device browsers."""
     t = scenario.traffic
     n = hi - lo
-    u = _rng(scenario.seed, chunk, _S_VISITOR).random((n, _N_V))
+    u = _rng(scenario.seed, chunk, stream).random((n, _N_V))
+    pos = np.arange(n) if rows is None else rows
+    u, n = u[pos], len(pos)
     pop = _population()
     cp = pools.country_pools()
     dp = pools.device_pools()
@@ -225,7 +236,7 @@ def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int) -> tuple[pl.Data
     # Device class, then a correlated device profile; every attribute comes from the profile's pools.
     devices, profile_cdf = _profile_weights(scenario)
     dmix = t.device_mix.shares()
-    device_idx = _pick(_cdf([dmix[d] for d in devices]), u[:, _V_DEVICE])
+    device_idx = _pick(_cdf([dmix[d] for d in devices]), u[:, _V_DEVICE]) if device is None else device
     profile = np.zeros(n, dtype=np.int64)
     for di in range(len(devices)):
         on = device_idx == di
@@ -273,7 +284,7 @@ def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int) -> tuple[pl.Data
     addr = _rng(scenario.seed, chunk, _S_ADDR)
     prefix = cp.ipv4_prefix16[country, (u[:, _V_IPPREFIX] * pools.IPV4_PREFIXES_PER_COUNTRY).astype(np.int64)]
     # One draw matrix, so a visitor's addresses do not depend on the chunk's size.
-    words = addr.integers(0, 1 << 16, size=(n, 7))
+    words = addr.integers(0, 1 << 16, size=(hi - lo, 7))[pos]
     ipv4 = (prefix << 16) | np.clip(words[:, 0], 1, 65_534)
     ipv6_rest = words[:, 1:]
 
@@ -288,7 +299,7 @@ def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int) -> tuple[pl.Data
     num = (u[:, _V_NUM] * 100).astype(np.int64)
     domain_i = (u[:, _V_DOMAIN] * len(pools.EMAIL_DOMAINS)).astype(np.int64)
 
-    visitor_id = np.arange(lo, hi, dtype=np.int64)
+    visitor_id = lo + pos.astype(np.int64)
     df = pl.DataFrame(
         {
             "visitor_id": visitor_id,
@@ -605,8 +616,63 @@ def _visitor_chunks(scenario: Scenario, n: int) -> Iterator[pl.DataFrame]:
         yield _visitors(scenario, chunk, lo, min(lo + CHUNK_VISITORS, n))[0]
 
 
+# Columns of a second device's browser row taken from its own draw (the rest are the person's:
+# who they are, where they live, their account and e-mail, their language and network address).
+_BROWSER_COLUMNS = ("device", "os", "browser", "platform", "user_agent", "screen", "webgl", "fonts", "canvas",
+                    "plugins", "accept", "dnt", "cookies_enabled", "adblock", "gpc")
+
+
+def _second_devices(scenario: Scenario, chunk: int, lo: int, hi: int, vis: pl.DataFrame, vi: dict[str, np.ndarray],
+                    ev: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Cross-device visitors (population.toml, [cross_device]): some account holders with two or
+    more sessions have some of their return sessions on a second device (a phone beside a desktop,
+    or a desktop beside a phone or tablet). That device is a browser of its own: a visitor row with
+    its own id (the person's id + DEVICE2_ID_OFFSET), its own browser attributes, cookie and consent
+    draws, and the person's `person_id` and e-mail (it logs in like the first device). The
+    sessions' contents are the person's, drawn before the split. All draws come from streams of
+    their own, one row per person of the chunk (fixed size), so one-device visitors are unchanged."""
+    cd = _population()["cross_device"]
+    n = hi - lo
+    rng = _rng(scenario.seed, chunk, _S_DEVICE2_PICK)
+    u_person = rng.random(n)
+    u_session = rng.random((n, _population()["session"]["max_sessions"]))
+    local = ev["visitor_id"].to_numpy() - lo
+    sidx = ev["session_index"].to_numpy().astype(np.int64)
+    kept = np.zeros(n, dtype=np.int64)
+    np.maximum.at(kept, local, sidx + 1)  # a visitor's kept sessions are a prefix of its session indices
+    multi = vi["has_account"] & (kept >= 2) & (u_person < cd["second_device_share"])
+    # The first return session is always on the second device (so every such person uses two);
+    # later ones are with the configured probability.
+    moved = multi[local] & ((sidx == 1) | ((sidx > 1) & (u_session[local, sidx] < cd["session_share"])))
+    vis = vis.with_columns(person_id=pl.col("visitor_id"))
+    ev = ev.with_columns(person_id=pl.col("visitor_id"))
+    if not multi.any():
+        return vis, ev
+    who = np.flatnonzero(multi)
+    other = np.where(vi["device"][who] == 0, 1, 0)  # device class indices as in _profile_weights: desktop, mobile, tablet
+    alt, _ = _visitors(scenario, chunk, lo, hi, stream=_S_DEVICE2_BROWSER, rows=who, device=other)
+    second = vis.select(pl.all().gather(pl.Series(who))).with_columns(
+        alt.select(_BROWSER_COLUMNS), visitor_id=pl.col("visitor_id") + DEVICE2_ID_OFFSET,
+    )
+    # Second devices' ids follow every first device's, and keep their people's order: the moved
+    # events, appended in their order, keep the events sorted by browser, then time.
+    stay, move = ev.filter(~pl.Series(moved)), ev.filter(pl.Series(moved))
+    ev = pl.concat([stay, move.with_columns(visitor_id=pl.col("visitor_id") + DEVICE2_ID_OFFSET)])
+    browser = ev["visitor_id"].to_numpy()
+    new_browser = np.concatenate([[True], browser[1:] != browser[:-1]])
+    seq = np.arange(len(browser)) - np.flatnonzero(new_browser)[np.cumsum(new_browser) - 1]
+    ev = ev.with_columns(seq=pl.Series(seq, dtype=pl.Int32))
+    return pl.concat([vis, second.select(vis.columns)]), ev
+
+
+def _device2_draws(scenario: Scenario, chunk: int, lo: int, hi: int) -> pl.DataFrame:
+    """Consent draws of every possible second-device browser of the chunk (consent is stored per browser)."""
+    cu = _rng(scenario.seed, chunk, _S_DEVICE2_CONSENT).random((hi - lo, len(CONSENT_DRAWS)))
+    return pl.DataFrame({"visitor_id": np.arange(lo, hi, dtype=np.int64) + DEVICE2_ID_OFFSET} | {k: cu[:, i] for i, k in enumerate(CONSENT_DRAWS)})
+
+
 def generate_chunk(scenario: Scenario, chunk: int) -> Traffic:
-    """Ground truth for visitors [chunk * CHUNK_VISITORS, ...) of the scenario."""
+    """Ground truth for visitors [chunk * CHUNK_VISITORS, ...) of the scenario (and their second devices)."""
     lo = chunk * CHUNK_VISITORS
     hi = min(lo + CHUNK_VISITORS, scenario.traffic.visitors)
     vis, vi = _visitors(scenario, chunk, lo, hi)
@@ -614,6 +680,7 @@ def generate_chunk(scenario: Scenario, chunk: int) -> Traffic:
     ev, has_email, path_pool = _events(scenario, chunk, vis, vi, ss)
     vis = vis.with_columns(_email=pl.when(pl.Series(has_email)).then(pl.col("_email")))
     ev = _urls(scenario, ev, vis["_email"], path_pool)
+    vis, ev = _second_devices(scenario, chunk, lo, hi, vis, vi, ev)
     per_visitor = ev.group_by("visitor_id").agg(
         first_seen=pl.col("ts").min(),
         n_sessions=pl.col("session_id").n_unique().cast(pl.Int32),
@@ -628,15 +695,24 @@ def generate_chunk(scenario: Scenario, chunk: int) -> Traffic:
     )
     cu = _rng(scenario.seed, chunk, _S_CONSENT).random((hi - lo, len(CONSENT_DRAWS)))
     draws = pl.DataFrame({"visitor_id": np.arange(lo, hi, dtype=np.int64)} | {k: cu[:, i] for i, k in enumerate(CONSENT_DRAWS)})
+    draws = pl.concat([draws, _device2_draws(scenario, chunk, lo, hi)])
     draws = draws.join(vis.select("visitor_id"), on="visitor_id", how="semi", maintain_order="left")
     return Traffic(visitors=vis, events=ev.select(EVENT_COLUMNS), draws=draws)
 
 
 def generate_traffic(scenario: Scenario) -> Traffic:
-    """The whole run's ground truth in memory (for app-sized runs; the CLI streams chunks)."""
+    """The whole run's ground truth in memory (for app-sized runs; the CLI streams chunks). Chunks
+    are concatenated in browser-id order (second devices' ids follow all first devices')."""
     parts = [generate_chunk(scenario, c) for c in range(n_chunks(scenario))]
-    return Traffic(
+    traffic = Traffic(
         visitors=pl.concat([p.visitors for p in parts]),
         events=pl.concat([p.events for p in parts]),
         draws=pl.concat([p.draws for p in parts]),
+    )
+    if len(parts) == 1:
+        return traffic
+    return Traffic(
+        visitors=traffic.visitors.sort("visitor_id"),
+        events=traffic.events.sort("visitor_id", maintain_order=True),
+        draws=traffic.draws.sort("visitor_id"),
     )

@@ -129,7 +129,7 @@ def test_acceptance_writes_six_non_empty_tables(acceptance):
     assert tables_in(a) == set(store.TABLES)
     for t in store.TABLES:
         assert scalar(a, f'SELECT count(*) FROM "{t}"') > 0, f"{t} is empty"
-    assert scalar(a, "SELECT count(*) FROM visitors") == 20_000
+    assert scalar(a, "SELECT count(DISTINCT person_id) FROM visitors") == 20_000  # people (some with a second browser row)
     # the temporary database (and its WAL) was renamed away, nothing else is left next to it
     assert sorted(p.name for p in acceptance["dir"].iterdir()) == ["a.duckdb", "b.duckdb", "c.duckdb"]
 
@@ -453,7 +453,7 @@ def test_scenario_toml_applied_and_shortcuts_override(tmp_path):
     assert scen["traffic"]["days"] == 2
     assert scen["seed"] == 5
     assert scen["site"]["kind"] == "shop"  # untouched fields come from the default preset
-    assert scalar(out, "SELECT count(*) FROM visitors") == 1500
+    assert scalar(out, "SELECT count(DISTINCT person_id) FROM visitors") == 1500
     assert scalar(out, "SELECT count(*) FROM fullstack_events") > 0
     # Consent Mode basic: nothing is sent before consent, so no cookieless pings
     assert scalar(out, "SELECT count(*) FROM fullstack_events WHERE is_ping") == 0
@@ -471,7 +471,7 @@ def test_scenario_json_applied_on_top_of_preset(tmp_path):
     # the preset's own settings survive where the file says nothing (deep merge, not replace)
     assert scen["consent"]["banner"] == "no_banner"
     assert scen["traffic"]["region_mix"]["us"] == pytest.approx(0.80)
-    assert scalar(out, "SELECT count(*) FROM visitors") == 1200
+    assert scalar(out, "SELECT count(DISTINCT person_id) FROM visitors") == 1200
     assert scalar(out, "SELECT count(*) FROM fullstack_events WHERE is_ping") == 0
 
 

@@ -258,8 +258,11 @@ def test_funnel_breakdown_adds_up_to_the_rail_funnel(base_tables, steps):
 def test_funnel_breakdown_truth_consent_state(base_tables):
     b = ci.funnel_breakdown(base_tables, ["page_view"], 60)
     got = dict(b.filter(pl.col("rail") == "truth", pl.col("dimension") == "consent_choice").select("value", "users").iter_rows())
-    viewers = base_tables["truth_events"].filter(pl.col("event") == "page_view")["visitor_id"].unique()
-    expected = base_tables["visitors"].filter(pl.col("visitor_id").is_in(viewers.implode()))["consent_choice"].value_counts()
+    # A person counts under the consent answer of the browser of their first event (consent is stored per browser).
+    ev = base_tables["truth_events"].sort("ts", "event_id")
+    viewers = ev.filter(pl.col("event") == "page_view")["person_id"].unique().implode()
+    first = ev.unique("person_id", keep="first", maintain_order=True).filter(pl.col("person_id").is_in(viewers))
+    expected = first.join(base_tables["visitors"].select("visitor_id", "consent_choice"), on="visitor_id")["consent_choice"].value_counts()
     assert got == dict(expected.iter_rows())
 
 

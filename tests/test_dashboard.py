@@ -104,3 +104,40 @@ def test_worst_rows_are_the_largest_errors_among_big_rows(base_tables, base_scen
     top = max(abs(e) for f in rows.values() for e, t in zip(f["fullstack_error_pct"], f["truth"], strict=True)
               if e is not None and t >= dashboard.MIN_SHARE * f["truth"].sum())
     assert abs(worst[0]["error_pct"]) == top
+
+
+# --- why a device row is off: iPads send a Mac user agent (a real effect, not a rail bug) -------
+
+
+def test_ipads_send_a_mac_user_agent_and_android_tablets_do_not(base_tables):
+    from engine import masking
+
+    tablets = base_tables["visitors"].filter(pl.col("device") == "tablet")
+    ipad = tablets.filter(pl.col("os") == "iOS")["user_agent"]
+    android = tablets.filter(pl.col("os") == "Android")["user_agent"]
+    assert ipad.len() > 0 and android.len() > 0
+    assert masking.reduce_user_agent(ipad)["device_class"].unique().to_list() == ["desktop"]
+    assert masking.reduce_user_agent(ipad)["os"].unique().to_list() == ["macOS"]
+    assert masking.reduce_user_agent(android)["device_class"].unique().to_list() == ["tablet"]
+
+
+@pytest.mark.parametrize("rail", ["baseline", "fullstack"])
+def test_whereabouts_accounts_for_every_true_visitor_of_a_row(base_tables, base_scenario, rail):
+    from ui.components.dashboard_view import cause
+
+    w = dashboard.whereabouts(base_tables, rail, "device", "tablet")
+    truth = dashboard.breakdown(base_tables, base_scenario, "device", "visitors", top=None).filter(pl.col("device") == "tablet")
+    assert w["true_visitors"] == truth["truth"][0] == w["counted_here"] + w["counted_elsewhere"] + w["unseen"]
+    assert w["counted_elsewhere"] > 0 and w["elsewhere_as"] == "desktop" and w["elsewhere_truth"].startswith("iOS")
+    if rail == "baseline":
+        assert w["unseen"] == 0  # the server-side baseline records every request
+    else:
+        assert w["unseen"] > 0  # no consent, or a blocker
+    assert ("iPads send the same user agent as a Mac" in cause(w, rail)) == (w["counted_elsewhere"] >= w["unseen"])
+
+
+def test_whereabouts_only_for_visitor_dimensions(base_tables):
+    assert dashboard.whereabouts(base_tables, "fullstack", "channel", "direct") is None
+    assert dashboard.whereabouts(base_tables, "fullstack", "path", "/") is None
+    w = dashboard.whereabouts(base_tables, "baseline", "country", "DE")
+    assert w["counted_elsewhere"] == 0 and w["unseen"] == 0  # the baseline's GeoIP places every German in DE

@@ -38,6 +38,33 @@ SCENARIOS: dict[str, tuple[str, dict]] = {
 # sha256 (first 16 hex digits) of each table sorted by all its columns and written as CSV.
 PINNED: dict[str, dict[str, str]] = {
     "eu_shop": {
+        "visitors": "5c84560777c3f7e9",
+        "truth_events": "daa375aa2f8e1901",
+        "consent_log": "e9ec4b754ee46e53",
+        "baseline_events": "ecdf417350792111",
+        "fullstack_events": "c0c08d719235c37d",
+    },
+    "eu_shop_basic": {
+        "visitors": "5c84560777c3f7e9",
+        "truth_events": "daa375aa2f8e1901",
+        "consent_log": "e9ec4b754ee46e53",
+        "baseline_events": "ecdf417350792111",
+        "fullstack_events": "688a96d237559f9e",
+    },
+    "us_content_variants": {
+        "visitors": "38d2a16bc855e537",
+        "truth_events": "c2b2566787b52d7f",
+        "consent_log": "ae85d40bbd415d11",
+        "baseline_events": "3d2caa7191d0388f",
+        "fullstack_events": "1f21679425cae664",
+    },
+}
+
+
+# The pins before second devices (cross-device people, datasets/population.toml [cross_device]):
+# with no second devices every table must be exactly these, once the new person_id column is left out.
+ONE_DEVICE: dict[str, dict[str, str]] = {
+    "eu_shop": {
         "visitors": "fd2844fc567bbe66",
         "truth_events": "f2ffc56700e27a4c",
         "consent_log": "6c52e66a2ea93edc",
@@ -61,9 +88,11 @@ PINNED: dict[str, dict[str, str]] = {
 }
 
 
-# The full stack's digests before its client clock, receive time and sampling rate were recorded: the
-# columns it had then must keep exactly these values (the new columns come from streams of their own).
-FULLSTACK_BEFORE_QUALITY = {"eu_shop": "75d5e4bf173a3b7f", "eu_shop_basic": "850b19e5197d60c1", "us_content_variants": "fba5dfce3fdd9203"}
+# The full stack's digests (with second devices) before its client clock, receive time and sampling rate
+# were recorded: the columns it had then must keep exactly these values (the new columns come from
+# streams of their own). Without second devices the same held against the older pins 75d5e4bf173a3b7f,
+# 850b19e5197d60c1 and fba5dfce3fdd9203.
+FULLSTACK_BEFORE_QUALITY = {"eu_shop": "20c7f4855a5353db", "eu_shop_basic": "94a8b2a82e35fcd9", "us_content_variants": "55035c367eaf08c8"}
 QUALITY_COLUMNS = ("client_ts", "received_at", "sample_rate")
 
 
@@ -74,14 +103,31 @@ def test_new_fullstack_columns_leave_the_old_ones_unchanged(name):
 
 
 # The visitors digests before the general-audience fingerprint population became the default: the
-# volunteers' population must reproduce them exactly (only screen, WebGL, fonts, canvas and plugins differ).
+# volunteers' population (without second devices) must reproduce them exactly (only screen, WebGL,
+# fonts, canvas and plugins differ).
 VOLUNTEERS_VISITORS = {"eu_shop": "c20980ff72432648", "us_content_variants": "b4ddd11944c54a06"}
 
 
+def _one_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulators import traffic
+
+    pop = dict(traffic._population())
+    pop["cross_device"] = pop["cross_device"] | {"second_device_share": 0.0}
+    monkeypatch.setattr(traffic, "_population", lambda: pop)
+
+
+def _without_person(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    for t in ("visitors", "truth_events"):
+        assert tables[t]["person_id"].equals(tables[t]["visitor_id"], check_names=False)  # one browser per person
+    return {t: f.drop("person_id", strict=False) for t, f in tables.items()}
+
+
 @pytest.mark.parametrize("name", sorted(VOLUNTEERS_VISITORS))
-def test_volunteers_population_reproduces_the_old_visitors(name):
-    tables = build_run(apply_overrides(scenario_of(name), {"traffic.fingerprint_population": "volunteers"}))
-    assert digests(tables) == PINNED[name] | {"visitors": VOLUNTEERS_VISITORS[name]}
+def test_without_second_devices_the_old_tables_come_back(name, monkeypatch):
+    _one_device(monkeypatch)
+    assert digests(_without_person(build_run(scenario_of(name)))) == ONE_DEVICE[name]
+    volunteers = build_run(apply_overrides(scenario_of(name), {"traffic.fingerprint_population": "volunteers"}))
+    assert digests(_without_person(volunteers)) == ONE_DEVICE[name] | {"visitors": VOLUNTEERS_VISITORS[name]}
 
 
 def scenario_of(name: str) -> Scenario:

@@ -344,7 +344,7 @@ def test_rail_funnels_of_a_run(base_scenario, base_tables):
     assert table["rail"].unique().sort().to_list() == ["baseline", "fullstack", "truth"]
     users = {r: table.filter(pl.col("rail") == r)["users"].to_list() for r in ("truth", "baseline", "fullstack")}
     # The truth's step 1 is every visitor with a page view; the full stack sees fewer.
-    assert users["truth"][0] == base_tables["truth_events"].filter(pl.col("event") == "page_view")["visitor_id"].n_unique()
+    assert users["truth"][0] == base_tables["truth_events"].filter(pl.col("event") == "page_view")["person_id"].n_unique()  # the truth counts people
     assert users["fullstack"][0] < users["truth"][0]
     # The baseline records no view_item events: its funnel stops at step 1.
     assert users["baseline"][1] == 0

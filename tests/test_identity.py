@@ -66,7 +66,7 @@ def _tables(**extra: pl.DataFrame) -> dict[str, pl.DataFrame]:
         "event_id": [1, 2, 3, 4, 5, 6],
         "session_id": [10, 11, 12, 20, 21, 30],
         "visitor_id": [1, 1, 1, 2, 2, 3],
-    })
+    }).with_columns(person_id=pl.col("visitor_id"))
     ts = pl.datetime_range(pl.datetime(2026, 1, 1), pl.datetime(2026, 1, 6), "1d", eager=True)
     full = pl.DataFrame({
         "event_id": [1, 2, 3, 4, 5, 6], "ts": ts,
@@ -118,8 +118,40 @@ def test_on_a_real_run(base_tables):
     # A fingerprint is shared by look-alike browsers: it claims wrong pairs the keyed ids do not.
     assert by["fingerprint"]["precision"] < by["device_cookie"]["precision"]
     assert by["fingerprint"]["share_identified"] > by["device_cookie"]["share_identified"]  # no consent needed
-    xd = identity.cross_device(base_tables)
-    assert xd["multi_device_visitors"] == 0  # the simulator gives each visitor one device
-    # 14 days: Safari's 7-day cap splits returning visitors over two cookies; some log in on both.
-    assert xd["split_visitors"] > 0
-    assert 0 < xd["rejoined_by_login"] <= xd["split_visitors"]
+    splits = identity.cookie_splits(base_tables)
+    # 14 days: Safari's 7-day cap splits returning browsers over two cookies; some log in on both.
+    assert splits["split_browsers"] > 0
+    assert 0 < splits["rejoined_by_login"] <= splits["split_browsers"]
+    # Some people use a second device; only the login joins any of them across devices.
+    xd = {r["method"]: r for r in identity.cross_device(base_tables, measure_fingerprinting=True).iter_rows(named=True)}
+    people = truth.group_by("person_id").agg(pl.col("visitor_id").n_unique())
+    assert xd["login"]["multi_device_people"] == splits["multi_device_people"] == (people["visitor_id"] > 1).sum() > 0
+    assert 0 < xd["login"]["joined"] <= xd["login"]["seen_on_two_devices"]
+    assert xd["device_cookie"]["joined"] == xd["daily_hash"]["joined"] == 0
+
+
+def _two_device_tables() -> dict[str, pl.DataFrame]:
+    """The hand-made run with person 1's third session on a second device (browser 101, cookie c2,
+    its own canvas): the login joins the two devices, nothing else does."""
+    t = _tables()
+    truth = t["truth_events"].with_columns(visitor_id=pl.when(pl.col("event_id") == 3).then(101).otherwise(pl.col("visitor_id")))
+    phone = t["visitors"].filter(pl.col("visitor_id") == 1).with_columns(visitor_id=pl.lit(101, pl.Int64), canvas=pl.lit("phone"))
+    return t | {"truth_events": truth, "visitors": pl.concat([t["visitors"], phone])}
+
+
+def test_cross_device_on_a_hand_made_run():
+    xd = {r["method"]: r for r in identity.cross_device(_two_device_tables(), measure_fingerprinting=True).iter_rows(named=True)}
+    assert {r["multi_device_people"] for r in xd.values()} == {1}
+    assert (xd["login"]["seen_on_two_devices"], xd["login"]["joined"], xd["login"]["share_joined"]) == (1, 1, 1.0)
+    assert (xd["device_cookie"]["seen_on_two_devices"], xd["device_cookie"]["joined"]) == (1, 0)
+    assert xd["daily_hash"]["joined"] == xd["fingerprint"]["joined"] == 0
+    # Same person across browsers still counts as same person for precision/recall.
+    scores = {r["method"]: r for r in identity.identity_scores(_two_device_tables()).iter_rows(named=True)}
+    assert (scores["login"]["precision"], scores["login"]["recall"]) == (1.0, 1.0)
+    assert scores["device_cookie"]["recall"] == 0.5
+
+
+def test_cross_device_share_is_none_without_multi_device_people():
+    xd = identity.cross_device(_tables())
+    assert xd["multi_device_people"].to_list() == [0, 0, 0]
+    assert xd["share_joined"].null_count() == 3

@@ -46,10 +46,10 @@ def test_each_rail_renders_and_its_strip_equals_kpis(page, rail):
     err = dict(k.filter(pl.col("rail") == "fullstack").select("metric", "error_pct").iter_rows())
     if rail == "fullstack":
         assert shown["Visitors"].delta == f"{err['visitors']:+.1f}% vs truth"
-    # Traffic over time + five ranked panels, each with the truth layer behind when compared.
+    # Traffic over time + five ranked panels, each with the truth layer behind when compared, + the country map.
     specs = chart_specs(at)
-    assert len(specs) == 6
-    layered = [sp for sp in specs if "layer" in sp]
+    assert len(specs) == 7 and len([sp for sp in specs if "projection" in sp]) == 1
+    layered = [sp for sp in specs if "layer" in sp and "projection" not in sp]
     assert len(layered) == 5
 
 
@@ -73,7 +73,8 @@ def test_takeaway_names_an_existing_row_and_the_truth_toggle(page):
     assert sum(rows["channel"]["truth"]) >= metrics.kpis(tables, s).filter(
         (pl.col("rail") == "truth") & (pl.col("metric") == "visitors"))["value"][0]
     at.toggle(key="dash-compare").set_value(False).run()
-    assert not at.exception and not [sp for sp in chart_specs(at) if "layer" in sp]
+    assert not at.exception and not [sp for sp in chart_specs(at) if "layer" in sp and "projection" not in sp]
+    assert next(sp for sp in chart_specs(at) if "projection" in sp)["layer"][1]["encoding"]["color"]["field"] == "value"
     at.toggle(key="dash-compare").set_value(True).run()
 
 
@@ -88,3 +89,41 @@ def test_custom_range_cuts_the_strip(page):
     k = metrics.kpis(metrics.in_range(run(s), first, first), s)
     want = k.filter((pl.col("rail") == "baseline") & (pl.col("metric") == "page_views"))["value"][0]
     assert next(m for m in at.metric if m.label == "Page views").value == f"{want:,.0f}"
+
+
+def test_devices_panel_says_where_the_true_tablets_went(page):
+    at = page
+    at.radio(key="dash-rail").set_value("fullstack").run()
+    at.radio(key="dash-preset").set_value("whole run").run()
+    s = _scenario(at)
+    start, end = dashboard.preset_range(s, "whole run")
+    w = dashboard.whereabouts(metrics.in_range(run(s), start, end), "fullstack", "device", "tablet")
+    captions = [c.value for c in at.caption if c.value.startswith("Why: of the")]
+    assert any(f"of the {w['true_visitors']:,} true tablet visitors, {w['counted_here']:,} were counted as tablet, "
+               f"{w['counted_elsewhere']:,} were recorded but counted as desktop" in c for c in captions), captions
+
+
+def test_every_simulated_country_has_a_shape_on_the_map():
+    from engine import datasets
+
+    ids = {g.get("id") for g in data.world()["objects"]["countries"]["geometries"]}
+    codes = set(datasets.country_region())
+    assert codes <= set(data.COUNTRY_ISO_NUMERIC) and {data.COUNTRY_ISO_NUMERIC[c] for c in codes} <= ids
+
+
+def test_country_map_colours_each_country_by_the_rails_error(page):
+    at = page
+    at.radio(key="dash-rail").set_value("fullstack").run()
+    at.radio(key="dash-preset").set_value("whole run").run()
+    s = _scenario(at)
+    start, end = dashboard.preset_range(s, "whole run")
+    rows = data.breakdown(s, start, end, "country", "visitors")
+    maps = [spec for spec in chart_specs(at) if "projection" in spec]
+    assert len(maps) == 1 and maps[0]["projection"]["type"] == "equalEarth"
+    shown = maps[0]["layer"][1]
+    assert shown["encoding"]["color"]["field"] == "error"
+    looked_up = {r["iso"]: r for r in shown["transform"][0]["from"]["data"]["values"]}
+    assert len(looked_up) == rows.height
+    germany = rows.filter(pl.col("country") == "Germany").row(0, named=True)
+    assert looked_up["276"]["error"] == pytest.approx(germany["fullstack_error_pct"] / 100)
+    assert looked_up["276"]["truth"] == germany["truth"]

@@ -74,17 +74,17 @@ def test_search_by_email_shows_their_rows(example):
     assert not at.warning
     linked = _linked(at)
     visitors = _frame(at, "visitor_id", "email", "first_seen")
-    assert visitors["email"].tolist() == [example]
-    vid = int(visitors["visitor_id"][0])
+    # One row per browser of the person (a second device carries the same e-mail).
+    assert set(visitors["email"]) == {example} and 1 <= len(visitors) <= 2
     truth = _frame(at, "event_id", "visitor_id", "session_index")
-    assert linked["visitors"] == 1 and linked["truth_events"] == len(truth) > 0
-    assert set(truth["visitor_id"]) == {vid}
+    assert linked["visitors"] == len(visitors) and linked["truth_events"] == len(truth) > 0
+    assert set(truth["visitor_id"]) == set(visitors["visitor_id"])
     # the full-stack rows the page found are among the visitor's own events (by event id, per the truth)
     full = _frame(at, "event_id", "device_id", "user_id")
     assert len(full) == linked["fullstack_events"] > 0
     assert set(full["event_id"]) <= set(truth["event_id"])
     consent = _frame(at, "anonymous_id", "consent_type")
-    assert len(consent) == linked["consent_log"] and len(consent) in (0, len(SIGNALS))
+    assert len(consent) == linked["consent_log"] and len(consent) in [len(SIGNALS) * k for k in range(len(visitors) + 1)]
     assert any(b.proto.label.startswith("Download everything") for b in at.get("download_button"))
     # the query is echoed as plain text
     assert any(example.upper() in t.value for t in at.text)
@@ -102,7 +102,7 @@ def test_selecting_an_example_fills_the_search(example):
     at = open_page(PAGE)
     at.selectbox(key="dr.example").set_value(example).run()
     assert at.text_input(key="dr.query").value == example
-    assert _frame(at, "visitor_id", "email", "first_seen")["email"].tolist() == [example]
+    assert set(_frame(at, "visitor_id", "email", "first_seen")["email"]) == {example}
 
 
 def test_erase_is_local_to_the_session(example):
@@ -138,7 +138,7 @@ def test_erase_is_local_to_the_session(example):
     assert first.success
     first.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
     assert not first.exception and not first.success
-    assert _linked(first)["visitors"] == 1
+    assert _linked(first)["visitors"] == linked["visitors"]
 
 
 def test_now_slider_moves_removed_rows_not_rows_held():

@@ -22,9 +22,27 @@ def page() -> AppTest:
 
 
 @pytest.fixture(scope="module")
-def expected():
+def run():
     s = load_preset(DEFAULT_PRESET)
-    return identity.identity_scores(build_run(s, generate_traffic(s)), measure_fingerprinting=True)
+    return build_run(s, generate_traffic(s))
+
+
+@pytest.fixture(scope="module")
+def expected(run):
+    return identity.identity_scores(run, measure_fingerprinting=True)
+
+
+def test_cross_device_share_comes_from_the_run(page, run):
+    xd = {r["method"]: r for r in identity.cross_device(run, measure_fingerprinting=True).iter_rows(named=True)}
+    login = xd["login"]
+    assert login["multi_device_people"] > 0 and 0 < login["joined"] <= login["seen_on_two_devices"]
+    text = page_text(page)
+    assert f"**{login['multi_device_people']:,}** of the run's **{run['visitors']['person_id'].n_unique():,}** people" in text
+    assert f"joins **{login['share_joined']:.0%}** of them across devices ({login['joined']:,})" in text
+    assert f"The device cookie alone joins **{xd['device_cookie']['share_joined']:.0%}**" in text
+    assert "modelling assumption, not a published figure" in text
+    table = table_with(page, "label", "multi_device_people", "joined", "share_joined")
+    assert table["joined"].tolist() == [r["joined"] for r in xd.values()]
 
 
 def test_numbers_come_from_the_run(page, expected):

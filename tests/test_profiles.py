@@ -47,14 +47,18 @@ def test_shuffled_personas_fall_to_the_majority_guess(base_tables, full):
     shuffled = vis.with_columns(pl.Series("persona", np.random.default_rng(1).permutation(vis["persona"].to_numpy())))
     r = _run(base_tables, visitors=shuffled)
     assert abs(r.accuracy - r.majority) < 0.05, (r.accuracy, r.majority)
-    assert r.accuracy < full.accuracy - 0.08
+    # Over three seeded splits (one split of ~460 test profiles moves accuracy by a few points).
+    seeds = (42, 7, 1)
+    real = np.mean([full.accuracy] + [_run(base_tables, seed=s).accuracy for s in seeds[1:]])
+    fake = np.mean([r.accuracy] + [_run(base_tables, seed=s, visitors=shuffled).accuracy for s in seeds[1:]])
+    assert fake < real - 0.08, (fake, real)
 
 
 def test_consent_limits_who_is_profiled(base_tables, full):
     base = _run(base_tables, "baseline")
     assert 0 < full.share_profiled < 0.8
     assert base.share_profiled > 0.95  # the baseline sees every visitor, one day at a time
-    assert full.visitors_total == base_tables["truth_events"]["visitor_id"].n_unique()
+    assert full.visitors_total == base_tables["truth_events"]["visitor_id"].n_unique()  # browsers: a second device is profiled apart
 
 
 def test_page_categories_from_paths():

@@ -19,12 +19,12 @@ DAY = dt.timedelta(days=1)
 
 def _owner(tables, frame: pl.DataFrame) -> pl.Series:
     """Truth visitor behind each rail row (tests may join by event id; the site cannot)."""
-    return frame.join(tables["truth_events"].select("event_id", "visitor_id"), on="event_id", how="left", maintain_order="left")["visitor_id"]
+    return frame.join(tables["truth_events"].select("event_id", "person_id"), on="event_id", how="left", maintain_order="left")["person_id"]
 
 
 def _logged_in_rows(tables, visitor_id: int) -> pl.DataFrame:
     """Oracle from the truth: full-stack rows of this visitor's logged-in events that carry a user id."""
-    theirs = tables["truth_events"].filter(pl.col("visitor_id") == visitor_id, pl.col("logged_in")).select("event_id")
+    theirs = tables["truth_events"].filter(pl.col("person_id") == visitor_id, pl.col("logged_in")).select("event_id")
     return tables["fullstack_events"].join(theirs, on="event_id", how="semi").filter(pl.col("user_id").is_not_null())
 
 
@@ -69,9 +69,12 @@ def test_find_unknown_is_none(base_tables, base_scenario, query):
 
 
 def test_find_id_past_the_last_visitor_is_none(base_tables, base_scenario):
-    last = base_tables["visitors"]["visitor_id"].max()
+    vis = base_tables["visitors"]
+    last = vis["visitor_id"].max()
     assert rights.find(base_tables, str(last + 1), base_scenario) is None
-    assert rights.find(base_tables, str(last), base_scenario).visitor_id == last
+    # The last id is a second device's browser: looking it up finds its person.
+    person = vis.filter(pl.col("visitor_id") == last)["person_id"][0]
+    assert last != person and rights.find(base_tables, str(last), base_scenario).visitor_id == person
 
 
 def test_examples_split_by_what_the_site_can_link(base_tables, base_scenario):
@@ -135,13 +138,20 @@ def test_consent_ids_are_the_cookies_the_hits_carry(base_scenario, base_traffic)
 
 def test_consent_rows_found_are_the_visitors_decision(base_tables, base_scenario):
     vis = base_tables["visitors"]
-    decided = vis.filter(pl.col("consent_at").is_not_null()).head(30)  # "ignored" visitors have no decision time
+    browsers = vis.group_by("person_id").agg(n=pl.len(), decided=pl.col("consent_at").is_not_null().sum())
+    one = browsers.filter(pl.col("n") == 1)["person_id"].implode()
+    # "ignored" visitors have no decision time
+    decided = vis.filter(pl.col("consent_at").is_not_null(), pl.col("person_id").is_in(one)).head(30)
     for vid, choice, at in decided.select("visitor_id", "consent_choice", "consent_at").iter_rows():
         log = rights.holdings(base_tables, rights.find(base_tables, str(vid), base_scenario)).rows["consent_log"]
         assert log.height == len(SIGNALS), vid
         assert set(log["consent_type"]) == set(SIGNALS)
         assert set(log["method"]) == {choice} and set(log["ts"]) == {at}
-    undecided = vis.filter(pl.col("consent_at").is_null())["visitor_id"][0]
+    # Consent is stored per browser: a person who answered on two devices has both answers.
+    both = browsers.filter(pl.col("decided") == 2)["person_id"][0]
+    log = rights.holdings(base_tables, rights.find(base_tables, str(both), base_scenario)).rows["consent_log"]
+    assert log.height == 2 * len(SIGNALS) and log["anonymous_id"].n_unique() == 2
+    undecided = vis.filter(pl.col("consent_at").is_null(), pl.col("person_id").is_in(one))["visitor_id"][0]
     assert rights.holdings(base_tables, rights.find(base_tables, str(undecided), base_scenario)).rows["consent_log"].height == 0
 
 

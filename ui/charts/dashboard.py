@@ -49,3 +49,25 @@ def ranked(rows: pl.DataFrame, by: str, rail: str, label: str, compare: bool) ->
         x=alt.X("end:Q", scale=xscale), y=y, text=alt.Text("error:Q", format="+.0%"),
         color=alt.condition("datum.error < 0", alt.value("#c62828"), alt.value(theme.COLOURS["truth"])))
     return alt.layer(truth, bars, text).properties(height=height, width="container")
+
+
+def country_map(rows: pl.DataFrame, rail: str, world: dict, compare: bool) -> alt.LayerChart:
+    """A world map of the country rows (`rows` with an `iso` column): with `compare`, each country
+    coloured by the rail's error vs the truth (red: undercounted, blue: overcounted); without, by the
+    rail's count. Countries without rows are grey. `world`: TopoJSON with a `countries` object."""
+    data = rows.drop_nulls("iso").select(
+        "iso", pl.col("country").alias("row"), value=pl.col(rail), truth="truth", error=pl.col(f"{rail}_error_pct") / 100)
+    shapes = alt.Data(values=world, format=alt.DataFormat(type="topojson", feature="countries"))
+    land = alt.Chart(shapes).mark_geoshape(fill="#e6e6e6", stroke="white", strokeWidth=0.4)
+    if compare:
+        color = alt.Color("error:Q", title="error vs truth", legend=alt.Legend(format="+.0%", orient="bottom"),
+                          scale=alt.Scale(domain=[-1, 1], scheme="redblue", domainMid=0))
+    else:
+        color = alt.Color("value:Q", title=theme.LABELS[rail], legend=alt.Legend(format="~s", orient="bottom"),
+                          scale=alt.Scale(scheme="blues"))
+    tip = ["row:N", alt.Tooltip("truth:Q", format=",.0f", title="truth"), alt.Tooltip("value:Q", format=",.0f", title=theme.LABELS[rail]),
+           alt.Tooltip("error:Q", format="+.0%", title="error vs truth")]
+    shown = alt.Chart(shapes).mark_geoshape(stroke="white", strokeWidth=0.4).transform_lookup(
+        lookup="id", from_=alt.LookupData(data=alt.Data(values=data.to_dicts()), key="iso", fields=["row", "value", "truth", "error"]),
+    ).transform_filter("isValid(datum.row)").encode(color=color, tooltip=tip)
+    return (land + shown).project(type="equalEarth").properties(height=320, width="container")

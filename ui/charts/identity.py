@@ -26,7 +26,7 @@ def precision_recall_chart(scores: pl.DataFrame) -> alt.LayerChart:
         tooltip=["label", "measure", alt.Tooltip("value:Q", format=".1%")],
     )
     bars = base.mark_bar().encode(
-        color=theme.rail_color(rails=rails),
+        color=theme.rail_color(rails=rails, title=None, orient="bottom", columns=1),
         opacity=alt.Opacity("measure:N", scale=alt.Scale(domain=list(MEASURES), range=[1.0, 0.45]), legend=None),  # each bar is labelled
     )
     # Long bars carry their label inside (white on the solid bar, dark on the pale one), short ones just outside.
@@ -37,4 +37,21 @@ def precision_recall_chart(scores: pl.DataFrame) -> alt.LayerChart:
     outside = base.mark_text(align="left", dx=4, fontSize=12, fontWeight="bold", color="#111111").encode(
         text="text:N").transform_filter(alt.datum.value < 0.4)
     # Legends below the chart: on a phone a legend at the side leaves the bars no room.
-    return (bars + inside + outside).properties(height=alt.Step(22)).configure_legend(orient="bottom", direction="vertical")
+    return (bars + inside + outside).properties(height=alt.Step(22), width="container")
+
+
+def cross_device_chart(xd: pl.DataFrame) -> alt.LayerChart:
+    """One bar per method: the share of the true multi-device people it joined across devices, in the rail colours."""
+    data = xd.select("rail", "label", "share_joined", "joined", "multi_device_people").drop_nulls("share_joined").with_columns(
+        text=(pl.col("share_joined") * 100).round(0).cast(pl.Int64).cast(pl.String) + "%")
+    rails = tuple(r for r in theme.RAILS if r in set(xd["rail"]))
+    base = alt.Chart(data).encode(
+        y=alt.Y("label:N", sort=xd["label"].to_list(), title=None, axis=alt.Axis(labelLimit=130, labelFontSize=13)),
+        x=alt.X("share_joined:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]),
+                title="share of two-device people joined"),
+        tooltip=["label", alt.Tooltip("share_joined:Q", format=".1%"), "joined", "multi_device_people"],
+    )
+    # The legend below the chart (set on the encoding: a legend-level orient wins over configure_legend).
+    bars = base.mark_bar().encode(color=theme.rail_color(rails=rails, title=None, orient="bottom", columns=1))
+    text = base.mark_text(align="left", dx=4, fontSize=12, fontWeight="bold", color="#111111").encode(text="text:N")
+    return (bars + text).properties(height=alt.Step(26), width="container")

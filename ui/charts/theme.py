@@ -14,9 +14,10 @@ def rail_scale(rails: tuple[str, ...] = RAILS) -> alt.Scale:
     return alt.Scale(domain=list(rails), range=[COLOURS[r] for r in rails])
 
 
-def rail_color(field: str = "rail", rails: tuple[str, ...] = RAILS, title: str | None = "Rail", orient: str = "right") -> alt.Color:
-    """`orient="bottom"` lays the legend out in rows under the chart, leaving a wide chart its width on a phone."""
-    rows = {"direction": "horizontal", "columns": 2} if orient == "bottom" else {}
+def rail_color(field: str = "rail", rails: tuple[str, ...] = RAILS, title: str | None = "Rail", orient: str = "right",
+               columns: int = 2) -> alt.Color:
+    """`orient="bottom"` lays the legend out in rows of `columns` under the chart, leaving a wide chart its width on a phone."""
+    rows = {"direction": "horizontal", "columns": columns} if orient == "bottom" else {}
     return alt.Color(f"{field}:N", scale=rail_scale(rails), title=title,
                      legend=alt.Legend(labelExpr=_label_expr(rails), orient=orient, labelFontSize=13, **rows))
 

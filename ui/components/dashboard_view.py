@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from engine.dashboard import Miss
+from engine.dashboard import Miss, Whereabouts
 from engine.scenario import Scenario
 
 RAIL_NAMES = {"baseline": "the privacy baseline", "fullstack": "the full stack", "modelled": "the modelled estimate"}
@@ -39,6 +39,25 @@ def takeaway(misses: list[Miss], rail: str, period: str) -> str:
     if rail == "modelled":
         lead += " The model corrects only conversions; these rows are the full stack's."
     return lead
+
+
+def cause(w: Whereabouts, rail: str) -> str:
+    """Why a takeaway row is off, from where its true visitors went in the rail (computed from the run)."""
+    row, dim = w["row"], w["dimension"]
+    who = f"{row} visitors" if dim in ("device", "browser") else f"visitors from {row}"
+    parts = [f"{w['counted_here']:,} were counted as {row}"]
+    if w["counted_elsewhere"]:
+        parts.append(f"{w['counted_elsewhere']:,} were recorded but counted as {w['elsewhere_as']} "
+                     f"(most of them {w['elsewhere_truth']})")
+    if w["unseen"]:
+        parts.append(f"{w['unseen']:,} were not recorded at all" +
+                     (" (no analytics consent, or a blocker)" if rail != "baseline" else ""))
+    text = f"Why: of the {w['true_visitors']:,} true {who}, " + ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + "."
+    if (dim == "device" and row == "tablet" and w["elsewhere_as"] == "desktop" and w["elsewhere_truth"]
+            and w["elsewhere_truth"].startswith("iOS") and w["counted_elsewhere"] >= w["unseen"]):
+        text += (" iPads send the same user agent as a Mac (iPadOS asks for desktop sites by default), so a tool that reads "
+                 "the user agent files them under desktop. That is how real iPads behave, not a simulator error.")
+    return text
 
 
 def kpi_strip(strip: pl.DataFrame) -> None:
