@@ -245,5 +245,10 @@ def empty(table: str, *, run_id: bool = False) -> pl.DataFrame:
 
 def ddl(table: str) -> str:
     """DuckDB CREATE TABLE statement of a stored table."""
-    cols = ", ".join(f'"{c}" {_DUCK_TYPES[col.dtype]}' for c, col in TABLES[table].items())
+    cols = ", ".join(f'"{c}" {duck_type(table, c)}' for c in TABLES[table])
     return f'CREATE TABLE IF NOT EXISTS "{table}" ({cols})'
+
+
+def duck_type(table: str, column: str) -> str:
+    """The DuckDB type of a stored column."""
+    return _DUCK_TYPES[TABLES[table][column].dtype]

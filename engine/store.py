@@ -59,10 +59,18 @@ def connect(path: str | Path = ":memory:", read_only: bool = False) -> duckdb.Du
 
 
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:
-    cur = con.cursor()
-    for t in TABLES:
-        cur.execute(schema.ddl(t))
-    cur.close()
+    """Create the tables, and bring a store written by an older version up to today's columns: a
+    column the registry gained since (a nullable addition) is added, empty for the rows already held.
+    Rows are inserted by name, so the added columns' place at the end of the table does not matter."""
+    with transaction(con) as cur:
+        for t in TABLES:
+            cur.execute(schema.ddl(t))
+            have = {r[0] for r in cur.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?",
+                [t]).fetchall()}
+            for c in schema.TABLES[t]:
+                if c not in have:
+                    cur.execute(f'ALTER TABLE "{t}" ADD COLUMN "{c}" {schema.duck_type(t, c)}')
 
 
 def conform(table: str, frame: pl.DataFrame, run_id: str) -> pl.DataFrame:
@@ -101,7 +109,7 @@ def insert_frames(cur: duckdb.DuckDBPyConnection, run_id: str, tables: Mapping[s
         if table not in schema.TABLES:
             raise StoreError(f"unknown table {table!r}")
         _frame = conform(table, frame, run_id)
-        cur.execute(f'INSERT INTO "{table}" SELECT * FROM _frame')
+        cur.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _frame')
 
 
 def run_row(scenario: Scenario, counts: Mapping[str, int], source: str) -> pl.DataFrame:
@@ -351,7 +359,7 @@ def import_parquet(con: duckdb.DuckDBPyConnection, run_dir: Path, max_rows: int 
                 continue
             cols = ", ".join(f'"{c}"' for c in schema.dtypes(t))
             cur.execute(
-                f'INSERT INTO "{t}" SELECT {cols} FROM read_parquet(?, hive_partitioning = true, union_by_name = true) WHERE run_id = ?',
+                f'INSERT INTO "{t}" BY NAME SELECT {cols} FROM read_parquet(?, hive_partitioning = true, union_by_name = true) WHERE run_id = ?',
                 [parquet_glob(run_dir, t), run_id],
             )
         cur.execute("COMMIT")

@@ -567,3 +567,40 @@ def test_a_runs_folder_with_millions_of_runs_rows_is_not_read_by_the_listing(tmp
     problems: dict[str, str] = {}
     assert store.parquet_runs(root, problems) == []
     assert "200,000 rows" in problems[scenario.run_id]
+
+
+# --- stores written by an older version ---------------------------------------------------------
+
+# Columns the registry gained after stores were first written (second devices; the quality columns).
+NEWER_COLUMNS = {"visitors": ("person_id",), "truth_events": ("person_id",),
+                 "fullstack_events": ("client_ts", "received_at", "sample_rate")}
+
+
+def test_an_older_store_gains_the_new_columns_and_takes_new_runs(tmp_path, run_a, run_b):
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("SET TimeZone = 'UTC'")
+    scenario_a, frames_a = run_a
+    for t in store.TABLES:  # the tables as an older version created them, holding run A
+        cols = [c for c in schema.TABLES[t] if c not in NEWER_COLUMNS.get(t, ())]
+        con.execute(f'CREATE TABLE "{t}" ({", ".join(f"{chr(34)}{c}{chr(34)} {schema.duck_type(t, c)}" for c in cols)})')
+        old = store.conform(t, frames_a[t], scenario_a.run_id).select(cols)  # noqa: F841 (read by DuckDB)
+        con.execute(f'INSERT INTO "{t}" SELECT * FROM old')
+    con.close()
+
+    con = store.connect(path)  # a writer opening it brings it up to date
+    for t, new in NEWER_COLUMNS.items():
+        held = {r[0] for r in con.execute(f'DESCRIBE "{t}"').fetchall()}
+        assert set(new) <= held
+        assert count(con, t, scenario_a.run_id) == frames_a[t].height
+        nulls = store.query(con, f'SELECT count(*) AS n FROM "{t}" WHERE "{new[0]}" IS NULL AND run_id = ?', [scenario_a.run_id])
+        assert nulls["n"][0] == frames_a[t].height  # the old rows keep their values and lack the new ones
+    scenario_b, frames_b = run_b
+    store.write_tables(con, scenario_b.run_id, frames_b)  # inserted by name despite the column order
+    for t in store.DATA_TABLES:
+        got = _utc(store.load_table(con, t, scenario_b.run_id))
+        want = _utc(store.conform(t, frames_b[t], scenario_b.run_id)).drop("run_id")
+        assert_frame_equal(_sorted(got.select(want.columns)), _sorted(want), check_dtypes=False)
+    con.close()
+    assert store.connect(path, read_only=True).execute('SELECT count(*) FROM "visitors"').fetchone()[0] == (
+        frames_a["visitors"].height + frames_b["visitors"].height)
