@@ -40,23 +40,23 @@ PINNED: dict[str, dict[str, str]] = {
     "eu_shop": {
         "visitors": "fd2844fc567bbe66",
         "truth_events": "f2ffc56700e27a4c",
-        "consent_log": "6c52e66a2ea93edc",
-        "baseline_events": "a8116d57396a7211",
-        "fullstack_events": "75d5e4bf173a3b7f",
+        "consent_log": "4d4254897316ed13",
+        "baseline_events": "e419cb9363937df6",
+        "fullstack_events": "b75b04f07042f4cf",
     },
     "eu_shop_basic": {
         "visitors": "fd2844fc567bbe66",
         "truth_events": "f2ffc56700e27a4c",
-        "consent_log": "6c52e66a2ea93edc",
-        "baseline_events": "a8116d57396a7211",
-        "fullstack_events": "850b19e5197d60c1",
+        "consent_log": "4d4254897316ed13",
+        "baseline_events": "e419cb9363937df6",
+        "fullstack_events": "107fe267448bcf88",
     },
     "us_content_variants": {
         "visitors": "6361d4af285cb665",
         "truth_events": "c5c7d41efe911469",
-        "consent_log": "a8451d7039a26aca",
-        "baseline_events": "3739bf27eb15b4f9",
-        "fullstack_events": "fba5dfce3fdd9203",
+        "consent_log": "665ecdf473305b5b",
+        "baseline_events": "df5f9c63c1836a9f",
+        "fullstack_events": "c181e63b4403174a",
     },
 }
 
