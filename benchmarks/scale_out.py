@@ -18,18 +18,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DRCL_HASH_KEY", "5e" * 32)
 
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster  # noqa: E402
 
-from engine.scenario import apply_overrides, load_preset
-from simulators.run import run_to_sink
-from simulators.shards import run_on_dask, warm_worker
-from simulators.sinks import ParquetSink
+from engine.scenario import apply_overrides, load_preset  # noqa: E402
+from simulators.run import run_to_sink  # noqa: E402
+from simulators.shards import run_on_dask, warm_worker  # noqa: E402
+from simulators.sinks import ParquetSink  # noqa: E402
 
 
 def import_seconds() -> float:
