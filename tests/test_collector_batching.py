@@ -20,7 +20,7 @@ def test_dense_arrivals_wait_longer_but_never_past_the_linger():
 def test_a_lone_client_keeps_the_short_gap():
     gap = ArrivalGap(linger=0.2)
     for i in range(50):
-        gap.arrived(i * 0.06)  # one batch in flight, a 60 ms round trip between batches
+        gap.arrived(i * 0.03)  # one batch in flight: its group's commit and a round trip, ~30 ms
     assert gap.quiet() == QUIET_S
     # A pause of minutes counts as one second, so dense traffic after it is recognised quickly.
     gap.arrived(600.0)
