@@ -244,7 +244,7 @@ async def _read_body(request: Request, budget: BodyBudget) -> bytes:
     return bytes(body)
 
 
-def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: float = 0.05,
+def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: float = 0.2,
                trusted_proxies: Sequence[str] = (), body_memory: int = 64_000_000,
                api_keys: ApiKeys | None = None) -> Starlette:
     """The collector for one site configuration (`scenario`: site, consent, rails, masking).

@@ -36,6 +36,7 @@ import polars as pl
 
 from engine import keys, store
 from engine.scenario import Scenario
+from simulators import pools, traffic
 from simulators.run import Summary, run_to_sink
 from simulators.sinks import (
     Cleaned,
@@ -280,6 +281,17 @@ def merge_run(root: Path, run_id: str, source: str = "cli") -> dict[str, int] | 
 # --- Dask ---------------------------------------------------------------------------------------
 
 
+def warm_worker() -> float:
+    """Build this process's value pools (Faker per country locale, devices, plugins, languages) and
+    the tables derived from them; seconds spent. They are cached per process (functools.cache), so
+    a worker pays this once, at start-up, however many tasks it then runs."""
+    start = time.perf_counter()
+    pools.country_pools()
+    pools.name_pools()
+    traffic.warm_caches()
+    return time.perf_counter() - start
+
+
 def _dask_shard(scenario: Scenario, root: str, index: int, count: int, driver_key: str) -> dict[str, int]:
     if key_check() != driver_key:
         raise StagingError(
@@ -306,6 +318,9 @@ def run_on_dask(scenario: Scenario, root: Path, n_shards: int, client: Client) -
     if n_shards < 1:
         raise ShardError(f"n_shards must be at least 1, got {n_shards}")
     start = time.perf_counter()
+    from simulators.dask_plugin import WarmPools  # distributed is needed here only
+
+    client.register_plugin(WarmPools())  # once per worker, on all of them at once
     root_s, check, token = str(Path(root).absolute()), key_check(), uuid.uuid4().hex[:8]
     shards = [
         client.submit(_dask_shard, scenario, root_s, i, n_shards, check, key=f"drcl-shard-{i}-of-{n_shards}-{token}")

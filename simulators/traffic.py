@@ -152,6 +152,16 @@ def _language_tables() -> tuple[pl.Series, np.ndarray]:
     return pl.Series(values.tolist(), dtype=pl.String), np.cumsum(weights)
 
 
+def warm_caches() -> None:
+    """Build the per-process tables every chunk reads (pools, fingerprint tables): a worker that
+    will run chunks pays this once, up front (simulators.shards.WarmPools)."""
+    _device_tables()
+    _plugin_group()
+    _canvas_pool()
+    _language_tables()
+    _hex16()
+
+
 def _profile_weights(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
     """Per device class, profile probabilities re-weighted so the Safari share matches the knob."""
     dp = pools.device_pools()

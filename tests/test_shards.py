@@ -225,12 +225,22 @@ def clean_main(monkeypatch):
     monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
 
 
+def _pools_built() -> bool:
+    from simulators import pools
+
+    return pools.country_pools.cache_info().currsize == 1
+
+
 @pytest.mark.cluster
 def test_dask_shards_write_the_unsharded_run(tmp_path, unsharded, clean_main):
     root = tmp_path / "runs"
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, Client(cluster) as client:
         summary = run_on_dask(SCENARIO, root, 3, client)
         pids = client.run(os.getpid)
+        cluster.scale(3)  # a worker that joins later builds its pools when it joins, before any task
+        client.wait_for_workers(3)
+        built = client.run(_pools_built)
+    assert len(built) == 3 and all(built.values())
     assert len(set(pids.values()) - {os.getpid()}) == 2  # the shards ran in two other processes
     assert summary.run_id == SCENARIO.run_id
     assert summary.rows == {t: f.height for t, f in unsharded.items()}
