@@ -37,10 +37,11 @@ def decisions(traffic: Traffic, consent: ConsentConfig) -> pl.DataFrame:
 
 def consent_free(scenario: Scenario, traffic: Traffic) -> ConsentFree:
     """Hits without consent state, their context, and the baseline rail (which never asks for consent)."""
-    return _consent_free(scenario, hits.consent_free(scenario, traffic))
+    return consent_free_of(scenario, hits.consent_free(scenario, traffic))
 
 
-def _consent_free(scenario: Scenario, base: pl.DataFrame) -> ConsentFree:
+def consent_free_of(scenario: Scenario, base: pl.DataFrame) -> ConsentFree:
+    """`consent_free` from the consent-free hit columns a caller already has (`hits.consent_free`)."""
     ctx = rails.hit_context(base, scenario)
     return ConsentFree(ctx, rails.baseline(base, ctx, scenario))
 
@@ -66,12 +67,13 @@ def consent_rows(records: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
     return rails.consent_log(records, pl.DataFrame({"country": geoip.country_of(records["ip"])}), scenario)
 
 
-def tables(scenario: Scenario, traffic: Traffic, free: ConsentFree | None = None) -> Tables:
+def tables(scenario: Scenario, traffic: Traffic, free: ConsentFree | None = None, base: pl.DataFrame | None = None) -> Tables:
     """The five data tables of a run (or chunk) from its ground truth. Traffic is not regenerated:
     consent, rail and masking knobs only rerun this step, and with `free` (from `consent_free` on
-    the same traffic and rails key) a consent knob reruns only the consent-gated rail."""
-    base = hits.consent_free(scenario, traffic)
-    free = _consent_free(scenario, base) if free is None else free
+    the same traffic and rails key) a consent knob reruns only the consent-gated rail. `base`: the
+    consent-free hit columns (`hits.consent_free`) when the caller has just computed them."""
+    base = hits.consent_free(scenario, traffic) if base is None else base
+    free = consent_free_of(scenario, base) if free is None else free
     decided = decisions(traffic, scenario.consent)
     whole = browser_hits(scenario, traffic, decided, base)
     consent_at = (
