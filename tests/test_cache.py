@@ -10,7 +10,7 @@ import pytest
 
 from engine.scenario import Scenario, apply_overrides, load_preset
 from ui import heavy
-from ui.cache import TEXT, MemoryStore, cached
+from ui.cache import TEXT, MemoryStore, cached, frame_bytes, size_of
 
 
 @pytest.fixture(scope="module")
@@ -322,3 +322,14 @@ def test_a_heavy_miss_makes_room_before_it_computes(scenario, monkeypatch):
     big(second)
     assert held_during[0] == 0 and held_during[1] == 0  # 7 + 7 MiB do not fit 12: the first went before
     assert store.stats()["evicted"] == 1 and store.stats()["entries"] == 1
+
+
+def test_string_columns_count_their_views():
+    # 200,000 rows of one short string: polars' estimate counts the strings' bytes, not the
+    # 16-byte view each row holds (3 MiB here), which is what the column really occupies.
+    repeated = pl.DataFrame({"s": ["eu"] * 200_000, "n": pl.zeros(200_000, dtype=pl.Int64, eager=True)})
+    assert repeated.estimated_size() < 16 * 200_000
+    assert frame_bytes(repeated) >= 16 * 200_000 + 8 * 200_000
+    long = pl.Series("u", [f"https://example.com/{i:040d}" for i in range(10_000)])
+    assert frame_bytes(long) == long.estimated_size()  # long distinct strings: their bytes dominate
+    assert size_of({"a": repeated, "b": repeated}) < frame_bytes(repeated) + 4096  # one frame, counted once
