@@ -121,7 +121,7 @@ def test_store_evicts_least_recently_used_beyond_its_size():
 def test_store_keeps_nothing_larger_than_itself_and_honours_ttl_and_entries():
     store = MemoryStore(limit=lambda: 1024 * 1024)
     store.put("big", 1, _frame(2), ttl=60, max_entries=10)
-    assert store.stats() == {"entries": 0, "bytes": 0, "lingering": 0, "limit": 1024 * 1024, "evicted": 0}
+    assert store.stats() == {"entries": 0, "bytes": 0, "lingering": 0, "limit": 1024 * 1024, "evicted": 0, "room_wait_s": 0.0}
     store.put("old", 1, "v", ttl=-1, max_entries=10)
     assert store.get("old") == (False, None)
     for i in range(5):

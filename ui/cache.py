@@ -5,11 +5,14 @@ arguments. The key is the subject's serialised form, never the object: two equal
 one entry, computed once even when two sessions ask at the same moment. The function body receives
 the subject rebuilt from that string, so every entry is computed from exactly what its key says.
 
-All entries of all functions live in one process-wide store that measures what it holds (polars'
-`estimated_size` for frames) and drops the least recently used entries once the total passes the
-configured limit (DRCL_CACHE_MB, default 3 GB): one large scenario can hold over a gigabyte, and one
-server serves a whole classroom. Entries also expire (ttl) and each function keeps at most
-`max_entries`. Computations marked `heavy` take their turn in the server's queue (ui.heavy).
+All entries of all functions live in one process-wide store that measures what it holds (frames by
+`frame_bytes`, each frame once however many entries hold it) and drops the least recently used
+entries once the total passes the configured limit (DRCL_CACHE_MB, default 3 GB): one large scenario
+can hold over a gigabyte, and one server serves a whole classroom. Entries also expire (ttl) and each
+function keeps at most `max_entries`. Computations marked `heavy` take their turn in the server's
+queue (ui.heavy); when it comes, the store first makes room for the new entry (estimated from the
+largest entry per visitor-day seen so far) and the computation's transient peak, counting dropped
+frames that pages still hold until they are freed.
 """
 
 from __future__ import annotations
@@ -158,6 +161,7 @@ class MemoryStore:
     per_owner: dict[int, int] = field(default_factory=dict)
     per_unit: dict[int, float] = field(default_factory=dict)  # largest new bytes per unit seen, by owner
     evicted: int = 0
+    room_wait_s: float = 0.0  # time heavy computations waited for lingering frames, in all
     lock: threading.Lock = field(default_factory=threading.Lock)
     computing: dict[Hashable, threading.Lock] = field(default_factory=dict)
 
@@ -173,9 +177,9 @@ class MemoryStore:
             return True, entry.value
 
     def get_or_compute(self, key: Hashable, owner: int, compute: Callable[[], Any], *, ttl: float, max_entries: int,
-                       units: float = 0.0, room: Callable[[int], None] | None = None) -> Any:
-        """The entry, computed once if missing. `units`: the computation's size (visitor-days), for
-        `estimate`; `room(estimate)`: called before computing a missing entry (heavy ones make room)."""
+                       units: float = 0.0, room: Callable[[], None] | None = None) -> Any:
+        """The entry, computed once if missing. `units`: the computation's size (visitor-days), from
+        which later entries' sizes are estimated; `room()`: called before computing a missing entry."""
         found, value = self.get(key)
         if found:
             return value
@@ -187,7 +191,7 @@ class MemoryStore:
                 return value
             try:
                 if room is not None:
-                    room(self.estimate(owner, units))
+                    room()
                 value = compute()
                 self.put(key, owner, value, ttl=ttl, max_entries=max_entries, units=units)
             finally:
@@ -247,11 +251,16 @@ class MemoryStore:
         if dropped:
             gc.collect()  # frames in reference cycles (tracebacks, closures) go now, not at some later collection
             _trim()
-        while time.monotonic() < deadline:
+        start = time.monotonic()
+        while start < deadline:
             with self.lock:
                 if self.total + self._lingering() + need <= self.limit():
-                    return
+                    break
             time.sleep(0.1)
+            if time.monotonic() >= deadline:
+                break
+        with self.lock:
+            self.room_wait_s += time.monotonic() - start
 
     def clear_owner(self, owner: int) -> None:
         with self.lock:
@@ -278,7 +287,7 @@ class MemoryStore:
 
     def _stats(self) -> dict[str, int]:
         return {"entries": len(self.entries), "bytes": self.total, "lingering": self._lingering(), "limit": self.limit(),
-                "evicted": self.evicted}
+                "evicted": self.evicted, "room_wait_s": round(self.room_wait_s, 2)}
 
     def stats(self) -> dict[str, int]:
         with self.lock:
@@ -333,6 +342,13 @@ class Cached(Generic[S, P, R]):
         found, value = STORE.get(self._entry_key(subject, args, kwargs)[0])
         return (_fresh(value) if self._kind == "data" else value) if found else None
 
+    def make_room(self, subject: S) -> None:
+        """What a miss of this function does before computing (heavy ones): room in the store for its
+        estimated entry and transient peak. For a caller about to compute a value to `keep`."""
+        if self._heavy:
+            units = _units(subject)
+            STORE.make_room(STORE.estimate(self._owner, units) + int(TRANSIENT_BYTES_PER_UNIT * units), ROOM_WAIT_S)
+
     def keep(self, value: R, subject: S, *args: P.args, **kwargs: P.kwargs) -> R:
         """Store a value the caller computed exactly as this function would (it had an intermediate
         result the function would compute again), and return it."""
@@ -359,12 +375,9 @@ class Cached(Generic[S, P, R]):
             # must not hold an entry that the computation under way needs (that would deadlock).
             # A heavy miss also makes room first: the store evicts (and waits a while for dropped
             # frames still being rendered) until this entry and its computation's transient peak fit.
-            units = _units(subject)
             with heavy_queue.turn(label) if self._heavy else contextlib.nullcontext():
-                value = STORE.get_or_compute(
-                    key, self._owner, compute, ttl=self._ttl, max_entries=self._max_entries, units=units,
-                    room=(lambda entry: STORE.make_room(entry + int(TRANSIENT_BYTES_PER_UNIT * units), ROOM_WAIT_S)) if self._heavy else None,
-                )
+                value = STORE.get_or_compute(key, self._owner, compute, ttl=self._ttl, max_entries=self._max_entries,
+                                             units=_units(subject), room=lambda: self.make_room(subject))
         return _fresh(value) if self._kind == "data" else value
 
     def clear(self) -> None:

@@ -48,6 +48,7 @@ def run(scenario: Scenario) -> Tables:
     if free is not None:
         return pipeline.tables(scenario, truth, free)
     # A new rails key: the consent-free hit columns feed both the kept part and the tables; gather them once.
+    _consent_free.make_room(scenario)
     base = hits.consent_free(scenario, truth)
     free = _consent_free.keep(pipeline.consent_free_of(scenario, base), scenario)
     return pipeline.tables(scenario, truth, free, base)
