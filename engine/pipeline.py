@@ -37,11 +37,17 @@ def decisions(traffic: Traffic, consent: ConsentConfig) -> pl.DataFrame:
 
 def consent_free(scenario: Scenario, traffic: Traffic) -> ConsentFree:
     """Hits without consent state, their context, and the baseline rail (which never asks for consent)."""
-    return consent_free_of(scenario, hits.consent_free(scenario, traffic))
+    return consent_free_and_hits(scenario, traffic)[0]
 
 
-def consent_free_of(scenario: Scenario, base: pl.DataFrame) -> ConsentFree:
-    """`consent_free` from the consent-free hit columns a caller already has (`hits.consent_free`)."""
+def consent_free_and_hits(scenario: Scenario, traffic: Traffic) -> tuple[ConsentFree, pl.DataFrame]:
+    """`consent_free` and the consent-free hit columns it was built from, for a caller that passes
+    both on to `tables` (the hit columns are then gathered once)."""
+    base = hits.consent_free(scenario, traffic)
+    return _consent_free(scenario, base), base
+
+
+def _consent_free(scenario: Scenario, base: pl.DataFrame) -> ConsentFree:
     ctx = rails.hit_context(base, scenario)
     return ConsentFree(ctx, rails.baseline(base, ctx, scenario))
 
@@ -71,9 +77,9 @@ def tables(scenario: Scenario, traffic: Traffic, free: ConsentFree | None = None
     """The five data tables of a run (or chunk) from its ground truth. Traffic is not regenerated:
     consent, rail and masking knobs only rerun this step, and with `free` (from `consent_free` on
     the same traffic and rails key) a consent knob reruns only the consent-gated rail. `base`: the
-    consent-free hit columns (`hits.consent_free`) when the caller has just computed them."""
+    consent-free hit columns when the caller has them (`consent_free_and_hits`)."""
     base = hits.consent_free(scenario, traffic) if base is None else base
-    free = consent_free_of(scenario, base) if free is None else free
+    free = _consent_free(scenario, base) if free is None else free
     decided = decisions(traffic, scenario.consent)
     whole = browser_hits(scenario, traffic, decided, base)
     consent_at = (

@@ -11,7 +11,7 @@ import logging
 
 import polars as pl
 
-from engine import hits, metrics, pipeline, store
+from engine import metrics, pipeline, store
 from engine.rails import basic_mode_view
 from engine.scenario import Scenario, apply_overrides
 from engine.truth import Traffic
@@ -49,8 +49,8 @@ def run(scenario: Scenario) -> Tables:
         return pipeline.tables(scenario, truth, free)
     # A new rails key: the consent-free hit columns feed both the kept part and the tables; gather them once.
     _consent_free.make_room(scenario)
-    base = hits.consent_free(scenario, truth)
-    free = _consent_free.keep(pipeline.consent_free_of(scenario, base), scenario)
+    free, base = pipeline.consent_free_and_hits(scenario, truth)
+    _consent_free.keep(free, scenario)
     return pipeline.tables(scenario, truth, free, base)
 
 
