@@ -333,3 +333,18 @@ def test_string_columns_count_their_views():
     long = pl.Series("u", [f"https://example.com/{i:040d}" for i in range(10_000)])
     assert frame_bytes(long) == long.estimated_size()  # long distinct strings: their bytes dominate
     assert size_of({"a": repeated, "b": repeated}) < frame_bytes(repeated) + 4096  # one frame, counted once
+
+
+def test_peek_computes_nothing_and_keep_stores_what_the_function_would(scenario):
+    calls: list[str] = []
+
+    @cached("resource", max_entries=4, key=lambda s: s.rails_key)
+    def part(s: Scenario) -> pl.DataFrame:
+        calls.append(s.run_id)
+        return pl.DataFrame({"run": [s.run_id]})
+
+    part.clear()
+    assert part.peek(scenario) is None and calls == []
+    kept = part.keep(pl.DataFrame({"run": ["computed by the caller"]}), scenario)
+    other_banner = apply_overrides(scenario, {"consent.banner": "no_reject"})  # same rails key
+    assert part.peek(other_banner) is kept and part(other_banner) is kept and calls == []
