@@ -302,9 +302,11 @@ def cache_stats(path: Path) -> dict[str, float]:
     """Peak bytes and entries, evictions and the limit, from the server's DRCL_CACHE_STATS lines."""
     rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
     if not rows:
-        return {"inserts": 0, "peak_mib": 0.0, "end_mib": 0.0, "peak_entries": 0, "evicted": 0, "limit_mib": 0.0}
+        return {"inserts": 0, "peak_mib": 0.0, "end_mib": 0.0, "peak_entries": 0, "evicted": 0, "limit_mib": 0.0, "lingering_mib": 0.0}
     return {"inserts": len(rows), "peak_mib": max(r["bytes"] for r in rows) / MIB, "end_mib": rows[-1]["bytes"] / MIB,
-            "peak_entries": max(r["entries"] for r in rows), "evicted": rows[-1]["evicted"], "limit_mib": rows[-1]["limit"] / MIB}
+            "peak_entries": max(r["entries"] for r in rows), "evicted": rows[-1]["evicted"], "limit_mib": rows[-1]["limit"] / MIB,
+            # dropped entries' frames that something still referenced when an entry was inserted
+            "lingering_mib": max(r.get("lingering", 0) for r in rows) / MIB}
 
 
 @contextlib.contextmanager
@@ -443,7 +445,8 @@ def explorers_case(n: int, args: argparse.Namespace, work: Path) -> list[Verdict
           f"bound cache + 1 GiB = {bound:.0f}")
     print(f"    over time: {rss.timeline()}")
     print(f"  cache: limit {cache['limit_mib']:.0f} MiB, peak {cache['peak_mib']:.0f} MiB, end {cache['end_mib']:.0f} MiB, "
-          f"peak {cache['peak_entries']} entries, {cache['evicted']} evicted, {cache['inserts']} inserts")
+          f"peak {cache['peak_entries']} entries, {cache['evicted']} evicted, {cache['inserts']} inserts, "
+          f"dropped but still referenced at most {cache['lingering_mib']:.0f} MiB")
     p95 = pct(ok, 95) if ok else math.inf
     return [
         Verdict(f"N={n}: zero errors", not errors and len(steps) == expected, f"{len(errors)} errors, {len(steps)}/{expected} renders"),

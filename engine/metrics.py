@@ -142,21 +142,30 @@ def _kpis(ev: pl.DataFrame, conversion_event: str, by: list[str]) -> pl.DataFram
     ).select(*by, *METRICS)
 
 
-def kpis(tables: Tables, scenario: Scenario, by: str | None = None) -> pl.DataFrame:
-    """Long table: [by,] metric, rail, value, truth, error_pct (rail vs truth, in %)."""
-    conv = datasets.site(scenario.site.kind)["conversion_event"]
+def rail_kpis(tables: Tables, scenario: Scenario, rail: str, by: str | None = None) -> pl.DataFrame:
+    """One rail's part of `kpis`: [by,] metric, value, rail. The truth's depends only on the traffic and
+    the baseline's on no consent knob, so a caller may keep those across consent knobs."""
+    if by is not None and by not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {by!r}; use one of {DIMENSIONS}")
+    keys = [by] if by else []
+    extra = [by] if by in EXTRA_DIMENSIONS else []
+    k = _kpis(rail_events(tables, rail, extra), datasets.site(scenario.site.kind)["conversion_event"], keys)
+    rate = sample_rate(tables) if rail == "fullstack" else 1.0
+    if rate < 1:  # a sampled full stack: counts scaled back to the whole traffic
+        k = k.with_columns(pl.col(m).cast(pl.Float64) / rate for m in COUNT_METRICS)
+    return k.unpivot(index=keys, on=list(METRICS), variable_name="metric", value_name="value").with_columns(
+        pl.col("value").cast(pl.Float64), rail=pl.lit(rail)
+    )
+
+
+def kpis(tables: Tables, scenario: Scenario, by: str | None = None, known: Mapping[str, pl.DataFrame] | None = None) -> pl.DataFrame:
+    """Long table: [by,] metric, rail, value, truth, error_pct (rail vs truth, in %). `known`: rails'
+    `rail_kpis` the caller already has (the same tables and `by`), not computed again."""
     keys = [by] if by else []
     if by is not None and by not in DIMENSIONS:
         raise ValueError(f"unknown dimension {by!r}; use one of {DIMENSIONS}")
-    frames = []
-    extra = [by] if by in EXTRA_DIMENSIONS else []
-    rate = sample_rate(tables)
-    for rail in RAILS:
-        k = _kpis(rail_events(tables, rail, extra), conv, keys)
-        if rail == "fullstack" and rate < 1:
-            k = k.with_columns(pl.col(m).cast(pl.Float64) / rate for m in COUNT_METRICS)
-        frames.append(k.unpivot(index=keys, on=list(METRICS), variable_name="metric", value_name="value").with_columns(rail=pl.lit(rail)))
-    long = pl.concat([f.with_columns(pl.col("value").cast(pl.Float64)) for f in frames])
+    known = known or {}
+    long = pl.concat([known[rail] if rail in known else rail_kpis(tables, scenario, rail, by) for rail in RAILS])
     truth = long.filter(pl.col("rail") == "truth").select(*keys, "metric", truth="value")
     out = long.join(truth, on=[*keys, "metric"], how="left").with_columns(
         error_pct=pl.when(pl.col("truth").fill_null(0) != 0).then((pl.col("value").fill_null(0) - pl.col("truth")) / pl.col("truth") * 100)
@@ -164,9 +173,10 @@ def kpis(tables: Tables, scenario: Scenario, by: str | None = None) -> pl.DataFr
     return out.select(*keys, "metric", "rail", "value", "truth", "error_pct").sort([*keys, "metric", "rail"])
 
 
-def kpi_table(tables: Tables, scenario: Scenario) -> pl.DataFrame:
-    """Wide headline table: metric, truth, baseline, fullstack, modelled and their errors in %."""
-    long = kpis(tables, scenario)
+def kpi_table(tables: Tables, scenario: Scenario, known: Mapping[str, pl.DataFrame] | None = None) -> pl.DataFrame:
+    """Wide headline table: metric, truth, baseline, fullstack, modelled and their errors in %
+    (`known`: as in `kpis`)."""
+    long = kpis(tables, scenario, known=known)
     wide = long.pivot(on="rail", index="metric", values="value")
     err = long.filter(pl.col("rail") != "truth").pivot(on="rail", index="metric", values="error_pct")
     err = err.rename({c: f"{c}_error_pct" for c in err.columns if c != "metric"})

@@ -37,7 +37,14 @@ def decisions(traffic: Traffic, consent: ConsentConfig) -> pl.DataFrame:
 
 def consent_free(scenario: Scenario, traffic: Traffic) -> ConsentFree:
     """Hits without consent state, their context, and the baseline rail (which never asks for consent)."""
-    return _consent_free(scenario, hits.consent_free(scenario, traffic))
+    return consent_free_and_hits(scenario, traffic)[0]
+
+
+def consent_free_and_hits(scenario: Scenario, traffic: Traffic) -> tuple[ConsentFree, pl.DataFrame]:
+    """`consent_free` and the consent-free hit columns it was built from, for a caller that passes
+    both on to `tables` (the hit columns are then gathered once)."""
+    base = hits.consent_free(scenario, traffic)
+    return _consent_free(scenario, base), base
 
 
 def _consent_free(scenario: Scenario, base: pl.DataFrame) -> ConsentFree:
@@ -66,11 +73,12 @@ def consent_rows(records: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
     return rails.consent_log(records, pl.DataFrame({"country": geoip.country_of(records["ip"])}), scenario)
 
 
-def tables(scenario: Scenario, traffic: Traffic, free: ConsentFree | None = None) -> Tables:
+def tables(scenario: Scenario, traffic: Traffic, free: ConsentFree | None = None, base: pl.DataFrame | None = None) -> Tables:
     """The five data tables of a run (or chunk) from its ground truth. Traffic is not regenerated:
     consent, rail and masking knobs only rerun this step, and with `free` (from `consent_free` on
-    the same traffic and rails key) a consent knob reruns only the consent-gated rail."""
-    base = hits.consent_free(scenario, traffic)
+    the same traffic and rails key) a consent knob reruns only the consent-gated rail. `base`: the
+    consent-free hit columns when the caller has them (`consent_free_and_hits`)."""
+    base = hits.consent_free(scenario, traffic) if base is None else base
     free = _consent_free(scenario, base) if free is None else free
     decided = decisions(traffic, scenario.consent)
     whole = browser_hits(scenario, traffic, decided, base)

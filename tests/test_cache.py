@@ -10,7 +10,7 @@ import pytest
 
 from engine.scenario import Scenario, apply_overrides, load_preset
 from ui import heavy
-from ui.cache import TEXT, MemoryStore, cached
+from ui.cache import TEXT, MemoryStore, cached, frame_bytes, size_of
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_store_evicts_least_recently_used_beyond_its_size():
 def test_store_keeps_nothing_larger_than_itself_and_honours_ttl_and_entries():
     store = MemoryStore(limit=lambda: 1024 * 1024)
     store.put("big", 1, _frame(2), ttl=60, max_entries=10)
-    assert store.stats() == {"entries": 0, "bytes": 0, "limit": 1024 * 1024, "evicted": 0}
+    assert store.stats() == {"entries": 0, "bytes": 0, "lingering": 0, "limit": 1024 * 1024, "evicted": 0, "room_wait_s": 0.0}
     store.put("old", 1, "v", ttl=-1, max_entries=10)
     assert store.get("old") == (False, None)
     for i in range(5):
@@ -246,3 +246,105 @@ def test_two_entry_points_to_one_heavy_entry_do_not_deadlock(scenario):
     b.join(timeout=10)
     assert not a.is_alive() and not b.is_alive(), "deadlock"
     assert results == {"a": "inner+outer", "b": "inner"}
+
+
+# --- shared frames, lingering frames, room before a heavy computation ---------------------------
+
+
+def test_a_frame_two_entries_hold_is_counted_once_and_freed_with_the_last():
+    store = MemoryStore(limit=lambda: 100 * 1024 * 1024)
+    shared, own = _frame(4), _frame(2)
+    store.put("traffic", 1, {"events": shared}, ttl=60, max_entries=10)
+    one = store.stats()["bytes"]
+    store.put("run", 2, {"truth_events": shared, "fullstack": own}, ttl=60, max_entries=10)
+    both = store.stats()["bytes"]
+    assert both - one < own.estimated_size() + 4096  # the run adds only its own frame
+    store.clear_owner(1)
+    assert store.stats()["bytes"] == both - (one - shared.estimated_size())  # still held by the run
+    store.clear_owner(2)
+    assert store.stats()["bytes"] == 0
+
+
+def test_a_dropped_frame_still_referenced_counts_until_it_is_freed():
+    store = MemoryStore(limit=lambda: 100 * 1024 * 1024)
+    page_holds = _frame(3)
+    store.put("a", 1, {"t": page_holds}, ttl=60, max_entries=10)
+    store.put("b", 1, {"t": _frame(3)}, ttl=60, max_entries=10)
+    store.clear_owner(1)
+    assert store.stats()["bytes"] == 0
+    assert store.stats()["lingering"] == page_holds.estimated_size()  # b's frame went with b; a page still renders a's
+    del page_holds
+    assert store.stats()["lingering"] == 0
+
+
+def test_make_room_evicts_for_the_estimate_and_waits_for_lingering_frames():
+    mib = 1024 * 1024
+    store = MemoryStore(limit=lambda: 10 * mib)
+    store.put("older", 1, {"t": _frame(2)}, ttl=60, max_entries=10, units=1000.0)
+    rendering = {"t": _frame(3)}
+    store.put("old", 1, rendering, ttl=60, max_entries=10, units=1000.0)
+    assert store.estimate(1, 2000.0) >= 6 * mib  # learnt: at most 3 MiB per 1,000 units
+    store.make_room(4 * mib)  # 2 + 3 + 4 fit 10: nothing goes
+    assert store.stats()["entries"] == 2 and store.stats()["evicted"] == 0
+    # 8 MiB needed: both go (least recently used first); a page still holds old's frame, so the
+    # store waits for it to let go.
+    released = threading.Timer(0.3, rendering.clear)
+    released.start()
+    t0 = time.monotonic()
+    store.make_room(8 * mib, wait_s=5.0)
+    waited = time.monotonic() - t0
+    assert store.stats()["entries"] == 0 and store.stats()["evicted"] == 2
+    assert 0.2 < waited < 4.0  # it waited for the page, not for the whole timeout
+    assert store.stats()["lingering"] == 0
+    t0 = time.monotonic()
+    store.make_room(20 * mib, wait_s=0.0)  # more than the limit with nothing left to evict: no blocking
+    assert time.monotonic() - t0 < 0.5
+
+
+def test_a_heavy_miss_makes_room_before_it_computes(scenario, monkeypatch):
+    """A heavy function's second new entry evicts the first before computing (not after), so the
+    cache plus the computation under way stays within the limit."""
+    from ui import cache as cache_module
+
+    store = MemoryStore(limit=lambda: 12 * 1024 * 1024)
+    monkeypatch.setattr(cache_module, "STORE", store)
+    monkeypatch.setattr(cache_module, "TRANSIENT_BYTES_PER_UNIT", 0.0)
+    held_during: list[int] = []
+
+    @cached("resource", max_entries=8, heavy=True)
+    def big(s: Scenario) -> pl.DataFrame:
+        held_during.append(store.stats()["bytes"])
+        return _frame(7)
+
+    first = apply_overrides(scenario, {"seed": 1})
+    second = apply_overrides(scenario, {"seed": 2})
+    big(first)
+    big(second)
+    assert held_during[0] == 0 and held_during[1] == 0  # 7 + 7 MiB do not fit 12: the first went before
+    assert store.stats()["evicted"] == 1 and store.stats()["entries"] == 1
+
+
+def test_string_columns_count_their_views():
+    # 200,000 rows of one short string: polars' estimate counts the strings' bytes, not the
+    # 16-byte view each row holds (3 MiB here), which is what the column really occupies.
+    repeated = pl.DataFrame({"s": ["eu"] * 200_000, "n": pl.zeros(200_000, dtype=pl.Int64, eager=True)})
+    assert repeated.estimated_size() < 16 * 200_000
+    assert frame_bytes(repeated) >= 16 * 200_000 + 8 * 200_000
+    long = pl.Series("u", [f"https://example.com/{i:040d}" for i in range(10_000)])
+    assert frame_bytes(long) == long.estimated_size()  # long distinct strings: their bytes dominate
+    assert size_of({"a": repeated, "b": repeated}) < frame_bytes(repeated) + 4096  # one frame, counted once
+
+
+def test_peek_computes_nothing_and_keep_stores_what_the_function_would(scenario):
+    calls: list[str] = []
+
+    @cached("resource", max_entries=4, key=lambda s: s.rails_key)
+    def part(s: Scenario) -> pl.DataFrame:
+        calls.append(s.run_id)
+        return pl.DataFrame({"run": [s.run_id]})
+
+    part.clear()
+    assert part.peek(scenario) is None and calls == []
+    kept = part.keep(pl.DataFrame({"run": ["computed by the caller"]}), scenario)
+    other_banner = apply_overrides(scenario, {"consent.banner": "no_reject"})  # same rails key
+    assert part.peek(other_banner) is kept and part(other_banner) is kept and calls == []

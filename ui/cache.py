@@ -5,19 +5,24 @@ arguments. The key is the subject's serialised form, never the object: two equal
 one entry, computed once even when two sessions ask at the same moment. The function body receives
 the subject rebuilt from that string, so every entry is computed from exactly what its key says.
 
-All entries of all functions live in one process-wide store that measures what it holds (polars'
-`estimated_size` for frames) and drops the least recently used entries once the total passes the
-configured limit (DRCL_CACHE_MB, default 3 GB): one large scenario can hold over a gigabyte, and one
-server serves a whole classroom. Entries also expire (ttl) and each function keeps at most
-`max_entries`. Computations marked `heavy` take their turn in the server's queue (ui.heavy).
+All entries of all functions live in one process-wide store that measures what it holds (frames by
+`frame_bytes`, each frame once however many entries hold it) and drops the least recently used
+entries once the total passes the configured limit (DRCL_CACHE_MB, default 3 GB): one large scenario
+can hold over a gigabyte, and one server serves a whole classroom. Entries also expire (ttl) and each
+function keeps at most `max_entries`. Computations marked `heavy` take their turn in the server's
+queue (ui.heavy); when it comes, the store first makes room for the new entry (estimated from the
+largest entry per visitor-day seen so far) and the computation's transient peak, counting dropped
+frames that pages still hold until they are freed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import ctypes
 import dataclasses
 import functools
+import gc
 import inspect
 import itertools
 import json
@@ -25,6 +30,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -56,18 +62,40 @@ SCENARIO: Codec[Scenario] = Codec(Scenario.canonical_json, Scenario.model_valida
 TEXT: Codec[str] = Codec(str, str)
 
 
-def size_of(value: Any) -> int:
-    """Bytes a cached value holds, as far as it can be measured (frames dominate; buffers shared
-    between two frames are counted twice, which errs on the safe side)."""
+def _measure(value: Any, frames: dict[int, pl.DataFrame | pl.Series]) -> int:
+    """Bytes a cached value holds outside frames; its frames are collected into `frames` by identity,
+    so a frame that two entries share (a run's truth events are its traffic's) is counted once."""
     if isinstance(value, pl.DataFrame | pl.Series):
-        return int(value.estimated_size())
+        frames[id(value)] = value
+        return 0
     if isinstance(value, dict):
-        return sys.getsizeof(value) + sum(size_of(k) + size_of(v) for k, v in value.items())
+        return sys.getsizeof(value) + sum(_measure(k, frames) + _measure(v, frames) for k, v in value.items())
     if isinstance(value, list | tuple | set | frozenset):
-        return sys.getsizeof(value) + sum(size_of(v) for v in value)
+        return sys.getsizeof(value) + sum(_measure(v, frames) for v in value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return sum(size_of(getattr(value, f.name)) for f in dataclasses.fields(value))
+        return sum(_measure(getattr(value, f.name), frames) for f in dataclasses.fields(value))
     return sys.getsizeof(value)
+
+
+_VIEW = 16  # bytes of one string view (polars' String and Binary columns)
+
+
+def frame_bytes(frame: pl.DataFrame | pl.Series) -> int:
+    """What a frame occupies: `estimated_size`, except that a String or Binary column counts at least
+    16 bytes per row. Those columns are arrays of 16-byte views into buffers that rows share, and
+    `estimated_size` counts the strings' bytes per row but not the views: a budget-sized run's
+    consent-free part is 56 MiB estimated and frees 202 MiB when it goes; counted this way, 202 MiB
+    (the whole budget-sized scenario: 591 MiB counted, 541 MiB freed)."""
+    columns = [frame] if isinstance(frame, pl.Series) else frame.get_columns()
+    return sum(max(int(c.estimated_size()), _VIEW * len(c)) if c.dtype in (pl.String, pl.Binary) else int(c.estimated_size())
+               for c in columns)
+
+
+def size_of(value: Any) -> int:
+    """Bytes a cached value holds, as far as it can be measured (frames dominate; each frame once)."""
+    frames: dict[int, pl.DataFrame | pl.Series] = {}
+    own = _measure(value, frames)
+    return own + sum(frame_bytes(f) for f in frames.values())
 
 
 def _fresh(value: Any) -> Any:
@@ -87,20 +115,53 @@ def _fresh(value: Any) -> Any:
 @dataclass
 class _Entry:
     value: Any
-    size: int
+    own: int  # bytes outside frames
+    frames: tuple[int, ...]  # ids of its frames, each counted once in the store's registry
     expires: float
     owner: int
 
 
 @dataclass
+class _Frame:
+    obj: pl.DataFrame | pl.Series
+    size: int
+    refs: int = 0  # entries holding it
+
+
+def _trim() -> None:
+    """Hand freed heap pages back to the system (glibc's malloc_trim; numpy and Python objects live
+    there, polars' own allocator decays by itself). No-op where it is missing."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc() -> Any:
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
+_LIBC = _libc() if sys.platform.startswith("linux") else None
+
+
+@dataclass
 class MemoryStore:
-    """Process-wide LRU over every cached function's entries, bounded by total size."""
+    """Process-wide LRU over every cached function's entries, bounded by total size.
+
+    Frames are counted once however many entries hold them. A dropped entry's frames that something
+    else still references (a page rendering them) stay counted as `lingering` until they are freed:
+    they still occupy memory, so `make_room` waits for them (a while) before it admits more."""
 
     limit: Callable[[], int] = cache_bytes
     entries: OrderedDict[Hashable, _Entry] = field(default_factory=OrderedDict)
+    frames: dict[int, _Frame] = field(default_factory=dict)
+    lingering: dict[int, tuple[weakref.ref[Any], int]] = field(default_factory=dict)
     total: int = 0
     per_owner: dict[int, int] = field(default_factory=dict)
+    per_unit: dict[int, float] = field(default_factory=dict)  # largest new bytes per unit seen, by owner
     evicted: int = 0
+    room_wait_s: float = 0.0  # time heavy computations waited for lingering frames, in all
     lock: threading.Lock = field(default_factory=threading.Lock)
     computing: dict[Hashable, threading.Lock] = field(default_factory=dict)
 
@@ -115,7 +176,10 @@ class MemoryStore:
             self.entries.move_to_end(key)
             return True, entry.value
 
-    def get_or_compute(self, key: Hashable, owner: int, compute: Callable[[], Any], *, ttl: float, max_entries: int) -> Any:
+    def get_or_compute(self, key: Hashable, owner: int, compute: Callable[[], Any], *, ttl: float, max_entries: int,
+                       units: float = 0.0, room: Callable[[], None] | None = None) -> Any:
+        """The entry, computed once if missing. `units`: the computation's size (visitor-days), from
+        which later entries' sizes are estimated; `room()`: called before computing a missing entry."""
         found, value = self.get(key)
         if found:
             return value
@@ -126,22 +190,41 @@ class MemoryStore:
             if found:
                 return value
             try:
+                if room is not None:
+                    room()
                 value = compute()
-                self.put(key, owner, value, ttl=ttl, max_entries=max_entries)
+                self.put(key, owner, value, ttl=ttl, max_entries=max_entries, units=units)
             finally:
                 with self.lock:
                     self.computing.pop(key, None)
         return value
 
-    def put(self, key: Hashable, owner: int, value: Any, *, ttl: float, max_entries: int) -> None:
-        size = size_of(value)
+    def estimate(self, owner: int, units: float) -> int:
+        """Bytes a new entry of `owner` for `units` will add, from the largest per unit seen so far."""
+        with self.lock:
+            return int(self.per_unit.get(owner, 0.0) * units)
+
+    def put(self, key: Hashable, owner: int, value: Any, *, ttl: float, max_entries: int, units: float = 0.0) -> None:
+        found: dict[int, pl.DataFrame | pl.Series] = {}
+        own = _measure(value, found)
+        sizes = {i: frame_bytes(f) for i, f in found.items()}
         with self.lock:
             if key in self.entries:
                 self._drop(key)
-            if size > self.limit():
+            new = own + sum(s for i, s in sizes.items() if i not in self.frames)
+            if units > 0:
+                self.per_unit[owner] = max(self.per_unit.get(owner, 0.0), new / units)
+            if new > self.limit():
                 return  # larger than the whole budget: hand it out, keep nothing
-            self.entries[key] = _Entry(value, size, time.monotonic() + ttl, owner)
-            self.total += size
+            for i, f in found.items():
+                held = self.frames.get(i)
+                if held is None:
+                    held = self.frames[i] = _Frame(f, sizes[i])
+                    self.total += held.size
+                    self.lingering.pop(i, None)
+                held.refs += 1
+            self.entries[key] = _Entry(value, own, tuple(found), time.monotonic() + ttl, owner)
+            self.total += own
             self.per_owner[owner] = self.per_owner.get(owner, 0) + 1
             if self.per_owner[owner] > max_entries:
                 self._drop(next(k for k, e in self.entries.items() if e.owner == owner))
@@ -151,8 +234,33 @@ class MemoryStore:
             while self.total > self.limit() and len(self.entries) > 1:
                 self._drop(next(iter(self.entries)))
                 self.evicted += 1
-            stats = {"entries": len(self.entries), "bytes": self.total, "limit": self.limit(), "evicted": self.evicted}
+            stats = self._stats()
         _record(stats)
+
+    def make_room(self, need: int, wait_s: float = 0.0) -> None:
+        """Before a computation that will add about `need` bytes (its entry and its transient peak):
+        evict least recently used entries until the held bytes (cached plus lingering) and `need` fit
+        the limit, then wait up to `wait_s` for lingering frames to be freed."""
+        deadline = time.monotonic() + wait_s
+        dropped = 0
+        with self.lock:
+            while self.entries and self.total + self._lingering() + need > self.limit():
+                self._drop(next(iter(self.entries)))
+                self.evicted += 1
+                dropped += 1
+        if dropped:
+            gc.collect()  # frames in reference cycles (tracebacks, closures) go now, not at some later collection
+            _trim()
+        start = time.monotonic()
+        while start < deadline:
+            with self.lock:
+                if self.total + self._lingering() + need <= self.limit():
+                    break
+            time.sleep(0.1)
+            if time.monotonic() >= deadline:
+                break
+        with self.lock:
+            self.room_wait_s += time.monotonic() - start
 
     def clear_owner(self, owner: int) -> None:
         with self.lock:
@@ -161,12 +269,29 @@ class MemoryStore:
 
     def _drop(self, key: Hashable) -> None:
         entry = self.entries.pop(key)
-        self.total -= entry.size
+        self.total -= entry.own
         self.per_owner[entry.owner] -= 1
+        for i in entry.frames:
+            held = self.frames[i]
+            held.refs -= 1
+            if held.refs == 0:
+                del self.frames[i]
+                self.total -= held.size
+                self.lingering[i] = (weakref.ref(held.obj), held.size)
+
+    def _lingering(self) -> int:
+        """Bytes of dropped frames still referenced somewhere (forgetting those that were freed)."""
+        for i in [i for i, (ref, _) in self.lingering.items() if ref() is None]:
+            del self.lingering[i]
+        return sum(size for _, size in self.lingering.values())
+
+    def _stats(self) -> dict[str, int]:
+        return {"entries": len(self.entries), "bytes": self.total, "lingering": self._lingering(), "limit": self.limit(),
+                "evicted": self.evicted, "room_wait_s": round(self.room_wait_s, 2)}
 
     def stats(self) -> dict[str, int]:
         with self.lock:
-            return {"entries": len(self.entries), "bytes": self.total, "limit": self.limit(), "evicted": self.evicted}
+            return self._stats()
 
 
 def _record(stats: dict[str, int]) -> None:
@@ -179,6 +304,19 @@ def _record(stats: dict[str, int]) -> None:
 
 
 STORE = MemoryStore()
+# A heavy computation's transient peak above what it keeps, per visitor-day: for a new budget-sized
+# scenario (1,000,000 visitor-days) each of its three steps (traffic, consent-free part, run tables)
+# raised RSS by 330-475 MiB at its peak, of which 130-210 MiB is what it keeps: 190-275 MiB more.
+TRANSIENT_BYTES_PER_UNIT = 290.0
+ROOM_WAIT_S = 5.0  # how long a heavy computation waits for dropped frames that pages still render
+
+
+def _units(subject: Any) -> float:
+    """A computation's size: a scenario's visitor-days; 1 for other subjects (their estimate is then
+    the largest entry seen)."""
+    if isinstance(subject, Scenario):
+        return float(subject.traffic.visitors * subject.traffic.days)
+    return 1.0
 _OWNERS = itertools.count(1)
 
 
@@ -193,14 +331,35 @@ class Cached(Generic[S, P, R]):
         self._max_entries, self._ttl, self._spinner, self._heavy = max_entries, ttl, spinner, heavy
         functools.update_wrapper(self, fn)
 
-    def __call__(self, subject: S, *args: P.args, **kwargs: P.kwargs) -> R:
+    def _entry_key(self, subject: S, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Hashable, inspect.BoundArguments]:
         # Bound with defaults so `f(s)` and `f(s, None)` share one entry.
         bound = self._signature.bind(subject, *args, **kwargs)
         bound.apply_defaults()
+        return (self._owner, self._key(subject), bound.args[1:], tuple(sorted(bound.kwargs.items()))), bound
+
+    def peek(self, subject: S, *args: P.args, **kwargs: P.kwargs) -> R | None:
+        """The cached value if there is one (None otherwise); computes nothing."""
+        found, value = STORE.get(self._entry_key(subject, args, kwargs)[0])
+        return (_fresh(value) if self._kind == "data" else value) if found else None
+
+    def make_room(self, subject: S) -> None:
+        """What a miss of this function does before computing (heavy ones): room in the store for its
+        estimated entry and transient peak. For a caller about to compute a value to `keep`."""
+        if self._heavy:
+            units = _units(subject)
+            STORE.make_room(STORE.estimate(self._owner, units) + int(TRANSIENT_BYTES_PER_UNIT * units), ROOM_WAIT_S)
+
+    def keep(self, value: R, subject: S, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Store a value the caller computed exactly as this function would (it had an intermediate
+        result the function would compute again), and return it."""
+        STORE.put(self._entry_key(subject, args, kwargs)[0], self._owner, value, ttl=self._ttl,
+                  max_entries=self._max_entries, units=_units(subject))
+        return value
+
+    def __call__(self, subject: S, *args: P.args, **kwargs: P.kwargs) -> R:
+        key, bound = self._entry_key(subject, args, kwargs)
         rest = bound.args[1:]
-        named = tuple(sorted(bound.kwargs.items()))
         dumped = self._codec.dump(subject)
-        key = (self._owner, self._key(subject), rest, named)
 
         label = self._spinner if isinstance(self._spinner, str) else "Computing…"
 
@@ -214,8 +373,11 @@ class Cached(Generic[S, P, R]):
         if not found:
             # The server's turn first, the entry's own lock second: a session waiting for its turn
             # must not hold an entry that the computation under way needs (that would deadlock).
+            # A heavy miss also makes room first: the store evicts (and waits a while for dropped
+            # frames still being rendered) until this entry and its computation's transient peak fit.
             with heavy_queue.turn(label) if self._heavy else contextlib.nullcontext():
-                value = STORE.get_or_compute(key, self._owner, compute, ttl=self._ttl, max_entries=self._max_entries)
+                value = STORE.get_or_compute(key, self._owner, compute, ttl=self._ttl, max_entries=self._max_entries,
+                                             units=_units(subject), room=lambda: self.make_room(subject))
         return _fresh(value) if self._kind == "data" else value
 
     def clear(self) -> None:

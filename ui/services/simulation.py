@@ -43,7 +43,15 @@ def run(scenario: Scenario) -> Tables:
         # Basic mode records exactly the advanced run minus its cookieless pings: derive it.
         advanced = apply_overrides(scenario, {"consent.mode": "advanced"})
         return basic_mode_view(run(advanced))
-    return pipeline.tables(scenario, traffic(scenario), _consent_free(scenario))
+    truth = traffic(scenario)
+    free = _consent_free.peek(scenario)
+    if free is not None:
+        return pipeline.tables(scenario, truth, free)
+    # A new rails key: the consent-free hit columns feed both the kept part and the tables; gather them once.
+    _consent_free.make_room(scenario)
+    free, base = pipeline.consent_free_and_hits(scenario, truth)
+    _consent_free.keep(free, scenario)
+    return pipeline.tables(scenario, truth, free, base)
 
 
 @cached("resource", max_entries=64, key=lambda s: s.rails_key, heavy=True)
@@ -51,11 +59,27 @@ def _consent_free(scenario: Scenario) -> pipeline.ConsentFree:
     return pipeline.consent_free(scenario, traffic(scenario))
 
 
+# The truth's KPIs depend only on the traffic, the baseline's on no consent knob: a banner change
+# recomputes only the full stack's.
+@cached("data", max_entries=64, key=lambda s: s.traffic_key)
+def _truth_kpis(scenario: Scenario, by: str | None = None) -> pl.DataFrame:
+    return metrics.rail_kpis(run(scenario), scenario, "truth", by)
+
+
+@cached("data", max_entries=64, key=lambda s: s.rails_key)
+def _baseline_kpis(scenario: Scenario, by: str | None = None) -> pl.DataFrame:
+    return metrics.rail_kpis(run(scenario), scenario, "baseline", by)
+
+
+def _known(scenario: Scenario, by: str | None) -> dict[str, pl.DataFrame]:
+    return {"truth": _truth_kpis(scenario, by), "baseline": _baseline_kpis(scenario, by)}
+
+
 @cached("data", max_entries=64)
 def kpi_table(scenario: Scenario) -> pl.DataFrame:
-    return metrics.kpi_table(run(scenario), scenario)
+    return metrics.kpi_table(run(scenario), scenario, known=_known(scenario, None))
 
 
 @cached("data", max_entries=64)
 def kpis(scenario: Scenario, by: str | None = None) -> pl.DataFrame:
-    return metrics.kpis(run(scenario), scenario, by)
+    return metrics.kpis(run(scenario), scenario, by, known=_known(scenario, by))
