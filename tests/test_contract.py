@@ -142,6 +142,9 @@ def test_api_keys_are_required_except_for_health(tmp_path):
             assert r.headers["content-type"] == "application/json"
         assert httpx.get(c.base + "/subjects/anon_xyz789", timeout=10).status_code == 401
         assert httpx.get(c.base + "/consent/anon_xyz789", timeout=10).status_code == 401
+        # Data quality describes what was received (volumes, duplicates, timings): not public like health.
+        assert httpx.get(c.base + "/quality", timeout=10).status_code == 401
+        assert httpx.get(c.base + "/quality", headers={"X-API-Key": KEY}, timeout=30).status_code == 200
         assert httpx.get(c.base + "/health", timeout=10).json()["stored"]["events"] == 0  # open, and nothing was stored
         assert post(c, raw, **{"X-API-Key": "another-key-0123456789"}).status_code == 202
         # Wrong keys use up the client's rate limit (10 a minute) like any request: guessing is throttled.
