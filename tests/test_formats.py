@@ -169,6 +169,20 @@ def test_no_raw_ip_or_email_and_user_ids_are_the_full_stack_ones(run):
     assert segment_users and segment_users <= set(full["user_id"].drop_nulls().to_list())
 
 
+@pytest.mark.parametrize("fmt", ("segment", "snowplow"))
+def test_formats_keep_the_full_stacks_sampling_tier(tmp_path, fmt):
+    """At a 50 % tier the tags of browsers outside the sample send nothing, as on the full-stack rail:
+    the same events, not every consented browser's (which would double the vendor's counts)."""
+    scenario = apply_overrides(resolve(None, None, [], SIZE), {"rails.fullstack_sampling": 50})
+    run_to_sink(scenario, JsonlSink(str(tmp_path / "s.jsonl"), fmt))
+    events = [json.loads(x) for x in (tmp_path / "s.jsonl").read_text().splitlines()]
+    full = build_run(scenario, generate_traffic(scenario))["fullstack_events"]
+    expected = full if fmt == "snowplow" else full.filter(~pl.col("is_ping"))
+    assert 0 < len(events) == expected.height
+    stamps = sorted(int(e["dtm"]) if fmt == "snowplow" else dt_ms(e["timestamp"]) for e in events)
+    assert stamps == sorted(expected["ts"].dt.epoch("ms").to_list())
+
+
 def test_basic_mode_sends_no_pings(tmp_path):
     scenario = apply_overrides(resolve(None, None, [], SIZE), {"consent.mode": "basic"})
     run_to_sink(scenario, JsonlSink(str(tmp_path / "p.jsonl"), "posthog"))

@@ -6,7 +6,8 @@ Every format follows the consent of each hit exactly as the full-stack rail does
 (unless the scenario has a first-party server-side proxy); a hit without analytics consent is
 sent only in Consent Mode's advanced mode, and then only as the vendor's own cookieless event
 where the vendor documents one (PostHog's cookieless mode, Snowplow's anonymous tracking);
-GA4's Measurement Protocol and Segment have none, so those hits are not sent at all. No format
+GA4's Measurement Protocol and Segment have none, so those hits are not sent at all. Below the
+100 % sampling tier only the browsers inside the sample send anything, as on the rail. No format
 carries the raw IP address or e-mail: the collector sees the connecting address, and a signed-in
 visitor's user id is the full stack's keyed hash of the e-mail, sent only with analytics consent.
 
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import polars as pl
 
 from engine import masking
-from engine.rails import USER_ID_LABEL
+from engine.rails import USER_ID_LABEL, fullstack_sends
 from engine.scenario import Scenario
 
 FormatName = Literal["native", "ga4", "segment", "posthog", "snowplow"]
@@ -80,10 +81,9 @@ def endpoint(url: str, name: str) -> str:
 
 
 def sent_mask(hits: pl.DataFrame, scenario: Scenario, name: str) -> pl.Series:
-    """Which hits this format sends: the full-stack rail's rule, with pings only where the vendor has them."""
-    blocked = hits["blocker"] & (not scenario.rails.server_side_proxy)
-    pings = scenario.consent.mode == "advanced" and spec(name).cookieless
-    return (~blocked & (hits["analytics_storage"] | pings)).alias("sent")
+    """Which hits this format sends: the full-stack rail's rule (blocker, consent, sampling tier),
+    with pings only where the vendor has them."""
+    return fullstack_sends(hits, scenario, pings=spec(name).cookieless).alias("sent")
 
 
 def drop_nulls(json: pl.Expr) -> pl.Expr:
