@@ -139,3 +139,23 @@ def test_funnel_counts_of_a_sampled_full_stack_are_scaled_back(base_scenario, ti
     assert half["drop_off"][1] == half["users"][0] - half["users"][1]
     by = funnel_breakdown(tiers[50], steps, 3600).filter(pl.col("rail") == "fullstack", pl.col("dimension") == "device")
     assert by.filter(pl.col("step") == 1)["users"].sum() == pytest.approx(half["users"][0], abs=len(by))
+
+
+def test_attribution_totals_of_a_sampled_full_stack_are_scaled_back(base_scenario, tiers):
+    """The Attribution page's "value to share out" and conversions per rail: a 50 % full stack's are
+    scaled back (near the unsampled run's, not at half); each channel's share is unchanged by it."""
+    from engine import attribution
+
+    def per_rail(tables):
+        t = attribution.credit_by_rail(tables, base_scenario.site.kind, "linear")
+        return t, {r: (c, n) for r, c, n in t.group_by("rail").agg(pl.col("credit").sum(), pl.col("conversions").first()).iter_rows()}
+
+    _, full = per_rail(tiers[100])
+    t50, half = per_rail(tiers[50])
+    (c100, n100), (c50, n50) = full["fullstack"], half["fullstack"]
+    assert n100 > 50
+    assert abs(c50 - c100) / c100 < 0.25 and abs(n50 - n100) / n100 < 0.25  # unscaled, both would be about half
+    assert half["truth"] == full["truth"]
+    shares = t50.filter(pl.col("rail") == "fullstack")
+    assert shares["share"].sum() == pytest.approx(1.0)
+    assert (shares["credit"] / c50).to_list() == pytest.approx(shares["share"].to_list())
