@@ -344,3 +344,27 @@ def test_the_sender_posts_each_format_to_its_vendor_path(run, fmt):
         assert all(len(events_of(fmt, b["data"] if fmt == "snowplow" else b)) <= 100 for b in bodies)
     if fmt == "posthog":
         assert {b["api_key"] for b in bodies} == {"phc_test"}
+
+
+def test_the_ga4_api_secret_in_the_url_is_never_printed(run):
+    """GA4 takes its api_secret in the query string: the summary's destination, the sender's report and
+    its error messages show the URL with the secret masked, while the requests still carry it."""
+    secret = "s3cr3t-ga4-api-secret"
+    scenario = run[0]
+    srv = Recorder(lambda p, body: "refused", ok_status=204)  # every batch refused: errors are reported
+    seen: list[str] = []
+    sink = HttpSink(f"{srv.base}/?measurement_id=G-TEST&api_secret={secret}", fmt="ga4", retry_delays=())
+    try:
+        run_to_sink(scenario, sink)
+    finally:
+        srv.close()
+    seen += [sink.destination, sink.report(), *sink.stats.errors]
+    assert sink.lost > 0 and sink.stats.errors
+    assert all(secret not in text for text in seen), seen
+    assert "api_secret=" in sink.destination and "measurement_id=G-TEST" in sink.destination
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    with pytest.raises(SinkError) as err:
+        run_to_sink(scenario, HttpSink(f"http://127.0.0.1:{port}/?api_secret={secret}", fmt="ga4"))
+    assert secret not in str(err.value) and "cannot reach" in str(err.value)

@@ -18,9 +18,10 @@ re-encoding anything.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal, get_args
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import polars as pl
 
@@ -78,6 +79,24 @@ def endpoint(url: str, name: str) -> str:
     if path.rstrip("/").endswith(vendor_path.rstrip("/")):
         return url
     return urlunsplit(parts._replace(path=path.rstrip("/") + vendor_path))
+
+
+# Query parameters that carry a credential (GA4's api_secret; keys and tokens of other collectors).
+_SECRET_PARAM = re.compile(r"(?i)^(api[_-]?secret|api[_-]?key|apikey|key|token|access[_-]?token|secret|write[_-]?key|password|auth)$")
+
+
+def redact(url: str) -> str:
+    """The URL as it may be printed: credentials in its query string or user info masked ("***"),
+    everything else as given (GA4 takes `api_secret` in the query string)."""
+    parts = urlsplit(url)
+    query = "&".join(
+        f"{k}=***" if _SECRET_PARAM.match(unquote_plus(k)) else (f"{k}={v}" if sep else k)
+        for k, sep, v in (item.partition("=") for item in parts.query.split("&") if item)
+    ) if parts.query else ""
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username}:***@" + netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(query=query, netloc=netloc))
 
 
 def sent_mask(hits: pl.DataFrame, scenario: Scenario, name: str) -> pl.Series:
