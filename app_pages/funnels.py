@@ -33,7 +33,8 @@ table, missing = funnels.funnel(scenario, tuple(steps), window_s)
 st.subheader("The funnel on each rail")
 st.altair_chart(charts.users_per_step(table, steps))
 st.caption(f"Users reaching each step within {window_min:,} minutes of the first, per rail, each counted by its own id "
-           "(visitor id, daily visitor hash, device cookie); computed from the run.")
+           "(visitor id, daily visitor hash, device cookie); a sampled full stack's users are scaled back by its sampling tier; "
+           "computed from the run.")
 st.altair_chart(charts.drop_off(table, steps))
 st.caption("Share of each rail's step-1 users still in the funnel at each step: the drop-off curve.")
 for rail, events in missing.items():

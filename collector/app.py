@@ -6,6 +6,7 @@
     GET  /api/v1/subjects/{anonymous_id} every stored row linked to that id (data-subject access)
     DELETE /api/v1/subjects/{anonymous_id}  erase those rows (the consent log's are kept, and why)
     POST /api/gdpr/delete                {"anonymous_id": ...}: the same erasure
+    GET  /api/v1/quality                 data quality of what this collector received
     GET  /api/v1/health                  {"status": "healthy", "version", "timestamp", "checks": {"database": "connected"}}
 
 With API keys configured, every route but health needs a valid `X-API-Key` header (else 401).
@@ -468,7 +469,7 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
             Route("/api/v1/subjects/{anonymous_id:path}", guarded(subject), methods=["GET", "DELETE"]),
             Route("/api/gdpr/delete", guarded(gdpr_delete), methods=["POST"]),
             Route("/api/v1/health", health, methods=["GET"]),
-            Route("/api/v1/quality", quality_get, methods=["GET"]),
+            Route("/api/v1/quality", guarded(quality_get), methods=["GET"]),
         ],
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: method_not_allowed, 500: internal},

@@ -194,11 +194,14 @@ class Ingestor:
 
     def _with_defaults(self, hits: pl.DataFrame) -> pl.DataFrame:
         """Signals the client did not send take the site's regional default (by the IP's country),
-        as for a visitor who has not answered the banner."""
+        as for a visitor who has not answered the banner; with `honour_gpc`, a browser sending Global
+        Privacy Control is refused instead (as the simulator's GPC visitors are from their first hit)."""
         missing = hits.select(pl.any_horizontal(pl.col(s).is_null() for s in consent.SIGNALS).any()).item()
         if not missing:
             return hits
         default = consent.regional_default(geoip.country_of(hits["ip"]), self.scenario.consent.defaults)
+        if self.scenario.consent.honour_gpc:
+            default = default & ~hits["gpc"].fill_null(False)
         return hits.with_columns(pl.col(s).fill_null(default) for s in consent.SIGNALS)
 
     def _consent_keys(self, frame: pl.DataFrame) -> pl.DataFrame:

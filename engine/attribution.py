@@ -176,15 +176,20 @@ def credit_by_rail(
     lookback_days: float = 30, half_life_days: float = 7.0,
 ) -> pl.DataFrame:
     """One row per rail and channel: `credit`, `share` of the rail's total, and the truth's share
-    beside it (`truth_share`, `share_error` in points of share, rail minus truth)."""
+    beside it (`truth_share`, `share_error` in points of share, rail minus truth). A sampled full
+    stack's credit and conversions are scaled back by its sampling rate."""
     site = datasets.site(site_kind)
     value = "revenue" if float(site.get("order_value_median", 0.0)) > 0 else "count"
     parts, counts = [], {}
+    rate = metrics.sample_rate(tables)
     for rail in RAILS:
         touches, conversions = rail_journeys(tables, rail, site["conversion_event"], value)
         c = credit(touches, conversions, model, lookback_days=lookback_days, half_life_days=half_life_days)
-        parts.append(c.with_columns(rail=pl.lit(rail)))
         counts[rail] = conversions.height
+        if rail == "fullstack" and rate < 1:  # a sampled full stack's value and count, scaled back like metrics.kpis
+            c = c.with_columns(pl.col("credit") / rate)
+            counts[rail] = round(conversions.height / rate)
+        parts.append(c.with_columns(rail=pl.lit(rail)))
     out = pl.concat(parts)
     if out.is_empty():
         return out.select("rail", "channel", "credit").with_columns(

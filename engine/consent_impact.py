@@ -16,8 +16,8 @@ from typing import Any, get_args
 import polars as pl
 
 from engine import datasets
-from engine.funnel import window_funnel
-from engine.metrics import RAILS, modelled_conversions
+from engine.funnel import scale_fullstack_counts, window_funnel
+from engine.metrics import RAILS, modelled_conversions, sample_rate
 from engine.pipeline import decisions
 from engine.scenario import Banner, ConsentConfig, Scenario
 from engine.truth import Traffic
@@ -248,7 +248,8 @@ def funnel_breakdown(tables: Tables, steps: Sequence[str], window_seconds: float
 
     Each rail user is counted under the trait of the truth visitor behind their first event
     (rail row -> event_id -> truth_events -> visitors). Long: rail, dimension, value, step,
-    event, users, conversion_from_start, conversion_from_previous, drop_off."""
+    event, users, conversion_from_start, conversion_from_previous, drop_off (a sampled full stack's
+    users and drop-off scaled back by its sampling rate)."""
     steps = list(steps)
     link = tables["truth_events"].select("event_id", "visitor_id").join(
         tables["visitors"].select("visitor_id", *dims), on="visitor_id", how="left"
@@ -270,12 +271,13 @@ def funnel_breakdown(tables: Tables, steps: Sequence[str], window_seconds: float
     grp = ["rail", "dimension", "value"]
     first_users = pl.col("users").first().over(grp)
     prev = pl.col("users").shift(1).over(grp).fill_null(pl.col("users"))
-    return long.with_columns(
+    out = long.with_columns(
         event=pl.col("step").replace_strict(dict(enumerate(steps, start=1)), return_dtype=pl.String),
         conversion_from_start=pl.when(first_users > 0).then(pl.col("users") / first_users).otherwise(0.0),
         conversion_from_previous=pl.when(prev > 0).then(pl.col("users") / prev).otherwise(0.0),
         drop_off=prev - pl.col("users"),
     ).select("rail", "dimension", "value", "step", "event", "users", "conversion_from_start", "conversion_from_previous", "drop_off")
+    return scale_fullstack_counts(out, sample_rate(tables), ("users", "drop_off"))
 
 
 def missing_steps(tables: Tables, steps: Sequence[str]) -> dict[str, list[str]]:

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from engine.metrics import RAILS, rail_events
+from engine.metrics import RAILS, rail_events, sample_rate
 
 REQUIRED_COLUMNS = ("user_id", "ts", "event")
 _UNITS_PER_SECOND = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000}
@@ -196,9 +196,21 @@ def funnel_by_rail(
 
 def rail_funnels(tables: Mapping[str, pl.DataFrame], steps: Sequence[str], window_seconds: int | float) -> pl.DataFrame:
     """Funnel table per rail of a run (truth, baseline, full stack), each with its own user ids:
-    visitor id, daily visitor hash, device cookie. Full-stack pings carry no id and are left out."""
+    visitor id, daily visitor hash, device cookie. Full-stack pings carry no id and are left out; a
+    sampled full stack's user counts are scaled back by its sampling rate."""
     frames = {
         rail: rail_events(tables, rail).select(user_id="user", ts="ts", event="event").drop_nulls("user_id")
         for rail in RAILS
     }
-    return funnel_by_rail(frames, steps, window_seconds)
+    return scale_fullstack_counts(funnel_by_rail(frames, steps, window_seconds), sample_rate(tables), ("users", "drop_off"))
+
+
+def scale_fullstack_counts(table: pl.DataFrame, rate: float, counts: Sequence[str]) -> pl.DataFrame:
+    """The full stack's rows of a per-rail table with their `counts` scaled back by 1 / its sampling
+    rate (rounded; rates computed from the sample stay as they are), like `engine.metrics.kpis`."""
+    if rate >= 1:
+        return table
+    full = pl.col("rail") == "fullstack"
+    return table.with_columns(
+        pl.when(full).then((pl.col(c) / rate).round()).otherwise(pl.col(c)).cast(table.schema[c]).alias(c) for c in counts
+    )

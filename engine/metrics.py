@@ -33,7 +33,7 @@ Tables = Mapping[str, pl.DataFrame]
 # The columns kpi_table reads, so a caller loading a multi-million-event run from a store loads these, not all.
 KPI_COLUMNS: dict[str, list[str]] = {
     "visitors": ["visitor_id", "region", "device"],
-    "truth_events": ["visitor_id", "session_id", "ts", "event", "revenue", "channel"],
+    "truth_events": ["visitor_id", "person_id", "session_id", "ts", "event", "revenue", "channel"],
     "baseline_events": ["visitor_hash", "ts", "event", "revenue", "country", "device_class", "channel"],
     "fullstack_events": ["device_id", "session_id", "is_ping", "ts", "event", "revenue", "country", "device_class", "channel",
                          "sample_rate"],

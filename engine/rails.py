@@ -110,19 +110,27 @@ def sampling_position(hits: pl.DataFrame) -> pl.Series:
     return masking.per_unique(hits.select("site", "ip", "user_agent"), ["site", "ip", "user_agent"], position)["p"]
 
 
+def fullstack_sends(hits: pl.DataFrame, scenario: Scenario, pings: bool = True) -> pl.Series:
+    """Which hits the client-side tags send: not stopped by an ad blocker (unless a first-party
+    proxy is on), with analytics consent or, in advanced mode and where `pings` exist, as a
+    cookieless ping; and only from browsers inside the sampling tier."""
+    blocked = hits["blocker"] & (not scenario.rails.server_side_proxy)
+    send_ping = pings and scenario.consent.mode == "advanced"
+    keep = ~blocked & (hits["analytics_storage"] | send_ping)
+    rate = scenario.rails.fullstack_sampling / 100
+    if rate < 1:
+        keep = keep & (sampling_position(hits) < rate)
+    return keep
+
+
 def fullstack(hits: pl.DataFrame, ctx: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
     """Rail B: the client-side tag stack under Consent Mode v2.
 
     Blocked hits vanish unless a first-party server-side proxy is on; without analytics consent,
     basic mode sends nothing and advanced mode sends a cookieless ping without any identifier.
     Below the 100 % sampling tier, only the browsers inside the sample send anything."""
-    blocked = hits["blocker"] & (not scenario.rails.server_side_proxy)
-    granted = hits["analytics_storage"]
-    send_ping = scenario.consent.mode == "advanced"
-    keep = ~blocked & (granted | send_ping)
+    keep = fullstack_sends(hits, scenario)
     rate = scenario.rails.fullstack_sampling / 100
-    if rate < 1:
-        keep = keep & (sampling_position(hits) < rate)
     h = hits.select("event_id", "event_type", "ts", "session_start", "client_id", "user_email", "user_agent", "language",
                     "revenue", "transaction_id", "client_ts", "received_at", *SIGNALS).filter(keep)
     c = ctx.select(*(k for k in _COMMON if k in ctx.columns), "_query", "gclid").filter(keep)

@@ -197,8 +197,8 @@ def export_parquet(con: duckdb.DuckDBPyConnection, run_id: str, root: Path) -> P
             out.mkdir(parents=True)
             cur.execute(
                 f"COPY (SELECT {cols}, {_partition_expr(t)} AS date FROM \"{t}\" WHERE run_id = $1) "
-                f"TO '{out.as_posix()}' (FORMAT parquet, PARTITION_BY (date), OVERWRITE_OR_IGNORE)",
-                [run_id],
+                "TO $2 (FORMAT parquet, PARTITION_BY (date), OVERWRITE_OR_IGNORE)",  # the folder is a parameter: any name
+                [run_id, out.as_posix()],
             )
         _swap_in(tmp, final)
     except BaseException:

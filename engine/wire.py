@@ -19,7 +19,8 @@ An event (POST /api/v1/events, up to 1,000 per batch):
 - `context.consent`: optional, and so is each of its four fields. Each takes `true`/`false` or
   Google Consent Mode's `"granted"`/`"denied"`. A signal that is not sent is no consent signal:
   the site's regional default (the scenario's `consent.defaults`, by the country of the IP)
-  applies, and the rails treat the event like one from a visitor who has not answered the banner.
+  applies, and the rails treat the event like one from a visitor who has not answered the banner;
+  with `consent.honour_gpc` a browser sending `context.gpc: true` is refused instead.
 
 - `event_id`: string or integer, 1-128 characters; the idempotency key. A canonical decimal
   integer, alone or scoped as "<scope>:<integer>" (the simulator sends "<run_id>:<n>", so two runs

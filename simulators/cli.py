@@ -25,6 +25,7 @@ from engine.scenario import (
     list_presets,
     resolve,
 )
+from simulators import formats
 from simulators.formats import FORMATS
 from simulators.http_sink import HttpSink
 from simulators.run import Summary, run_to_sink
@@ -211,7 +212,7 @@ def generate(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as err:  # e.g. a shard's staging folder that cannot be created
-        print(f"error: cannot write {args.out}: {err.strerror or err}", file=sys.stderr)
+        print(f"error: cannot write {formats.redact(args.out)}: {err.strerror or err}", file=sys.stderr)
         return EXIT_USAGE
     _report_cleaned(cleaned)
     total = scenario.traffic.visitors if chunks is None else shard_visitors(scenario, chunks)
@@ -243,11 +244,11 @@ def generate(args: argparse.Namespace) -> int:
         bar.close()
         if "Broken pipe" in str(err):
             return 141
-        print(f"error: cannot write {args.out}: {err.strerror or _first_line(err)}", file=sys.stderr)
+        print(f"error: cannot write {formats.redact(args.out)}: {err.strerror or _first_line(err)}", file=sys.stderr)
         return EXIT_USAGE
     except duckdb.Error as err:  # e.g. the disk filled up under the DuckDB file
         bar.close()
-        print(f"error: cannot write {args.out}: {_first_line(err)}", file=sys.stderr)
+        print(f"error: cannot write {formats.redact(args.out)}: {_first_line(err)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as err:
         bar.close()

@@ -180,7 +180,7 @@ class HttpSink:
         except ValueError:
             port_ok = False
         if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
-            raise SinkError(f"not an http(s) URL with a valid host and port: {url!r}")
+            raise SinkError(f"not an http(s) URL with a valid host and port: {formats.redact(url)!r}")
         if not 1 <= batch_size <= wire.MAX_EVENTS:
             raise SinkError(f"--batch-size must be between 1 and {wire.MAX_EVENTS}")
         if rate is not None and not (math.isfinite(rate) and rate > 0):
@@ -192,7 +192,7 @@ class HttpSink:
         self.api_key = api_key
         self.url = url
         self.consent_url = consent_url(url)
-        self.destination = url
+        self.destination = formats.redact(url)  # printed in summaries: never a credential from the query string
         self.batch_size = batch_size
         self.linger = linger
         self.rate = rate
@@ -249,7 +249,8 @@ class HttpSink:
         except httpx.HTTPError as err:
             for c in self.clients:
                 await c.aclose()
-            raise SinkError(f"cannot reach the collector at {self.url}: {type(err).__name__} {err}") from None
+            reason = f"{type(err).__name__} {err}".replace(self.url, self.destination)
+            raise SinkError(f"cannot reach the collector at {self.destination}: {reason}") from None
         self.due_events = 0  # events scheduled so far (open model clock)
         self.rate_t0: float | None = None  # the open model's clock starts at the first dispatch
         self.chunk = 0
@@ -323,7 +324,7 @@ class HttpSink:
         return self.stats.lost
 
     def report(self) -> str:
-        return self.stats.text(self.url)
+        return self.stats.text(self.destination)
 
     # --- dispatch ---------------------------------------------------------------------------
     def _batches(self, n: int) -> list[tuple[int, int]]:
@@ -480,7 +481,8 @@ class HttpSink:
             self.slots.release()
         setattr(st, f"{kind}_failed", getattr(st, f"{kind}_failed") + n)
         if len(st.errors) < 20:
-            st.errors.append(f"{kind} batch to {url}: {reason}")
+            shown = formats.redact(url)
+            st.errors.append(f"{kind} batch to {shown}: {reason.replace(url, shown)}")
 
     async def _before_retry(self, kind: str, n: int, wait: float) -> None:
         if kind == "events":

@@ -107,19 +107,23 @@ def test_consent_is_optional_and_takes_the_regional_default(collector):  # last:
     """No consent: the region's default applies (eu_shop: EEA denied, US granted), as for an unanswered banner."""
     eea, us = event("ctr:501", **{"context.ip": ip_in("DE")}), event("ctr:502", **{"context.ip": ip_in("US"), "anonymous_id": "GA1.1.502"})
     partial = event("ctr:503", **{"context.ip": ip_in("DE"), "context.consent": {"analytics_storage": "granted"}})
-    for e in (eea, us):
+    # Global Privacy Control is a signal: honoured (the preset's default), it refuses even where the default grants.
+    us_gpc = event("ctr:504", **{"context.ip": ip_in("US"), "anonymous_id": "GA1.1.504", "context.gpc": True})
+    for e in (eea, us, us_gpc):
         del e["context"]["consent"]
-    r = post(collector, json.dumps(batch([eea, us, partial], "regional")).encode())
-    assert r.status_code == 202 and r.json()["events_stored"] == 3, r.text
+    r = post(collector, json.dumps(batch([eea, us, partial, us_gpc], "regional")).encode())
+    assert r.status_code == 202 and r.json()["events_stored"] == 4, r.text
     defaults = RegionDefaults()
     assert (defaults.eea, defaults.us) == ("denied", "granted")  # the preset's defaults this test relies on
     assert consent.regional_default(geoip.country_of(pl.Series([ip_in("DE"), ip_in("US"), "127.0.0.1"])), defaults).to_list() == [False, True, True]
     collector.stop()
-    got = {r["event_id"]: r for r in rows(collector, "SELECT * FROM fullstack_events WHERE event_id BETWEEN ? AND ?", [501, 503])}
+    got = {r["event_id"]: r for r in rows(collector, "SELECT * FROM fullstack_events WHERE event_id BETWEEN ? AND ?", [501, 504])}
     assert got[501]["analytics_storage"] is False and got[501]["is_ping"] and got[501]["device_id"] is None
     assert got[502]["analytics_storage"] is True and got[502]["ad_storage"] is True and got[502]["device_id"]
     # A partial consent object: the signal sent counts, the others take the default.
     assert got[503]["analytics_storage"] is True and got[503]["ad_storage"] is False and got[503]["device_id"]
+    assert resolve(None, None, [], {}).consent.honour_gpc
+    assert not any(got[504][s] for s in consent.SIGNALS) and got[504]["is_ping"] and got[504]["device_id"] is None
     signals = rows(collector, f"SELECT {', '.join(consent.SIGNALS)} FROM fullstack_events WHERE event_id IN (601, 602) ORDER BY event_id", [])
     assert signals == [BOOLS, BOOLS]  # "granted"/"denied" stored as the booleans they mean
 
@@ -142,6 +146,9 @@ def test_api_keys_are_required_except_for_health(tmp_path):
             assert r.headers["content-type"] == "application/json"
         assert httpx.get(c.base + "/subjects/anon_xyz789", timeout=10).status_code == 401
         assert httpx.get(c.base + "/consent/anon_xyz789", timeout=10).status_code == 401
+        # Data quality describes what was received (volumes, duplicates, timings): not public like health.
+        assert httpx.get(c.base + "/quality", timeout=10).status_code == 401
+        assert httpx.get(c.base + "/quality", headers={"X-API-Key": KEY}, timeout=30).status_code == 200
         assert httpx.get(c.base + "/health", timeout=10).json()["stored"]["events"] == 0  # open, and nothing was stored
         assert post(c, raw, **{"X-API-Key": "another-key-0123456789"}).status_code == 202
         # Wrong keys use up the client's rate limit (10 a minute) like any request: guessing is throttled.

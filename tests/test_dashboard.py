@@ -141,3 +141,19 @@ def test_whereabouts_only_for_visitor_dimensions(base_tables):
     assert dashboard.whereabouts(base_tables, "fullstack", "path", "/") is None
     w = dashboard.whereabouts(base_tables, "baseline", "country", "DE")
     assert w["counted_elsewhere"] == 0 and w["unseen"] == 0  # the baseline's GeoIP places every German in DE
+
+
+def test_a_sampled_full_stack_names_the_sample_among_the_unrecorded(base_scenario, base_traffic, base_tables):
+    """At the 50 % tier about half the true visitors of a row are outside the sample: the cause must
+    say so, not put them all down to consent and blockers."""
+    from engine.scenario import apply_overrides
+    from simulators.run import build_run
+    from ui.components.dashboard_view import cause
+
+    sampled = build_run(apply_overrides(base_scenario, {"rails.fullstack_sampling": 50}), base_traffic)
+    w = dashboard.whereabouts(sampled, "fullstack", "device", "tablet")
+    full = dashboard.whereabouts(base_tables, "fullstack", "device", "tablet")
+    assert w["unseen"] > full["unseen"]  # the sample's own loss is in there
+    text = cause(w, "fullstack", sampling=50)
+    assert "50% sample" in text and "not recorded at all" in text
+    assert "sample" not in cause(full, "fullstack") and "sample" not in cause(w, "baseline", sampling=50)

@@ -169,6 +169,20 @@ def test_no_raw_ip_or_email_and_user_ids_are_the_full_stack_ones(run):
     assert segment_users and segment_users <= set(full["user_id"].drop_nulls().to_list())
 
 
+@pytest.mark.parametrize("fmt", ("segment", "snowplow"))
+def test_formats_keep_the_full_stacks_sampling_tier(tmp_path, fmt):
+    """At a 50 % tier the tags of browsers outside the sample send nothing, as on the full-stack rail:
+    the same events, not every consented browser's (which would double the vendor's counts)."""
+    scenario = apply_overrides(resolve(None, None, [], SIZE), {"rails.fullstack_sampling": 50})
+    run_to_sink(scenario, JsonlSink(str(tmp_path / "s.jsonl"), fmt))
+    events = [json.loads(x) for x in (tmp_path / "s.jsonl").read_text().splitlines()]
+    full = build_run(scenario, generate_traffic(scenario))["fullstack_events"]
+    expected = full if fmt == "snowplow" else full.filter(~pl.col("is_ping"))
+    assert 0 < len(events) == expected.height
+    stamps = sorted(int(e["dtm"]) if fmt == "snowplow" else dt_ms(e["timestamp"]) for e in events)
+    assert stamps == sorted(expected["ts"].dt.epoch("ms").to_list())
+
+
 def test_basic_mode_sends_no_pings(tmp_path):
     scenario = apply_overrides(resolve(None, None, [], SIZE), {"consent.mode": "basic"})
     run_to_sink(scenario, JsonlSink(str(tmp_path / "p.jsonl"), "posthog"))
@@ -330,3 +344,27 @@ def test_the_sender_posts_each_format_to_its_vendor_path(run, fmt):
         assert all(len(events_of(fmt, b["data"] if fmt == "snowplow" else b)) <= 100 for b in bodies)
     if fmt == "posthog":
         assert {b["api_key"] for b in bodies} == {"phc_test"}
+
+
+def test_the_ga4_api_secret_in_the_url_is_never_printed(run):
+    """GA4 takes its api_secret in the query string: the summary's destination, the sender's report and
+    its error messages show the URL with the secret masked, while the requests still carry it."""
+    secret = "s3cr3t-ga4-api-secret"
+    scenario = run[0]
+    srv = Recorder(lambda p, body: "refused", ok_status=204)  # every batch refused: errors are reported
+    seen: list[str] = []
+    sink = HttpSink(f"{srv.base}/?measurement_id=G-TEST&api_secret={secret}", fmt="ga4", retry_delays=())
+    try:
+        run_to_sink(scenario, sink)
+    finally:
+        srv.close()
+    seen += [sink.destination, sink.report(), *sink.stats.errors]
+    assert sink.lost > 0 and sink.stats.errors
+    assert all(secret not in text for text in seen), seen
+    assert "api_secret=" in sink.destination and "measurement_id=G-TEST" in sink.destination
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    with pytest.raises(SinkError) as err:
+        run_to_sink(scenario, HttpSink(f"http://127.0.0.1:{port}/?api_secret={secret}", fmt="ga4"))
+    assert secret not in str(err.value) and "cannot reach" in str(err.value)

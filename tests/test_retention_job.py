@@ -130,6 +130,19 @@ def test_a_parquet_run_is_purged_by_rewriting_it_whole(db, base_scenario, base_t
     assert sorted(p.name for p in run_dir.parent.iterdir()) == [run_dir.name]  # no .tmp- or .old- folder left
 
 
+def test_a_parquet_run_in_a_folder_with_a_quote_is_purged(db, base_scenario, base_tables, tmp_path, capsys):
+    """The folder is the user's: a quote in its path (O'Brien's runs) is data, never part of the SQL."""
+    con = store.connect(db, read_only=True)
+    try:
+        run_dir = store.export_parquet(con, base_scenario.run_id, tmp_path / "o'brien's runs")
+    finally:
+        con.close()
+    assert store.read_parquet_run(run_dir)["truth_events"].height == base_tables["truth_events"].height
+    assert store.main(["purge", str(run_dir), "--now", f"{midway(base_tables):%Y-%m-%d}", "--apply"]) == 0
+    capsys.readouterr()
+    assert 0 < store.read_parquet_run(run_dir)["truth_events"].height < base_tables["truth_events"].height
+
+
 def test_a_failed_swap_keeps_the_old_folder(tmp_path):
     final = tmp_path / "0123456789abcdef"
     final.mkdir()

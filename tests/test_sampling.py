@@ -120,3 +120,42 @@ def test_waterfall_and_observed_conversions_are_scaled_back(base_scenario, tiers
     wf = metrics.waterfall(t, s50)
     assert wf["running"][-1] == round(seen["device_id"].n_unique() / 0.5)
     assert metrics.modelled_conversions(t, s50)["observed"] == round(int((seen["event"] == "purchase").sum()) / 0.5)
+
+
+def test_funnel_counts_of_a_sampled_full_stack_are_scaled_back(base_scenario, tiers):
+    """The Funnels page shows users per step per rail: a 50 % full stack's users are scaled back like
+    every other count, so they land near the unsampled run's (not at half), and its rates stay rates."""
+    from engine.consent_impact import funnel_breakdown
+    from engine.funnel import rail_funnels
+
+    steps = ["page_view", "view_item"]
+    full = rail_funnels(tiers[100], steps, 3600).filter(pl.col("rail") == "fullstack")
+    half = rail_funnels(tiers[50], steps, 3600).filter(pl.col("rail") == "fullstack")
+    raw = half["users"].to_list()
+    assert full["users"][0] > 200
+    for a, b in zip(full["users"], half["users"], strict=True):
+        assert abs(b - a) / a < 0.15  # unscaled, b would be about a / 2
+    assert half["conversion_from_start"][1] == pytest.approx(raw[1] / raw[0], rel=1e-2)
+    assert half["drop_off"][1] == half["users"][0] - half["users"][1]
+    by = funnel_breakdown(tiers[50], steps, 3600).filter(pl.col("rail") == "fullstack", pl.col("dimension") == "device")
+    assert by.filter(pl.col("step") == 1)["users"].sum() == pytest.approx(half["users"][0], abs=len(by))
+
+
+def test_attribution_totals_of_a_sampled_full_stack_are_scaled_back(base_scenario, tiers):
+    """The Attribution page's "value to share out" and conversions per rail: a 50 % full stack's are
+    scaled back (near the unsampled run's, not at half); each channel's share is unchanged by it."""
+    from engine import attribution
+
+    def per_rail(tables):
+        t = attribution.credit_by_rail(tables, base_scenario.site.kind, "linear")
+        return t, {r: (c, n) for r, c, n in t.group_by("rail").agg(pl.col("credit").sum(), pl.col("conversions").first()).iter_rows()}
+
+    _, full = per_rail(tiers[100])
+    t50, half = per_rail(tiers[50])
+    (c100, n100), (c50, n50) = full["fullstack"], half["fullstack"]
+    assert n100 > 50
+    assert abs(c50 - c100) / c100 < 0.25 and abs(n50 - n100) / n100 < 0.25  # unscaled, both would be about half
+    assert half["truth"] == full["truth"]
+    shares = t50.filter(pl.col("rail") == "fullstack")
+    assert shares["share"].sum() == pytest.approx(1.0)
+    assert (shares["credit"] / c50).to_list() == pytest.approx(shares["share"].to_list())

@@ -6,7 +6,8 @@ Every format follows the consent of each hit exactly as the full-stack rail does
 (unless the scenario has a first-party server-side proxy); a hit without analytics consent is
 sent only in Consent Mode's advanced mode, and then only as the vendor's own cookieless event
 where the vendor documents one (PostHog's cookieless mode, Snowplow's anonymous tracking);
-GA4's Measurement Protocol and Segment have none, so those hits are not sent at all. No format
+GA4's Measurement Protocol and Segment have none, so those hits are not sent at all. Below the
+100 % sampling tier only the browsers inside the sample send anything, as on the rail. No format
 carries the raw IP address or e-mail: the collector sees the connecting address, and a signed-in
 visitor's user id is the full stack's keyed hash of the e-mail, sent only with analytics consent.
 
@@ -17,14 +18,15 @@ re-encoding anything.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal, get_args
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import polars as pl
 
 from engine import masking
-from engine.rails import USER_ID_LABEL
+from engine.rails import USER_ID_LABEL, fullstack_sends
 from engine.scenario import Scenario
 
 FormatName = Literal["native", "ga4", "segment", "posthog", "snowplow"]
@@ -79,11 +81,28 @@ def endpoint(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=path.rstrip("/") + vendor_path))
 
 
+# Query parameters that carry a credential (GA4's api_secret; keys and tokens of other collectors).
+_SECRET_PARAM = re.compile(r"(?i)^(api[_-]?secret|api[_-]?key|apikey|key|token|access[_-]?token|secret|write[_-]?key|password|auth)$")
+
+
+def redact(url: str) -> str:
+    """The URL as it may be printed: credentials in its query string or user info masked ("***"),
+    everything else as given (GA4 takes `api_secret` in the query string)."""
+    parts = urlsplit(url)
+    query = "&".join(
+        f"{k}=***" if _SECRET_PARAM.match(unquote_plus(k)) else (f"{k}={v}" if sep else k)
+        for k, sep, v in (item.partition("=") for item in parts.query.split("&") if item)
+    ) if parts.query else ""
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username}:***@" + netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(query=query, netloc=netloc))
+
+
 def sent_mask(hits: pl.DataFrame, scenario: Scenario, name: str) -> pl.Series:
-    """Which hits this format sends: the full-stack rail's rule, with pings only where the vendor has them."""
-    blocked = hits["blocker"] & (not scenario.rails.server_side_proxy)
-    pings = scenario.consent.mode == "advanced" and spec(name).cookieless
-    return (~blocked & (hits["analytics_storage"] | pings)).alias("sent")
+    """Which hits this format sends: the full-stack rail's rule (blocker, consent, sampling tier),
+    with pings only where the vendor has them."""
+    return fullstack_sends(hits, scenario, pings=spec(name).cookieless).alias("sent")
 
 
 def drop_nulls(json: pl.Expr) -> pl.Expr:

@@ -41,8 +41,9 @@ def takeaway(misses: list[Miss], rail: str, period: str) -> str:
     return lead
 
 
-def cause(w: Whereabouts, rail: str) -> str:
-    """Why a takeaway row is off, from where its true visitors went in the rail (computed from the run)."""
+def cause(w: Whereabouts, rail: str, sampling: int = 100) -> str:
+    """Why a takeaway row is off, from where its true visitors went in the rail (computed from the run;
+    `sampling`: the full stack's tier in %, whose dropped browsers are among the unrecorded)."""
     row, dim = w["row"], w["dimension"]
     who = f"{row} visitors" if dim in ("device", "browser") else f"visitors from {row}"
     parts = [f"{w['counted_here']:,} were counted as {row}"]
@@ -50,8 +51,9 @@ def cause(w: Whereabouts, rail: str) -> str:
         parts.append(f"{w['counted_elsewhere']:,} were recorded but counted as {w['elsewhere_as']} "
                      f"(most of them {w['elsewhere_truth']})")
     if w["unseen"]:
-        parts.append(f"{w['unseen']:,} were not recorded at all" +
-                     (" (no analytics consent, or a blocker)" if rail != "baseline" else ""))
+        why = ("" if rail == "baseline" else " (no analytics consent, or a blocker)" if sampling >= 100
+               else f" (no analytics consent, a blocker, or a browser outside the full stack's {sampling}% sample)")
+        parts.append(f"{w['unseen']:,} were not recorded at all{why}")
     text = f"Why: of the {w['true_visitors']:,} true {who}, " + ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + "."
     if (dim == "device" and row == "tablet" and w["elsewhere_as"] == "desktop" and w["elsewhere_truth"]
             and w["elsewhere_truth"].startswith("iOS") and w["counted_elsewhere"] >= w["unseen"]):
