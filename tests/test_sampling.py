@@ -155,7 +155,7 @@ def test_attribution_totals_of_a_sampled_full_stack_are_scaled_back(base_scenari
     (c100, n100), (c50, n50) = full["fullstack"], half["fullstack"]
     assert n100 > 50
     assert abs(c50 - c100) / c100 < 0.25 and abs(n50 - n100) / n100 < 0.25  # unscaled, both would be about half
-    assert half["truth"] == full["truth"]
+    assert half["truth"][0] == pytest.approx(full["truth"][0], rel=1e-12) and half["truth"][1] == full["truth"][1]  # sums in any order
     shares = t50.filter(pl.col("rail") == "fullstack")
     assert shares["share"].sum() == pytest.approx(1.0)
     assert (shares["credit"] / c50).to_list() == pytest.approx(shares["share"].to_list())
