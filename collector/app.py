@@ -198,7 +198,9 @@ def _invalid(err: ValidationError, many_key: str | None = None) -> JSONResponse:
         return _error(400, "INVALID_JSON", f"the body is not valid JSON: {msg}", [{"field": "body", "message": msg}])
     if many_key and any(e["type"] == "too_long" and e["loc"] == (many_key,) for e in errs):
         return _error(413, "PAYLOAD_TOO_LARGE", f"too many {many_key} in one batch; the limit is {wire.MAX_EVENTS:,}")
-    return _error(400, "VALIDATION_ERROR", f"{err.error_count()} invalid field(s); nothing was stored", wire.field_errors(err))
+    # Counted per field, as listed: a union's members each add an error for the same field.
+    fields = wire.field_errors(err, limit=None)
+    return _error(400, "VALIDATION_ERROR", f"{len(fields)} invalid field(s); nothing was stored", fields[:50])
 
 
 def _validate(body: bytes, model: type[Batch], many_key: str) -> Batch | JSONResponse:
@@ -468,7 +470,7 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
             Route("/api/v1/subjects/{anonymous_id:path}", guarded(subject), methods=["GET", "DELETE"]),
             Route("/api/gdpr/delete", guarded(gdpr_delete), methods=["POST"]),
             Route("/api/v1/health", health, methods=["GET"]),
-            Route("/api/v1/quality", quality_get, methods=["GET"]),
+            Route("/api/v1/quality", guarded(quality_get), methods=["GET"]),
         ],
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: method_not_allowed, 500: internal},
