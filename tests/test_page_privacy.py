@@ -3,6 +3,8 @@ and the crack button reverses plain hashes but not keyed ones."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from apptest_helpers import chart_specs as _specs
 from apptest_helpers import metric_value as _metric
@@ -76,6 +78,8 @@ def test_page_renders_charts_tables_and_sources(page):
 
 def test_visitor_picker_moves_one_in_n(page):
     at = page
+    independent = _metric(at, "If the attributes were independent: one in")
+    assert re.fullmatch(r"\d{1,3}(,\d{3})*", independent), independent  # written out, not "3.6e+08"
     picker = at.selectbox(key="pv.visitor")
     before = _frame(at, "attribute", "value", "one_in").copy()
     ids = [int(o.split(" ")[0].lstrip("#")) for o in picker.options]  # options show "#<id> · …"
