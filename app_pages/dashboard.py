@@ -32,7 +32,7 @@ misses = views.worst_rows(rows, rail)
 st.markdown("#### " + view.takeaway(misses, rail, period))
 for m in misses:
     if (w := data.whereabouts(scenario, start, end, rail, m["dimension"], m["row"])) is not None:
-        st.caption(view.cause(w, rail))
+        st.caption(view.cause(w, rail, m["value"]))
 view.kpi_strip(data.strip(scenario, start, end, rail))
 st.caption(view.rail_note(scenario, rail))
 
