@@ -45,7 +45,7 @@ def takeaway(misses: list[Miss], rail: str, period: str) -> str:
 EXTRA_IDS = {
     "baseline": "the baseline's hash is of IP and user agent (salted daily by default), so a visitor on another day or "
                 "another network counts again",
-    "fullstack": "a cookie the visitor cleared or refused, one Safari capped at 7 days, or a second device counts the "
+    "fullstack": "a new cookie (the old one cleared, or capped by Safari at 7 days) or a second device counts the "
                  "same person again",
 }
 
