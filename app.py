@@ -31,7 +31,9 @@ pg = st.navigation(
         st.Page("app_pages/profiles.py", title="Profiles", icon=":material/person_search:"),
         st.Page("app_pages/copy_tests.py", title="Copy tests", icon=":material/science:"),
         st.Page("app_pages/runs.py", title="Runs", icon=":material/lock:"),
-    ]
+    ],
+    # Every page in sight: collapsed, the menu hid the last pages (Profiles among them) behind "View 3 more".
+    expanded=True,
 )
 with error_boundary(pg.title):
     if pg.title in PRESENTER_PAGES and not auth.require_presenter():

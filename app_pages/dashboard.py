@@ -32,7 +32,7 @@ misses = views.worst_rows(rows, rail)
 st.markdown("#### " + view.takeaway(misses, rail, period))
 for m in misses:
     if (w := data.whereabouts(scenario, start, end, rail, m["dimension"], m["row"])) is not None:
-        st.caption(view.cause(w, rail, scenario.rails.fullstack_sampling))
+        st.caption(view.cause(w, rail, m["value"], scenario.rails.fullstack_sampling))
 view.kpi_strip(data.strip(scenario, start, end, rail))
 st.caption(view.rail_note(scenario, rail))
 
@@ -53,7 +53,7 @@ for by, metric_by, heading in data.PANELS:
     st.altair_chart(charts.ranked(top, by, shown, metric_by.replace("_", " "), compare))
     worst = views.most_misread(rows[by], rail, by) if by == "device" and compare else None
     if worst is not None and (w := data.whereabouts(scenario, start, end, rail, by, worst)) is not None and w["counted_elsewhere"]:
-        st.caption(view.cause(w, rail, scenario.rails.fullstack_sampling))
+        st.caption(view.cause(w, rail, sampling=scenario.rails.fullstack_sampling))
 gaps = view.dimension_gaps(rows, rail, labels)
 st.caption(
     ("Bars: " + LABELS[shown] + ("; grey behind: the truth; the percentage is the error vs the truth (red: undercounted)."

@@ -199,7 +199,9 @@ def _invalid(err: ValidationError, many_key: str | None = None) -> JSONResponse:
         return _error(400, "INVALID_JSON", f"the body is not valid JSON: {msg}", [{"field": "body", "message": msg}])
     if many_key and any(e["type"] == "too_long" and e["loc"] == (many_key,) for e in errs):
         return _error(413, "PAYLOAD_TOO_LARGE", f"too many {many_key} in one batch; the limit is {wire.MAX_EVENTS:,}")
-    return _error(400, "VALIDATION_ERROR", f"{err.error_count()} invalid field(s); nothing was stored", wire.field_errors(err))
+    # Counted per field, as listed: a union's members each add an error for the same field.
+    fields = wire.field_errors(err, limit=None)
+    return _error(400, "VALIDATION_ERROR", f"{len(fields)} invalid field(s); nothing was stored", fields[:50])
 
 
 def _validate(body: bytes, model: type[Batch], many_key: str) -> Batch | JSONResponse:

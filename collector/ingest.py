@@ -292,7 +292,8 @@ class Ingestor:
             "erased": {"fullstack_events": erased, "baseline_events": 0, "consent_log": 0},
             "kept": {"consent_log": consent_rows.height},
             "notes": {
-                "fullstack_events": "erased",
+                "fullstack_events": "erased" if erased else "nothing to erase: no full-stack row is linked to this id "
+                                                            "(erased before, or never recorded with analytics consent)",
                 "baseline_events": rights.HOW_LINKED["baseline_events"],
                 "consent_log": (rights.consent_conflict(consent_rows) or "no consent recorded for this id"),
             },

@@ -53,7 +53,7 @@ def _seconds(a: str, b: str) -> str:
 
 
 def _summary(cur: duckdb.DuckDBPyConnection, rail: str, rel: str, present: set[str], run_id: str | None,
-             late_s: float) -> dict[str, object]:
+             late_s: float, server_clock: bool) -> dict[str, object]:
     where, params = _where(run_id)
     timed = {"received_at", "client_ts"} <= present
     delay, skew = _seconds("received_at", "ts"), f'abs({_seconds("client_ts", "ts")})'
@@ -80,8 +80,9 @@ def _summary(cur: duckdb.DuckDBPyConnection, rail: str, rel: str, present: set[s
         if n_client:
             out.update(skew_abs_p50_s=sq[0], skew_abs_p99_s=sq[1], skew_over_1s_share=s1 / n_client,
                        skew_over_1h_share=s3600 / n_client)
-    elif n:
-        # Server side: the event time is the server's clock on arrival.
+    elif n and server_clock:
+        # Server side: the event time is the server's clock on arrival. Not at the collector, whose
+        # baseline keeps the event's own timestamp and no receive time: there its delay is unknown (None).
         out.update(late_share=0.0, delay_p50_s=0.0, delay_p90_s=0.0, delay_p99_s=0.0)
     return out
 
@@ -136,11 +137,13 @@ def _capture(cur: duckdb.DuckDBPyConnection, rail: str, rel: str) -> pl.DataFram
 
 def _report(cur: duckdb.DuckDBPyConnection, relations: Mapping[str, tuple[str, set[str]]], run_id: str | None,
             with_truth: bool) -> QualityReport:
+    """`with_truth`: a simulated run (capture against the truth; the baseline's event time is its server's
+    clock) rather than a store written by the collector."""
     late_s = late_after_s()
     summary, missing, timing, capture = [], [], [], []
     for rail, (rel, present) in relations.items():
         fields = [c for c in columns(RAIL_TABLES[rail], run_id=False) if c in present]
-        summary.append(_summary(cur, rail, rel, present, run_id, late_s))
+        summary.append(_summary(cur, rail, rel, present, run_id, late_s, server_clock=with_truth))
         missing.append(_missing(cur, rail, rel, fields, run_id))
         timing.append(_timing(cur, rail, rel, present, run_id))
         if with_truth:

@@ -284,10 +284,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     e.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.check:
-        stale = [(n, s, pr) for n, s, pr in status(args.root) if s != "current"]
+        checked = list(status(args.root))
+        stale = [(n, s, pr) for n, s, pr in checked if s != "current"]
         for name, state, problems in stale:
             fix = "bump its major in VERSIONS, then export" if state == "breaking" else "run python -m engine.schemas export"
             print(f"{path_of(name, root=args.root)}: {state}: {fix}" + "".join(f"\n  {x}" for x in problems), file=sys.stderr)
+        if not stale:
+            print(f"{len(checked)} schema(s) under {args.root} are current")
         return 1 if stale else 0
     try:
         written = export(args.root)

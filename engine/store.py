@@ -416,6 +416,10 @@ def purge_path(path: Path, now: dt.datetime, apply: bool = False) -> tuple[pl.Da
     deleted per table. A file is purged in one transaction; a run folder is rewritten under a temporary
     name and renamed over the old one, so a reader sees the run before or after, never half of it."""
     if path.is_dir():
+        if not RUN_ID_RE.match(path.name):  # the runs folder itself, say, rather than one run in it
+            inside = sorted(d.name for d in path.iterdir() if d.is_dir() and RUN_ID_RE.match(d.name))
+            hint = f"; the runs in it: {', '.join(inside)}" if inside else ""
+            raise StoreError(f"{path} is not a Parquet run folder (give one run: {path}/<run_id>){hint}")
         con = connect(":memory:")
         try:
             run_id = import_parquet(con, path, max_rows=NO_ROW_LIMIT)

@@ -275,12 +275,14 @@ class SubjectErasure(_Answer):
 
 
 _UNION_TAGS = {"str", "int", "float", "bool", "none"}
+_SHOULD = "Input should be "
 _PATTERN_MESSAGES = {_NO_NUL: "must not contain NUL characters", IP_PATTERN: "must be an IPv4 or IPv6 address"}
 
 
-def field_errors(err: ValidationError, limit: int = 50) -> list[dict[str, str]]:
+def field_errors(err: ValidationError, limit: int | None = 50) -> list[dict[str, str]]:
     """pydantic errors as [{"field": "events[0].event_type", "message": ...}], one per field
-    (pydantic's union-member tags such as "constrained-float" are dropped from the path)."""
+    (pydantic's union-member tags such as "constrained-float" are dropped from the path, and the
+    members' messages are joined: "Input should be a valid boolean, or 'granted' or 'denied'")."""
     out: dict[str, str] = {}
     for e in err.errors(include_url=False):
         path = ""
@@ -293,9 +295,15 @@ def field_errors(err: ValidationError, limit: int = 50) -> list[dict[str, str]]:
                 path += f".{part}" if path else part
         pattern = e.get("ctx", {}).get("pattern") if e["type"] == "string_pattern_mismatch" else None
         msg = _PATTERN_MESSAGES.get(pattern, e["msg"]) if pattern else e["msg"]
-        out.setdefault(path or "body", msg.removeprefix("Value error, "))
-        if len(out) >= limit:
+        msg, field = msg.removeprefix("Value error, "), path or "body"
+        if field in out:  # another member of a union: say every form the field takes
+            more = msg.removeprefix(_SHOULD)
+            if msg.startswith(_SHOULD) and out[field].startswith(_SHOULD) and more not in out[field]:
+                out[field] += ", or " + more
+            continue
+        if limit is not None and len(out) >= limit:
             break
+        out[field] = msg
     return [{"field": f, "message": m} for f, m in out.items()]
 
 

@@ -105,6 +105,10 @@ class HttpStats:
         if self.lost:
             lines.append(f"  LOST {self.events_failed:,} events and {self.consents_failed:,} consent records")
             lines += [f"    {e}" for e in self.errors[:5]]
+            if self.statuses.get(401) or self.statuses.get(403):
+                # Said once, with the way out: the 401 lines alone do not say how to send a key.
+                lines.append("  the receiver wants a key: $DRCL_API_KEY for this project's collector (its --api-keys), "
+                             "--api-key for Segment or PostHog")
         return "\n".join(lines)
 
 

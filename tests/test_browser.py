@@ -78,6 +78,10 @@ def test_every_page_renders(server, browser):
     page.locator("[data-testid='stMetricValue']").first.wait_for()
     assert_clean(page)
     assert "Visitors (truth)" in metrics(page)
+    # Every page is in sight in the menu: collapsed, it hid the last three behind "View 3 more".
+    links = page.locator("[data-testid='stSidebarNav'] [data-testid='stSidebarNavLink']")
+    shown = [a.inner_text().splitlines()[-1].strip() for a in links.all() if a.is_visible()]
+    assert shown[-3:] == ["Profiles", "Copy tests", "Runs"] and len(shown) == len(PAGES) + 2, shown
     shot(page, "overview")
     for path in PAGES:
         open_page(page, f"{base}/{path}")

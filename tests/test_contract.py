@@ -101,6 +101,10 @@ def test_granted_and_denied_mean_true_and_false(collector):
     assert r.status_code == 202, r.text
     bad = post(collector, json.dumps(batch([event("w:603", **{"context.consent.ad_storage": "GRANTED"})], "b-2")).encode())
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "events[0].context.consent.ad_storage"
+    # One field, one error, and its message names every accepted form (the union's members each
+    # used to count as an error: "2 invalid field(s)" over a list of one, "a valid boolean" only).
+    assert bad.json()["message"].startswith("1 invalid field(s)") and len(bad.json()["errors"]) == 1
+    assert bad.json()["errors"][0]["message"] == "Input should be a valid boolean, or 'granted' or 'denied'"
 
 
 def test_consent_is_optional_and_takes_the_regional_default(collector):  # last: stops the collector

@@ -137,6 +137,18 @@ def test_permanent_refusals_are_counted_failed_and_the_cli_exits_non_zero(scenar
     assert "LOST" in proc.stderr.decode()
 
 
+def test_a_refused_key_is_explained_once(scenario):
+    srv = ScriptedServer(lambda n, body: (401, None))
+    try:
+        sink = send(scenario, srv.url, batch_size=100)
+    finally:
+        srv.close()
+    report = sink.report()
+    assert sink.stats.statuses[401] and sink.lost == sink.stats.events_sent + sink.stats.consents_sent
+    # It used to list five 401 lines and stop there; now it says how to send a key.
+    assert report.count("$DRCL_API_KEY") == 1 and "--api-key for Segment or PostHog" in report
+
+
 def test_exhausted_retries_count_as_failed(scenario):
     srv = ScriptedServer(lambda n, body: (500, None))
     try:

@@ -127,3 +127,22 @@ def test_country_map_colours_each_country_by_the_rails_error(page):
     germany = rows.filter(pl.col("country") == "Germany").row(0, named=True)
     assert looked_up["276"]["error"] == pytest.approx(germany["fullstack_error_pct"] / 100)
     assert looked_up["276"]["truth"] == germany["truth"]
+
+
+def test_an_overcount_is_explained_and_not_shown_as_a_gain(page):
+    """The baseline counts a returning visitor again each day: its takeaway rows are overcounts. Their "Why"
+    used to say only "of the 9,272 true desktop visitors, 9,272 were counted as desktop", and the strip
+    showed the overcount of visitors in green."""
+    at = page
+    at.radio(key="dash-rail").set_value("baseline").run()
+    at.radio(key="dash-preset").set_value("last 7 days").run()
+    s = _scenario(at)
+    start, end = dashboard.preset_range(s, "last 7 days")
+    rows = {by: data.breakdown(s, start, end, by, m) for by, m, _ in data.PANELS}
+    over = [m for m in dashboard.worst_rows(rows, "baseline") if m["error_pct"] > 0]
+    assert over
+    captions = [c.value for c in at.caption if c.value.startswith("Why: of the")]
+    for m in over:
+        assert any(f"It counted {round(m['value']):,}: it counts ids, not people" in c for c in captions), captions
+    visitors = next(x for x in at.metric if x.label == "Visitors")
+    assert visitors.delta.startswith("+") and visitors.proto.color != visitors.proto.GREEN

@@ -3,6 +3,8 @@ and the crack button reverses plain hashes but not keyed ones."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from apptest_helpers import chart_specs as _specs
 from apptest_helpers import metric_value as _metric
@@ -53,12 +55,20 @@ def test_page_renders_charts_tables_and_sources(page):
     assert "Browser Fingerprinting: A Survey" in text and "(secondary transcription)" in text
     assert "Art. 5(3)" in text
     # Both fingerprint populations, with the general-audience study beside them.
-    general = float(_metric(at, "General audience, simulated (n=200,000)").rstrip("%"))
-    volunteers = float(_metric(at, "Volunteers, simulated (n=200,000)").rstrip("%"))
+    general = float(_metric(at, "General audience, simulated").rstrip("%"))
+    volunteers = float(_metric(at, "Volunteers, simulated").rstrip("%"))
     assert general < volunteers
     assert "Gomez-Boix" in text
+    # Labels a quarter of the page shows whole at 1440 px (longer ones were cut mid-number); sizes in the help.
+    quarter = [m for m in at.metric if m.label.startswith(("General audience", "Volunteers", "Gomez-Boix"))]
+    assert len(quarter) == 4 and all(len(m.label) <= 27 for m in quarter), [m.label for m in quarter]
+    assert "200,000 simulated browsers" in quarter[0].help and "1,800,000" in quarter[2].help
+    # The study's secondary source is flagged once (it read "via a secondary transcription (secondary transcription)").
+    assert "Baudry, WWW 2018 (doi:10.1145/3178876.3186097) (secondary transcription)." in text
+    assert "via a secondary transcription" not in text
     curve = next(s for s in specs if "layer" in s and "strokeDash" in s["layer"][0]["encoding"])
     assert curve["layer"][0]["encoding"]["color"]["scale"]["domain"] == ["general audience (simulated)", "test-site volunteers (simulated)"]
+    assert curve["layer"][0]["encoding"]["color"]["legend"]["labelLimit"] >= 300  # Vega's 160 px cut "(simula…"
     k = _frame(at, "rail", "quasi_identifiers", "k", "share_below_k")
     assert list(k["rail"]) == ["truth", "baseline", "fullstack"]
     link = _frame(at, "method", "share_linked").set_index("method")
@@ -68,6 +78,8 @@ def test_page_renders_charts_tables_and_sources(page):
 
 def test_visitor_picker_moves_one_in_n(page):
     at = page
+    independent = _metric(at, "If the attributes were independent: one in")
+    assert re.fullmatch(r"\d{1,3}(,\d{3})*", independent), independent  # written out, not "3.6e+08"
     picker = at.selectbox(key="pv.visitor")
     before = _frame(at, "attribute", "value", "one_in").copy()
     ids = [int(o.split(" ")[0].lstrip("#")) for o in picker.options]  # options show "#<id> · …"

@@ -128,6 +128,10 @@ def test_a_parquet_run_is_purged_by_rewriting_it_whole(db, base_scenario, base_t
         mem.close()
     assert 0 < purged["truth_events"].height < base_tables["truth_events"].height
     assert sorted(p.name for p in run_dir.parent.iterdir()) == [run_dir.name]  # no .tmp- or .old- folder left
+    # The runs folder itself is refused with the runs it holds (it said only "not a run id: 'runs'").
+    assert store.main(["purge", str(run_dir.parent), "--now", f"{now:%Y-%m-%d}"]) == 2
+    assert capsys.readouterr().err.strip() == (f"error: {run_dir.parent} is not a Parquet run folder "
+                                               f"(give one run: {run_dir.parent}/<run_id>); the runs in it: {run_dir.name}")
 
 
 def test_a_parquet_run_in_a_folder_with_a_quote_is_purged(db, base_scenario, base_tables, tmp_path, capsys):

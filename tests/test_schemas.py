@@ -22,10 +22,12 @@ def validator(name: str) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(json.loads(schemas.path_of(name).read_text()))
 
 
-def test_committed_schemas_are_what_the_code_generates():
+def test_committed_schemas_are_what_the_code_generates(capsys):
     stale = [(n, s, p) for n, s, p in schemas.status() if s != "current"]
     assert not stale, f"run `python -m engine.schemas export`: {stale}"
     assert schemas.main(["export", "--check"]) == 0
+    # A passing check says so (it used to print nothing, which read like a command that did nothing).
+    assert capsys.readouterr().out.strip() == f"{len(schemas.VERSIONS)} schema(s) under {schemas.ROOT} are current"
     on_disk = {p.relative_to(schemas.ROOT).as_posix() for p in schemas.ROOT.rglob("*.json")}
     expected = {f"{n}.v{v}.json" for n, major in schemas.VERSIONS.items() for v in range(1, major + 1)}
     assert on_disk == expected  # every major's file is kept, and nothing else is there

@@ -105,6 +105,7 @@ def test_erasure_keeps_the_consent_log_and_is_idempotent(collector):
     assert "Art. 7(1)" in note and re.search(r"retention ends: \d+ days", note), note
     again = httpx.delete(c.base + f"/subjects/{ANN_A}", headers=AUTH, timeout=10)
     assert again.status_code == 200 and again.json()["erased"]["fullstack_events"] == 0 and again.json()["kept"] == {"consent_log": 4}
+    assert body["notes"]["fullstack_events"] == "erased" and again.json()["notes"]["fullstack_events"].startswith("nothing to erase")  # said "erased" over 0 rows
     after = httpx.get(c.base + f"/subjects/{ANN_A}", headers=AUTH, timeout=10).json()
     assert after["tables"]["fullstack_events"] == [] and len(after["tables"]["consent_log"]) == 4
     retry = c_post(c, "/events", batch(events[:3], "subjects"))  # a client retrying the erased events

@@ -40,7 +40,7 @@ def population_curve_chart(curves: pl.DataFrame, unique_share: dict[str, float],
         x=alt.X("browsers:Q", scale=alt.Scale(type="log"), title="browsers in the population (log scale)"),
         y=alt.Y("unique_share:Q", axis=alt.Axis(format="%"), title="unique fingerprints"),
         color=alt.Color("population:N", scale=alt.Scale(domain=domain, range=list(POPULATION_COLOURS.values())), title=None,
-                        legend=alt.Legend(orient="bottom", direction="vertical")),
+                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400)),  # Vega cuts at 160 px
         strokeDash=alt.StrokeDash("group:N", sort=groups, scale=alt.Scale(domain=groups, range=[[1, 0], [6, 3], [2, 2]]), title=None,
                                   legend=alt.Legend(orient="bottom", direction="vertical")),
         detail="group:N",

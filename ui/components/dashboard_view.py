@@ -41,9 +41,19 @@ def takeaway(misses: list[Miss], rail: str, period: str) -> str:
     return lead
 
 
-def cause(w: Whereabouts, rail: str, sampling: int = 100) -> str:
-    """Why a takeaway row is off, from where its true visitors went in the rail (computed from the run;
-    `sampling`: the full stack's tier in %, whose dropped browsers are among the unrecorded)."""
+# Why a rail counts one person more than once under a row (its visitors are ids, not people).
+EXTRA_IDS = {
+    "baseline": "the baseline's hash is of IP and user agent (salted daily by default), so a visitor on another day or "
+                "another network counts again",
+    "fullstack": "a new cookie (the old one cleared, or capped by Safari at 7 days) or a second device counts the "
+                 "same person again",
+}
+
+
+def cause(w: Whereabouts, rail: str, counted: float | None = None, sampling: int = 100) -> str:
+    """Why a takeaway row is off, from where its true visitors went in the rail (computed from the run);
+    `counted` is the rail's own count of the row, when the takeaway quotes it; `sampling`: the full
+    stack's tier in %, whose dropped browsers are among the unrecorded."""
     row, dim = w["row"], w["dimension"]
     who = f"{row} visitors" if dim in ("device", "browser") else f"visitors from {row}"
     parts = [f"{w['counted_here']:,} were counted as {row}"]
@@ -55,6 +65,10 @@ def cause(w: Whereabouts, rail: str, sampling: int = 100) -> str:
                else f" (no analytics consent, a blocker, or a browser outside the full stack's {sampling}% sample)")
         parts.append(f"{w['unseen']:,} were not recorded at all{why}")
     text = f"Why: of the {w['true_visitors']:,} true {who}, " + ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + "."
+    if counted is not None and round(counted) > w["counted_here"]:
+        # Without this, an overcount read "of the 9,272 true desktop visitors, 9,272 were counted": no reason at all.
+        text += (f" It counted {round(counted):,}: it counts ids, not people, and "
+                 f"{EXTRA_IDS['baseline' if rail == 'baseline' else 'fullstack']}.")
     if (dim == "device" and row == "tablet" and w["elsewhere_as"] == "desktop" and w["elsewhere_truth"]
             and w["elsewhere_truth"].startswith("iOS") and w["counted_elsewhere"] >= w["unseen"]):
         text += (" iPads send the same user agent as a Mac (iPadOS asks for desktop sites by default), so a tool that reads "
@@ -74,8 +88,10 @@ def kpi_strip(strip: pl.DataFrame) -> None:
         if r["source"] == "modelled":
             label += " (modelled)"
         delta = None if r["error_pct"] is None else f"{r['error_pct']:+.1f}% vs truth"
-        # A rate off either way is an error, not a gain: keep it neutral; counts below the truth go red.
-        cols[i % 3].metric(label, value, delta, delta_color="off" if metric in RATES else "normal", border=True)
+        # Off either way is an error, not a gain: a rate or a count over the truth stays neutral (an overcount
+        # showed green, as if counting people twice were good news); counts below the truth go red.
+        neutral = metric in RATES or (r["error_pct"] or 0.0) >= 0
+        cols[i % 3].metric(label, value, delta, delta_color="off" if neutral else "normal", border=True)
 
 
 def rail_note(scenario: Scenario, rail: str) -> str:

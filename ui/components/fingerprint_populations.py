@@ -40,10 +40,13 @@ def fingerprint_populations(scenario: Scenario) -> None:
         f"The more browsers, the fewer are unique. This run uses the **{current}** population (sidebar: fingerprint population)."
     )
     c = st.columns(4)
-    c[0].metric(f"General audience, simulated (n={n:,})", f"{general:.1%}", help="All 12 attributes; default population.")
-    c[1].metric(f"Volunteers, simulated (n={n:,})", f"{volunteers:.1%}")
-    c[2].metric(f"Gomez-Boix et al. 2018, desktop (n≈{study['population']:,})", f"{study['unique_desktop']:.1%}")
-    c[3].metric(f"Gomez-Boix et al. 2018, mobile (n≈{study['population']:,})", f"{study['unique_mobile']:.1%}")
+    # Short labels, sizes in the help: a quarter of the page at 1440 px cut longer ones off mid-number.
+    c[0].metric("General audience, simulated", f"{general:.1%}", help=f"{n:,} simulated browsers; all 12 attributes; default population.")
+    c[1].metric("Volunteers, simulated", f"{volunteers:.1%}", help=f"{n:,} simulated browsers; all 12 attributes.")
+    c[2].metric("Gomez-Boix 2018, desktop", f"{study['unique_desktop']:.1%}",
+                help=f"Gomez-Boix, Laperdrix, Baudry, WWW 2018: desktop browsers unique among about {study['population']:,}.")
+    c[3].metric("Gomez-Boix 2018, mobile", f"{study['unique_mobile']:.1%}",
+                help=f"Gomez-Boix, Laperdrix, Baudry, WWW 2018: mobile browsers unique among about {study['population']:,}.")
     st.altair_chart(charts.population_curve_chart(curves, shares, study))
     st.caption(
         f"Share of unique fingerprints in nested random subsets of {browsers:,} generated browsers per population "

@@ -26,7 +26,9 @@ def one_in_n(rarity: pl.DataFrame) -> None:
     c = st.columns(2)
     c[0].metric("All attributes together: one in", f"{together['all together (measured)']['one_in']:,.0f}",
                 help="Capped by the population: one in N means nobody else in this run shares the fingerprint.")
-    c[1].metric("If the attributes were independent: one in", f"{together['all together if independent']['one_in']:,.3g}")
+    # Three significant figures, written out with separators ("3.6e+08" is no number for a room).
+    independent = float(f"{together['all together if independent']['one_in']:.3g}")
+    c[1].metric("If the attributes were independent: one in", f"{independent:,.0f}")
 
 
 def crack_demo(scenario: Scenario, country: str) -> None:
