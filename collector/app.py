@@ -281,8 +281,9 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
                 print(f"collector stopped: {final['stored'].get('events', 0):,} events and "
                       f"{final['stored'].get('consent', 0):,} consent records stored in {db}", flush=True)
 
-    async def parse(request: Request, model: type[Batch], many_key: str) -> Batch | JSONResponse:
-        """The validated batch of a POST body, or the error response."""
+    async def admitted_body(request: Request) -> bytes | JSONResponse:
+        """The raw body of a POST that passes the rate limit, the media type and the size and memory
+        checks, or the error response. The caller gives its bytes back to `budget` once parsed."""
         wait = limiter.retry_after(client_of(request))
         if wait:
             return _error(429, "RATE_LIMITED", f"over {rate_limit} requests a minute; retry in {wait} s",
@@ -291,7 +292,7 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
         if problem:
             return _error(415, "UNSUPPORTED_MEDIA_TYPE", problem)
         try:
-            body = await _read_body(request, budget)
+            return await _read_body(request, budget)
         except _TooLarge:
             return _error(413, "PAYLOAD_TOO_LARGE", f"the body is over {wire.MAX_BODY_BYTES:,} bytes")
         except _NoRoom:
@@ -299,6 +300,12 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
                           headers={"Retry-After": "1"})
         except ClientDisconnect:
             return _error(400, "CLIENT_DISCONNECT", "the body was cut short")
+
+    async def parse(request: Request, model: type[Batch], many_key: str) -> Batch | JSONResponse:
+        """The validated batch of a POST body, or the error response."""
+        body = await admitted_body(request)
+        if isinstance(body, JSONResponse):
+            return body
         try:
             return _validate(body, model, many_key)
         finally:
@@ -378,21 +385,9 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
         return await subject_call("subject_export" if request.method == "GET" else "subject_erase", raw)
 
     async def gdpr_delete(request: Request) -> JSONResponse:
-        wait = limiter.retry_after(client_of(request))
-        if wait:
-            return _error(429, "RATE_LIMITED", f"retry in {wait} s", headers={"Retry-After": str(wait)})
-        problem = _media_type_error(request.headers.get("content-type"))
-        if problem:
-            return _error(415, "UNSUPPORTED_MEDIA_TYPE", problem)
-        try:
-            body = await _read_body(request, budget)
-        except _TooLarge:
-            return _error(413, "PAYLOAD_TOO_LARGE", f"the body is over {wire.MAX_BODY_BYTES:,} bytes")
-        except _NoRoom:
-            return _error(503, "OVERLOADED", "too many request bodies in memory at once; retry in 1 s",
-                          headers={"Retry-After": "1"})
-        except ClientDisconnect:
-            return _error(400, "CLIENT_DISCONNECT", "the body was cut short")
+        body = await admitted_body(request)
+        if isinstance(body, JSONResponse):
+            return body
         budget.give(len(body))
         try:
             req = wire.ErasureRequest.model_validate_json(body)
