@@ -27,8 +27,9 @@ from distributed import Client, LocalCluster  # noqa: E402
 
 from engine.scenario import apply_overrides, load_preset  # noqa: E402
 from simulators.run import run_to_sink  # noqa: E402
-from simulators.shards import run_on_dask, warm_worker  # noqa: E402
+from simulators.shards import run_on_dask  # noqa: E402
 from simulators.sinks import ParquetSink  # noqa: E402
+from simulators.traffic import warm_worker  # noqa: E402
 
 
 def import_seconds() -> float:

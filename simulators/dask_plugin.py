@@ -5,7 +5,7 @@ from __future__ import annotations
 from distributed import Worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from simulators.shards import warm_worker
+from simulators.traffic import warm_worker
 
 
 class WarmPools(WorkerPlugin):

@@ -36,7 +36,6 @@ import polars as pl
 
 from engine import keys, store
 from engine.scenario import Scenario
-from simulators import pools, traffic
 from simulators.run import Summary, run_to_sink
 from simulators.sinks import (
     Cleaned,
@@ -279,17 +278,6 @@ def merge_run(root: Path, run_id: str, source: str = "cli") -> dict[str, int] | 
 
 
 # --- Dask ---------------------------------------------------------------------------------------
-
-
-def warm_worker() -> float:
-    """Build this process's value pools (Faker per country locale, devices, plugins, languages) and
-    the tables derived from them; seconds spent. They are cached per process (functools.cache), so
-    a worker pays this once, at start-up, however many tasks it then runs."""
-    start = time.perf_counter()
-    pools.country_pools()
-    pools.name_pools()
-    traffic.warm_caches()
-    return time.perf_counter() - start
 
 
 def _dask_shard(scenario: Scenario, root: str, index: int, count: int, driver_key: str) -> dict[str, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -152,9 +153,19 @@ def _language_tables() -> tuple[pl.Series, np.ndarray]:
     return pl.Series(values.tolist(), dtype=pl.String), np.cumsum(weights)
 
 
+def warm_worker() -> float:
+    """Build this process's value pools (Faker per country locale, devices, plugins, languages) and
+    the tables derived from them; seconds spent. They are cached per process (functools.cache), so
+    a worker pays this once, at start-up, however many tasks it then runs (simulators.dask_plugin)."""
+    start = time.perf_counter()
+    pools.country_pools()
+    pools.name_pools()
+    warm_caches()
+    return time.perf_counter() - start
+
+
 def warm_caches() -> None:
-    """Build the per-process tables every chunk reads (pools, fingerprint tables): a worker that
-    will run chunks pays this once, up front (simulators.shards.WarmPools)."""
+    """Build the per-process tables every chunk reads (pools, fingerprint tables)."""
     _device_tables()
     _plugin_group()
     _canvas_pool()
