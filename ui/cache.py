@@ -364,10 +364,8 @@ class Cached(Generic[S, P, R]):
         label = self._spinner if isinstance(self._spinner, str) else "Computing…"
 
         def compute() -> R:
-            if self._spinner:
-                with st.spinner(label):
-                    return self._fn(self._codec.load(dumped), *rest, **bound.kwargs)  # type: ignore[arg-type]
-            return self._fn(self._codec.load(dumped), *rest, **bound.kwargs)  # type: ignore[arg-type]
+            with st.spinner(label) if self._spinner else contextlib.nullcontext():
+                return self._fn(self._codec.load(dumped), *rest, **bound.kwargs)  # type: ignore[arg-type]
 
         found, value = STORE.get(key)
         if not found:

@@ -46,7 +46,9 @@ def with_iso(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.with_columns(iso=pl.col("country").replace_strict(by_name, default=None, return_dtype=pl.String))
 
 
+@cached("resource", max_entries=4)
 def _tables(scenario: Scenario, start: dt.date, end: dt.date) -> metrics.Tables:
+    """The run cut to the date range, once for every panel of the page (shared; treat as read-only)."""
     return metrics.in_range(run(scenario), start, end)
 
 

@@ -26,12 +26,11 @@ _DEMO_KEY_LABEL = "privacy-demo"  # the demo's keyed hashes use their own purpos
 
 @cached("data", max_entries=ENTRIES, key=lambda s: s.traffic_key)
 def fingerprints(scenario: Scenario) -> dict[str, Any]:
-    """Entropy per attribute (with the published values), unique share, uniqueness curve, histogram."""
+    """Entropy per attribute (with the published values), unique share, histogram."""
     vis = simulation.traffic(scenario).visitors
     return {
         "entropy": privacy.entropy_table(vis, FP),
         "unique_share": privacy.unique_share(vis, FP),
-        "curve": privacy.uniqueness_curve(vis, FP, privacy.population_sizes(vis.height, min(1000, vis.height))),
         "histogram": privacy.anonymity_histogram(vis, FP),
         "browsers": vis.height,
     }
@@ -41,7 +40,7 @@ POPULATIONS: tuple[str, ...] = get_args(FingerprintPopulation)
 CURVE_BROWSERS = (200_000, 2_000_000)  # the page's first curve, and the one a click extends it to
 
 
-def _both_key(scenario: Scenario, *args: Any) -> str:
+def _both_key(scenario: Scenario) -> str:
     # One entry for both populations: switching the option does not recompute them.
     return apply_overrides(scenario, {"traffic.fingerprint_population": POPULATIONS[0]}).traffic_key
 
