@@ -84,10 +84,12 @@ def components(edges: pl.DataFrame) -> pl.DataFrame:
             return labels
 
 
-def login_labels(fullstack_events: pl.DataFrame, truth_events: pl.DataFrame) -> pl.DataFrame:
+def login_labels(fullstack_events: pl.DataFrame, truth_events: pl.DataFrame, by_device: pl.DataFrame | None = None) -> pl.DataFrame:
     """Deterministic stitching: device cookies joined through the keyed e-mail hashes seen with them;
-    each session takes its first device cookie's joined identity."""
-    by_device = session_labels(fullstack_events, truth_events, "device_id")
+    each session takes its first device cookie's joined identity. `by_device`: the sessions' device
+    cookie labels (`session_labels(..., "device_id")`) when the caller has them already."""
+    if by_device is None:
+        by_device = session_labels(fullstack_events, truth_events, "device_id")
     pairs = fullstack_events.select("device_id", "user_id").drop_nulls().unique()
     edges = pl.concat([
         pairs.select(a="d:" + pl.col("device_id"), b="u:" + pl.col("user_id")),
@@ -110,10 +112,11 @@ def _fingerprint_labels(visitors: pl.DataFrame, fullstack_events: pl.DataFrame, 
 
 def _labels(tables: dict[str, pl.DataFrame], measure_fingerprinting: bool) -> tuple[list[tuple[str, str, str]], dict[str, pl.DataFrame]]:
     truth, full = tables["truth_events"], tables["fullstack_events"]
+    by_device = session_labels(full, truth, "device_id")
     found = {
         "daily_hash": session_labels(tables["baseline_events"], truth, "visitor_hash"),
-        "device_cookie": session_labels(full, truth, "device_id"),
-        "login": login_labels(full, truth),
+        "device_cookie": by_device,
+        "login": login_labels(full, truth, by_device),
     }
     methods = list(METHODS)
     if measure_fingerprinting:
@@ -172,8 +175,9 @@ def cookie_splits(tables: dict[str, pl.DataFrame]) -> dict[str, int | float | No
     cookies (Safari's cap, rotated keys) that a login joins back."""
     truth, full = tables["truth_events"], tables["fullstack_events"]
     browsers = truth.group_by("person_id").agg(n=pl.col("visitor_id").n_unique())
-    cookie = session_labels(full, truth, "device_id").group_by("visitor_id").agg(cookies=pl.col("label").n_unique())
-    login = login_labels(full, truth).group_by("visitor_id").agg(ids=pl.col("label").n_unique())
+    by_device = session_labels(full, truth, "device_id")
+    cookie = by_device.group_by("visitor_id").agg(cookies=pl.col("label").n_unique())
+    login = login_labels(full, truth, by_device).group_by("visitor_id").agg(ids=pl.col("label").n_unique())
     split = cookie.filter(pl.col("cookies") > 1).join(login, on="visitor_id")
     return {
         "people": browsers.height,

@@ -233,7 +233,7 @@ def sampling_noise(tables: Tables, scenario: Scenario, metric: str = "visitors")
     if metric not in COUNT_METRICS:
         raise ValueError(f"sampling noise is about counts; use one of {COUNT_METRICS}")
     err = sampling_error(tables, scenario).filter(pl.col("metric") == metric).row(0, named=True)
-    truth = float(kpis(tables, scenario).filter((pl.col("metric") == metric) & (pl.col("rail") == "truth"))["value"][0])
+    truth = float(rail_kpis(tables, scenario, "truth").filter(pl.col("metric") == metric)["value"][0])
     half = Z95 * float(err["se"])
     gap = abs(float(err["value"]) - truth)
     return {"rate": float(err["sample_rate"]), "metric": metric, "value": float(err["value"]), "truth": truth,
