@@ -281,13 +281,19 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
                 print(f"collector stopped: {final['stored'].get('events', 0):,} events and "
                       f"{final['stored'].get('consent', 0):,} consent records stored in {db}", flush=True)
 
+    def rate_limited(request: Request) -> JSONResponse | None:
+        """429 once the client has used up its requests (each call takes a token), else None."""
+        wait = limiter.retry_after(client_of(request))
+        if not wait:
+            return None
+        return _error(429, "RATE_LIMITED", f"over {rate_limit} requests a minute; retry in {wait} s",
+                      headers={"Retry-After": str(wait)})
+
     async def admitted_body(request: Request) -> bytes | JSONResponse:
         """The raw body of a POST that passes the rate limit, the media type and the size and memory
         checks, or the error response. The caller gives its bytes back to `budget` once parsed."""
-        wait = limiter.retry_after(client_of(request))
-        if wait:
-            return _error(429, "RATE_LIMITED", f"over {rate_limit} requests a minute; retry in {wait} s",
-                          headers={"Retry-After": str(wait)})
+        if (limited := rate_limited(request)) is not None:
+            return limited
         problem = _media_type_error(request.headers.get("content-type"))
         if problem:
             return _error(415, "UNSUPPORTED_MEDIA_TYPE", problem)
@@ -347,9 +353,8 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
         async def checked(request: Request) -> JSONResponse:
             if not api_keys.check(request.headers.get(HEADER)):
                 # A refused key costs the client a token too, so keys cannot be guessed at full speed.
-                wait = limiter.retry_after(client_of(request))
-                if wait:
-                    return _error(429, "RATE_LIMITED", f"retry in {wait} s", headers={"Retry-After": str(wait)})
+                if (limited := rate_limited(request)) is not None:
+                    return limited
                 what = "missing" if HEADER not in request.headers else "not valid"
                 return _error(401, "UNAUTHORIZED", f"the X-API-Key header is {what}",
                               headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'})
@@ -359,9 +364,8 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
 
     def throttled_id(request: Request, raw: str) -> JSONResponse | None:
         """429 or 400 for a request naming one visitor by their raw anonymous id, else None."""
-        wait = limiter.retry_after(client_of(request))
-        if wait:
-            return _error(429, "RATE_LIMITED", f"retry in {wait} s", headers={"Retry-After": str(wait)})
+        if (limited := rate_limited(request)) is not None:
+            return limited
         if not 1 <= len(raw) <= 256 or "\x00" in raw:
             return _error(400, "VALIDATION_ERROR", "anonymous_id must be 1-256 characters",
                           [{"field": "anonymous_id", "message": "must be 1-256 characters without NUL"}])
@@ -444,7 +448,7 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
         try:
             q = await state["writer"].call("quality")
         except IngestError as err:
-            return _error(503, "unavailable", f"data quality cannot be computed now: {err}")
+            return _error(503, "STORE_ERROR", f"data quality cannot be computed now: {err}", headers={"Retry-After": "1"})
         return JSONResponse({"run_id": scenario.run_id, "timestamp": _now(), **q,
                              "capture": None, "capture_note": "capture against the truth needs the simulator's truth; "
                                                               "a collector only knows what it received"})
