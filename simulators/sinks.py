@@ -27,7 +27,7 @@ from typing import IO, Protocol
 import duckdb
 import polars as pl
 
-from engine import store
+from engine import store, wire
 from engine.scenario import Scenario
 from simulators import formats
 
@@ -440,7 +440,7 @@ class JsonlSink:
         check_not_exiting()
         fh = self._open_fh()
         if self.format == "native":
-            hits = chunk["hits"].with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
+            hits = chunk["hits"].with_columns(pl.col(pl.Datetime).dt.strftime(wire.TS_FORMAT))
             hits.write_ndjson(fh)
         else:
             units = formats.encode(chunk["hits"], self.scenario, self.format, formats.Options(run_id=self.scenario.run_id))

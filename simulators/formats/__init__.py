@@ -31,7 +31,6 @@ from engine.scenario import Scenario
 
 FormatName = Literal["native", "ga4", "segment", "posthog", "snowplow"]
 FORMATS: tuple[str, ...] = get_args(FormatName)
-TS_ISO = "%Y-%m-%dT%H:%M:%S%.3fZ"
 # Keys whose value is null are left out (vendors read a missing key as "not set"; Snowplow's
 # schema allows strings only). `json_object` puts a constant key first, so a null key always
 # follows a comma; a key inside an escaped string reads \"key\" and is never matched. One regex

@@ -18,8 +18,11 @@ def locale() -> pl.Expr:
     return pl.col("language").str.split(",").list.first().str.split(";").list.first()
 
 
+TS_ISO = "%Y-%m-%dT%H:%M:%S%.3fZ"  # the vendors' ISO 8601 timestamps, to the millisecond
+
+
 def iso(col: str = "ts") -> pl.Expr:
-    return pl.col(col).dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+    return pl.col(col).dt.strftime(TS_ISO)
 
 
 def full() -> pl.Expr:
