@@ -55,6 +55,9 @@ class Collector:
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
+        else:  # the attacks would otherwise run against nothing and fail in confusing ways
+            self.proc.kill()
+            raise RuntimeError("collector not healthy after 60 s")
         self.ps = psutil.Process(self.proc.pid)
 
     def rss_mb(self) -> float:

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from apptest_helpers import chart_specs as _specs
 from apptest_helpers import metric_value as _metric
+from apptest_helpers import open_page
 from apptest_helpers import table_with as _frame
 from streamlit.testing.v1 import AppTest
 
@@ -16,9 +17,7 @@ PAGE = "app_pages/copy_tests.py"
 
 @pytest.fixture(scope="module")
 def page() -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120).run()
-    at.switch_page(PAGE).run()
-    assert not at.exception
+    at = open_page(PAGE)
     # Keep the tests quick: a shorter test over fewer seeds.
     at.select_slider(key="ct.rounds").set_value(5_000).run()
     at.slider(key="ct.seeds").set_value(4).run()
@@ -107,8 +106,7 @@ def test_a_learner_cannot_ask_for_more_than_the_learner_maximum():
     too many seeds for the chosen length are reduced, with a note."""
     from ui.limits import LEARNER_ROUNDS, LEARNER_WORK
 
-    at = AppTest.from_file("../app.py", default_timeout=120).run()
-    at.switch_page(PAGE).run()
+    at = open_page(PAGE)
     assert max(at.select_slider(key="ct.rounds").options, key=lambda o: int(str(o).replace(",", ""))) in (str(LEARNER_ROUNDS), LEARNER_ROUNDS)
     at.select_slider(key="ct.rounds").set_value(LEARNER_ROUNDS).run()
     at.slider(key="ct.seeds").set_value(20).run()

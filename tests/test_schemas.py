@@ -38,8 +38,8 @@ def test_each_schema_is_valid_draft_2020_12(name):
     doc = json.loads(schemas.path_of(name).read_text())
     jsonschema.Draft202012Validator.check_schema(doc)
     assert doc["$schema"] == schemas.DRAFT and doc["$id"].endswith(f":v{schemas.VERSIONS[name]}")
-    breaks = schemas.previous_breaks(name)
-    assert breaks is None or breaks, f"{name}: its major was bumped without a breaking change"
+    if schemas.VERSIONS[name] > 1:  # a bumped major must break something against the previous file
+        assert schemas.previous_breaks(name), f"{name}: its major was bumped without a breaking change"
 
 
 def _event(**over) -> dict:
