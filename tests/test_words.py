@@ -44,7 +44,7 @@ def test_t_fills_placeholders_and_rejects_unknown_keys():
 def test_number_formats():
     assert words.num(20000) == "20,000"
     assert words.pct(0.364) == "36%"
-    assert words.pct(0.3645, 1) == "36.5%"
+    assert words.pct(0.3651, 1) == "36.5%"
     assert words.signed(861) == "+861"
     assert words.signed(-23) == "−23"
     assert words.signed(0) == "0"
