@@ -3,9 +3,12 @@ sessions in one room (following, detaching and re-joining, a poll revealed)."""
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import threading
+from pathlib import Path
 
+import polars as pl
 import pytest
 
 from ui.rooms.store import ALPHABET, IDLE_SECONDS, MAX_ANSWERS, RoomError, RoomState, RoomStore, new_session_token, valid_code
@@ -132,3 +135,132 @@ def test_a_room_survives_a_restart(tmp_path, clock):
     assert room.state == state("funnels", lesson="privacy-45")
     assert room.poll.question == "unique_share" and room.poll_id == poll
     assert again.my_answer(code, poll, token) == pytest.approx(0.3)
+
+
+# --- two sessions in one room (AppTest) --------------------------------------------------------
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from ui.rooms import live  # noqa: E402
+
+SMALL_RUN = {"traffic.visitors": "3000", "traffic.days": "7"}
+AUTH = {
+    "cookie": {"name": "drcl_room_test", "key": "room-test-cookie-key-0123456789abcdef", "expiry_days": 1},
+    "credentials": {"usernames": {"presenter": {"name": "Presenter", "email": "p@example.com",
+                                                "password": "$2b$12$" + "a" * 53}}},
+    "login_sleep_time": 0,
+}
+
+
+@pytest.fixture
+def rooms_db(tmp_path, monkeypatch):
+    monkeypatch.setenv("DRCL_ROOMS_DB", str(tmp_path / "rooms.sqlite"))
+    monkeypatch.setenv("DRCL_RUNS_DIR", str(tmp_path / "runs"))
+    return tmp_path / "rooms.sqlite"
+
+
+def session(**params: str) -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.secrets["auth"] = AUTH
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at
+
+
+def presenter() -> AppTest:
+    at = session(**SMALL_RUN)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "presenter"
+    at.session_state["name"] = "Presenter"
+    at.run()
+    at.switch_page("app_pages/room.py").run()
+    at.button(key="room.open").click().run()
+    assert not at.exception
+    return at
+
+
+def page_of(at: AppTest) -> str:
+    """The script the session shows (AppTest keeps the pages of its last run by hash)."""
+    return Path(at._registered_pages[at._finished_page_script_hash]["script_path"]).name
+
+
+def run_id(at: AppTest) -> str:
+    return at.session_state["scenario"].run_id
+
+
+def test_a_learner_follows_the_presenter(rooms_db):
+    host = presenter()
+    code = host.session_state[live.HOSTING]
+    assert [m.value for m in host.metric] == [code] and host.get("image"), "the code and its QR code"
+    assert any(f"/?room={code}" in m.value for m in host.markdown), "the join link"
+    learner = session(room=code).run()
+    assert not learner.exception
+    assert run_id(learner) == run_id(host)
+    assert not learner.sidebar.selectbox  # read-only: a summary instead of the widgets
+
+    host.switch_page("app_pages/overview.py").run()
+    host.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
+    host.switch_page("app_pages/funnels.py").run()
+    assert not host.exception and page_of(host) == "funnels.py"
+    learner.run()  # what the fragment's next poll does: the version moved, the app reruns
+    assert not learner.exception
+    assert page_of(learner) == "funnels.py"
+    assert run_id(learner) == run_id(host)
+    assert learner.session_state["scenario"].consent.banner == "no_reject"
+    assert learner.query_params["room"] == code
+
+
+def test_detach_and_rejoin(rooms_db):
+    host = presenter()
+    code = host.session_state[live.HOSTING]
+    learner = session(room=code).run()
+    learner.sidebar.button(key="room.explore").click().run()
+    assert not learner.exception
+    assert learner.sidebar.selectbox(key="consent.banner").value == host.session_state["scenario"].consent.banner
+    assert run_id(learner) == run_id(host)  # exploring starts from the room's scenario
+    learner.sidebar.selectbox(key="consent.banner").set_value("no_banner").run()
+    assert learner.session_state["scenario"].consent.banner == "no_banner"
+
+    host.switch_page("app_pages/dashboard.py").run()
+    learner.run()
+    assert page_of(learner) != "dashboard.py"  # on its own, the learner stays where it is
+    learner.sidebar.button(key="room.back").click().run()
+    assert not learner.exception
+    assert page_of(learner) == "dashboard.py"
+    assert run_id(learner) == run_id(host)
+
+
+def test_a_poll_with_three_answers_revealed(rooms_db):
+    host = presenter()
+    code = host.session_state[live.HOSTING]
+    host.selectbox(key="room.poll.question").set_value("conversions_share").run()
+    host.button(key="room.poll.ask").click().run()
+    room = live.store().get(code)
+    assert room.poll.question == "conversions_share" and 0 < room.poll.truth <= 1
+    learners = [session(room=code).run() for _ in range(3)]
+    for guess, learner in zip((20, 40, 70), learners, strict=True):
+        learner.slider(key=f"room.poll.guess.{room.poll_id}").set_value(guess)
+        next(b for b in learner.button if b.label == "Send my guess").click().run()
+        assert not learner.exception
+        assert any("Your guess: " + f"{guess}%" in m.value for m in learner.markdown)
+    assert sorted(live.store().answers(code, room.poll_id)) == pytest.approx([0.2, 0.4, 0.7])
+
+    host.button(key="room.poll.reveal").click().run()
+    assert not host.exception
+    chart = host.get("vega_lite_chart")[0].proto
+    shown = [pl.read_ipc_stream(io.BytesIO(d.data.data)) for d in chart.datasets]
+    bins = next(f for f in shown if "learners" in f.columns)
+    counts = {round(b, 1): n for b, n in bins.select("bin", "learners").iter_rows()}
+    truth = next(f for f in shown if "truth" in f.columns)["truth"][0]
+    assert truth == pytest.approx(room.poll.truth)
+    assert counts[0.2] == counts[0.4] == counts[0.7] == 1 and sum(counts.values()) == 3
+    shown_before = len(learners[0].get("vega_lite_chart"))
+    learners[0].run()
+    assert len(learners[0].get("vega_lite_chart")) == shown_before + 1, "the learner sees the revealed histogram too"
+    assert any("You guessed 20%" in m.value for m in learners[0].markdown)
+    assert any("40%" in m.value for m in host.markdown), "the room's median"
+
+    host.button(key="room.poll.reset").click().run()
+    assert live.store().get(code).poll is None
+    learners[1].run()
+    assert not any(m.value.startswith("**What share") for m in learners[1].markdown), "the poll is gone"

@@ -23,6 +23,7 @@ from engine.scenario import (
     list_presets,
     load_preset,
 )
+from ui import rooms
 from ui.components import auth
 from ui.limits import PRESENTER_BUDGET_KEY, PRESENTER_MAX_VISITOR_DAYS, learner_budget, session_budget
 
@@ -129,6 +130,8 @@ def _url_notes(preset: Scenario, budget: Budget) -> list[str]:
 
 def scenario_sidebar() -> Scenario:
     """Draw the scenario sidebar and return the scenario it describes (never raises)."""
+    if rooms.following():  # a learner in a live room: the room's scenario, read-only
+        return rooms.room_sidebar()
     if "_url_notes" not in st.session_state:
         preset_name = st.query_params.get(PRESET_KEY, DEFAULT_PRESET)
         base = load_preset(preset_name if preset_name in list_presets() else DEFAULT_PRESET)

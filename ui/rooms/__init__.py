@@ -1,0 +1,5 @@
+"""The live room: a presenter's state shared with learners through one small SQLite store."""
+
+from ui.rooms.live import ROOM_PAGE, follow, following, publish_if_presenting, room_scenario, room_sidebar
+
+__all__ = ["ROOM_PAGE", "follow", "following", "publish_if_presenting", "room_scenario", "room_sidebar"]

@@ -1,0 +1,245 @@
+"""Following a room, the Streamlit side: the presenter's session publishes, learners' sessions follow.
+
+The presenter's session publishes its state after the sidebar computed the scenario (a write only
+when something changed). A learner at `?room=CODE` shows the room's scenario, page and mirrored
+query parameters; a fragment polls the room's version every second (one indexed SELECT) and reruns
+the app, or switches the page, only when it moved. The room's scenario is rebuilt from its canonical
+JSON, so it hashes, and caches, exactly like the presenter's: the room shares one computed run.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+
+from engine.scenario import DEFAULT_PRESET, Scenario, iter_fields, load_preset
+from ui.components import auth
+from ui.paths import ROOT
+from ui.rooms.store import Room, RoomError, RoomState, RoomStore, new_session_token, valid_code
+from ui.words import num, pct, t
+
+ROOM_PARAM = "room"
+ROOM_PAGE = "room"  # the Room page's url_path: the presenter's own panel, never sent to learners
+PRESET_KEY = "preset"  # the sidebar's preset widget
+# Parameters that are never mirrored to learners: the room itself, and presenter mode.
+_PRIVATE_PARAMS = {ROOM_PARAM, "present"}
+HOSTING, DETACHED, SEEN, TOKEN = "room.hosting", "room.detached", "room.seen", "room.token"
+_PUBLISHED, _LAST_PAGE, _TOUCHED = "room.published", "room.last_page", "room.touched"
+TOUCH_EVERY_S = 600.0
+
+
+def rooms_path() -> Path:
+    """data/rooms/rooms.sqlite under the repository ($DRCL_ROOMS_DB overrides, e.g. for tests)."""
+    override = os.environ.get("DRCL_ROOMS_DB")
+    return Path(override) if override else ROOT / "data" / "rooms" / "rooms.sqlite"
+
+
+@functools.cache
+def _store(path: str) -> RoomStore:
+    return RoomStore(Path(path))
+
+
+def store() -> RoomStore:
+    """The server's one room store (one per file; its connections are per thread)."""
+    return _store(str(rooms_path()))
+
+
+def error_text(err: RoomError) -> str:
+    from ui.rooms.store import MAX_ANSWERS
+
+    return {
+        "closed": t("room.poll.error_closed"),
+        "poll_over": t("room.poll.error_poll_over"),
+        "revealed": t("room.poll.error_revealed"),
+        "full": t("room.poll.error_full", max=num(MAX_ANSWERS)),
+        "bad_answer": t("room.poll.error_bad_answer"),
+    }[err.reason]
+
+
+def session_token() -> str:
+    """This browser session's anonymous token for poll answers (random, never shown, never stored elsewhere)."""
+    if TOKEN not in st.session_state:
+        st.session_state[TOKEN] = new_session_token()
+    return str(st.session_state[TOKEN])
+
+
+# --- the learner's side -----------------------------------------------------------------------
+
+
+def joined_code() -> str | None:
+    """The room this session was asked to join (`?room=CODE`), if the code has a room code's shape."""
+    return valid_code(st.query_params.get(ROOM_PARAM))
+
+
+def hosting() -> str | None:
+    """The room this presenter's session hosts, if any."""
+    return st.session_state.get(HOSTING) if auth.is_presenter() else None
+
+
+def current_room() -> Room | None:
+    code = joined_code()
+    return store().get(code) if code else None
+
+
+def following() -> bool:
+    """Is this session following a live room (joined, not exploring on its own, not its presenter)?"""
+    code = joined_code()
+    return bool(code and not st.session_state.get(DETACHED) and code != hosting() and store().version(code) is not None)
+
+
+def room_scenario(room: Room | None = None) -> Scenario:
+    """The followed room's scenario, rebuilt from the presenter's canonical JSON (same cache key, same run)."""
+    room = room or current_room()
+    if room is None:
+        raise RoomError("closed", "no room to follow")
+    return Scenario.model_validate_json(room.state.scenario)
+
+
+def _to_widget(value: Any) -> Any:
+    return ", ".join(value) if isinstance(value, tuple) else value
+
+
+def _detach() -> None:
+    """Explore on my own: the sidebar's widgets start from the room's scenario."""
+    room = current_room()
+    st.session_state[DETACHED] = True
+    if room is None:
+        return
+    scenario = room_scenario(room)
+    st.session_state[PRESET_KEY] = room.state.preset
+    for path, _ in iter_fields():
+        node: Any = scenario
+        for part in path.split("."):
+            node = getattr(node, part)
+        st.session_state[path] = _to_widget(node)
+
+
+def _rejoin() -> None:
+    st.session_state[DETACHED] = False
+    st.session_state.pop(SEEN, None)
+
+
+def _on_off(value: bool) -> str:
+    return t("room.on") if value else t("room.off")
+
+
+def room_sidebar() -> Scenario:
+    """The learner's sidebar while following: the room's scenario as a short summary, read-only."""
+    room = current_room()
+    if room is None:  # closed between the check and now: the preset, until the next run says so
+        return load_preset(DEFAULT_PRESET)
+    scenario = room_scenario(room)
+    c, tr = scenario.consent, scenario.traffic
+    banners = {"reject_first_layer": t("room.banners.reject_first_layer"), "reject_second_layer": t("room.banners.reject_second_layer"),
+               "no_reject": t("room.banners.no_reject"), "no_banner": t("room.banners.no_banner")}
+    modes = {"advanced": t("room.modes.advanced"), "basic": t("room.modes.basic")}
+    sb = st.sidebar
+    sb.header(t("room.sidebar_header"))
+    sb.markdown(t("room.summary", preset=room.state.preset.replace("_", " "), visitors=num(tr.visitors), days=num(tr.days)))
+    sb.markdown("\n".join(f"- {line}" for line in (
+        t("room.banner", value=banners[c.banner]), t("room.mode", value=modes[c.mode]),
+        t("room.decision", value=pct(c.decision_share)), t("room.adblock", value=pct(tr.adblock.chrome)),
+        t("room.proxy", value=_on_off(scenario.rails.server_side_proxy)))))
+    sb.button(t("room.explore"), key="room.explore", on_click=_detach, help=t("room.explore_help"), width="stretch")
+    return scenario
+
+
+def _room_params(room: Room) -> dict[str, str]:
+    return {**room.state.params, ROOM_PARAM: room.code}
+
+
+@st.fragment(run_every=1)
+def _watch(code: str, seen: int) -> None:
+    """Once a second: has the room moved? Only then the whole app reruns (or switches to the room's page)."""
+    st.caption(t("room.following_live", code=code))
+    version = store().version(code)
+    if version != seen:
+        st.rerun(scope="app")
+
+
+def follow(pg: StreamlitPage, pages: list[StreamlitPage]) -> None:
+    """In app.py before the sidebar: keep a learner in step with the room (page, query parameters),
+    draw the room's poll at the top of the page, and offer "Back to the room" to a learner exploring."""
+    code = joined_code()
+    if st.query_params.get(ROOM_PARAM) and code is None:
+        st.sidebar.warning(t("room.bad_code", code=st.query_params.get(ROOM_PARAM)))
+        return
+    if code is None or code == hosting():
+        return
+    room = store().get(code)
+    if room is None:
+        st.sidebar.warning(t("room.gone", code=code))
+        return
+    if st.session_state.get(DETACHED):
+        st.sidebar.info(t("room.detached", code=code))
+        st.sidebar.button(t("room.back"), key="room.back", on_click=_rejoin, type="primary", width="stretch")
+        return
+    wanted = _room_params(room)
+    if st.session_state.get(SEEN) != room.version:
+        st.session_state[SEEN] = room.version
+        if dict(st.query_params.to_dict()) != wanted:
+            st.query_params.from_dict(wanted)
+    if pg.url_path != room.state.page:
+        target = next((p for p in pages if p.url_path == room.state.page), None)
+        if target is not None:
+            st.switch_page(target, query_params=wanted)
+    with st.sidebar:
+        _watch(code, room.version)
+    from ui.rooms.panel import poll_box  # the poll needs the services; import them only in a room
+
+    poll_box(room)
+
+
+# --- the presenter's side ---------------------------------------------------------------------
+
+
+def state_for(scenario: Scenario, page: str) -> RoomState:
+    """What learners follow: this session's scenario, page and query parameters (less the private ones
+    and the scenario's own knobs, which the canonical JSON already carries)."""
+    knobs = {path for path, _ in iter_fields()} | {PRESET_KEY}
+    params = {k: v for k, v in st.query_params.to_dict().items() if k not in _PRIVATE_PARAMS and k not in knobs}
+    return RoomState(scenario=scenario.canonical_json(), preset=str(st.session_state.get(PRESET_KEY, DEFAULT_PRESET)),
+                     page=page, params=params)
+
+
+def open_room(scenario: Scenario) -> str:
+    code = store().open(state_for(scenario, st.session_state.get(_LAST_PAGE, "")))
+    st.session_state[HOSTING] = code
+    st.session_state[_TOUCHED] = time.monotonic()
+    return code
+
+
+def close_room() -> None:
+    if code := st.session_state.pop(HOSTING, None):
+        store().close_room(code)
+    st.session_state.pop(_PUBLISHED, None)
+
+
+def publish_if_presenting(scenario: Scenario, pg: StreamlitPage) -> None:
+    """In app.py after the sidebar: the hosting presenter's state goes to the room when it changed.
+    The Room page itself is not sent: learners stay on the last page the presenter showed."""
+    if pg.url_path != ROOM_PAGE:
+        st.session_state[_LAST_PAGE] = pg.url_path
+    code = hosting()
+    if code is None:
+        return
+    state = state_for(scenario, st.session_state.get(_LAST_PAGE, ""))
+    try:
+        if st.session_state.get(_PUBLISHED) != state:
+            store().publish(code, state)
+            st.session_state[_PUBLISHED] = state
+            st.session_state[_TOUCHED] = time.monotonic()
+        elif time.monotonic() - st.session_state.get(_TOUCHED, 0.0) > TOUCH_EVERY_S:
+            store().touch(code)
+            st.session_state[_TOUCHED] = time.monotonic()
+    except RoomError:
+        st.session_state.pop(HOSTING, None)
+        st.sidebar.warning(t("room.closed_now"))
+
+
