@@ -26,6 +26,8 @@ from ui.words import num, pct, t
 
 ROOM_PARAM = "room"
 ROOM_PAGE = "room"  # the Room page's url_path: the presenter's own panel, never sent to learners
+# Pages the room never sends: the panel itself, and presenter-only pages (a learner would meet a login form).
+UNSENT_PAGES = {ROOM_PAGE, "runs"}
 PRESET_KEY = "preset"  # the sidebar's preset widget
 # Parameters that are never mirrored to learners: the room itself, and presenter mode.
 _PRIVATE_PARAMS = {ROOM_PARAM, "present"}
@@ -223,8 +225,8 @@ def close_room() -> None:
 
 def publish_if_presenting(scenario: Scenario, pg: StreamlitPage) -> None:
     """In app.py after the sidebar: the hosting presenter's state goes to the room when it changed.
-    The Room page itself is not sent: learners stay on the last page the presenter showed."""
-    if pg.url_path != ROOM_PAGE:
+    The Room page and presenter-only pages are not sent: learners stay on the last page the presenter showed."""
+    if pg.url_path not in UNSENT_PAGES:
         st.session_state[_LAST_PAGE] = pg.url_path
     code = hosting()
     if code is None:
