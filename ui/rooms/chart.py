@@ -22,7 +22,7 @@ def guesses(values: list[float], truth: float) -> alt.LayerChart:
     frame = frame.select(bin=pl.col("k") / 10, end=(pl.col("k") + 1) / 10, learners="learners")
     x_title, y_title = t("room.poll.axis_guess"), t("room.poll.axis_count")
     bars = alt.Chart(frame).mark_bar(color=GUESS, opacity=0.8).encode(
-        x=alt.X("bin:Q", title=x_title, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", labelAngle=0)),
+        x=alt.X("bin:Q", bin="binned", title=x_title, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", labelAngle=0)),
         x2="end:Q",
         y=alt.Y("learners:Q", title=y_title, axis=alt.Axis(tickMinStep=1)),
         tooltip=[alt.Tooltip("bin:Q", format="%", title=x_title), alt.Tooltip("learners:Q", title=y_title)],
@@ -31,4 +31,4 @@ def guesses(values: list[float], truth: float) -> alt.LayerChart:
     rule = alt.Chart(rule_data).mark_rule(color=TRUTH, strokeWidth=4).encode(x="truth:Q")
     label = alt.Chart(rule_data).mark_text(align="left", dx=6, dy=-6, baseline="bottom", color=TRUTH, fontWeight="bold").encode(
         x="truth:Q", y=alt.value(0), text="label:N")
-    return alt.LayerChart(layer=[bars, rule, label], height=260)
+    return alt.LayerChart(layer=[bars, rule, label], height=200)

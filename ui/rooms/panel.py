@@ -82,27 +82,27 @@ def presenter_panel() -> None:
             st.rerun()
         return
     url = join_url(code)
-    left, right = st.columns([3, 2])
+    room = live.store().get(code)
+    assert room is not None
+    # The QR code beside everything else: the panel, a running poll and its answers fit one projector screen.
+    left, right = st.columns([3, 2], gap="large")
+    with right:
+        st.image(qr_png(url), caption=t("room.qr_caption"), width="stretch")
     with left:
         st.metric(t("room.code_label"), code)
         st.markdown(t("room.join_at", url=f"`{url}`"))
         st.markdown(t("room.hosting", code=code))
-        if st.button(t("room.close"), key="room.close"):
-            live.close_room()
-            st.rerun()
-    with right:
-        st.image(qr_png(url), caption=t("room.qr_caption"), width="stretch")
-    st.subheader(t("room.poll.heading"))
-    room = live.store().get(code)
-    assert room is not None
-    st.selectbox(t("room.poll.pick"), polls.QUESTIONS, format_func=polls.question_text, key="room.poll.question")
-    buttons = st.columns(3)
-    buttons[0].button(t("room.poll.ask"), key="room.poll.ask", on_click=_ask, type="primary", width="stretch")
-    if room.poll is not None:
-        buttons[1].button(t("room.poll.reveal"), key="room.poll.reveal", on_click=_reveal, disabled=room.poll.revealed, width="stretch")
-        buttons[2].button(t("room.poll.reset"), key="room.poll.reset", on_click=_reset, width="stretch")
-        st.markdown(f"**{polls.question_text(room.poll.question)}**")
-        _answers(code, room.poll_id)
+        st.button(t("room.close"), key="room.close", on_click=live.close_room)
+        st.subheader(t("room.poll.heading"))
+        st.selectbox(t("room.poll.pick"), polls.QUESTIONS, format_func=polls.question_text, key="room.poll.question")
+        buttons = st.columns(3)
+        buttons[0].button(t("room.poll.ask"), key="room.poll.ask", on_click=_ask, type="primary", width="stretch")
+        if room.poll is not None:
+            buttons[1].button(t("room.poll.reveal"), key="room.poll.reveal", on_click=_reveal, disabled=room.poll.revealed,
+                              width="stretch")
+            buttons[2].button(t("room.poll.reset"), key="room.poll.reset", on_click=_reset, width="stretch")
+            st.markdown(f"**{polls.question_text(room.poll.question)}**")
+            _answers(code, room.poll_id)
 
 
 # --- the learner --------------------------------------------------------------------------------
