@@ -8,6 +8,13 @@ Cases, each on a fresh server with the same cache limit (DRCL_CACHE_MB, `--cache
   between actions (default 45 s ± 50 %: reading the Overview's numbers and charts); learners arrive
   spread over a ramp (default 60 s), as a room does after "open this link". New runs take turns in
   the server's heavy queue, so the percentiles depend on how often the room asks: `--think`.
+- room (issue 10): one presenter and N learners (`--learners`) following a live room through a
+  10-step lesson (pages and knobs). The presenter's session renders each step and its state goes to
+  the room store as the app's `publish_if_presenting` writes it; each learner is a websocket tab at
+  `?room=CODE` that re-runs the app's polling fragment on the server's own `auto_rerun` timer, as
+  the frontend does. Time = from the presenter's change to the learner's full run that shows the
+  step's page and scenario (script_finished); plus server CPU while the room sits idle, per step,
+  and RSS.
 - attack: the URL from the issue, `?traffic.visitors=200000&traffic.days=90&seed=N` for N = 1..5,
   one after another, on a server that has served one default page; RSS before and after, and the
   scenario the server actually computed (the clamp notes and the Overview's caption).
@@ -18,7 +25,7 @@ connection, or no `script_finished` within TIMEOUT_S. A browser would also load 
 and lay out the page; `--cases browser` times one headless chromium load beside this client.
 
     PYTHONPATH=. .venv/bin/python -m benchmarks.classroom [--learners 10,30] [--cache-mb 1500] [--quick]
-        [--think 45] [--ramp 60] [--steps 3] [--cases explorers,attack,browser] [--server-env NAME=VALUE]
+        [--think 45] [--ramp 60] [--steps 3] [--cases explorers,attack,browser,room] [--server-env NAME=VALUE]
 """
 
 from __future__ import annotations
@@ -175,10 +182,10 @@ class Session:
                 msg.app_heartbeat = True
                 await self._ws.send(msg.SerializeToString())
 
-    async def open(self, query: str) -> Render:
-        """A page load at `?query` on the default page (Overview)."""
+    async def open(self, query: str, page: str = "") -> Render:
+        """A page load at `/page?query` (the default page, the Overview, if `page` is empty)."""
         self.query = query
-        return await self._rerun(ClientState(query_string=query, page_script_hash="", page_name=""))
+        return await self._rerun(ClientState(query_string=query, page_script_hash="", page_name=page))
 
     async def set(self, key: str, value: Any) -> Render:
         """Change one sidebar widget, as the frontend reports it: every widget's value, the changed one
@@ -215,6 +222,8 @@ class Session:
                         self._delta(fwd, render, notice_at, time.perf_counter() - start)
                     elif kind == "new_session":
                         self.page_hash = fwd.new_session.page_script_hash
+                    elif kind == "navigation":  # the page st.navigation runs (new_session names the entry script)
+                        self.page_hash = fwd.navigation.page_script_hash
                     elif kind == "page_info_changed":
                         self.query = fwd.page_info_changed.query_string
                     elif kind == "script_finished":
@@ -570,6 +579,239 @@ def browser_check(args: argparse.Namespace, work: Path) -> None:
         print(f"  {label:<5} {who:<17} {rerun:>23.1f} s {'' if idle is None else f'{idle:>23.1f} s'}")
 
 
+# --- the live room ------------------------------------------------------------------------------
+
+# A 10-step lesson as a presenter runs it: (page's url path, scenario overrides). The Overview's url
+# path is "" (the default page); the knobs are the lesson's (banner, who decides, ad blockers).
+LESSON: list[tuple[str, dict[str, Any]]] = [
+    ("", {}),
+    ("", {"consent.banner": "no_reject"}),
+    ("consent_impact", {"consent.banner": "no_reject"}),
+    ("consent_impact", {"consent.banner": "reject_second_layer"}),
+    ("funnels", {"consent.banner": "reject_second_layer"}),
+    ("funnels", {"consent.banner": "reject_second_layer", "consent.decision_share": 0.8}),
+    ("live", {"consent.banner": "reject_second_layer", "consent.decision_share": 0.8}),
+    ("privacy", {"consent.banner": "reject_second_layer", "consent.decision_share": 0.8}),
+    ("data_rights", {"consent.banner": "reject_second_layer", "consent.decision_share": 0.8}),
+    ("", {"consent.banner": "no_banner", "consent.decision_share": 0.8}),
+]
+ROOM_TIMEOUT_S = 60.0
+ROOM_THINK_S = 4.0  # the presenter talks a little between steps
+ROOM_IDLE_S = 10.0  # a quiet spell with everybody following: what polling costs
+TARGET_ROOM_P95_S = 3.0
+TARGET_ROOM_RSS_MIB = 2e9 / MIB
+
+
+@dataclass
+class Shown:
+    at: float  # perf_counter when the full run's script_finished arrived
+    page_hash: str
+    texts: list[str]
+
+
+class Follower(Session):
+    """A learner's tab following a room, as the browser does it: one page load at `?room=CODE`, then
+    whatever the server sends. The frontend re-runs a fragment with `run_every` on its own timer (the
+    server's `auto_rerun` message names the fragment and interval); this client does the same. Every
+    full run that ends is recorded with the page it showed and its texts."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(base_url)
+        self.shown: list[Shown] = []
+        self.fragment_runs = 0
+        self.errors: list[str] = []
+        self._timers: dict[str, tuple[float, asyncio.Task[None]]] = {}
+        self._reader: asyncio.Task[None] | None = None
+
+    async def join(self, code: str) -> None:
+        self.query = f"room={code}"
+        msg = BackMsg()
+        msg.rerun_script.CopyFrom(ClientState(query_string=self.query, page_script_hash="", page_name=""))
+        self._reader = asyncio.create_task(self._read())
+        await self._ws.send(msg.SerializeToString())
+
+    async def leave(self) -> None:
+        for _, task in self._timers.values():
+            task.cancel()
+        if self._reader:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, websockets.ConnectionClosed):
+                await self._reader
+
+    async def _tick(self, fragment_id: str, interval: float) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            while True:
+                await asyncio.sleep(interval)
+                msg = BackMsg()
+                msg.rerun_script.CopyFrom(ClientState(query_string=self.query, page_script_hash=self.page_hash,
+                                                      fragment_id=fragment_id, is_auto_rerun=True))
+                await self._ws.send(msg.SerializeToString())
+
+    async def _read(self) -> None:
+        texts: list[str] = []
+        try:
+            while True:
+                fwd = ForwardMsg()
+                fwd.ParseFromString(await self._ws.recv())
+                kind = fwd.WhichOneof("type")
+                if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+                    el = fwd.delta.new_element
+                    elkind = el.WhichOneof("type")
+                    if elkind == "exception":
+                        self.errors.append(f"exception {el.exception.type}: {el.exception.message[:200]}")
+                    elif elkind in ("heading", "markdown", "alert"):
+                        texts.append(getattr(el, elkind).body)
+                elif kind == "navigation":
+                    self.page_hash = fwd.navigation.page_script_hash
+                elif kind == "page_info_changed":
+                    self.query = fwd.page_info_changed.query_string
+                elif kind == "auto_rerun":
+                    fid, interval = fwd.auto_rerun.fragment_id, fwd.auto_rerun.interval
+                    if fid in self._timers and self._timers[fid][0] == interval:
+                        continue
+                    if fid in self._timers:
+                        self._timers[fid][1].cancel()
+                    self._timers[fid] = (interval, asyncio.create_task(self._tick(fid, interval)))
+                elif kind == "stop_auto_rerun":
+                    for fid in fwd.stop_auto_rerun.fragment_ids:
+                        if fid in self._timers:
+                            self._timers.pop(fid)[1].cancel()
+                elif kind == "script_finished":
+                    status = fwd.script_finished
+                    if status == SUCCESS:
+                        self.shown.append(Shown(time.perf_counter(), self.page_hash, texts))
+                        texts = []
+                    elif status == ForwardMsg.ScriptFinishedStatus.Value("FINISHED_FRAGMENT_RUN_SUCCESSFULLY"):
+                        self.fragment_runs += 1
+                    elif status != ForwardMsg.ScriptFinishedStatus.Value("FINISHED_EARLY_FOR_RERUN"):
+                        self.errors.append(f"script_finished {ForwardMsg.ScriptFinishedStatus.Name(status)}")
+        except websockets.ConnectionClosed as err:
+            self.errors.append(f"connection dropped ({err})")
+            self.broken = True
+
+    def showed(self, since: float, page_hash: str, wanted: list[str]) -> float | None:
+        """Seconds from `since` to the first full run that showed this page with these texts, if any."""
+        for shown in self.shown:
+            text = " ".join(shown.texts)
+            if shown.at >= since and shown.page_hash == page_hash and all(w in text for w in wanted):
+                return shown.at - since
+        return None
+
+
+def _lesson_scenario(overrides: dict[str, Any]) -> Any:
+    from engine.scenario import DEFAULT_PRESET, apply_overrides, load_preset
+
+    return apply_overrides(load_preset(DEFAULT_PRESET), overrides)
+
+
+def _summary(scenario: Any) -> list[str]:
+    """What the learner's sidebar says about the room's scenario (the texts a step must show)."""
+    from ui.words import pct as share
+    from ui.words import t
+
+    return [t("room.banner", value=t(f"room.banners.{scenario.consent.banner}")),
+            t("room.decision", value=share(scenario.consent.decision_share))]
+
+
+async def run_room(base_url: str, rooms_db: Path, n: int, proc: Server) -> dict[str, Any]:
+    """One presenter, N followers, the 10-step lesson. The presenter's session renders each step (its
+    computation is the one the room shares) and its state goes to the room store exactly as the app's
+    `publish_if_presenting` writes it, at the moment the presenter's rerun starts."""
+    from ui.rooms.store import RoomState, RoomStore
+
+    rooms = RoomStore(rooms_db)
+
+    def state(page: str, overrides: dict[str, Any]) -> RoomState:
+        from engine.scenario import DEFAULT_PRESET
+
+        return RoomState(scenario=_lesson_scenario(overrides).canonical_json(), preset=DEFAULT_PRESET, page=page, params={})
+
+    out: dict[str, Any] = {"latencies": [], "missed": 0, "steps": []}
+    async with Session(base_url, timeout_s=TIMEOUT_S) as host:
+        first_page, first = LESSON[0]
+        opened = await host.open(urlencode(first), first_page)
+        if opened.error:
+            raise RuntimeError(f"the presenter's first page failed: {opened.error}")
+        code = await asyncio.to_thread(rooms.open, state(first_page, first))
+        followers = [Follower(base_url) for _ in range(n)]
+        for f in followers:
+            await f.__aenter__()
+        try:
+            t0 = time.perf_counter()
+            for f in followers:  # the room joins over a few seconds, as after "scan this code"
+                await f.join(code)
+                await asyncio.sleep(0.1)
+            wanted = _summary(_lesson_scenario(first))
+            deadline = time.monotonic() + ROOM_TIMEOUT_S
+            while time.monotonic() < deadline and any(f.showed(t0, host.page_hash, wanted) is None for f in followers):
+                await asyncio.sleep(0.1)
+            out["joined"] = sum(f.showed(t0, host.page_hash, wanted) is not None for f in followers)
+            cpu0, frag0 = proc.cpu_seconds(), sum(f.fragment_runs for f in followers)
+            await asyncio.sleep(ROOM_IDLE_S)
+            out["idle_cpu_s"] = proc.cpu_seconds() - cpu0
+            out["idle_fragment_runs"] = sum(f.fragment_runs for f in followers) - frag0
+            cpu_steps = proc.cpu_seconds()
+            for page, overrides in LESSON[1:]:
+                since = time.perf_counter()
+                presenting = asyncio.create_task(host.open(urlencode(overrides), page))
+                await asyncio.to_thread(rooms.publish, code, state(page, overrides))
+                rendered = await presenting
+                wanted = _summary(_lesson_scenario(overrides))
+                deadline = time.monotonic() + ROOM_TIMEOUT_S
+                while time.monotonic() < deadline and any(f.showed(since, host.page_hash, wanted) is None for f in followers):
+                    await asyncio.sleep(0.05)
+                seen = [f.showed(since, host.page_hash, wanted) for f in followers]
+                got = [s for s in seen if s is not None]
+                out["latencies"] += got
+                out["missed"] += len(seen) - len(got)
+                out["steps"].append((page or "overview", overrides, rendered.seconds, rendered.error, got))
+                await asyncio.sleep(ROOM_THINK_S)
+            out["steps_cpu_s"] = proc.cpu_seconds() - cpu_steps
+            out["errors"] = [e for f in followers for e in f.errors]
+        finally:
+            for f in followers:
+                await f.leave()
+                await f.__aexit__(None, None, None)
+    return out
+
+
+def room_case(n: int, args: argparse.Namespace, work: Path) -> list[Verdict]:
+    rooms_db = work / f"room-{n}.sqlite"
+    with server(args.cache_mb, work, f"room-{n}", {**args.server_env, "DRCL_ROOMS_DB": str(rooms_db)}) as (srv, _), \
+            RssSampler(srv.proc) as rss:
+        start_rss = rss.rss()
+        cpu0 = srv.cpu_seconds()
+        t0 = time.monotonic()
+        res = asyncio.run(run_room(srv.url, rooms_db, n, srv))
+        wall, cpu = time.monotonic() - t0, srv.cpu_seconds() - cpu0
+    lat = res["latencies"]
+    steps = len(LESSON) - 1
+    print(f"\nroom, N = {n} learners following one presenter through {len(LESSON)} lesson steps ({wall:.0f} s, "
+          f"{ROOM_THINK_S:.0f} s between steps); {res['joined']}/{n} joined and showed the room's first page")
+    for page, overrides, seconds, error, got in res["steps"]:
+        knobs = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in overrides.items()) or "preset"
+        shown = f"learners p50 {pct(got, 50):.2f} s max {max(got):.2f} s" if got else "no learner showed it"
+        print(f"  {page:<15} {knobs:<52} presenter {seconds:5.2f} s{' ERROR ' + error if error else ''}   {shown} ({len(got)}/{n})")
+    if lat:
+        print(f"  presenter's change -> learner showing it: p50 {pct(lat, 50):.2f} s  p95 {pct(lat, 95):.2f} s  max {max(lat):.2f} s  "
+              f"({len(lat)} of {n * steps}; {res['missed']} missed within {ROOM_TIMEOUT_S:.0f} s)")
+    idle_per = res["idle_cpu_s"] / ROOM_IDLE_S
+    print(f"  following, idle ({ROOM_IDLE_S:.0f} s, nobody changes anything): server CPU {idle_per:.2f} s per s "
+          f"({idle_per / max(1, n) * 1000:.1f} ms per learner per s), {res['idle_fragment_runs']} fragment runs")
+    print(f"  the {steps} steps: server CPU {res['steps_cpu_s']:.1f} s ({res['steps_cpu_s'] / steps:.2f} s per step); "
+          f"whole case {cpu:.1f} s CPU")
+    print(f"  server RSS (MiB): start {start_rss:.0f}  peak {rss.peak():.0f}   over time: {rss.timeline()}")
+    errors = res["errors"]
+    print(f"  errors: {len(errors)}" + "".join(f"\n    {e}" for e in errors[:10]))
+    p95 = pct(lat, 95) if lat else math.inf
+    return [
+        Verdict(f"room N={n}: every learner showed every step", res["missed"] == 0 and not errors and res["joined"] == n,
+                f"{res['missed']} missed, {len(errors)} errors"),
+        Verdict(f"room N={n}: p95 under {TARGET_ROOM_P95_S:.0f} s", p95 <= TARGET_ROOM_P95_S, f"p95 {p95:.2f} s"),
+        Verdict(f"room N={n}: RSS under 2 GB", rss.peak() <= TARGET_ROOM_RSS_MIB, f"peak {rss.peak():.0f} MiB"),
+    ]
+
+
 # --- main ---------------------------------------------------------------------------------------
 
 
@@ -587,10 +829,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="a smoke check in about two minutes")
     ap.add_argument("--cases", default="explorers,attack",
                     help="which cases, comma-separated, of explorers, attack, browser (one Overview in headless chromium "
-                         "next to this client; default explorers,attack)")
+                         "next to this client), room (one presenter and N learners following a live room through a "
+                         "10-step lesson); default explorers,attack")
     args = ap.parse_args()
     cases = set(args.cases.split(","))
-    if cases - {"explorers", "attack", "browser"}:
+    if cases - {"explorers", "attack", "browser", "room"}:
         ap.error(f"unknown case in --cases {args.cases}")
     quick = args.quick
     args.server_env = dict(kv.split("=", 1) for kv in args.server_env)
@@ -613,6 +856,8 @@ def main() -> None:
             verdicts += attack_case(args, work)
         if "browser" in cases:
             browser_check(args, work)
+        for n in learners if "room" in cases else []:
+            verdicts += room_case(n, args, work)
     print(f"\nverdict (load average {os.getloadavg()[0]:.1f} at the end; the machine is shared):")
     for v in verdicts:
         print(f"  {'met   ' if v.met else 'MISSED'}  {v.name:<48} {v.figure}")
