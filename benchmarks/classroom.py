@@ -689,6 +689,15 @@ class Follower(Session):
             self.errors.append(f"connection dropped ({err})")
             self.broken = True
 
+    def why_not(self, since: float, page_hash: str, wanted: list[str]) -> str:
+        """For a learner that never showed a step: what its full runs since then showed instead."""
+        after = [sh for sh in self.shown if sh.at >= since]
+        if not after:
+            return f"no full run since the change ({self.fragment_runs} fragment runs in all)"
+        last = after[-1]
+        missing = [w for w in wanted if w not in " ".join(last.texts)]
+        return f"{len(after)} full runs since; the last on {'the right' if last.page_hash == page_hash else 'another'} page, missing {missing}"
+
     def showed(self, since: float, page_hash: str, wanted: list[str]) -> float | None:
         """Seconds from `since` to the first full run that showed this page with these texts, if any."""
         for shown in self.shown:
@@ -726,7 +735,7 @@ async def run_room(base_url: str, rooms_db: Path, n: int, proc: Server) -> dict[
 
         return RoomState(scenario=_lesson_scenario(overrides).canonical_json(), preset=DEFAULT_PRESET, page=page, params={})
 
-    out: dict[str, Any] = {"latencies": [], "missed": 0, "steps": []}
+    out: dict[str, Any] = {"latencies": [], "behind": [], "missed": 0, "why": [], "steps": []}
     async with Session(base_url, timeout_s=TIMEOUT_S) as host:
         first_page, first = LESSON[0]
         opened = await host.open(urlencode(first), first_page)
@@ -763,7 +772,10 @@ async def run_room(base_url: str, rooms_db: Path, n: int, proc: Server) -> dict[
                 seen = [f.showed(since, host.page_hash, wanted) for f in followers]
                 got = [s for s in seen if s is not None]
                 out["latencies"] += got
+                out["behind"] += [s - rendered.seconds for s in got]
                 out["missed"] += len(seen) - len(got)
+                out["why"] += [f"step {page or 'overview'} {overrides}: {f.why_not(since, host.page_hash, wanted)}"
+                               for f, s in zip(followers, seen, strict=True) if s is None]
                 out["steps"].append((page or "overview", overrides, rendered.seconds, rendered.error, got))
                 await asyncio.sleep(ROOM_THINK_S)
             out["steps_cpu_s"] = proc.cpu_seconds() - cpu_steps
@@ -795,6 +807,13 @@ def room_case(n: int, args: argparse.Namespace, work: Path) -> list[Verdict]:
     if lat:
         print(f"  presenter's change -> learner showing it: p50 {pct(lat, 50):.2f} s  p95 {pct(lat, 95):.2f} s  max {max(lat):.2f} s  "
               f"({len(lat)} of {n * steps}; {res['missed']} missed within {ROOM_TIMEOUT_S:.0f} s)")
+        own = [seconds for _, _, seconds, _, _ in res["steps"]]
+        behind = res["behind"]
+        print(f"  baseline, the presenter's own rerun of the same step: p50 {pct(own, 50):.2f} s  p95 {pct(own, 95):.2f} s; "
+              f"learners behind the presenter's screen: p50 {pct(behind, 50):+.2f} s  p95 {pct(behind, 95):+.2f} s; "
+              f"ratio of p95s {pct(lat, 95) / pct(own, 95):.2f}")
+    for why in res["why"][:10]:
+        print(f"    missed: {why}")
     idle_per = res["idle_cpu_s"] / ROOM_IDLE_S
     print(f"  following, idle ({ROOM_IDLE_S:.0f} s, nobody changes anything): server CPU {idle_per:.2f} s per s "
           f"({idle_per / max(1, n) * 1000:.1f} ms per learner per s), {res['idle_fragment_runs']} fragment runs")

@@ -81,7 +81,7 @@ def test_every_page_renders(server, browser):
     # Every page is in sight in the menu: collapsed, it hid the last three behind "View 3 more".
     links = page.locator("[data-testid='stSidebarNav'] [data-testid='stSidebarNavLink']")
     shown = [a.inner_text().splitlines()[-1].strip() for a in links.all() if a.is_visible()]
-    assert shown[-3:] == ["Profiles", "Copy tests", "Runs"] and len(shown) == len(PAGES) + 2, shown
+    assert shown[-3:] == ["Copy tests", "Runs", "Room"] and len(shown) == len(PAGES) + 3, shown
     shot(page, "overview")
     for path in PAGES:
         open_page(page, f"{base}/{path}")

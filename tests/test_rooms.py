@@ -264,3 +264,24 @@ def test_a_poll_with_three_answers_revealed(rooms_db):
     assert live.store().get(code).poll is None
     learners[1].run()
     assert not any(m.value.startswith("**What share") for m in learners[1].markdown), "the poll is gone"
+
+
+def test_joining_by_code_and_a_closed_room(rooms_db):
+    host = presenter()
+    code = host.session_state[live.HOSTING]
+    learner = session()
+    learner.run()
+    learner.switch_page("app_pages/room.py").run()
+    learner.text_input(key="room.join.code").input("OOPS0")
+    learner.button[0].click().run()
+    assert "not a room code" in learner.warning[0].value and "OOPS0" not in learner.warning[0].value
+    learner.text_input(key="room.join.code").input(code.lower())  # typed codes are forgiven their case
+    learner.button[0].click().run()
+    assert not learner.exception
+    assert learner.query_params["room"] == code and run_id(learner) == run_id(host)
+
+    host.button(key="room.close").click().run()
+    assert live.store().get(code) is None and host.button(key="room.open")
+    learner.run()
+    assert any(f"Room {code} is closed" in w.value for w in learner.sidebar.warning)
+    assert learner.sidebar.selectbox(key="consent.banner"), "on its own again: the learner's own widgets"

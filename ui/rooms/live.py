@@ -81,7 +81,8 @@ def joined_code() -> str | None:
 
 def hosting() -> str | None:
     """The room this presenter's session hosts, if any."""
-    return st.session_state.get(HOSTING) if auth.is_presenter() else None
+    code = st.session_state.get(HOSTING)
+    return code if code and auth.is_presenter() else None
 
 
 def current_room() -> Room | None:
@@ -170,7 +171,7 @@ def follow(pg: StreamlitPage, pages: list[StreamlitPage]) -> None:
     draw the room's poll at the top of the page, and offer "Back to the room" to a learner exploring."""
     code = joined_code()
     if st.query_params.get(ROOM_PARAM) and code is None:
-        st.sidebar.warning(t("room.bad_code", code=st.query_params.get(ROOM_PARAM)))
+        st.sidebar.warning(t("room.bad_code"))  # never echoes the URL's text
         return
     if code is None or code == hosting():
         return

@@ -111,7 +111,7 @@ def presenter_panel() -> None:
 def _join() -> None:
     typed = st.session_state.get("room.join.code", "")
     code = live.valid_code(typed)
-    st.session_state["room.join.error"] = None if code else typed
+    st.session_state["room.join.error"] = code is None
     if code:
         st.query_params[live.ROOM_PARAM] = code
         st.session_state[live.DETACHED] = False
@@ -122,8 +122,8 @@ def join_form() -> None:
     with st.form("room.join"):
         st.text_input(t("room.join_code"), key="room.join.code", placeholder=t("room.join_placeholder"), max_chars=6)
         st.form_submit_button(t("room.join"), on_click=_join, type="primary")
-    if bad := st.session_state.get("room.join.error"):
-        st.warning(t("room.bad_code", code=bad))
+    if st.session_state.get("room.join.error"):
+        st.warning(t("room.bad_code"))
     st.caption(t("room.presenter_login_hint"))
 
 
