@@ -217,6 +217,7 @@ def test_detach_and_rejoin(rooms_db):
     learner.sidebar.button(key="room.explore").click().run()
     assert not learner.exception
     assert learner.sidebar.selectbox(key="consent.banner").value == host.session_state["scenario"].consent.banner
+    assert learner.sidebar.selectbox(key="preset").value == "eu_shop"
     assert run_id(learner) == run_id(host)  # exploring starts from the room's scenario
     learner.sidebar.selectbox(key="consent.banner").set_value("no_banner").run()
     assert learner.session_state["scenario"].consent.banner == "no_banner"
