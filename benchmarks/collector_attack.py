@@ -62,8 +62,7 @@ def post_head(length: int, path: str = "/api/v1/events", extra: str = "") -> byt
 
 
 def attack_connections(tmp: Path, wait: float, n: int = 20) -> None:
-    c = Collector(tmp / "conn.duckdb")
-    try:
+    with Collector(tmp / "conn.duckdb") as c:
         head = post_head(1000)
         kinds: dict[str, list[socket.socket]] = {k: [] for k in ("silent", "slow headers", "slow body", "idle keep-alive")}
         sent = {}
@@ -112,13 +111,10 @@ def attack_connections(tmp: Path, wait: float, n: int = 20) -> None:
             print(f"  {kind:16} still open: {still:3}/{len(group)}; {when}")
             for s in group:
                 s.close()
-    finally:
-        c.stop()
 
 
 def attack_memory(tmp: Path, n: int = 300) -> None:
-    c = Collector(tmp / "mem.duckdb")
-    try:
+    with Collector(tmp / "mem.duckdb") as c:
         before = c.rss_mb()
         length = BODY_LIMIT - 1
         chunk = b" " * 65536
@@ -142,8 +138,6 @@ def attack_memory(tmp: Path, n: int = 300) -> None:
               f"{answered} answered early")
         for s in socks:
             s.close()
-    finally:
-        c.stop()
 
 
 def _answered(s: socket.socket) -> bool:
@@ -154,8 +148,7 @@ def _answered(s: socket.socket) -> bool:
 
 
 def attack_xff(tmp: Path) -> None:
-    c = Collector(tmp / "xff.duckdb", "--rate-limit", "3")
-    try:
+    with Collector(tmp / "xff.duckdb", "--rate-limit", "3") as c:
         codes = []
         with httpx.Client(timeout=10) as client:
             for i in range(10):
@@ -164,8 +157,6 @@ def attack_xff(tmp: Path) -> None:
                 codes.append(r.status_code)
         print(f"xff: 10 requests from 127.0.0.1, each with another X-Forwarded-For, --rate-limit 3: "
               f"{codes.count(429)} got 429 (codes {codes})")
-    finally:
-        c.stop()
 
 
 def attack_table(tmp: Path, clients: int) -> None:

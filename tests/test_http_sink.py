@@ -186,13 +186,10 @@ def test_bad_http_options_exit_2(bad):
 
 @pytest.mark.slow
 def test_open_model_rate_paces_the_sender(scenario, tmp_path):
-    c = Collector(tmp_path / "rate.duckdb", "--rate-limit", "0")
-    try:
+    with Collector(tmp_path / "rate.duckdb", "--rate-limit", "0") as c:
         t0 = time.monotonic()
         sink = send(scenario, c.events_url, rate=1500.0, batch_size=100, linger=0.05)
         elapsed = time.monotonic() - t0
-    finally:
-        c.stop()
     n = sink.stats.events_accepted
     assert sink.lost == 0 and n > 1500
     # ~75 events a batch at 1,500/s with 50 ms linger; the last batch is due at n/1500 s.
