@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-import uvicorn
 from collector_helpers import ENV, ROOT, Collector
 from conftest import small
+from loopback import LoopbackServer
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -57,17 +57,11 @@ class ScriptedServer:
         app = Starlette(routes=[Route("/api/v1/events", handle, methods=["POST"]),
                                 Route("/api/v1/consent", handle, methods=["POST"]),
                                 Route("/api/v1/health", health)])
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/api/v1/events"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
+        self.http = LoopbackServer(app)
+        self.url = f"{self.http.base}/api/v1/events"
 
     def close(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.http.close()
 
 
 @pytest.fixture(scope="module")
