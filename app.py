@@ -13,6 +13,7 @@ from ui.components import auth
 from ui.components.errors import error_boundary
 from ui.components.lesson_bar import lesson_bar
 from ui.components.scenario_sidebar import scenario_sidebar
+from ui.present import presenting
 from ui.words import t
 
 PRESENTER_PAGES = {"runs"}
@@ -37,6 +38,8 @@ pg = st.navigation(
     ],
     # Every page in sight: collapsed, the menu hid the last pages (Profiles among them) behind "View 3 more".
     expanded=True,
+    # Presenter mode gives the sidebar to the lesson's knobs: the menu moves to the top bar.
+    position="top" if presenting() else "sidebar",
 )
 page = pg.url_path or "overview"  # the default page's url_path is ""
 with error_boundary(pg.title):

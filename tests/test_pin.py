@@ -68,7 +68,7 @@ def test_pin_then_change_the_banner_keeps_the_old_scenario():
     assert at.session_state["scenario"].consent.banner == "no_reject"
     assert pin.decode(param(at, "pin")) == before  # the URL carries the pinned scenario
     assert probe({"pin": param(at, "pin")}).session_state["probe"] == before.model_dump(mode="json")
-    assert "Pinned: Banner Reject on the first layer" in sidebar_text(at).replace("*", "")
+    assert "Pinned: Banner “Reject on the first layer”" in sidebar_text(at).replace("*", "")
     assert "not on the same visitors" not in sidebar_text(at)
     assert at.sidebar.button(key="pin.unpin")
 
@@ -77,7 +77,7 @@ def test_a_link_with_a_pin_restores_it_and_unpin_clears_it():
     pinned = apply_overrides(EU, {"consent.mode": "basic", "traffic.visitors": 3000})
     at = app({"pin": pin.encode("eu_shop", pinned), "traffic.visitors": "3000"})
     text = sidebar_text(at).replace("*", "")
-    assert "Pinned: Consent Mode Basic (nothing before consent)" in text
+    assert "Pinned: Consent Mode “Basic (nothing before consent)”" in text
     at.sidebar.button(key="pin.unpin").click().run()
     assert not at.exception
     assert param(at, "pin") is None

@@ -37,11 +37,12 @@ def lesson_bar(page: str) -> None:
             go(pages[0])
         return
     i = pages.index(page)
+    # Buttons first: on a phone the step's words wrap below them, not between them.
     if bar.button(t("lesson.back"), key="lesson.back", disabled=i == 0):
         go(pages[i - 1])
-    bar.markdown(t("lesson.step", step=num(i + 1), steps=num(len(pages)), title=lesson.title))
     if bar.button(t("lesson.next"), key="lesson.next", disabled=i == len(pages) - 1, type="primary"):
         go(pages[i + 1])
+    bar.markdown(t("lesson.step", step=num(i + 1), steps=num(len(pages)), title=lesson.title))
     note = lesson.steps[i].note
     if note and auth.is_presenter():
         st.info(t("lesson.note", note=note), icon=":material/record_voice_over:")

@@ -210,11 +210,13 @@ def scenario_sidebar() -> Scenario:
     fields = list(iter_fields())
     if present:
         _take_over(preset)
-        adblock = sb.expander(t("sidebar.adblock"))
-        for path, info in fields:
-            if lesson_knob(path):
-                _widget(adblock if path.startswith(_ADBLOCK) else sb, path, info, _value_at(preset, path), budget,
-                        bound=False)
+        info_of = dict(fields)
+        adblock = [p for p, _ in fields if p.startswith(_ADBLOCK)]
+        for path in LESSON_KNOBS:
+            _widget(sb, path, info_of[path], _value_at(preset, path), budget, bound=False)
+        box = sb.expander(t("sidebar.adblock"))
+        for path in adblock:
+            _widget(box, path, info_of[path], _value_at(preset, path), budget, bound=False)
         _write_url(preset)
     else:
         groups: dict[str, Any] = {}
