@@ -187,3 +187,19 @@ def test_presenter_mode_shows_only_the_lesson_knobs_and_keeps_the_others(lesson_
     # The undrawn knobs stay in the URL, in the form the bound widgets read back.
     assert param(at, "consent.honour_gpc") == "false" and param(at, "traffic.visitors") == "5000"
     assert param(at, "consent.decision_share") == "0.8" and param(at, "present") == "1"
+
+
+def test_the_presenter_toggle_switches_presenter_mode_and_keeps_every_knob(lesson_dir, password_hash):
+    at = app({"traffic.visitors": "4000"}, presenter_hash=password_hash)
+    at.sidebar.checkbox(key="consent.honour_gpc").uncheck().run()
+    at.sidebar.toggle(key="present.toggle").set_value(True).run()
+    assert not at.exception and param(at, "present") == "1"
+    assert not [c for c in at.sidebar.checkbox if c.key == "consent.honour_gpc"]
+    assert param(at, "consent.honour_gpc") == "false" and param(at, "traffic.visitors") == "4000"
+    at.sidebar.selectbox(key="consent.banner").set_value("no_banner").run()
+    assert (at.session_state["scenario"].consent.honour_gpc, at.session_state["scenario"].traffic.visitors) == (False, 4000)
+    at.sidebar.toggle(key="present.toggle").set_value(False).run()
+    assert not at.exception and "present" not in at.query_params
+    assert at.sidebar.checkbox(key="consent.honour_gpc").value is False
+    scenario = at.session_state["scenario"]
+    assert (scenario.consent.honour_gpc, scenario.traffic.visitors, scenario.consent.banner) == (False, 4000, "no_banner")
