@@ -203,3 +203,12 @@ def test_the_presenter_toggle_switches_presenter_mode_and_keeps_every_knob(lesso
     assert at.sidebar.checkbox(key="consent.honour_gpc").value is False
     scenario = at.session_state["scenario"]
     assert (scenario.consent.honour_gpc, scenario.traffic.visitors, scenario.consent.banner) == (False, 4000, "no_banner")
+
+
+def test_every_page_of_the_app_can_be_a_lesson_step():
+    """Every page app.py registers has a title in the catalogue, so a lesson may show it."""
+    import re
+
+    registered = set(re.findall(r'st\.Page\("app_pages/(\w+)\.py"', (lessons.ROOT / "app.py").read_text()))
+    assert registered and set(lessons.lesson_pages()) == registered
+    assert set(lessons.DEFAULT_ORDER) <= registered

@@ -108,3 +108,22 @@ def test_the_pin_is_clamped_to_the_session_budget():
 def test_kpi_deltas():
     assert pin.kpi_deltas({"visitors": 5000, "orders": 40, "new": 3}, {"visitors": 4139, "orders": 63}) == {
         "visitors": 861.0, "orders": -23.0}
+
+
+def test_every_knob_and_choice_has_words():
+    """The sidebar and the pin's description name knobs and choices from the catalogue (keys built from
+    the model, which tests/test_words.py cannot see)."""
+    from typing import Literal, get_args, get_origin
+
+    from engine.scenario import iter_fields
+    from ui import knob_words
+
+    for path, info in iter_fields():
+        assert knob_words.label(path).strip()
+        if get_origin(info.annotation) is Literal:
+            for choice in get_args(info.annotation):
+                assert knob_words.option(choice) != str(choice)
+    assert knob_words.value_words("consent.banner", "no_reject") == "No reject button"
+    assert knob_words.value_words("consent.decision_share", 0.5) == "50%"
+    assert knob_words.value_words("traffic.visitors", 20000) == "20,000"
+    assert knob_words.value_words("rails.server_side_proxy", True) == "on"
