@@ -84,6 +84,11 @@ def test_a_link_with_a_pin_restores_it_and_unpin_clears_it():
     assert at.sidebar.button(key="pin.pin") and "Pinned" not in sidebar_text(at)
 
 
+def test_a_pin_on_another_preset_names_it():
+    at = app({"pin": pin.encode("us_shop", load_preset("us_shop")), "traffic.visitors": "3000"})
+    assert "Pinned: Preset “us_shop”; " in sidebar_text(at).replace("*", "")
+
+
 def test_other_visitors_are_named():
     pinned = apply_overrides(EU, {"traffic.visitors": 2000})
     at = app({"pin": pin.encode("eu_shop", pinned), "traffic.visitors": "3000"})

@@ -60,16 +60,19 @@ def encode(preset: str, scenario: Scenario) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-@functools.lru_cache(maxsize=256)
-def decode(text: str) -> Scenario:
-    """The scenario a pin describes; PinError says what is wrong with it."""
+def _spec(text: str) -> _Pin:
     if not text or len(text) > _MAX_LEN:
         raise PinError(t("pin.bad_length", limit=_MAX_LEN))
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        spec = _Pin.model_validate_json(raw)
+        return _Pin.model_validate_json(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
     except (binascii.Error, ValueError, ValidationError):
         raise PinError(t("pin.bad_encoding")) from None
+
+
+@functools.lru_cache(maxsize=256)
+def decode(text: str) -> Scenario:
+    """The scenario a pin describes; PinError says what is wrong with it."""
+    spec = _spec(text)
     try:
         return apply_overrides(load_preset(spec.p), spec.o)
     except ScenarioError as err:
@@ -134,6 +137,8 @@ def pin_controls(container: Any, preset: str, scenario: Scenario) -> None:
                    help=t("pin.pin_help"), icon=":material/push_pin:")
         return
     diffs = differences(pinned, scenario)
+    if (pinned_preset := _spec(url_state.sticky(PIN_PARAM) or "").p) != preset:
+        diffs.insert(0, t("pin.difference", knob=t("sidebar.preset"), value=pinned_preset))
     if not diffs:
         box.markdown(t("pin.same"))
     else:
