@@ -89,7 +89,9 @@ def _widget(container: Any, path: str, info: Any, default: Any, budget: Budget, 
             hi = min(hi or budget.max_days, budget.max_days)
         container.number_input(_label(path), min_value=lo, max_value=hi, value=min(default, hi) if hi else default, step=1, **common)
     elif ann is float:
-        container.slider(_label(path), min_value=float(lo or 0.0), max_value=float(hi or 1.0), value=float(default), step=0.01, **common)
+        # Every float knob is a share: shown as a percentage (the value and the URL stay 0..1).
+        container.slider(_label(path), min_value=float(lo or 0.0), max_value=float(hi or 1.0), value=float(default), step=0.01,
+                         format="percent", **common)
     elif ann is dt.date:
         container.date_input(_label(path), value=default, **common)
     elif get_origin(ann) is tuple:
