@@ -33,7 +33,7 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 PASSWORD = "browser-test-password"
 # The pages other than Overview and Runs may be placeholders: only generic checks for them.
 PAGES = ["dashboard", "consent_impact", "funnels", "attribution", "live", "data_rights", "data_quality", "privacy", "identity", "profiles", "copy_tests"]
-BANNER = "banner"
+BANNER = "Banner"
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_presenter_logs_in_and_builds_a_run(server, browser):
 
     # A small build through the real st.status / st.progress path.
     for label, value in (("Visitors", "1000"), ("Days", "1")):
-        box = page.get_by_label(label, exact=True)
+        box = page.get_by_test_id("stMain").get_by_label(label, exact=True)  # the sidebar has a "Visitors" too
         box.fill(value)
         rerun_after(page, lambda box=box: box.press("Enter"))
     rerun_after(page, lambda: page.get_by_role("button", name="Build run").click())

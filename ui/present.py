@@ -12,14 +12,20 @@ from collections.abc import Iterator
 
 import streamlit as st
 
+from ui import url_state
 from ui.words import t
 
 PRESENT_PARAM = "present"
 
 
 def presenting() -> bool:
-    """Is presenter mode on for this session?"""
-    return st.query_params.get(PRESENT_PARAM) == "1"
+    """Is presenter mode on for this session? (`?present=1`, kept across page changes.)"""
+    return url_state.sticky(PRESENT_PARAM) == "1"
+
+
+def set_presenting(on: bool) -> None:
+    """Switch presenter mode on or off for this session and its URL."""
+    url_state.set_sticky(PRESENT_PARAM, "1" if on else None)
 
 
 def note(text: str) -> None:
