@@ -33,3 +33,21 @@ def metric_value(at: AppTest, label: str) -> str:
 
 def page_text(at: AppTest) -> str:
     return " ".join([c.value for c in at.caption] + [m.value for m in at.markdown])
+
+
+def outside_expanders(at: AppTest, *types: str) -> list[str]:
+    """Element types among `types` (e.g. "dataframe", "download_button") in the main area
+    but not inside an expander: in presenter mode there must be none."""
+    from streamlit.testing.v1.element_tree import Block, Expander
+
+    found: list[str] = []
+
+    def walk(node: object, hidden: bool) -> None:
+        if isinstance(node, Block):
+            for child in node.children.values():
+                walk(child, hidden or isinstance(node, Expander))
+        elif getattr(node, "type", None) in types and not hidden:
+            found.append(node.type)
+
+    walk(at.main, False)
+    return found

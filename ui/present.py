@@ -8,6 +8,7 @@ captions disappear and tables sit one click away in a "Show data" expander.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterator
 
 import streamlit as st
@@ -15,6 +16,8 @@ import streamlit as st
 from ui.words import t
 
 PRESENT_PARAM = "present"
+# Inside one show_data() block, an inner one (a table helper that wraps itself) adds no second expander.
+_INSIDE = contextvars.ContextVar("present_show_data", default=False)
 
 
 def presenting() -> bool:
@@ -29,10 +32,18 @@ def note(text: str) -> None:
 
 
 @contextlib.contextmanager
-def show_data() -> Iterator[None]:
-    """Tables and downloads go inside this: inline normally, in a "Show data" expander when presenting."""
-    if presenting():
-        with st.expander(t("common.show_data")):
-            yield
-    else:
+def show_data(always: bool = False) -> Iterator[None]:
+    """Tables and downloads go inside this: inline normally, in a "Show data" expander when presenting
+    (`always`: in the expander in normal mode too). Nested blocks open no second expander."""
+    if _INSIDE.get():
         yield
+        return
+    token = _INSIDE.set(True)
+    try:
+        if always or presenting():
+            with st.expander(t("common.show_data")):
+                yield
+        else:
+            yield
+    finally:
+        _INSIDE.reset(token)
