@@ -31,11 +31,13 @@ def regret_chart(curves: pl.DataFrame, field: str, color: alt.Color) -> alt.Laye
     return (band + line).properties(height=300)
 
 
-def allocation_chart(alloc: pl.DataFrame, arms: tuple[str, ...], policies: list[str]) -> alt.FacetChart:
-    return (alt.Chart(alloc).mark_area().encode(
+def allocation_chart(alloc: pl.DataFrame, arms: tuple[str, ...], title: str) -> alt.Chart:
+    """Share of sessions per variant over the test, for one policy (the page draws one per policy,
+    each as wide as the page: a faceted chart keeps a fixed width and scrolled sideways on a phone)."""
+    return alt.Chart(alloc).mark_area().encode(
         x=alt.X("round:Q", title="round (session)"), y=alt.Y("share:Q", stack="normalize", title="share of sessions", axis=alt.Axis(format="%")),
         color=arm_colour(arms), order=alt.Order("arm:N"), tooltip=["policy", "round", "arm", alt.Tooltip("share:Q", format=".1%")],
-    ).properties(height=110, width=600).facet(row=alt.Row("policy:N", sort=policies, title=None)))
+    ).properties(height=110, title=alt.Title(title, anchor="start"))
 
 
 def density_chart(density: pl.DataFrame, arms: tuple[str, ...]) -> alt.Chart:
