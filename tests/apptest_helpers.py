@@ -51,3 +51,13 @@ def outside_expanders(at: AppTest, *types: str) -> list[str]:
 
     walk(at.main, False)
     return found
+
+
+def first_text(at: AppTest) -> str:
+    """The first thing the main area shows under the page's title: the page's lead sentence."""
+    from streamlit.testing.v1.element_tree import Block
+
+    shown = [n for n in at.main.children.values() if not (isinstance(n, Block) and not n.children)]
+    kinds = [getattr(n, "type", None) for n in shown]
+    assert kinds[0] == "title" and kinds[1] == "markdown", kinds[:3]
+    return shown[1].value

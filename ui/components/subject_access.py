@@ -64,6 +64,7 @@ def holdings(scenario: Scenario, tables: Tables, subject: rights.Subject, query:
     h = rights.holdings(tables, subject)
     summary = rights.summary(h)
     rails = summary.filter(pl.col("table").is_in(rights.RAIL_EVENTS))
+    st.text(t("data_rights.holdings_search", query=query.strip(), visitor=vid))  # plain text: a query is never formatted
     st.subheader(t("data_rights.holdings_heading", visitor=vid))
     st.markdown(t("data_rights.holdings_lead", linked=num(rails["linked_rows"].sum()),
                   hidden=num(rails["ground_truth_only_rows"].sum())))
