@@ -57,7 +57,9 @@ def first_text(at: AppTest) -> str:
     """The first thing the main area shows under the page's title: the page's lead sentence."""
     from streamlit.testing.v1.element_tree import Block
 
-    shown = [n for n in at.main.children.values() if not (isinstance(n, Block) and not n.children)]
+    # Empty blocks and `empty` slots (a finished spinner's placeholder) show nothing.
+    shown = [n for n in at.main.children.values()
+             if not (isinstance(n, Block) and not n.children) and getattr(n, "type", None) != "empty"]
     kinds = [getattr(n, "type", None) for n in shown]
     assert kinds[0] == "title" and kinds[1] == "markdown", kinds[:3]
     return shown[1].value

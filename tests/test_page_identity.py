@@ -4,7 +4,7 @@ fingerprint matching only while it says so, and keeps its tables one click away.
 from __future__ import annotations
 
 import pytest
-from apptest_helpers import chart_specs, open_page, page_text, table_with
+from apptest_helpers import chart_specs, first_text, open_page, page_text, table_with
 from streamlit.testing.v1 import AppTest
 
 from engine import identity
@@ -54,6 +54,15 @@ def test_numbers_come_from_the_run(page, expected):
     assert f"**{login['share_identified']:.0%}** of sessions with analytics consent" in text
     table = table_with(page, "label", "precision", "recall", "share_identified")
     assert table["precision"].tolist() == pytest.approx(expected["precision"].round(4).to_list())
+
+
+def test_page_leads_with_the_finding(page, expected):
+    row = {r["method"]: r for r in expected.iter_rows(named=True)}
+    lead = first_text(page)
+    assert f"Cookie and login tie together **{row['login']['recall']:.0%}**" in lead
+    assert f"daily hash ties **{row['daily_hash']['recall'] or 0:.0%}**" in lead
+    assert f"fingerprint reaches **{row['fingerprint']['share_identified']:.0%}** of sessions" in lead
+    assert f"**{1 - row['fingerprint']['precision']:.0%}** of the pairs it claims" in lead
 
 
 def test_chart_groups_precision_and_recall_in_rail_colours(page):
