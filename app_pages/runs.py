@@ -36,8 +36,8 @@ build_button(target)
 runs, problems = listing()
 labels = dict(zip(runs["run_id"].to_list(), runs["scenario"].to_list()))
 with lead_box:
-    lead = (t("runs.lead", runs=num(runs.height), on_disk=num(runs["in_data_runs"].sum()), imported=num(runs["imported"].sum()))
-            if runs.height else t("runs.lead_empty"))
+    counts = {"runs": num(runs.height), "on_disk": num(runs["in_data_runs"].sum()), "imported": num(runs["imported"].sum())}
+    lead = t("runs.lead_empty") if not runs.height else t("runs.lead_one" if runs.height == 1 else "runs.lead", **counts)
     st.markdown(lead + (t("runs.lead_problems", n=num(len(problems))) if problems else ""))
 with runs_box:
     if problems:

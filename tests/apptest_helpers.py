@@ -57,9 +57,14 @@ def first_text(at: AppTest) -> str:
     """The first thing the main area shows under the page's title: the page's lead sentence."""
     from streamlit.testing.v1.element_tree import Block
 
-    # Empty blocks and `empty` slots (a finished spinner's placeholder) show nothing.
-    shown = [n for n in at.main.children.values()
-             if not (isinstance(n, Block) and not n.children) and getattr(n, "type", None) != "empty"]
+    def leaves(node: object):  # in the order the page shows them, through plain containers
+        if isinstance(node, Block):
+            for child in node.children.values():
+                yield from leaves(child)
+        elif getattr(node, "type", None) not in ("empty", "component_instance"):  # nothing a person sees
+            yield node
+
+    shown = list(leaves(at.main))
     kinds = [getattr(n, "type", None) for n in shown]
     assert kinds[0] == "title" and kinds[1] == "markdown", kinds[:3]
     return shown[1].value
