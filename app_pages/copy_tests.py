@@ -34,9 +34,12 @@ policies, rail, focus, seeds = knobs.policies, knobs.rail, knobs.focus, knobs.se
 rail_label, focus_label = LABELS[rail], bandit.POLICY_LABELS[focus]
 
 st.subheader(t("copy_tests.variants_heading"))
-m1, m2, m3 = st.columns(3)
-m1.metric(t("copy_tests.best_truth"), text[truth_best])
-m2.metric(t("copy_tests.best_fullstack"), text[fullstack_best])
+rate = dict(zip(arms["arm"], arms["true_rate"], strict=True))
+st.markdown(t("copy_tests.variants_lead", truth_best=text[truth_best], truth_rate=pct(rate[truth_best], 1),
+              fullstack_best=text[fullstack_best], fullstack_rate=pct(rate[fullstack_best], 1)))
+m1, m2, m3 = st.columns(3)  # numbers only: a variant's text does not fit a big number's width
+m1.metric(t("copy_tests.best_truth"), pct(rate[truth_best], 2))
+m2.metric(t("copy_tests.best_fullstack"), pct(rate[fullstack_best], 2))
 m3.metric(t("copy_tests.observed"), pct(bandit.observed_share(prob), 1))
 note(t("copy_tests.variants_note", note=bandit.variants()["note"].lower()))
 with show_data():
@@ -58,7 +61,7 @@ st.markdown(t("copy_tests.regret_lead", rail=rail_label, rounds=num(knobs.rounds
 st.altair_chart(charts.regret_chart(copy_tests.stacked(runs.on_rail, "regret"), "policy", charts.policy_colour(policies)))
 note(t("copy_tests.regret_note", rail=rail_label, seeds=seeds))
 st.markdown(t("copy_tests.across_lead", policy=focus_label, **{r: num(across[r], 1) for r in copy_tests.RAILS}))
-st.altair_chart(charts.regret_chart(copy_tests.stacked(runs.across, "regret"), "rail", rail_color(rails=copy_tests.RAILS)))
+st.altair_chart(charts.regret_chart(copy_tests.stacked(runs.across, "regret"), "rail", rail_color(rails=copy_tests.RAILS, orient="bottom")))
 note(t("copy_tests.across_note", day_len=num(day_len), days=scenario.traffic.days))
 
 st.subheader(t("copy_tests.allocation_heading"))
@@ -66,7 +69,8 @@ alloc = copy_tests.stacked(runs.on_rail, "allocation")
 end = alloc.filter(pl.col("policy") == on_rail["policy"][0], pl.col("round") == pl.col("round").max()).sort("share", descending=True)
 st.markdown(t("copy_tests.allocation_lead", policy=bandit.POLICY_LABELS[on_rail["policy"][0]], arm=text[end["arm"][0]], share=pct(end["share"][0])))
 for policy in policies:  # one chart per policy: a faceted chart cannot take the container's width
-    st.altair_chart(charts.allocation_chart(alloc.filter(pl.col("policy") == policy), prob.arms, bandit.POLICY_LABELS[policy]))
+    st.altair_chart(charts.allocation_chart(alloc.filter(pl.col("policy") == policy), prob.arms, bandit.POLICY_LABELS[policy],
+                                            legend=policy == policies[-1]))
 note(t("copy_tests.allocation_note", rail=rail_label, floor=cal["exploration_floor"]))
 
 st.subheader(t("copy_tests.belief_heading"))

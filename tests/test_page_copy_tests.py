@@ -74,7 +74,7 @@ def test_page_leads_with_the_best_text_and_what_the_full_stack_sees(page):
     lead = first_text(at)
     assert f"**“{arms.loc[truth_best, 'text']}”**" in lead and f"**“{arms.loc[fullstack_best, 'text']}”**" in lead
     assert f"**{pct(bandit.observed_share(prob))}** of sessions" in lead
-    assert _metric(at, "Best text (truth)") == arms.loc[truth_best, "text"]
+    assert _metric(at, "Order rate of the best text (truth)") == pct(arms.loc[truth_best, "true_rate"], 2)
     # the regret sentence names the policies with the least and most regret on the chosen rail
     results = _results(at).xs("fullstack", level="rail")["cumulative_regret"]
     regret = next(m.value for m in at.markdown if "loses the fewest orders" in m.value)
@@ -98,7 +98,7 @@ def test_consent_knob_moves_the_full_stack_not_the_truth(page):
     at = page
     before_share = float(_metric(at, "Sessions whose order the full stack sees").rstrip("%"))
     before = _results(at)
-    truth_best = _metric(at, "Best text (truth)")
+    truth_best = _metric(at, "Order rate of the best text (truth)")
     at.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
     assert not at.exception
     after = _results(at)
@@ -107,7 +107,7 @@ def test_consent_knob_moves_the_full_stack_not_the_truth(page):
     assert after.loc[("thompson", "fullstack"), "observed"] != before.loc[("thompson", "fullstack"), "observed"]
     for rail in ("truth", "baseline"):  # the truth does not move, nor does the baseline (it sees every order)
         pd.testing.assert_series_equal(after.loc[("thompson", rail)], before.loc[("thompson", rail)])
-    assert _metric(at, "Best text (truth)") == truth_best
+    assert _metric(at, "Order rate of the best text (truth)") == truth_best
 
 
 def test_rail_knob_switches_the_rail_the_policies_learn_from(page):

@@ -13,12 +13,18 @@ POLICY_COLOURS = {"uniform": "#757575", "epsilon_greedy": "#8e24aa", "ucb1": "#0
 ARM_COLOURS = ["#6d4c41", "#e53935", "#3949ab", "#43a047", "#fb8c00", "#00acc1"]
 
 
-def arm_colour(arms: tuple[str, ...]) -> alt.Color:
-    return alt.Color("arm:N", scale=alt.Scale(domain=list(arms), range=ARM_COLOURS[: len(arms)]), title="Copy variant")
+# Legends below the charts: at the side they leave a phone's chart no room for its marks.
+_BOTTOM = alt.Legend(orient="bottom", direction="horizontal", columns=2, labelLimit=300)
+
+
+def arm_colour(arms: tuple[str, ...], legend: bool = True) -> alt.Color:
+    return alt.Color("arm:N", scale=alt.Scale(domain=list(arms), range=ARM_COLOURS[: len(arms)]), title="Copy variant",
+                     legend=_BOTTOM if legend else None)
 
 
 def policy_colour(policies: list[str]) -> alt.Color:
-    return alt.Color("policy:N", scale=alt.Scale(domain=policies, range=[POLICY_COLOURS[p] for p in policies]), title="Policy")
+    return alt.Color("policy:N", scale=alt.Scale(domain=policies, range=[POLICY_COLOURS[p] for p in policies]), title="Policy",
+                     legend=_BOTTOM)
 
 
 def regret_chart(curves: pl.DataFrame, field: str, color: alt.Color) -> alt.LayerChart:
@@ -31,12 +37,12 @@ def regret_chart(curves: pl.DataFrame, field: str, color: alt.Color) -> alt.Laye
     return (band + line).properties(height=300)
 
 
-def allocation_chart(alloc: pl.DataFrame, arms: tuple[str, ...], title: str) -> alt.Chart:
+def allocation_chart(alloc: pl.DataFrame, arms: tuple[str, ...], title: str, legend: bool = True) -> alt.Chart:
     """Share of sessions per variant over the test, for one policy (the page draws one per policy,
     each as wide as the page: a faceted chart keeps a fixed width and scrolled sideways on a phone)."""
     return alt.Chart(alloc).mark_area().encode(
         x=alt.X("round:Q", title="round (session)"), y=alt.Y("share:Q", stack="normalize", title="share of sessions", axis=alt.Axis(format="%")),
-        color=arm_colour(arms), order=alt.Order("arm:N"), tooltip=["policy", "round", "arm", alt.Tooltip("share:Q", format=".1%")],
+        color=arm_colour(arms, legend), order=alt.Order("arm:N"), tooltip=["policy", "round", "arm", alt.Tooltip("share:Q", format=".1%")],
     ).properties(height=110, title=alt.Title(title, anchor="start"))
 
 
@@ -52,5 +58,5 @@ def p_best_chart(arms_by_rail: pl.DataFrame, arms: tuple[str, ...]) -> alt.Chart
     return alt.Chart(arms_by_rail).mark_bar().encode(
         x=alt.X("arm:N", sort=list(arms), title=None, axis=alt.Axis(labelAngle=0)), xOffset=alt.XOffset("rail:N", sort=list(rails)),
         y=alt.Y("p_best:Q", title="P(best), mean over seeds", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        color=theme.rail_color(rails=rails), tooltip=["rail", "arm", alt.Tooltip("p_best:Q", format=".1%"), alt.Tooltip("crowned:Q", format=".0%")],
+        color=theme.rail_color(rails=rails, orient="bottom"), tooltip=["rail", "arm", alt.Tooltip("p_best:Q", format=".1%"), alt.Tooltip("crowned:Q", format=".0%")],
     ).properties(height=280)
