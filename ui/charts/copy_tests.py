@@ -34,7 +34,7 @@ def regret_chart(curves: pl.DataFrame, field: str, color: alt.Color) -> alt.Laye
     line = base.mark_line().encode(y="mean:Q", tooltip=[field, "round",
                                                         alt.Tooltip("mean:Q", format=",.1f"), alt.Tooltip("low:Q", format=",.1f"),
                                                         alt.Tooltip("high:Q", format=",.1f")])
-    return (band + line).properties(height=300)
+    return (band + line).properties(height=400)  # the whole chart: the legend below takes its share
 
 
 def allocation_chart(alloc: pl.DataFrame, arms: tuple[str, ...], title: str, legend: bool = True) -> alt.Chart:
@@ -42,15 +42,16 @@ def allocation_chart(alloc: pl.DataFrame, arms: tuple[str, ...], title: str, leg
     each as wide as the page: a faceted chart keeps a fixed width and scrolled sideways on a phone)."""
     return alt.Chart(alloc).mark_area().encode(
         x=alt.X("round:Q", title="round (session)"), y=alt.Y("share:Q", stack="normalize", title="share of sessions", axis=alt.Axis(format="%")),
-        color=arm_colour(arms, legend), order=alt.Order("arm:N"), tooltip=["policy", "round", "arm", alt.Tooltip("share:Q", format=".1%")],
-    ).properties(height=110, title=alt.Title(title, anchor="start"))
+        color=arm_colour(arms, legend), tooltip=["policy", "round", "arm", alt.Tooltip("share:Q", format=".1%")],
+    # The height is the whole chart's (axes, title, legend): the plot keeps about 100 px either way.
+    ).properties(height=320 if legend else 230, title=alt.Title(title, anchor="start"))
 
 
 def density_chart(density: pl.DataFrame, arms: tuple[str, ...]) -> alt.Chart:
     return alt.Chart(density).mark_line().encode(
         x=alt.X("rate:Q", title="conversion rate", axis=alt.Axis(format="%")), y=alt.Y("density:Q", title="posterior density"),
         color=arm_colour(arms), tooltip=["arm", alt.Tooltip("rate:Q", format=".2%"), alt.Tooltip("density:Q", format=",.1f")],
-    ).properties(height=280)
+    ).properties(height=340)
 
 
 def p_best_chart(arms_by_rail: pl.DataFrame, arms: tuple[str, ...]) -> alt.Chart:
@@ -59,4 +60,4 @@ def p_best_chart(arms_by_rail: pl.DataFrame, arms: tuple[str, ...]) -> alt.Chart
         x=alt.X("arm:N", sort=list(arms), title=None, axis=alt.Axis(labelAngle=0)), xOffset=alt.XOffset("rail:N", sort=list(rails)),
         y=alt.Y("p_best:Q", title="P(best), mean over seeds", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         color=theme.rail_color(rails=rails, orient="bottom"), tooltip=["rail", "arm", alt.Tooltip("p_best:Q", format=".1%"), alt.Tooltip("crowned:Q", format=".0%")],
-    ).properties(height=280)
+    ).properties(height=340)
