@@ -127,7 +127,8 @@ def test_crack_button_reverses_plain_hashes_not_keyed_ones(page):
     for what, table in ((t("privacy.crack_ipv4"), ip), (t("privacy.crack_email"), email)):
         big = next(m for m in at.metric if m.label == t("privacy.crack_plain", what=what))
         assert big.value == pct(table.loc[plain, "share_reversed"]) and big.value != "0%"
-        assert big.delta.endswith(" s") and big.delta.startswith("in ")
+        assert big.delta == t("privacy.crack_plain_delta", reversed=num(table.loc[plain, "reversed"]), hashes=num(table.loc[plain, "hashes"]),
+                              seconds=big.delta.split(" in ")[1].removesuffix(" s"))
         assert _metric(at, t("privacy.crack_keyed", what=what)) == pct(table.loc[keyed, "share_reversed"]) == "0%"
     assert ip.loc[plain, "hashes"] == service.crack_targets(at.session_state["scenario"], at.session_state["pv_crack_result"][1])[0]
 

@@ -38,7 +38,7 @@ def crack_demo(scenario: Scenario, country: str) -> None:
     run = scenario.run_id
     ips, emails = privacy.crack_targets(scenario, country)
     st.markdown(t("privacy.hash_lead", ips=num(ips), country=country, emails=num(emails)))
-    with st.expander(t("privacy.method_title")):
+    with st.expander(t("privacy.hash_method_title")):
         st.markdown(t("privacy.hash_method", country=country))
     if st.button(t("privacy.crack"), key="pv.crack", type="primary"):
         st.session_state[CRACK_RESULT] = (run, country, privacy.crack_ipv4(scenario, country), privacy.crack_email(scenario))
@@ -47,11 +47,13 @@ def crack_demo(scenario: Scenario, country: str) -> None:
         return
     kinds = (("ipv4", t("privacy.crack_ipv4")), ("email", t("privacy.crack_email")))
     for (_, what), (summary, crack, _) in zip(kinds, result[2:], strict=True):
-        plain, keyed = summary["share_reversed"].to_list()
+        plain, keyed = (r for r in summary.iter_rows(named=True))
         c = st.columns(2)
-        c[0].metric(t("privacy.crack_plain", what=what), pct(plain), t("privacy.crack_plain_delta", seconds=num(crack.seconds, 2)),
-                    delta_color="off")
-        c[1].metric(t("privacy.crack_keyed", what=what), pct(keyed), t("privacy.crack_keyed_delta"), delta_color="off")
+        c[0].metric(t("privacy.crack_plain", what=what), pct(plain["share_reversed"]),
+                    t("privacy.crack_plain_delta", reversed=num(plain["reversed"]), hashes=num(plain["hashes"]), seconds=num(crack.seconds, 2)),
+                    delta_color="off", delta_arrow="off")
+        c[1].metric(t("privacy.crack_keyed", what=what), pct(keyed["share_reversed"]),
+                    t("privacy.crack_keyed_delta", reversed=num(keyed["reversed"]), hashes=num(keyed["hashes"])), delta_color="off", delta_arrow="off")
     note(t("privacy.crack_note"))
     with show_data():
         for (kind, what), (summary, crack, timings) in zip(kinds, result[2:], strict=True):
