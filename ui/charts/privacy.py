@@ -40,9 +40,10 @@ def population_curve_chart(curves: pl.DataFrame, unique_share: dict[str, float],
         x=alt.X("browsers:Q", scale=alt.Scale(type="log"), title="browsers in the population (log scale)"),
         y=alt.Y("unique_share:Q", axis=alt.Axis(format="%"), title="unique fingerprints"),
         color=alt.Color("population:N", scale=alt.Scale(domain=domain, range=list(POPULATION_COLOURS.values())), title=None,
-                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400)),  # Vega cuts at 160 px
+                        legend=alt.Legend(orient="top", direction="vertical", labelLimit=400)),  # Vega cuts at 160 px
+        # one legend above, one below: side by side below the chart they ran off a phone's width
         strokeDash=alt.StrokeDash("group:N", sort=groups, scale=alt.Scale(domain=groups, range=[[1, 0], [6, 3], [2, 2]]), title=None,
-                                  legend=alt.Legend(orient="bottom", direction="vertical")),
+                                  legend=alt.Legend(orient="bottom", direction="horizontal")),
         detail="group:N",
         tooltip=["population", "group", alt.Tooltip("browsers:Q", format=","), alt.Tooltip("unique_share:Q", format=".1%")],
     )
