@@ -6,6 +6,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from engine.bandit import POLICY_LABELS
 from ui.charts import theme
 
 POLICY_COLOURS = {"uniform": "#757575", "epsilon_greedy": "#8e24aa", "ucb1": "#00897b", "thompson": "#d81b60",
@@ -23,8 +24,10 @@ def arm_colour(arms: tuple[str, ...], legend: bool = True) -> alt.Color:
 
 
 def policy_colour(policies: list[str]) -> alt.Color:
+    """Colour per policy; the legend names the policies as the page does, not by their ids."""
+    names = " : ".join(f"datum.label == '{p}' ? '{POLICY_LABELS[p]}'" for p in policies) + " : datum.label"
     return alt.Color("policy:N", scale=alt.Scale(domain=policies, range=[POLICY_COLOURS[p] for p in policies]), title="Policy",
-                     legend=_BOTTOM)
+                     legend=alt.Legend(orient="bottom", direction="horizontal", columns=2, labelLimit=300, labelExpr=names))
 
 
 def regret_chart(curves: pl.DataFrame, field: str, color: alt.Color) -> alt.LayerChart:
