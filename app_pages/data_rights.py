@@ -39,13 +39,13 @@ subject_access.erasure_report(scenario)
 st.subheader(t("data_rights.retention_heading"))
 days = int(st.session_state.get("dr.now_days", 40))
 report = data_rights.retention(scenario, tables, days)
-total = data_rights.retention_totals(report)
-if total["removed"]:
-    st.markdown(t("data_rights.retention_lead", days=num(days), removed=num(total["removed"]), held=num(total["held"]),
-                  share=pct(total["removed"] / total["held"]), table=t(f"data_rights.table.{total['top_table']}")))
+held, removed, top_table = data_rights.retention_totals(report)
+if removed:
+    st.markdown(t("data_rights.retention_lead", days=num(days), removed=num(removed), held=num(held), share=pct(removed / held),
+                  table=t(f"data_rights.table.{top_table}")))
 else:
     shortest = min(d for d in rights.policy()["retention_days"] if d is not None)
-    st.markdown(t("data_rights.retention_lead_none", days=num(days), held=num(total["held"]), shortest=num(shortest)))
+    st.markdown(t("data_rights.retention_lead_none", days=num(days), held=num(held), shortest=num(shortest)))
 st.slider(t("data_rights.now_days"), 0, 800, 40, key="dr.now_days")
 st.altair_chart(charts.retention(report))
 note(t("data_rights.retention_note"))

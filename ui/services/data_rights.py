@@ -46,8 +46,8 @@ def headline(scenario: Scenario) -> dict[str, int]:
             "baseline_rows": tables["baseline_events"].height}
 
 
-def retention_totals(report: pl.DataFrame) -> dict[str, int | str | None]:
+def retention_totals(report: pl.DataFrame) -> tuple[int, int, str | None]:
     """Rows held and removed over all tables, and the table that loses the most rows (None if none does)."""
     per_table = report.group_by("table").agg(pl.col("expired").sum()).sort(["expired", "table"], descending=[True, False])
     removed = int(report["expired"].sum())
-    return {"held": int(report["rows"].sum()), "removed": removed, "top_table": per_table["table"][0] if removed else None}
+    return int(report["rows"].sum()), removed, str(per_table["table"][0]) if removed else None
