@@ -51,3 +51,29 @@ def test_presenter_mode_on_privacy_leaks_with_the_hashes_cracked():
     _check(at)
     labels = {m.label for m in at.metric}
     assert t("privacy.crack_plain", what=t("privacy.crack_ipv4")) in labels  # the big numbers stay in view
+
+
+def _nested_tables() -> None:
+    import streamlit as st
+
+    from ui.present import show_data
+
+    with show_data():
+        st.dataframe({"a": [1]})
+        with show_data():  # a table helper that wraps itself, inside a page's block
+            st.dataframe({"b": [2]})
+    with show_data(always=True):
+        st.dataframe({"c": [3]})
+
+
+@pytest.mark.parametrize("present", [False, True])
+def test_show_data_nests_without_a_second_expander(present):
+    at = AppTest.from_function(_nested_tables)
+    if present:
+        at.query_params["present"] = "1"
+    at.run()
+    assert not at.exception
+    assert len(at.dataframe) == 3
+    # presenting: one expander per outer block; normally only the `always` block is one
+    assert [len(e.get("dataframe")) for e in at.expander] == ([2, 1] if present else [1])
+    assert outside_expanders(at, "dataframe") == ([] if present else ["dataframe", "dataframe"])
