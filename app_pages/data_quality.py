@@ -9,7 +9,7 @@ from ui import context
 from ui.charts import data_quality as charts
 from ui.components.downloads import rounded, table_with_downloads
 from ui.components.sampling_note import sampling_note
-from ui.present import note, show_data
+from ui.present import data_expander, note
 from ui.services import data_quality
 from ui.words import pct, t
 
@@ -56,7 +56,7 @@ with st.expander(t("data_quality.sources_title")):
 st.subheader(t("data_quality.missing_heading"))
 gaps = rep.missing.filter(pl.col("rail") == "fullstack").sort("missing_rate", descending=True)
 st.markdown(t("data_quality.missing_lead", field=gaps["field"][0].replace("_", " "), rate=pct(gaps["missing_rate"][0])))
-with show_data(always=True):
+with data_expander():
     st.altair_chart(charts.missing(rep.missing))
     note(t("data_quality.missing_note"))
     shown = rep.summary.with_columns(pl.col("rail").replace({"baseline": t("data_quality.baseline"), "fullstack": t("data_quality.fullstack")}))

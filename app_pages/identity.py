@@ -8,7 +8,7 @@ import streamlit as st
 from ui import context
 from ui.charts import identity as charts
 from ui.components.downloads import rounded, table_with_downloads
-from ui.present import note, show_data
+from ui.present import data_expander, note
 from ui.services import identity
 from ui.words import pct, t
 
@@ -48,7 +48,7 @@ with st.expander(t("identity.law_title")):
     st.markdown(t("identity.law"))
 st.info(t("identity.lab_only"))
 
-with show_data(always=True):
+with data_expander():
     table_with_downloads(rounded(scores.drop("method")), f"identity-{scenario.run_id}")
     note(t("identity.data_note"))
     table_with_downloads(rounded(xd.drop("method")), f"identity-cross-device-{scenario.run_id}")

@@ -7,7 +7,7 @@ import streamlit as st
 from ui import context
 from ui.charts import profiles as charts
 from ui.components.downloads import rounded, table_with_downloads
-from ui.present import note, show_data
+from ui.present import data_expander, note
 from ui.services import profiles
 from ui.words import num, pct, t
 
@@ -53,7 +53,7 @@ with st.expander(t("profiles.prices_title")):
           source=r["source"], url=r["url"], flag=t("profiles.price_secondary") if r["secondary"] else "")
         for r in prices.iter_rows(named=True)))
 
-with show_data(always=True):
+with data_expander():
     table_with_downloads(rounded(data["summary"].drop("rail")), f"profiles-summary-{run}")
     st.markdown(t("profiles.recall_title"))
     table_with_downloads(rounded(data["recall"]), f"profiles-recall-{run}")

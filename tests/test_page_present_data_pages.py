@@ -56,13 +56,13 @@ def test_presenter_mode_on_privacy_leaks_with_the_hashes_cracked():
 def _nested_tables() -> None:
     import streamlit as st
 
-    from ui.present import show_data
+    from ui.present import data_expander, show_data
 
     with show_data():
         st.dataframe({"a": [1]})
         with show_data():  # a table helper that wraps itself, inside a page's block
             st.dataframe({"b": [2]})
-    with show_data(always=True):
+    with data_expander(), show_data():  # a page that folds its tables away in every mode
         st.dataframe({"c": [3]})
 
 
@@ -74,6 +74,6 @@ def test_show_data_nests_without_a_second_expander(present):
     at.run()
     assert not at.exception
     assert len(at.dataframe) == 3
-    # presenting: one expander per outer block; normally only the `always` block is one
+    # presenting: one expander per outer block; normally only data_expander() is one
     assert [len(e.get("dataframe")) for e in at.expander] == ([2, 1] if present else [1])
     assert outside_expanders(at, "dataframe") == ([] if present else ["dataframe", "dataframe"])

@@ -16,8 +16,6 @@ import streamlit as st
 from ui.words import t
 
 PRESENT_PARAM = "present"
-# Inside one show_data() block, an inner one (a table helper that wraps itself) adds no second expander.
-_INSIDE = contextvars.ContextVar("present_show_data", default=False)
 
 
 def presenting() -> bool:
@@ -31,19 +29,26 @@ def note(text: str) -> None:
         st.caption(text)
 
 
+_inside = contextvars.ContextVar("inside_show_data", default=False)
+
+
 @contextlib.contextmanager
-def show_data(always: bool = False) -> Iterator[None]:
+def show_data() -> Iterator[None]:
     """Tables and downloads go inside this: inline normally, in a "Show data" expander when presenting
-    (`always`: in the expander in normal mode too). Nested blocks open no second expander."""
-    if _INSIDE.get():
+    (only once: inside another show_data() or data_expander() they stay where they are)."""
+    if presenting() and not _inside.get():
+        with data_expander():
+            yield
+    else:
         yield
-        return
-    token = _INSIDE.set(True)
+
+
+@contextlib.contextmanager
+def data_expander() -> Iterator[None]:
+    """A "Show data" expander in every mode (for a page that keeps its tables folded away anyway)."""
+    token = _inside.set(True)
     try:
-        if always or presenting():
-            with st.expander(t("common.show_data")):
-                yield
-        else:
+        with st.expander(t("common.show_data")):
             yield
     finally:
-        _INSIDE.reset(token)
+        _inside.reset(token)

@@ -12,7 +12,7 @@ from engine.scenario import Scenario
 from ui.charts import privacy as charts
 from ui.components import auth
 from ui.components.downloads import rounded, table_with_downloads
-from ui.present import note, show_data
+from ui.present import data_expander, note
 from ui.services import privacy
 from ui.words import num, pct, t
 
@@ -52,5 +52,5 @@ def fingerprint_populations(scenario: Scenario) -> None:
                                                                 key="pv.curve_extend"):
         st.session_state[_EXTENDED] = True
         st.rerun()
-    with show_data(always=True):
+    with data_expander():
         table_with_downloads(rounded(curves, 4), f"fingerprint-populations-{scenario.traffic_key}-{browsers}")
