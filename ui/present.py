@@ -8,6 +8,7 @@ captions disappear and tables sit one click away in a "Show data" expander.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterator
 
 import streamlit as st
@@ -28,11 +29,26 @@ def note(text: str) -> None:
         st.caption(text)
 
 
+_inside = contextvars.ContextVar("inside_show_data", default=False)
+
+
 @contextlib.contextmanager
 def show_data() -> Iterator[None]:
-    """Tables and downloads go inside this: inline normally, in a "Show data" expander when presenting."""
-    if presenting():
-        with st.expander(t("common.show_data")):
+    """Tables and downloads go inside this: inline normally, in a "Show data" expander when presenting
+    (only once: inside another show_data() or data_expander() they stay where they are)."""
+    if presenting() and not _inside.get():
+        with data_expander():
             yield
     else:
         yield
+
+
+@contextlib.contextmanager
+def data_expander() -> Iterator[None]:
+    """A "Show data" expander in every mode (for a page that keeps its tables folded away anyway)."""
+    token = _inside.set(True)
+    try:
+        with st.expander(t("common.show_data")):
+            yield
+    finally:
+        _inside.reset(token)

@@ -1,0 +1,111 @@
+"""AppTest: the Overview's first screen tells the story (lead sentence, three big numbers, the diagram with
+the loss branch), a pinned scenario puts deltas on the numbers, and presenter mode folds every table
+and download away on the pages story 1 owns."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pytest
+from conftest import SMALL, small
+from streamlit.testing.v1 import AppTest
+
+from engine import metrics
+from engine.scenario import apply_overrides
+from simulators.run import build_run
+from simulators.traffic import generate_traffic
+from ui.words import num, pct, signed
+
+APP = "../app.py"
+GREEN = 1  # MetricColor.GREEN in Streamlit's Metric proto
+RED = 0
+
+
+def _app(query: dict[str, str] | None = None, session: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in {**{k: str(v) for k, v in SMALL.items()}, **(query or {})}.items():
+        at.query_params[k] = v
+    for k, v in (session or {}).items():
+        at.session_state[k] = v
+    return at.run()
+
+
+def _kpi(scenario) -> dict[str, dict]:
+    table = metrics.kpi_table(build_run(scenario, generate_traffic(scenario)), scenario)
+    return {r["metric"]: r for r in table.iter_rows(named=True)}
+
+
+@pytest.fixture(scope="module")
+def overview() -> AppTest:
+    at = _app()
+    assert not at.exception
+    return at
+
+
+def test_first_screen_is_lead_sentence_then_three_rail_numbers(overview):
+    at = overview
+    assert at.session_state["scenario"].run_id == small().run_id
+    shown = [(k, e) for k, e in at.main.children.items() if e.type != "empty"]
+    kinds = [e.type for _, e in shown[:4]]
+    assert kinds == ["title", "markdown", "flex_container", "graphviz_chart"], kinds
+    lead = shown[1][1].value
+    assert [m.label for m in at.metric[:3]] == ["Truth: visitors", "Privacy baseline: visitors", "Full stack: visitors"]
+    # Every number in the lead and the metrics is the engine's, computed here independently.
+    k = _kpi(small())
+    v, c = k["visitors"], k["conversions"]
+    assert f"Same {num(v['truth'])} visitors" in lead
+    assert f"the full stack sees {pct(v['fullstack'] / v['truth'])} of them" in lead
+    assert f"{pct(c['fullstack'] / c['truth'])} of the orders" in lead
+    assert c["baseline"] == c["truth"] and "the privacy baseline sees every order" in lead
+    assert [m.value for m in at.metric[:3]] == [num(v["truth"]), num(v["baseline"]), num(v["fullstack"])]
+
+
+def test_loss_is_red_and_an_over_count_is_never_green(overview):
+    truth, baseline, full = overview.metric[:3]
+    assert not truth.proto.delta
+    assert full.proto.color == RED and full.proto.delta.startswith("−")
+    assert baseline.proto.delta.startswith("+") and baseline.proto.color != GREEN
+
+
+def test_diagram_has_the_loss_branch_with_its_shares(overview):
+    dot = overview.get("graphviz_chart")[0].proto.spec
+    assert "Lost to the full stack" in dot and "ignored" in dot and "refused" in dot and "blocked" in dot
+    assert "lost -> model" in dot  # advanced Consent Mode: pings feed the modelled estimate
+    # The method text is folded away, not on the first screen.
+    assert overview.expander[0].label == "How the three rails work"
+
+
+def test_baseline_that_misses_orders_says_what_it_sees():
+    import polars as pl
+
+    from ui.components.overview_story import lead
+
+    kpi = pl.DataFrame({"metric": ["visitors", "conversions"], "truth": [100.0, 40.0], "baseline": [110.0, 30.0],
+                        "fullstack": [50.0, 10.0]})
+    text = lead(kpi, small())
+    assert "the privacy baseline sees 75% of the orders" in text and "every order" not in text
+    assert "the full stack sees 50% of them and 25% of the orders" in text
+
+
+def test_pinned_scenario_puts_deltas_on_the_numbers_and_the_chart():
+    pinned = small()
+    at = _app(session={"pin.scenario": pinned})
+    at.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
+    assert not at.exception
+    now = at.session_state["scenario"]
+    assert now.consent.banner == "no_reject"
+    before, after = _kpi(pinned), _kpi(apply_overrides(pinned, {"consent.banner": "no_reject"}))
+    deltas = [m.proto.delta for m in at.metric[:3]]
+    change = after["visitors"]["fullstack"] - before["visitors"]["fullstack"]
+    assert change > 0
+    assert deltas == ["0 vs pinned", f"{signed(0)} vs pinned", f"{signed(change)} vs pinned"]
+    assert all(m.proto.color != GREEN for m in at.metric[:3])
+    conv = signed(after["conversions"]["fullstack"] - before["conversions"]["fullstack"])
+    assert f"full stack sees {signed(change)} visitors and {conv} orders" in at.markdown[0].value
+    # The rail-count chart draws the pinned values faintly beside the current ones.
+    chart = next(c for c in at.get("vega_lite_chart") if "slot" in c.proto.spec)
+    assert json.loads(chart.proto.spec)["layer"][0]["encoding"]["opacity"]["scale"]["domain"] == ["pinned", "current"]
+    rows = pa.ipc.open_stream(chart.proto.datasets[0].data.data).read_all().to_pylist()
+    pinned_share = {(r["rail"], r["metric"]): r["share"] for r in rows if r["scenario"] == "pinned"}
+    assert pinned_share[("fullstack", "visitors")] == pytest.approx(before["visitors"]["fullstack"] / before["visitors"]["truth"])
