@@ -94,8 +94,10 @@ def test_two_banners_side_by_side_share_the_truth():
     at.selectbox(key="ci.banner_b").set_value(at.selectbox(key="ci.banner_a").value).run()
     same = _frame(at, "metric", "truth", "a", "b")
     assert (same["a"] == same["b"]).all()
-    chart = next(s for s in _specs(at) if "column" in s.get("encoding", {}))
-    assert chart["encoding"]["column"]["field"] == "metric" and chart["mark"]["type"] == "bar"
+    # Horizontal bars per KPI (they fit a phone), one per banner, as a share of the truth.
+    chart = next(s["layer"][0] for s in _specs(at) if "layer" in s and s["layer"][0]["encoding"].get("yOffset", {}).get("field") == "series")
+    assert chart["encoding"]["y"]["field"] == "what" and chart["encoding"]["x"]["field"] == "share" and chart["mark"]["type"] == "bar"
+    assert "same design" in _texts(at)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,12 @@ import polars as pl
 
 from engine import consent_impact
 from ui.charts import theme
+from ui.words import t
+
+
+def _banner_names(frame: pl.DataFrame) -> pl.DataFrame:
+    """Banner designs by their names for people, not their codes."""
+    return frame.with_columns(pl.col("banner").replace_strict({b: t(f"consent_impact.banner_{b}") for b in consent_impact.BANNERS}))
 
 CHOICE_COLOURS = {"accept_all": "#2e7d32", "custom": "#9ccc65", "reject_all": "#c62828", "gpc": "#6a1b9a",
                   "ignored": "#9e9e9e", "no_banner": "#5d4037"}
@@ -18,7 +24,7 @@ MODE_RAILS = ("truth", "fullstack", "modelled")
 
 def stacked_shares(rates: pl.DataFrame, by: str, title: str) -> alt.Chart:
     """Horizontal stacked bars of consent-choice shares per value of `by`."""
-    long = consent_impact.shares_long(rates, by)
+    long = consent_impact.shares_long(_banner_names(rates) if by == "banner" else rates, by)
     choices = [c for c in consent_impact.CHOICE_ORDER if c in set(long["choice"])]
     return (
         alt.Chart(long)
@@ -30,34 +36,44 @@ def stacked_shares(rates: pl.DataFrame, by: str, title: str) -> alt.Chart:
             order=alt.Order("order:Q"),
             tooltip=[by, "choice", alt.Tooltip("share:Q", format=".1%")],
         )
-        .properties(height=40 * long[by].n_unique() + 40)
+        .properties(height=40 * long[by].n_unique() + 40, width="container")
     )
 
 
 def accept_vs_published(rates: pl.DataFrame) -> alt.Chart:
     """Share accepting all among deciders per banner: simulated next to published."""
-    accept = rates.filter(pl.col("published_accept_rate").is_not_null()).unpivot(
+    accept = _banner_names(rates).filter(pl.col("published_accept_rate").is_not_null()).unpivot(
         index="banner", on=["accept_rate_deciders", "published_accept_rate"], variable_name="figure", value_name="rate"
     ).with_columns(pl.col("figure").replace({"accept_rate_deciders": "simulated", "published_accept_rate": "published"}))
     return alt.Chart(accept).mark_bar().encode(
         x=alt.X("banner:N", title="banner design", axis=alt.Axis(labelAngle=0)), xOffset="figure:N", y=alt.Y("rate:Q", title="accept all, among deciders", axis=alt.Axis(format="%")),
         color=alt.Color("figure:N", scale=alt.Scale(domain=["simulated", "published"], range=[theme.COLOURS["fullstack"], "#90a4ae"]), title=None),
         tooltip=["banner", "figure", alt.Tooltip("rate:Q", format=".1%")],
-    ).properties(height=240)
+    ).properties(height=240, width="container")
 
 
-def banner_comparison(cmp: pl.DataFrame, banner_a: str, banner_b: str) -> alt.Chart:
-    """Per compared KPI: the truth, then banner A's and banner B's full stack."""
-    bars = cmp.unpivot(index="metric", on=["truth", "a", "b"], variable_name="series", value_name="value").with_columns(
-        pl.col("series").replace({"a": f"A: {banner_a}", "b": f"B: {banner_b}"})
+def banner_comparison(cmp: pl.DataFrame, banner_a: str, banner_b: str) -> alt.LayerChart:
+    """Per compared KPI, banner A's and banner B's full stack as a share of the truth (the dashed rule at 100%):
+    horizontal bars, so the chart fits a phone."""
+    names = {"a": t("consent_impact.banner_a") + ": " + t(f"consent_impact.banner_{banner_a}"),
+             "b": t("consent_impact.banner_b") + ": " + t(f"consent_impact.banner_{banner_b}")}
+    bars = cmp.unpivot(index=["metric", "truth"], on=["a", "b"], variable_name="series", value_name="value").with_columns(
+        share=pl.when(pl.col("truth") > 0).then(pl.col("value") / pl.col("truth")),
+        what=pl.col("metric").replace_strict({m: t(f"charts.metric_{m}") for m in consent_impact.COMPARED_METRICS}),
+        series=pl.col("series").replace_strict(names),
     )
-    series = ["truth", f"A: {banner_a}", f"B: {banner_b}"]
-    return alt.Chart(bars).mark_bar().encode(
-        x=alt.X("series:N", sort=series, title=None, axis=alt.Axis(labels=False, ticks=False)), y=alt.Y("value:Q", title=None),
-        color=alt.Color("series:N", scale=alt.Scale(domain=series, range=[theme.COLOURS["truth"], theme.COLOURS["fullstack"], "#64b5f6"]), title=None),
-        column=alt.Column("metric:N", sort=list(consent_impact.COMPARED_METRICS), title=None),
-        tooltip=["metric", "series", alt.Tooltip("value:Q", format=",.0f")],
-    ).resolve_scale(y="independent").properties(width=130, height=200)
+    series = list(names.values())
+    chart = alt.Chart(bars).mark_bar().encode(
+        y=alt.Y("what:N", sort=[t(f"charts.metric_{m}") for m in consent_impact.COMPARED_METRICS], title=None),
+        yOffset=alt.YOffset("series:N", sort=series),
+        x=alt.X("share:Q", title=t("consent_impact.compare_axis"), axis=alt.Axis(format="%")),
+        color=alt.Color("series:N", scale=alt.Scale(domain=series, range=[theme.COLOURS["fullstack"], "#64b5f6"]), title=None,
+                        legend=alt.Legend(orient="top", direction="vertical", labelLimit=360)),
+        tooltip=["what", "series", alt.Tooltip("value:Q", format=",.0f"), alt.Tooltip("truth:Q", format=",.0f"),
+                 alt.Tooltip("share:Q", format=".0%")],
+    )
+    truth = alt.Chart(pl.DataFrame({"x": [1.0]})).mark_rule(color=theme.COLOURS["truth"], strokeDash=[6, 3], strokeWidth=2).encode(x="x:Q")
+    return alt.layer(chart, truth).properties(height=alt.Step(14), width="container")
 
 
 def mode_conversions(modes: pl.DataFrame) -> alt.Chart:
@@ -69,7 +85,7 @@ def mode_conversions(modes: pl.DataFrame) -> alt.Chart:
         x=alt.X("mode:N", title="Consent Mode"), xOffset=alt.XOffset("rail:N", sort=list(MODE_RAILS)),
         y=alt.Y("conversions:Q"), color=theme.rail_color(rails=MODE_RAILS),
         tooltip=["mode", "rail", alt.Tooltip("conversions:Q", format=",.0f")],
-    ).properties(height=240)
+    ).properties(height=240, width="container")
 
 
 def ga4_days(daily: pl.DataFrame, thresholds: dict[str, Any]) -> alt.LayerChart:

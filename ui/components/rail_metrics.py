@@ -61,15 +61,19 @@ def big_numbers(kpi: pl.DataFrame, metric: str, pinned_kpi: pl.DataFrame | None 
                       help=t("charts.big_help", share=pct(row[rail] / row["truth"])) if row["truth"] else None)
 
 
-def rail_metrics(kpi: pl.DataFrame, shown: list[tuple[str, str, str]]) -> None:
-    """One metric per (label, metric, rail); a rail other than the truth shows its error vs the truth
-    (a loss red, an over-count grey: never a green "gain")."""
+def rail_metrics(kpi: pl.DataFrame, shown: list[tuple[str, str, str]], pinned_kpi: pl.DataFrame | None = None) -> None:
+    """One metric per (label, metric, rail): a rail other than the truth shows its error vs the truth (a loss
+    red, an over-count grey: never a green "gain"); with a pinned scenario, the change against it."""
     row = {r["metric"]: r for r in kpi.iter_rows(named=True)}
+    before = None if pinned_kpi is None else {r["metric"]: r for r in pinned_kpi.iter_rows(named=True)}
     for col, (label, metric, rail) in zip(st.columns(len(shown)), shown, strict=True):
-        value = num(row[metric][rail])
-        if rail == "truth":
-            col.metric(label, value)
+        value = row[metric][rail]
+        if before is not None:
+            change = value - before[metric][rail]
+            col.metric(label, num(value), t("charts.vs_pinned", change=signed(change)), delta_color="off", delta_arrow=_arrow(change))
+        elif rail == "truth":
+            col.metric(label, num(value))
         else:
             err = row[metric][f"{rail}_error_pct"]
-            col.metric(label, value, t("charts.error_vs_truth", error=signed(err, 1)),
+            col.metric(label, num(value), t("charts.error_vs_truth", error=signed(err, 1)),
                        delta_color="red" if err < 0 else "gray", delta_arrow=_arrow(err))
