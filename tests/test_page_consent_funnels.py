@@ -113,7 +113,7 @@ def test_funnel_page_renders_per_rail(funnel_page):
     assert list(table[table["rail"] == "truth"]["event"]) == SHOP["funnel"]
     specs = _specs(at)
     bars = [s for s in specs if s["mark"]["type"] == "bar" and s["encoding"]["x"]["field"] == "event"]
-    assert bars and bars[0]["encoding"]["xOffset"]["field"] == "rail" and bars[0]["encoding"]["y"]["field"] == "users"
+    assert bars and bars[0]["encoding"]["xOffset"]["field"] == "slot" and bars[0]["encoding"]["y"]["field"] == "users"
     assert bars[0]["encoding"]["color"]["scale"]["domain"] == ["truth", "baseline", "fullstack"]
     assert any(s["mark"]["type"] == "line" for s in specs)
     breakdown = _frame(at, "rail", "dimension", "value", "users")

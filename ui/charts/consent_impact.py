@@ -32,7 +32,8 @@ def stacked_shares(rates: pl.DataFrame, by: str, title: str) -> alt.Chart:
         .encode(
             y=alt.Y(f"{by}:N", title=title),
             x=alt.X("share:Q", title="share of visitors", axis=alt.Axis(format="%"), stack="normalize"),
-            color=alt.Color("choice:N", scale=alt.Scale(domain=choices, range=[CHOICE_COLOURS[c] for c in choices]), title="Choice"),
+            color=alt.Color("choice:N", scale=alt.Scale(domain=choices, range=[CHOICE_COLOURS[c] for c in choices]), title=None,
+                            legend=alt.Legend(orient="top", direction="horizontal", columns=3)),
             order=alt.Order("order:Q"),
             tooltip=[by, "choice", alt.Tooltip("share:Q", format=".1%")],
         )
