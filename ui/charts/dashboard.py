@@ -31,7 +31,7 @@ def ranked(rows: pl.DataFrame, by: str, rail: str, label: str, compare: bool) ->
         value=pl.col(rail), error=pl.col(f"{rail}_error_pct") / 100,
         end=pl.max_horizontal(rail, "truth"),
     )
-    y = alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelLimit=160, labelOverlap=False, labelFontSize=12))
+    y = alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelLimit=160, labelOverlap=False))
     # Room at the right for the error labels, on one x scale shared by every layer.
     top = float(data["end"].max() or 1) * (1.22 if compare else 1.0)
     xscale = alt.Scale(domain=[0, top], nice=False)
