@@ -45,7 +45,7 @@ def ranked(rows: pl.DataFrame, by: str, rail: str, label: str, compare: bool) ->
         return bars.properties(height=height, width="container")
     truth = alt.Chart(data).mark_bar(color=theme.COLOURS["truth"], opacity=0.25, height=alt.RelativeBandSize(0.9)).encode(
         x=alt.X("truth:Q", title=label, scale=xscale, axis=xaxis), y=y, tooltip=tip)
-    text = alt.Chart(data).mark_text(align="left", dx=4, fontSize=13, fontWeight="bold").encode(
+    text = alt.Chart(data).mark_text(align="left", dx=4, fontWeight="bold").encode(
         x=alt.X("end:Q", scale=xscale), y=y, text=alt.Text("error:Q", format="+.0%"),
         color=alt.condition("datum.error < 0", alt.value("#c62828"), alt.value(theme.COLOURS["truth"])))
     return alt.layer(truth, bars, text).properties(height=height, width="container")

@@ -10,6 +10,7 @@ import streamlit as st
 
 from engine import telemetry
 from ui.charts.live import tally_spec
+from ui.present import note, show_data
 from ui.services.live import display
 
 RECENT_HITS = 8  # hits listed in the stream's table
@@ -48,13 +49,14 @@ def render_stream(reqs: pl.DataFrame, cursor: int, running: pl.DataFrame | None 
     c[1].metric("Simulated clock (UTC)", latest["ts"][0].strftime("%d %b, %H:%M:%S"))
     c[2].metric("Newest hit", latest["event"][0])
     recent = shown.filter(pl.col("hit") >= cursor - RECENT_HITS).sort("hit", descending=True, maintain_order=True)
-    st.dataframe(display(recent), hide_index=True)
-    st.caption(f"Requests fired by the newest {min(cursor, RECENT_HITS)} hits, newest first (download the whole stream below the panel).")
+    with show_data():
+        st.dataframe(display(recent), hide_index=True)
+    note(f"Requests fired by the newest {min(cursor, RECENT_HITS)} hits, newest first (download the whole stream below the panel).")
     with st.expander("Payloads of the newest hit, before and after masking", expanded=True):
         render_payloads(latest)
     now = telemetry.tally(shown) if running is None else running.filter(pl.col("hit") == cursor - 1).drop("hit")
-    st.vega_lite_chart(spec=tally_spec(now))
-    st.caption(f"Requests fired by the {cursor:,} hits streamed so far, by endpoint and outcome (computed from this simulated run).")
+    st.vega_lite_chart(spec=tally_spec(now), width="stretch")
+    note(f"Requests fired by the {cursor:,} hits streamed so far, by endpoint and outcome (computed from this simulated run).")
 
 
 def _set_paused(paused: bool) -> None:
