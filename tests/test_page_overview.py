@@ -109,3 +109,33 @@ def test_pinned_scenario_puts_deltas_on_the_numbers_and_the_chart():
     rows = pa.ipc.open_stream(chart.proto.datasets[0].data.data).read_all().to_pylist()
     pinned_share = {(r["rail"], r["metric"]): r["share"] for r in rows if r["scenario"] == "pinned"}
     assert pinned_share[("fullstack", "visitors")] == pytest.approx(before["visitors"]["fullstack"] / before["visitors"]["truth"])
+
+
+def _outside_expanders(node, inside: bool = False):
+    """(element, type, inside an expander?) for every element under `node`, in page order."""
+    for child in getattr(node, "children", {}).values():
+        here = inside or child.type == "expander"
+        yield child, child.type, here
+        yield from _outside_expanders(child, here)
+
+
+STORY1_PAGES = ["app_pages/overview.py", "app_pages/dashboard.py", "app_pages/consent_impact.py", "app_pages/funnels.py",
+                "app_pages/attribution.py", "app_pages/live.py"]
+
+
+@pytest.mark.parametrize("page", STORY1_PAGES)
+def test_presenter_mode_folds_tables_and_downloads_away(page):
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in {**{k: str(v) for k, v in SMALL.items()}, "present": "1"}.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception
+    found = list(_outside_expanders(at.main))
+    tables = [inside for _, kind, inside in found if kind in ("arrow_data_frame", "dataframe")]
+    downloads = [inside for _, kind, inside in found if kind == "download_button"]
+    assert tables and downloads  # the data is still there, one click away
+    assert all(tables) and all(downloads), page
+    # Captions drawn through note() go too: the scenario's caption (on every page) is not on show.
+    shown = [el.value for el, kind, inside in found if kind == "caption" and not inside]
+    assert not [c for c in shown if "simulated visitors over" in c], shown

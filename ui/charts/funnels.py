@@ -20,7 +20,7 @@ def users_per_step(table: pl.DataFrame, steps: list[str], pinned: pl.DataFrame |
                          how="diagonal_relaxed")
         slots = ["truth", "baseline", "pinned", "fullstack"]
     return alt.Chart(data).mark_bar().encode(
-        x=alt.X("event:N", sort=steps, title=None, axis=alt.Axis(labelAngle=0, labelLimit=90)),
+        x=alt.X("event:N", sort=steps, title=None, axis=alt.Axis(labelAngle=0, labelLimit=140)),
         xOffset=alt.XOffset("slot:N", sort=slots),
         y=alt.Y("users:Q", title=t("funnels.users_axis")), color=theme.rail_color(rails=RAILS),
         opacity=alt.Opacity("scenario:N", scale=alt.Scale(domain=["pinned", "current"], range=[0.3, 1.0]), legend=None),
@@ -30,7 +30,7 @@ def users_per_step(table: pl.DataFrame, steps: list[str], pinned: pl.DataFrame |
 
 def drop_off(table: pl.DataFrame, steps: list[str]) -> alt.Chart:
     return alt.Chart(table).mark_line(point=True, strokeWidth=3).encode(
-        x=alt.X("event:N", sort=steps, title=None, axis=alt.Axis(labelAngle=0, labelLimit=90)),
+        x=alt.X("event:N", sort=steps, title=None, axis=alt.Axis(labelAngle=0, labelLimit=140)),
         y=alt.Y("conversion_from_start:Q", title=t("funnels.start_axis"), axis=alt.Axis(format="%")),
         color=theme.rail_color(rails=RAILS), tooltip=["rail", "event", alt.Tooltip("conversion_from_start:Q", format=".1%")],
     ).properties(height=240, width="container")

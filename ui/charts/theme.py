@@ -66,13 +66,15 @@ def config(present: bool | None = None) -> dict[str, Any]:
         "header": {"labelFontSize": label, "titleFontSize": title},
         "title": {"fontSize": size["chart_title"], "anchor": "start"},
         "text": {"fontSize": label},
+        # Fill the width only: with "fit" (both ways) presenter mode's larger legends and labels squeeze the plot.
+        "autosize": {"type": "fit-x", "contains": "padding"},
     }
 
 
 def themed(chart: alt.TopLevelMixin, present: bool | None = None) -> alt.TopLevelMixin:
     """The chart with the shared config applied (the last step before drawing)."""
     cfg = config(present)
-    return (chart.configure_axis(**cfg["axis"]).configure_legend(**cfg["legend"]).configure_header(**cfg["header"])
+    return (chart.properties(autosize=alt.AutoSizeParams(**cfg["autosize"])).configure_axis(**cfg["axis"]).configure_legend(**cfg["legend"]).configure_header(**cfg["header"])
             .configure_title(**cfg["title"]).configure_text(**cfg["text"]))
 
 
