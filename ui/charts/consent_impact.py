@@ -30,10 +30,12 @@ def stacked_shares(rates: pl.DataFrame, by: str, title: str) -> alt.Chart:
         alt.Chart(long)
         .mark_bar()
         .encode(
-            y=alt.Y(f"{by}:N", title=title),
-            x=alt.X("share:Q", title="share of visitors", axis=alt.Axis(format="%"), stack="normalize"),
+            # No axis title: the section's heading and takeaway say what the rows are; a phone keeps the width.
+            y=alt.Y(f"{by}:N", title=None),
+            x=alt.X("share:Q", title=t("consent_impact.shares_axis"), axis=alt.Axis(format="%"), stack="normalize"),
             color=alt.Color("choice:N", scale=alt.Scale(domain=choices, range=[CHOICE_COLOURS[c] for c in choices]), title=None,
-                            legend=alt.Legend(orient="top", direction="horizontal", columns=3)),
+                            legend=alt.Legend(orient="top", direction="horizontal", columns=2,
+                                              labelExpr=theme.label_expr({c: t(f"consent_impact.choice_{c}") for c in choices}))),
             order=alt.Order("order:Q"),
             tooltip=[by, "choice", alt.Tooltip("share:Q", format=".1%")],
         )

@@ -51,9 +51,14 @@ def rail_color(field: str = "rail", rails: tuple[str, ...] = RAILS, title: str |
 
 
 def _label_expr(rails: tuple[str, ...]) -> str:
-    names = {r: rail_label(r).replace("\\", "\\\\").replace("'", "\\'") for r in rails}
-    parts = " : ".join(f"datum.label == '{r}' ? '{names[r]}'" for r in rails)
-    return f"{parts} : datum.label"
+    return label_expr({r: rail_label(r) for r in rails})
+
+
+def label_expr(names: dict[str, str]) -> str:
+    """A Vega label expression showing each code's name for people (legends and axes keep the codes as data)."""
+    quoted = {k: v.replace("\\", "\\\\").replace("'", "\\'") for k, v in names.items()}
+    parts = " : ".join(f"datum.label == '{k}' ? '{v}'" for k, v in quoted.items())
+    return f"{parts} : datum.label" if parts else "datum.label"
 
 
 def config(present: bool | None = None) -> dict[str, Any]:
