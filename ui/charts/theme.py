@@ -45,7 +45,7 @@ def rail_color(field: str = "rail", rails: tuple[str, ...] = RAILS, title: str |
                columns: int = 2) -> alt.Color:
     """The rails' colours with their names in the legend. The legend sits above (`orient="top"`) or
     under the chart (`"bottom"`, in rows of `columns`): at the side it takes a third of a phone's width."""
-    rows = {"direction": "horizontal", "columns": columns} if orient in ("bottom", "top") else {}
+    rows: dict[str, Any] = {"direction": "horizontal", "columns": columns} if orient in ("bottom", "top") else {}
     return alt.Color(f"{field}:N", scale=rail_scale(rails), title=title,
                      legend=alt.Legend(labelExpr=_label_expr(rails), orient=orient, labelLimit=260, **rows))
 
