@@ -32,7 +32,7 @@ st.header(t("live.visitor_title"))
 note(t("live.visitor_intro"))
 choice, visitor, blocker = live_stream.visitor_controls(live.candidates(scenario))
 reqs, who = live.journey(scenario, visitor, choice, blocker)
-takeaway(story.visitor_takeaway(reqs, live_stream.CHOICE_LABELS[choice], blocker))
+takeaway(story.visitor_takeaway(reqs, live_stream.choice_label(choice), blocker))
 note(t("live.visitor_who", visitor=visitor, browser=who["browser"], os=who["os"], device=who["device"], country=who["country"],
        region=who["region"].upper(), default=t("live.default_granted" if who["default_granted"] else "live.default_denied"),
        hits=num(reqs["hit"].n_unique())))
