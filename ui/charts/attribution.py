@@ -31,8 +31,8 @@ def errors(table: pl.DataFrame) -> alt.LayerChart:
         yOffset=alt.YOffset("rail:N", sort=list(rails)),
         x=alt.X("points:Q", title=t("attribution.points_axis")),
         color=theme.rail_color(rails=rails, title=None, orient="bottom"),
-        tooltip=["rail", "channel", alt.Tooltip("points:Q", format="+.1f", title="points vs truth"),
-                 alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("truth_share:Q", format=".1%", title="truth share")],
+        tooltip=["rail", "channel", alt.Tooltip("points:Q", format="+.1f", title=t("attribution.points_axis")),
+                 alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("truth_share:Q", format=".1%", title=t("attribution.truth_share"))],
     )
     zero = alt.Chart(pl.DataFrame({"x": [0.0]})).mark_rule(color="#3b3b3b").encode(x="x:Q")
     return alt.layer(bars, zero).properties(height=alt.Step(12), width="container")

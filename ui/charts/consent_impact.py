@@ -49,8 +49,11 @@ def accept_vs_published(rates: pl.DataFrame) -> alt.Chart:
         index="banner", on=["accept_rate_deciders", "published_accept_rate"], variable_name="figure", value_name="rate"
     ).with_columns(pl.col("figure").replace({"accept_rate_deciders": "simulated", "published_accept_rate": "published"}))
     return alt.Chart(accept).mark_bar().encode(
-        x=alt.X("banner:N", title="banner design", axis=alt.Axis(labelAngle=0)), xOffset="figure:N", y=alt.Y("rate:Q", title="accept all, among deciders", axis=alt.Axis(format="%")),
-        color=alt.Color("figure:N", scale=alt.Scale(domain=["simulated", "published"], range=[theme.COLOURS["fullstack"], "#90a4ae"]), title=None),
+        x=alt.X("banner:N", title=None, axis=alt.Axis(labelAngle=0)), xOffset="figure:N",
+        y=alt.Y("rate:Q", title=t("consent_impact.accept_axis"), axis=alt.Axis(format="%")),
+        color=alt.Color("figure:N", scale=alt.Scale(domain=["simulated", "published"], range=[theme.COLOURS["fullstack"], "#90a4ae"]), title=None,
+                        legend=alt.Legend(orient="top", labelExpr=theme.label_expr(
+                            {f: t(f"consent_impact.figure_{f}") for f in ("simulated", "published")}))),
         tooltip=["banner", "figure", alt.Tooltip("rate:Q", format=".1%")],
     ).properties(height=240, width="container")
 
@@ -85,7 +88,7 @@ def mode_conversions(modes: pl.DataFrame) -> alt.Chart:
         pl.col("rail").replace({"truth_conversions": "truth", "observed_conversions": "fullstack", "modelled_conversions": "modelled"})
     )
     return alt.Chart(conv).mark_bar().encode(
-        x=alt.X("mode:N", title="Consent Mode"), xOffset=alt.XOffset("rail:N", sort=list(MODE_RAILS)),
+        x=alt.X("mode:N", title=t("consent_impact.mode_axis"), axis=alt.Axis(labelAngle=0)), xOffset=alt.XOffset("rail:N", sort=list(MODE_RAILS)),
         y=alt.Y("conversions:Q"), color=theme.rail_color(rails=MODE_RAILS),
         tooltip=["mode", "rail", alt.Tooltip("conversions:Q", format=",.0f")],
     ).properties(height=240, width="container")
@@ -95,7 +98,9 @@ def ga4_days(daily: pl.DataFrame, thresholds: dict[str, Any]) -> alt.LayerChart:
     """Per day: denied events and granted users, against GA4's thresholds (dashed rules)."""
     need = pl.DataFrame({"measure": ["denied_events", "granted_users"], "threshold": [thresholds["denied_events_per_day"], thresholds["granted_users_per_day"]]})
     per_day = daily.unpivot(index="date", variable_name="measure", value_name="count")
-    base = alt.Chart(per_day).encode(x=alt.X("date:T", title=None), y=alt.Y("count:Q", title="per day"), color=alt.Color("measure:N", title=None))
+    base = alt.Chart(per_day).encode(x=alt.X("date:T", title=None), y=alt.Y("count:Q", title=t("consent_impact.per_day_axis")),
+                                color=alt.Color("measure:N", title=None, legend=alt.Legend(orient="top", labelExpr=theme.label_expr(
+                                    {m: t(f"consent_impact.measure_{m}") for m in ("denied_events", "granted_users")}))))
     return (base.mark_line(point=True).encode(tooltip=["date:T", "measure", "count"])
             + alt.Chart(need).mark_rule(strokeDash=[4, 4]).encode(y="threshold:Q", color="measure:N"))
 
@@ -104,6 +109,6 @@ def consent_bias(bias: pl.DataFrame) -> alt.LayerChart:
     """Share of visitors converting per consent group; the rule is everyone."""
     everyone = bias.filter(pl.col("group") == "everyone")["conversion_rate"].item()
     return alt.Chart(bias).mark_bar(color=theme.COLOURS["fullstack"]).encode(
-        y=alt.Y("group:N", sort=None, title=None), x=alt.X("conversion_rate:Q", title="visitors converting", axis=alt.Axis(format="%")),
+        y=alt.Y("group:N", sort=None, title=None), x=alt.X("conversion_rate:Q", title=t("consent_impact.converting_axis"), axis=alt.Axis(format="%")),
         tooltip=["group", "visitors", "converters", alt.Tooltip("conversion_rate:Q", format=".2%")],
     ) + alt.Chart(pl.DataFrame({"everyone": [everyone]})).mark_rule(color=theme.COLOURS["truth"]).encode(x="everyone:Q")
