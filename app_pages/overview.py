@@ -24,7 +24,10 @@ wf = overview.waterfall(scenario)
 st.title(t("overview.title"))
 lead(story.lead(kpi, scenario, pinned_kpi))
 big_numbers(kpi, "visitors", pinned_kpi)
-st.graphviz_chart(story.diagram(wf, scenario), width="stretch")
+st.html(story.DIAGRAM_CSS)
+for direction in ("LR", "TB"):  # one shown by screen width (CSS): left to right on a wide screen, top down on a phone
+    with st.container(key=f"diagram-{direction.lower()}"):
+        st.graphviz_chart(story.diagram(wf, scenario, direction), width="stretch")
 with st.expander(t("overview.method_title")):
     st.markdown(t("overview.method"))
     st.caption(t("overview.method_error"))

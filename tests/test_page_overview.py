@@ -48,7 +48,8 @@ def test_first_screen_is_lead_sentence_then_three_rail_numbers(overview):
     assert at.session_state["scenario"].run_id == small().run_id
     shown = [(k, e) for k, e in at.main.children.items() if e.type != "empty"]
     kinds = [e.type for _, e in shown[:4]]
-    assert kinds == ["title", "markdown", "flex_container", "graphviz_chart"], kinds
+    assert kinds == ["title", "markdown", "flex_container", "flex_container"], kinds
+    assert [c.type for c in shown[3][1].children.values()] == ["graphviz_chart"]  # the diagram (wide screens)
     lead = shown[1][1].value
     assert [m.label for m in at.metric[:3]] == ["Truth: visitors", "Privacy baseline: visitors", "Full stack: visitors"]
     # Every number in the lead and the metrics is the engine's, computed here independently.
@@ -69,7 +70,10 @@ def test_loss_is_red_and_an_over_count_is_never_green(overview):
 
 
 def test_diagram_has_the_loss_branch_with_its_shares(overview):
-    dot = overview.get("graphviz_chart")[0].proto.spec
+    wide, tall = (c.proto.spec for c in overview.get("graphviz_chart"))
+    assert "rankdir=LR" in wide and "rankdir=TB" in tall  # one per screen shape, the same graph
+    assert wide.replace("rankdir=LR", "") == tall.replace("rankdir=TB", "")
+    dot = wide
     assert "Lost to the full stack" in dot and "ignored" in dot and "refused" in dot and "blocked" in dot
     assert "lost -> model" in dot  # advanced Consent Mode: pings feed the modelled estimate
     # The method text is folded away, not on the first screen.

@@ -10,6 +10,11 @@ from ui.charts.theme import COLOURS, LOSS
 from ui.words import num, pct, signed, t
 
 
+# Fixed CSS (no user data): the wide diagram on a wide screen, the tall one on a phone.
+DIAGRAM_CSS = ("<style>@media (max-width: 640px) {.st-key-diagram-lr {display: none;}}"
+               "@media (min-width: 641px) {.st-key-diagram-tb {display: none;}}</style>")
+
+
 def _row(kpi: pl.DataFrame, metric: str) -> dict:
     return kpi.filter(pl.col("metric") == metric).row(0, named=True)
 
@@ -40,9 +45,10 @@ def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def diagram(wf: pl.DataFrame, scenario: Scenario) -> str:
+def diagram(wf: pl.DataFrame, scenario: Scenario, direction: str = "LR") -> str:
     """Graphviz DOT: visitors -> privacy baseline; visitors -> banner -> full stack, or lost to it
-    (ignored, refused, blocked, with their shares of the visitors), and pings -> modelled estimate."""
+    (ignored, refused, blocked, with their shares of the visitors), and pings -> modelled estimate.
+    `direction`: "LR" (a wide screen) or "TB" (a phone: scaled to its width, a wide diagram is unreadable)."""
     change = dict(zip(wf["step"], wf["change"], strict=True))
     total = max(int(wf["running"][0]), 1)
     ignored, refused, blocked = (-int(change[s]) for s in ("no decision (default denied)", "rejected (incl. GPC)",
@@ -66,7 +72,7 @@ def diagram(wf: pl.DataFrame, scenario: Scenario) -> str:
     ]
     if scenario.consent.mode == "advanced":
         edges.append(("lost", "model", t("overview.edge_pings")))
-    lines = ['digraph { rankdir=LR; nodesep=0.15; ranksep=0.35; bgcolor="transparent";',
+    lines = [f'digraph {{ rankdir={"TB" if direction == "TB" else "LR"}; nodesep=0.15; ranksep=0.35; bgcolor="transparent";',
              'node [style="rounded,filled", fontname="sans-serif", fontcolor=white, fontsize=13, margin="0.12,0.05"];',
              'edge [fontname="sans-serif", fontsize=11, color="#777777"];']
     lines += [f"{k} [label={_quoted(label)}, fillcolor={_quoted(colour)}, shape={shape}];" for k, (label, colour, shape) in nodes.items()]
