@@ -69,6 +69,13 @@ def test_loss_is_red_and_an_over_count_is_never_green(overview):
     assert baseline.proto.delta.startswith("+") and baseline.proto.color != GREEN
 
 
+def test_charts_use_the_shared_theme_at_reading_size(overview):
+    for chart in overview.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        assert (spec["config"]["axis"]["labelFontSize"], spec["config"]["axis"]["titleFontSize"]) == (13, 16)
+        assert spec["autosize"]["type"] == "fit-x"  # the width fills the container; the height stays the plot's
+
+
 def test_diagram_has_the_loss_branch_with_its_shares(overview):
     wide, tall = (c.proto.spec for c in overview.get("graphviz_chart"))
     assert "rankdir=LR" in wide and "rankdir=TB" in tall  # one per screen shape, the same graph
@@ -140,6 +147,12 @@ def test_presenter_mode_folds_tables_and_downloads_away(page):
     downloads = [inside for _, kind, inside in found if kind == "download_button"]
     assert tables and downloads  # the data is still there, one click away
     assert all(tables) and all(downloads), page
+    # Chart text for the back of the room: every chart through the shared theme, at the container's width.
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert specs
+    for spec in specs:
+        assert spec["config"]["axis"]["labelFontSize"] >= 16 and spec["config"]["axis"]["titleFontSize"] >= 20, page
+        assert spec["config"]["legend"]["labelFontSize"] >= 16
     # Captions drawn through note() go too: the scenario's caption (on every page) is not on show.
     shown = [el.value for el, kind, inside in found if kind == "caption" and not inside]
     assert not [c for c in shown if "simulated visitors over" in c], shown

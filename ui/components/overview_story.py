@@ -9,7 +9,6 @@ from engine.scenario import Scenario
 from ui.charts.theme import COLOURS, LOSS
 from ui.words import num, pct, signed, t
 
-
 # Fixed CSS (no user data): the wide diagram on a wide screen, the tall one on a phone.
 DIAGRAM_CSS = ("<style>@media (max-width: 640px) {.st-key-diagram-lr {display: none;}}"
                "@media (min-width: 641px) {.st-key-diagram-tb {display: none;}}</style>")
