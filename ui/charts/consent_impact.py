@@ -34,7 +34,7 @@ def stacked_shares(rates: pl.DataFrame, by: str, title: str) -> alt.Chart:
             y=alt.Y(f"{by}:N", title=None),
             x=alt.X("share:Q", title=t("consent_impact.shares_axis"), axis=alt.Axis(format="%"), stack="normalize"),
             color=alt.Color("choice:N", scale=alt.Scale(domain=choices, range=[CHOICE_COLOURS[c] for c in choices]), title=None,
-                            legend=alt.Legend(orient="top", direction="horizontal", columns=2,
+                            legend=alt.Legend(orient="top", direction="horizontal", columns=2, labelLimit=180,
                                               labelExpr=theme.label_expr({c: t(f"consent_impact.choice_{c}") for c in choices}))),
             order=alt.Order("order:Q"),
             tooltip=[by, "choice", alt.Tooltip("share:Q", format=".1%")],
@@ -98,17 +98,22 @@ def ga4_days(daily: pl.DataFrame, thresholds: dict[str, Any]) -> alt.LayerChart:
     """Per day: denied events and granted users, against GA4's thresholds (dashed rules)."""
     need = pl.DataFrame({"measure": ["denied_events", "granted_users"], "threshold": [thresholds["denied_events_per_day"], thresholds["granted_users_per_day"]]})
     per_day = daily.unpivot(index="date", variable_name="measure", value_name="count")
-    base = alt.Chart(per_day).encode(x=alt.X("date:T", title=None), y=alt.Y("count:Q", title=t("consent_impact.per_day_axis")),
-                                color=alt.Color("measure:N", title=None, legend=alt.Legend(orient="top", labelExpr=theme.label_expr(
+    base = alt.Chart(per_day).encode(x=alt.X("date:T", title=None, axis=alt.Axis(format="%-d %b", labelAngle=0, labelOverlap=True)), y=alt.Y("count:Q", title=t("consent_impact.per_day_axis")),
+                                color=alt.Color("measure:N", title=None, legend=alt.Legend(orient="top", direction="vertical", labelExpr=theme.label_expr(
                                     {m: t(f"consent_impact.measure_{m}") for m in ("denied_events", "granted_users")}))))
-    return (base.mark_line(point=True).encode(tooltip=["date:T", "measure", "count"])
-            + alt.Chart(need).mark_rule(strokeDash=[4, 4]).encode(y="threshold:Q", color="measure:N"))
+    return alt.layer(base.mark_line(point=True, strokeWidth=3).encode(tooltip=["date:T", "measure", "count"]),
+                     alt.Chart(need).mark_rule(strokeDash=[4, 4]).encode(y="threshold:Q", color="measure:N")
+                     ).properties(height=260, width="container")
 
 
 def consent_bias(bias: pl.DataFrame) -> alt.LayerChart:
     """Share of visitors converting per consent group; the rule is everyone."""
     everyone = bias.filter(pl.col("group") == "everyone")["conversion_rate"].item()
-    return alt.Chart(bias).mark_bar(color=theme.COLOURS["fullstack"]).encode(
-        y=alt.Y("group:N", sort=None, title=None), x=alt.X("conversion_rate:Q", title=t("consent_impact.converting_axis"), axis=alt.Axis(format="%")),
+    names = {g: t(f"consent_impact.group_{g.replace(' ', '_')}") for g in bias["group"]}
+    bars = alt.Chart(bias).mark_bar(color=theme.COLOURS["fullstack"]).encode(
+        y=alt.Y("group:N", sort=None, title=None, axis=alt.Axis(labelExpr=theme.label_expr(names), labelOverlap=False)),
+        x=alt.X("conversion_rate:Q", title=t("consent_impact.converting_axis"), axis=alt.Axis(format="%")),
         tooltip=["group", "visitors", "converters", alt.Tooltip("conversion_rate:Q", format=".2%")],
-    ) + alt.Chart(pl.DataFrame({"everyone": [everyone]})).mark_rule(color=theme.COLOURS["truth"]).encode(x="everyone:Q")
+    )
+    rule = alt.Chart(pl.DataFrame({"everyone": [everyone]})).mark_rule(color=theme.COLOURS["truth"], strokeWidth=2).encode(x="everyone:Q")
+    return alt.layer(bars, rule).properties(height=alt.Step(30), width="container")
