@@ -25,7 +25,8 @@ def tally_chart(tally: pl.DataFrame) -> alt.Chart:
         .encode(
             x=alt.X("requests:Q", title=t("live.requests_axis")),
             y=alt.Y("label:N", title=None, sort=order, axis=alt.Axis(labelExpr="split(datum.label, '|')", labelLimit=200)),
-            color=theme.rail_color(rails=("baseline", "fullstack")),
+            # No legend: each bar's label names its endpoint (a legend was clipped on a phone).
+            color=alt.Color("rail:N", scale=theme.rail_scale(("baseline", "fullstack")), legend=None),
             tooltip=["request_label:N", "status_label:N", "requests:Q"],
         )
         .properties(height=alt.Step(34), width="container")
