@@ -34,7 +34,8 @@ def stacked_shares(rates: pl.DataFrame, by: str, title: str) -> alt.Chart:
             y=alt.Y(f"{by}:N", title=None),
             x=alt.X("share:Q", title=t("consent_impact.shares_axis"), axis=alt.Axis(format="%"), stack="normalize"),
             color=alt.Color("choice:N", scale=alt.Scale(domain=choices, range=[CHOICE_COLOURS[c] for c in choices]), title=None,
-                            legend=alt.Legend(orient="top", direction="horizontal", columns=2, labelLimit=180,
+                            # One column: a top legend starts where the plot starts, after the row labels, and a phone has little room left.
+                            legend=alt.Legend(orient="top", direction="vertical", columns=1, labelLimit=180,
                                               labelExpr=theme.label_expr({c: t(f"consent_impact.choice_{c}") for c in choices}))),
             order=alt.Order("order:Q"),
             tooltip=[by, "choice", alt.Tooltip("share:Q", format=".1%")],
