@@ -77,7 +77,7 @@ def test_every_page_renders(server, browser):
     open_page(page, base + "/")
     page.locator("[data-testid='stMetricValue']").first.wait_for()
     assert_clean(page)
-    assert "Visitors (truth)" in metrics(page)
+    assert "Truth: visitors" in metrics(page)
     # Every page is in sight in the menu: collapsed, it hid the last three behind "View 3 more".
     links = page.locator("[data-testid='stSidebarNav'] [data-testid='stSidebarNavLink']")
     shown = [a.inner_text().splitlines()[-1].strip() for a in links.all() if a.is_visible()]
@@ -140,11 +140,11 @@ def test_banner_moves_the_full_stack_not_the_truth_and_lives_in_the_url(server, 
     rerun_after(page, lambda: choose(page, BANNER, target))
     page.wait_for_url(re.compile(r"consent\.banner="))
     wait_idle(page)
-    expect(page.locator("[data-testid='stMetric']").filter(has_text="Full-stack visitors")
-           .locator("[data-testid='stMetricValue']")).not_to_have_text(before["Full-stack visitors"])
+    expect(page.locator("[data-testid='stMetric']").filter(has_text="Full stack: visitors")
+           .locator("[data-testid='stMetricValue']")).not_to_have_text(before["Full stack: visitors"])
     after = metrics(page)
-    assert after["Visitors (truth)"] == before["Visitors (truth)"]
-    assert as_number(after["Full-stack visitors"]) != as_number(before["Full-stack visitors"])
+    assert after["Truth: visitors"] == before["Truth: visitors"]
+    assert as_number(after["Full stack: visitors"]) != as_number(before["Full stack: visitors"])
     assert f"consent.banner={target}" in page.url
     assert_clean(page)
     shot(page, "overview-banner-changed")
