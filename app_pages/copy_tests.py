@@ -7,6 +7,7 @@ from engine import bandit
 from engine.datasets import source_note
 from ui import context
 from ui.charts import copy_tests as charts
+from ui.charts import theme
 from ui.charts.theme import LABELS, rail_color
 from ui.components.copy_test_settings import settings
 from ui.components.copy_test_verdicts import fairness_verdict, srm_warnings
@@ -58,10 +59,10 @@ st.subheader(t("copy_tests.regret_heading"))
 st.markdown(t("copy_tests.regret_lead", rail=rail_label, rounds=num(knobs.rounds), best=bandit.POLICY_LABELS[on_rail["policy"][0]],
               best_regret=num(on_rail["cumulative_regret"][0], 1), worst=bandit.POLICY_LABELS[on_rail["policy"][-1]],
               worst_regret=num(on_rail["cumulative_regret"][-1], 1)))
-st.altair_chart(charts.regret_chart(copy_tests.stacked(runs.on_rail, "regret"), "policy", charts.policy_colour(policies)))
+theme.show(charts.regret_chart(copy_tests.stacked(runs.on_rail, "regret"), "policy", charts.policy_colour(policies)))
 note(t("copy_tests.regret_note", rail=rail_label, seeds=seeds))
 st.markdown(t("copy_tests.across_lead", policy=focus_label, **{r: num(across[r], 1) for r in copy_tests.RAILS}))
-st.altair_chart(charts.regret_chart(copy_tests.stacked(runs.across, "regret"), "rail", rail_color(rails=copy_tests.RAILS, orient="bottom")))
+theme.show(charts.regret_chart(copy_tests.stacked(runs.across, "regret"), "rail", rail_color(rails=copy_tests.RAILS, orient="bottom")))
 note(t("copy_tests.across_note", day_len=num(day_len), days=scenario.traffic.days))
 
 st.subheader(t("copy_tests.allocation_heading"))
@@ -69,7 +70,7 @@ alloc = copy_tests.stacked(runs.on_rail, "allocation")
 end = alloc.filter(pl.col("policy") == on_rail["policy"][0], pl.col("round") == pl.col("round").max()).sort("share", descending=True)
 st.markdown(t("copy_tests.allocation_lead", policy=bandit.POLICY_LABELS[on_rail["policy"][0]], arm=text[end["arm"][0]], share=pct(end["share"][0])))
 for policy in policies:  # one chart per policy: a faceted chart cannot take the container's width
-    st.altair_chart(charts.allocation_chart(alloc.filter(pl.col("policy") == policy), prob.arms, bandit.POLICY_LABELS[policy],
+    theme.show(charts.allocation_chart(alloc.filter(pl.col("policy") == policy), prob.arms, bandit.POLICY_LABELS[policy],
                                             legend=policy == policies[-1]))
 note(t("copy_tests.allocation_note", rail=rail_label, floor=cal["exploration_floor"]))
 
@@ -79,10 +80,10 @@ st.markdown(t("copy_tests.belief_lead", policy=focus_label, rail=rail_label, arm
               truth_best=text[truth_best]))
 left, right = st.columns(2)
 with left:
-    st.altair_chart(charts.density_chart(runs.every[(focus, rail)]["density"], prob.arms))
+    theme.show(charts.density_chart(runs.every[(focus, rail)]["density"], prob.arms))
     note(t("copy_tests.density_note", rounds=num(knobs.rounds), policy=focus_label, rail=rail_label))
 with right:
-    st.altair_chart(charts.p_best_chart(copy_tests.stacked(runs.across, "arms"), prob.arms))
+    theme.show(charts.p_best_chart(copy_tests.stacked(runs.across, "arms"), prob.arms))
     note(t("copy_tests.p_best_note", policy=focus_label))
 
 st.subheader(t("copy_tests.srm_heading"))

@@ -7,6 +7,7 @@ from engine.datasets import source_note
 from engine.quality import late_after_s
 from ui import context
 from ui.charts import data_quality as charts
+from ui.charts import theme
 from ui.components.downloads import rounded, table_with_downloads
 from ui.components.sampling_note import sampling_note
 from ui.present import data_expander, note
@@ -37,7 +38,7 @@ by_type = rep.capture.filter(pl.col("rail") == "fullstack", pl.col("event") != "
 st.markdown(t("data_quality.capture_lead", low=pct(by_type["capture_rate"][0]), low_event=by_type["event"][0].replace("_", " "),
               high=pct(by_type["capture_rate"][-1]), high_event=by_type["event"][-1].replace("_", " "),
               baseline_orders=pct(cap.get(("baseline", "purchase"), 0))))
-st.altair_chart(charts.capture(rep.capture))
+theme.show(charts.capture(rep.capture))
 note(t("data_quality.capture_note"))
 
 st.subheader(t("data_quality.timing_heading"))
@@ -45,10 +46,10 @@ delay = rep.timing.filter(pl.col("measure") == "delay").sort("order")
 st.markdown(t("data_quality.timing_lead", on_time=pct(delay["share"][0], 1), late=pct(late, 1), minutes=minutes))
 left, right = st.columns(2)
 with left:
-    st.altair_chart(charts.timing(rep.timing, "delay"))
+    theme.show(charts.timing(rep.timing, "delay"))
     note(t("data_quality.delay_note"))
 with right:
-    st.altair_chart(charts.timing(rep.timing, "clock skew"))
+    theme.show(charts.timing(rep.timing, "clock skew"))
     note(t("data_quality.skew_note"))
 with st.expander(t("data_quality.sources_title")):
     st.caption(source_note("quality", "clock_skew") + " " + source_note("quality", "delivery_delay"))
@@ -57,7 +58,7 @@ st.subheader(t("data_quality.missing_heading"))
 gaps = rep.missing.filter(pl.col("rail") == "fullstack").sort("missing_rate", descending=True)
 st.markdown(t("data_quality.missing_lead", field=gaps["field"][0].replace("_", " "), rate=pct(gaps["missing_rate"][0])))
 with data_expander():
-    st.altair_chart(charts.missing(rep.missing))
+    theme.show(charts.missing(rep.missing))
     note(t("data_quality.missing_note"))
     shown = rep.summary.with_columns(pl.col("rail").replace({"baseline": t("data_quality.baseline"), "fullstack": t("data_quality.fullstack")}))
     table_with_downloads(rounded(shown), f"quality-summary-{rid}")

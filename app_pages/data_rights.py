@@ -6,6 +6,7 @@ import streamlit as st
 from engine import rights
 from ui import context
 from ui.charts import data_rights as charts
+from ui.charts import theme
 from ui.components import subject_access
 from ui.components.downloads import table_with_downloads
 from ui.present import note, show_data
@@ -47,7 +48,7 @@ else:
     shortest = min(d for d in rights.policy()["retention_days"] if d is not None)
     st.markdown(t("data_rights.retention_lead_none", days=num(days), held=num(held), shortest=num(shortest)))
 st.slider(t("data_rights.now_days"), 0, 800, 40, key="dr.now_days")
-st.altair_chart(charts.retention(report))
+theme.show(charts.retention(report))
 note(t("data_rights.retention_note"))
 with show_data():
     table_with_downloads(report, f"retention-{scenario.run_id}-{days}")

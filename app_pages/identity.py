@@ -7,6 +7,7 @@ import streamlit as st
 
 from ui import context
 from ui.charts import identity as charts
+from ui.charts import theme
 from ui.components.downloads import rounded, table_with_downloads
 from ui.present import data_expander, note
 from ui.services import identity
@@ -31,7 +32,7 @@ cols = st.columns(len(scores))
 for col, r in zip(cols, scores.iter_rows(named=True), strict=True):
     col.metric(r["label"], t("identity.pair", precision=pct(r["precision"]), recall=pct(r["recall"] or 0)), help=t("identity.pair_help"))
 note(t("identity.pair_note"))
-st.altair_chart(charts.precision_recall_chart(scores))
+theme.show(charts.precision_recall_chart(scores))
 if measure_fp:
     note(t("identity.fp_note"))
 
@@ -40,7 +41,7 @@ xd = identity.cross_device(scenario, measure_fp)
 splits = identity.cookie_splits(scenario)
 st.markdown(identity.cross_device_sentence(xd, splits))
 note(t("identity.devices_note"))
-st.altair_chart(charts.cross_device_chart(xd))
+theme.show(charts.cross_device_chart(xd))
 
 st.subheader(t("identity.law_heading"))
 st.markdown(t("identity.law_lead", login_share=pct(login["share_identified"])))

@@ -8,6 +8,7 @@ from engine.datasets import calibration, source_note
 from engine.privacy import K_THRESHOLD
 from ui import context
 from ui.charts import privacy as charts
+from ui.charts import theme
 from ui.components.downloads import rounded, table_with_downloads
 from ui.components.fingerprint_populations import fingerprint_populations
 from ui.components.privacy_demos import crack_demo, one_in_n, visitor_picker
@@ -38,9 +39,9 @@ c = st.columns(3)
 c[0].metric(t("privacy.fp_unique"), pct(fp["unique_share"], 1), help=t("privacy.fp_unique_help", browsers=num(fp["browsers"])))
 c[1].metric(t("privacy.fp_panopticlick"), pct(shares["panopticlick"], 1))
 c[2].metric(t("privacy.fp_amiunique"), pct(shares["amiunique"], 1))
-st.altair_chart(charts.entropy_chart(fp["entropy"]))
+theme.show(charts.entropy_chart(fp["entropy"]))
 note(t("privacy.entropy_note"))
-st.altair_chart(charts.histogram_chart(fp["histogram"]))
+theme.show(charts.histogram_chart(fp["histogram"]))
 note(t("privacy.histogram_note"))
 with st.expander(t("privacy.sources_title")):
     st.caption(t("privacy.fp_sources", source=source_note("fingerprint", "unique_share")))
@@ -57,7 +58,7 @@ rarest = rarity.head(rarity.height - 2).drop_nulls("value").sort("one_in", desce
 st.markdown(t("privacy.one_lead", one_in=num(rarity.filter(pl.col("attribute") == "all together (measured)")["one_in"][0]),
               attribute=rarest["attribute"].replace("_", " "), attribute_one_in=num(rarest["one_in"])))
 one_in_n(rarity)
-st.altair_chart(charts.rarity_chart(rarity))
+theme.show(charts.rarity_chart(rarity))
 note(t("privacy.rarity_note"))
 note(t("privacy.rarity_method"))
 with show_data():
@@ -65,11 +66,11 @@ with show_data():
 
 st.subheader(t("privacy.k_heading"))
 st.markdown(t("privacy.k_lead", baseline=pct(below_k["baseline"]), fullstack=pct(below_k["fullstack"]), k=K_THRESHOLD))
-st.altair_chart(charts.k_chart(k_table))
+theme.show(charts.k_chart(k_table))
 note(t("privacy.k_note", k=K_THRESHOLD))
 note(t("privacy.k_method"))
 st.markdown(t("privacy.steps_lead", first=pct(steps["share_below_k"][0]), last=pct(steps["share_below_k"][-1]), k=K_THRESHOLD))
-st.altair_chart(charts.steps_chart(steps))
+theme.show(charts.steps_chart(steps))
 note(t("privacy.steps_note", k=K_THRESHOLD))
 with show_data():
     table_with_downloads(rounded(k_table), f"k-anonymity-{run}")
@@ -78,7 +79,7 @@ with show_data():
 st.subheader(t("privacy.link_heading"))
 st.markdown(t("privacy.link_lead", daily=pct(linked["baseline, daily salt"]), fixed=pct(linked["baseline, fixed salt"]),
               fingerprint=pct(linked["cookieless fingerprint"])))
-st.altair_chart(charts.link_chart(link))
+theme.show(charts.link_chart(link))
 note(t("privacy.link_note"))
 with show_data():
     table_with_downloads(rounded(link), f"linkability-{run}")

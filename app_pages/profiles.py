@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui import context
 from ui.charts import profiles as charts
+from ui.charts import theme
 from ui.components.downloads import rounded, table_with_downloads
 from ui.present import data_expander, note
 from ui.services import profiles
@@ -33,7 +34,7 @@ c[1].metric(t("profiles.m_profiled"), pct(full["share_profiled"]),
             t("profiles.m_profiled_delta", points=points(full["share_profiled"] - everyone["share_profiled"])))
 c[2].metric(t("profiles.m_everyone"), pct(everyone["accuracy"]))
 c[3].metric(t("profiles.m_baseline"), pct(base["accuracy"]), t("profiles.m_baseline_delta", points=points(base["accuracy"] - full["accuracy"])))
-st.altair_chart(charts.accuracy_chart(data["summary"]))
+theme.show(charts.accuracy_chart(data["summary"]))
 note(t("profiles.accuracy_note"))
 gap = round(100 * (base["accuracy"] - full["accuracy"]))
 how = t("profiles.as_good") if abs(gap) <= 2 else t("profiles.below" if gap < 0 else "profiles.above", n=abs(gap))

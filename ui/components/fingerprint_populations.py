@@ -10,6 +10,7 @@ import streamlit as st
 from engine.datasets import calibration, source_note
 from engine.scenario import Scenario
 from ui.charts import privacy as charts
+from ui.charts import theme
 from ui.components import auth
 from ui.components.downloads import rounded, table_with_downloads
 from ui.present import data_expander, note
@@ -44,7 +45,7 @@ def fingerprint_populations(scenario: Scenario) -> None:
     c[1].metric(t("privacy.pop_volunteers"), pct(volunteers, 1), help=t("privacy.pop_volunteers_help", n=num(n)))
     c[2].metric(t("privacy.pop_desktop"), pct(study["unique_desktop"], 1), help=t("privacy.pop_desktop_help", n=num(study["population"])))
     c[3].metric(t("privacy.pop_mobile"), pct(study["unique_mobile"], 1), help=t("privacy.pop_mobile_help", n=num(study["population"])))
-    st.altair_chart(charts.population_curve_chart(curves, shares, study))
+    theme.show(charts.population_curve_chart(curves, shares, study))
     note(t("privacy.pop_note", browsers=num(browsers), general_source=source_note("fingerprint", "general_audience"),
            unique_source=source_note("fingerprint", "unique_share")))
     # Half a minute of CPU per scenario: a presenter's power, not something every learner can start.
