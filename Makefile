@@ -67,7 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/funnel.py
 	$(BIN)/python benchmarks/attribution.py
 	$(BIN)/python benchmarks/fingerprint_calibration.py
-	$(BIN)/python benchmarks/collector_load.py
+	PYTHONPATH=. $(BIN)/python -m benchmarks.collector_load
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache *.egg-info

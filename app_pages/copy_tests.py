@@ -1,96 +1,106 @@
 """Copy tests: call-to-action variants tested by bandit policies, learning through each rail's feedback."""
 
+import polars as pl
 import streamlit as st
 
 from engine import bandit
 from engine.datasets import source_note
 from ui import context
 from ui.charts import copy_tests as charts
+from ui.charts import theme
 from ui.charts.theme import LABELS, rail_color
 from ui.components.copy_test_settings import settings
 from ui.components.copy_test_verdicts import fairness_verdict, srm_warnings
 from ui.components.downloads import rounded, table_with_downloads
+from ui.present import note, show_data
 from ui.services import copy_tests
+from ui.words import num, pct, t
 
 scenario = context.scenario()
 rid = scenario.run_id
-st.title("Copy tests")
-st.caption(context.scenario_caption(scenario))
-st.markdown(
-    "Which call-to-action text sells best? A classic A/B test splits the sessions evenly; a **bandit** shifts "
-    "sessions to the text that looks best so far. Either way the test learns only from the orders its rail "
-    "reports: the **truth** (every order at once), the **full stack** (only consenting visitors without a "
-    "blocker) or the **privacy baseline** (every order, but as daily counts per variant, without identity)."
-)
-
+st.title(t("copy_tests.title"))
 cal = bandit.bandit_calibration()
 prob = copy_tests.problem(scenario)
+arms = bandit.arm_table(prob)
+text = dict(zip(arms["arm"], arms["text"], strict=True))
+truth_best, fullstack_best = arms["arm"][int(arms["true_rate"].arg_max())], arms["arm"][int(arms["fullstack_rate"].arg_max())]
+st.markdown(t("copy_tests.lead", truth_best=text[truth_best], fullstack_best=text[fullstack_best], observed=pct(bandit.observed_share(prob)),
+              agree=t("copy_tests.lead_agree" if truth_best == fullstack_best else "copy_tests.lead_disagree")))
+note(context.scenario_caption(scenario))
+with st.expander(t("copy_tests.method_title")):
+    st.markdown(t("copy_tests.method"))
+
 knobs = settings()
 policies, rail, focus, seeds = knobs.policies, knobs.rail, knobs.focus, knobs.seeds
 rail_label, focus_label = LABELS[rail], bandit.POLICY_LABELS[focus]
 
-st.subheader("The copy variants")
-arms = bandit.arm_table(prob)
-table_with_downloads(rounded(arms), f"copy-variants-{rid}")
-st.caption(
-    "True order rate per session of each variant: over all sessions, among the sessions the full stack observes, and per "
-    f"persona. The rates are {bandit.variants()['note'].lower()} (datasets/copy_variants.toml); the mix of visitor types and "
-    "who the full stack observes (its share of each type's events, after consent and blockers) are computed from the run."
-)
-truth_best, fullstack_best = arms["arm"][int(arms["true_rate"].arg_max())], arms["arm"][int(arms["fullstack_rate"].arg_max())]
-m1, m2, m3 = st.columns(3)
-m1.metric("Best variant (truth)", truth_best)
-m2.metric("Best variant as the full stack sees it", fullstack_best)
-m3.metric("Sessions whose order the full stack sees", f"{bandit.observed_share(prob):.1%}")
+st.subheader(t("copy_tests.variants_heading"))
+rate = dict(zip(arms["arm"], arms["true_rate"], strict=True))
+st.markdown(t("copy_tests.variants_lead", truth_best=text[truth_best], truth_rate=pct(rate[truth_best], 1),
+              fullstack_best=text[fullstack_best], fullstack_rate=pct(rate[fullstack_best], 1)))
+m1, m2, m3 = st.columns(3)  # numbers only: a variant's text does not fit a big number's width
+m1.metric(t("copy_tests.best_truth"), pct(rate[truth_best], 2))
+m2.metric(t("copy_tests.best_fullstack"), pct(rate[fullstack_best], 2))
+m3.metric(t("copy_tests.observed"), pct(bandit.observed_share(prob), 1))
+note(t("copy_tests.variants_note", note=bandit.variants()["note"].lower()))
+with show_data():
+    table_with_downloads(rounded(arms), f"copy-variants-{rid}")
 if not policies:
-    st.info("Pick at least one policy.")
+    st.info(t("copy_tests.pick_policy"))
     st.stop()
 
 day_len = copy_tests.day_length(scenario, knobs.rounds)
 runs = copy_tests.test_runs(prob, policies, rail, focus, knobs.rounds, seeds, knobs.context, day_len)
-
-st.subheader("Regret: what learning costs")
-st.altair_chart(charts.regret_chart(copy_tests.stacked(runs.on_rail, "regret"), "policy", charts.policy_colour(policies)))
-st.caption(f"Cumulative regret per policy fed by the {rail_label} rail: expected orders lost against an oracle that shows every "
-           f"visitor type its own best text (line: mean over {seeds} seeds; band: 10th to 90th percentile).")
-st.altair_chart(charts.regret_chart(copy_tests.stacked(runs.across, "regret"), "rail", rail_color(rails=copy_tests.RAILS)))
-st.caption(f"The same {focus_label} policy fed by each rail: the full stack learns from its consenting minority only, the "
-           f"baseline learns once a day ({day_len:,} sessions a day over the scenario's {scenario.traffic.days} days).")
-
-st.subheader("Where the sessions go")
-st.altair_chart(charts.allocation_chart(copy_tests.stacked(runs.on_rail, "allocation"), prob.arms, policies))
-st.caption(f"Share of sessions shown each variant as the test goes on (mean over seeds), per policy, on the {rail_label} rail; "
-           f"every learning policy first explores uniformly until each variant has {cal['exploration_floor']} observations.")
-
-st.subheader("What the test believes at the end")
-left, right = st.columns(2)
-left.altair_chart(charts.density_chart(runs.every[(focus, rail)]["density"], prob.arms))
-left.caption(f"Beta posterior of each variant's order rate after {knobs.rounds:,} sessions of {focus_label} on the {rail_label} rail "
-             "(first seed; Beta(1,1) prior; all visitor types pooled).")
-right.altair_chart(charts.p_best_chart(copy_tests.stacked(runs.across, "arms"), prob.arms))
-right.caption(f"Probability that each variant is the best (Monte Carlo from the posteriors, mean over seeds) per rail, for "
-              f"{focus_label}; the truth's best is {truth_best}, the full stack's view favours {fullstack_best}.")
-
-st.subheader("Sample-ratio mismatch, per rail")
 res = copy_tests.results(runs.every)
-table_with_downloads(rounded(res), f"copy-tests-{rid}")
-st.caption(
-    "Sessions assigned vs observed per variant (in the order of the variants table, summed over seeds), compared by a chi-square "
-    f"goodness-of-fit test; flagged when p < {bandit.SRM_ALPHA} (a usual SRM threshold, a convention of this lab). A contextual "
-    "policy on the full stack shows different variants to personas that consent at different rates: a mismatch."
-)
-srm_warnings(res)
+on_rail = res.filter(pl.col("rail") == rail, pl.col("policy").is_in(policies)).sort("cumulative_regret")
+across = dict(zip(*res.filter(pl.col("policy") == focus).select("rail", "cumulative_regret"), strict=True))
 
-st.subheader("Fairness")
+st.subheader(t("copy_tests.regret_heading"))
+st.markdown(t("copy_tests.regret_lead", rail=rail_label, rounds=num(knobs.rounds), best=bandit.POLICY_LABELS[on_rail["policy"][0]],
+              best_regret=num(on_rail["cumulative_regret"][0], 1), worst=bandit.POLICY_LABELS[on_rail["policy"][-1]],
+              worst_regret=num(on_rail["cumulative_regret"][-1], 1)))
+theme.show(charts.regret_chart(copy_tests.stacked(runs.on_rail, "regret"), "policy", charts.policy_colour(policies)))
+note(t("copy_tests.regret_note", rail=rail_label, seeds=seeds))
+st.markdown(t("copy_tests.across_lead", policy=focus_label, **{r: num(across[r], 1) for r in copy_tests.RAILS}))
+theme.show(charts.regret_chart(copy_tests.stacked(runs.across, "regret"), "rail", rail_color(rails=copy_tests.RAILS, orient="bottom")))
+note(t("copy_tests.across_note", day_len=num(day_len), days=scenario.traffic.days))
+
+st.subheader(t("copy_tests.allocation_heading"))
+alloc = copy_tests.stacked(runs.on_rail, "allocation")
+end = alloc.filter(pl.col("policy") == on_rail["policy"][0], pl.col("round") == pl.col("round").max()).sort("share", descending=True)
+st.markdown(t("copy_tests.allocation_lead", policy=bandit.POLICY_LABELS[on_rail["policy"][0]], arm=text[end["arm"][0]], share=pct(end["share"][0])))
+for policy in policies:  # one chart per policy: a faceted chart cannot take the container's width
+    theme.show(charts.allocation_chart(alloc.filter(pl.col("policy") == policy), prob.arms, bandit.POLICY_LABELS[policy],
+                                            legend=policy == policies[-1]))
+note(t("copy_tests.allocation_note", rail=rail_label, floor=cal["exploration_floor"]))
+
+st.subheader(t("copy_tests.belief_heading"))
+belief = runs.every[(focus, rail)]["arms"].sort("p_best", descending=True)
+st.markdown(t("copy_tests.belief_lead", policy=focus_label, rail=rail_label, arm=text[belief["arm"][0]], p=pct(belief["p_best"][0]),
+              truth_best=text[truth_best]))
+left, right = st.columns(2)
+with left:
+    theme.show(charts.density_chart(runs.every[(focus, rail)]["density"], prob.arms))
+    note(t("copy_tests.density_note", rounds=num(knobs.rounds), policy=focus_label, rail=rail_label))
+with right:
+    theme.show(charts.p_best_chart(copy_tests.stacked(runs.across, "arms"), prob.arms))
+    note(t("copy_tests.p_best_note", policy=focus_label))
+
+st.subheader(t("copy_tests.srm_heading"))
+st.markdown(t("copy_tests.srm_lead", flagged=num(res["srm_flag"].sum()), tests=num(res.height)))
+srm_warnings(res)
+note(t("copy_tests.srm_note", alpha=bandit.SRM_ALPHA))
+with show_data():
+    table_with_downloads(rounded(res), f"copy-tests-{rid}")
+
+st.subheader(t("copy_tests.fairness_heading"))
 fair = copy_tests.fairness(runs.on_rail)
-table_with_downloads(rounded(fair), f"copy-tests-fairness-{rid}")
-st.caption(
-    "Attainment = expected order rate under the policy ÷ the rate the group's own best variant would give. A group is flagged when "
-    f"its attainment trails the best-served group's by more than {cal['fairness_gap']:.0%}, relatively (1 − its ÷ best's): "
-    "attainment rather than raw conversion, so groups with different buying intent compare fairly. Groups and contexts are "
-    "persona and device only, never sensitive traits (sex, origin, age)."
-)
+worst = fair.sort("attainment").row(0, named=True)
+st.markdown(t("copy_tests.fairness_lead", group=worst["group"].replace("_", " "), policy=bandit.POLICY_LABELS[worst["policy"]],
+              attainment=pct(worst["attainment"])))
 fairness_verdict(fair, cal["fairness_gap"])
-st.caption(f"Exploration floor ({cal['exploration_floor']} observations per variant) and fairness gap ({cal['fairness_gap']:.0%}): "
-           f"{source_note('bandit')} Thompson sampling with Beta(1,1) priors is the reference policy. Every other number on this page is "
-           "computed from the simulated run and the simulated tests.")
+note(t("copy_tests.fairness_note", gap=pct(cal["fairness_gap"])))
+with show_data():
+    table_with_downloads(rounded(fair), f"copy-tests-fairness-{rid}")
+with st.expander(t("copy_tests.sources_title")):
+    st.caption(t("copy_tests.sources", floor=cal["exploration_floor"], gap=pct(cal["fairness_gap"]), source=source_note("bandit")))

@@ -6,45 +6,54 @@ import streamlit as st
 from engine import rights
 from ui import context
 from ui.charts import data_rights as charts
+from ui.charts import theme
 from ui.components import subject_access
 from ui.components.downloads import table_with_downloads
+from ui.present import note, show_data
 from ui.services import data_rights, simulation
+from ui.words import num, pct, t
 
 scenario = context.scenario()
 shared = simulation.run(scenario)  # shared by every session with this scenario: never changed here
-st.title("Data rights")
-st.markdown(
-    "A visitor may ask what a site holds about them (GDPR Art. 15), take a copy (Art. 20) and have it erased "
-    "(Art. 17). The rails store no e-mail and no visitor id: the site finds a person only through what it can "
-    "recompute — the keyed hash of their e-mail (`user_id`), the device ids on those rows, and the hash of the "
-    "consent ID they present. The privacy baseline cannot be searched at all: it keeps neither IP nor user agent, "
-    "so the site cannot recompute its visitor hash for a person."
-)
-st.caption(context.scenario_caption(scenario))
+st.title(t("data_rights.title"))
+head = data_rights.headline(scenario)
+st.markdown(t("data_rights.lead", people=num(head["people"]), with_email=num(head["with_email"]), findable=num(head["findable"]),
+              share=pct(head["findable"] / max(head["with_email"], 1)), baseline=num(head["baseline_rows"])))
+note(context.scenario_caption(scenario))
+with st.expander(t("data_rights.method_title")):
+    st.markdown(t("data_rights.method"))
 
+st.subheader(t("data_rights.search_heading"))
 tables = subject_access.session_tables(scenario)
 query = subject_access.search(data_rights.examples(scenario))
 subject = rights.find(tables, query, scenario)
 if not query.strip():
-    st.info("Type a visitor id or an e-mail address, or pick an example.")
+    st.info(t("data_rights.search_hint"))
 elif subject is None:
     gone = tables is not shared and rights.find(shared, query, scenario) is not None
-    st.warning("Erased from your session's copy of the run:" if gone else "No visitor in this run matches:")
-    st.code(query, language=None)
+    st.warning(t("data_rights.erased") if gone else t("data_rights.no_match"))
+    st.code(query, language=None, wrap_lines=True)
 else:
     subject_access.holdings(scenario, tables, subject, query)
 subject_access.erasure_report(scenario)
 
-st.subheader("Retention: what a later “now” removes")
-policy = rights.policy()
-st.markdown(
-    "This lab's retention policy keeps a row as long as its most sensitive non-empty column allows — "
-    + ", ".join(f"{lv} {kept}" for lv, kept in policy.select("level", "kept").iter_rows())
-    + " — counted from the row's own timestamp. The consent log never drops below LOW: proof of consent must outlive what it covers."
-)
-table_with_downloads(policy, "retention-policy")
-days = st.slider("Now: days after the run's start", 0, 800, 40, key="dr.now_days")
+st.subheader(t("data_rights.retention_heading"))
+days = int(st.session_state.get("dr.now_days", 40))
 report = data_rights.retention(scenario, tables, days)
-st.altair_chart(charts.retention(report))
-st.caption(f"Rows of each table that retention keeps (grey) or removes (red) {days} days after the run started, by the row's PII level.")
-table_with_downloads(report, f"retention-{scenario.run_id}-{days}")
+held, removed, top_table = data_rights.retention_totals(report)
+if removed:
+    st.markdown(t("data_rights.retention_lead", days=num(days), removed=num(removed), held=num(held), share=pct(removed / held),
+                  table=t(f"data_rights.table.{top_table}")))
+else:
+    shortest = min(d for d in rights.policy()["retention_days"] if d is not None)
+    st.markdown(t("data_rights.retention_lead_none", days=num(days), held=num(held), shortest=num(shortest)))
+st.slider(t("data_rights.now_days"), 0, 800, 40, key="dr.now_days")
+theme.show(charts.retention(report))
+note(t("data_rights.retention_note"))
+with show_data():
+    table_with_downloads(report, f"retention-{scenario.run_id}-{days}")
+with st.expander(t("data_rights.policy_title")):
+    policy = rights.policy()
+    st.markdown(t("data_rights.policy", levels=", ".join(
+        t("data_rights.policy_item", level=t(f"data_rights.level.{lv}"), kept=kept) for lv, kept in policy.select("level", "kept").iter_rows())))
+    table_with_downloads(policy, "retention-policy")

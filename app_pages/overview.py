@@ -1,52 +1,47 @@
-"""Overview: the dual rail in a few sentences, headline KPIs per rail, the data-loss waterfall."""
+"""Overview: the story on the first screen (lead sentence, three big numbers, where the hits go),
+then what each rail records and where the full stack loses visitors; the method one click away."""
 
-import polars as pl
 import streamlit as st
 
-from ui import context
+from ui import context, pin
 from ui.charts import overview as charts
-from ui.components.downloads import table_with_downloads
-from ui.components.rail_metrics import rail_metrics
+from ui.charts.theme import show
+from ui.components import overview_story as story
+from ui.components.downloads import rounded, table_with_downloads
+from ui.components.rail_metrics import big_numbers
 from ui.components.sampling_note import sampling_note
+from ui.components.takeaway import lead, takeaway
+from ui.present import note
 from ui.services import overview, simulation
+from ui.words import t
 
 scenario = context.scenario()
-st.title("Dual-Rail Consent Lab")
-st.markdown(
-    "Every simulated visitor is seen three ways. The **truth** is what happened. The **privacy baseline** "
-    "(Rail A) runs server side for everyone, without cookies: a daily-salted hash of IP and user agent, "
-    "truncated IPs, page views and orders. The **full stack** (Rail B) runs in the browser only after "
-    "consent, with a cookie, sessions and ad signals — and loses whoever refuses, ignores the banner or blocks it."
-)
-st.graphviz_chart(
-    """digraph { rankdir=LR; node [shape=box, style="rounded,filled", fontname="sans-serif", fontcolor=white];
-    truth [label="Visitors (truth)", fillcolor="#3b3b3b"];
-    base [label="Rail A: privacy baseline\\n(always, server side)", fillcolor="#2e7d32"];
-    consent [label="Banner + Consent Mode", shape=diamond, fillcolor="#777777"];
-    full [label="Rail B: full stack\\n(after consent)", fillcolor="#1565c0"];
-    model [label="Modelled estimate", fillcolor="#ef6c00"];
-    truth -> base; truth -> consent; consent -> full [label=" granted"]; consent -> model [label=" pings"]; full -> model; }"""
-)
-st.caption("How one visitor's hits reach each rail.")
-st.caption(context.scenario_caption(scenario))
-
+pinned = pin.pinned_scenario()
 kpi = simulation.kpi_table(scenario)
-rail_metrics(kpi, [("Visitors (truth)", "visitors", "truth"), ("Baseline visitors", "visitors", "baseline"),
-                   ("Full-stack visitors", "visitors", "fullstack"), ("Modelled conversions", "conversions", "modelled")])
+pinned_kpi = simulation.kpi_table(pinned) if pinned is not None else None
+wf = overview.waterfall(scenario)
+
+st.title(t("overview.title"))
+lead(story.lead(kpi, scenario, pinned_kpi))
+big_numbers(kpi, "visitors", pinned_kpi)
+st.html(story.DIAGRAM_CSS)
+for direction in ("LR", "TB"):  # one shown by screen width (CSS): left to right on a wide screen, top down on a phone
+    with st.container(key=f"diagram-{direction.lower()}"):
+        st.graphviz_chart(story.diagram(wf, scenario, direction), width="stretch")
+with st.expander(t("overview.method_title")):
+    st.markdown(t("overview.method"))
+    st.caption(t("overview.method_error"))
+    st.caption(context.scenario_caption(scenario))
 sampling_note(scenario)
 
-st.subheader("Headline numbers per rail")
-table_with_downloads(kpi.with_columns(pl.col(c).round(4) for c in kpi.columns if c != "metric"), f"kpis-{scenario.run_id}")
-st.caption(
-    "Error % = (rail − truth) / truth. The baseline counts a returning visitor once per day (its salt rotates daily) "
-    "and sees every order (orders are server-side facts); the modelled estimate scales full-stack conversions "
-    "(plus cookieless pings) by the page views the baseline saw, per region and device."
-)
-st.altair_chart(charts.rail_counts(kpi))
-st.caption("What each rail records of the same visitors: counts per rail, next to the truth.")
+st.subheader(t("overview.counts_title"))
+takeaway(story.counts_takeaway(kpi))
+show(charts.rail_counts(kpi, pinned_kpi))
+note(t("overview.counts_note") + (" " + t("overview.pinned_note") if pinned_kpi is not None else ""))
+table_with_downloads(rounded(kpi), f"kpis-{scenario.run_id}")
 
-st.subheader("Where the full stack loses visitors")
-wf = overview.waterfall(scenario)
-st.altair_chart(charts.waterfall(wf))
-st.caption("From every visitor to the visitors (device ids) the full stack counts: who never decided, refused, was blocked, or was split by a cookie reset.")
+st.subheader(t("overview.waterfall_title"))
+takeaway(story.waterfall_takeaway(wf))
+show(charts.waterfall(wf))
+note(t("overview.waterfall_note"))
 table_with_downloads(wf, f"waterfall-{scenario.run_id}")

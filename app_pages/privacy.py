@@ -8,88 +8,86 @@ from engine.datasets import calibration, source_note
 from engine.privacy import K_THRESHOLD
 from ui import context
 from ui.charts import privacy as charts
+from ui.charts import theme
 from ui.components.downloads import rounded, table_with_downloads
 from ui.components.fingerprint_populations import fingerprint_populations
 from ui.components.privacy_demos import crack_demo, one_in_n, visitor_picker
+from ui.present import note, show_data
 from ui.services import privacy
+from ui.words import num, pct, t
 
 scenario = context.scenario()
 run = scenario.run_id
-st.title("Privacy leaks")
-st.markdown(
-    "What the data gives away even when no name is stored: how unique a browser's **fingerprint** is, how few "
-    "visitors share what each rail keeps (**k-anonymity**), who can **follow a visitor from one day to the next**, "
-    "and why a **hash without a secret key** is reversed by simply trying every possible input."
-)
-st.caption(context.scenario_caption(scenario))
-
-st.subheader("Browser fingerprints")
 fp = privacy.fingerprints(scenario)
+k_table, steps = privacy.quasi_identifiers(scenario)
+link = privacy.linkability(scenario)
+below_k = dict(zip(k_table["rail"], k_table["share_below_k"], strict=True))
+linked = dict(zip(link["method"], link["share_linked"], strict=True))
+
+st.title(t("privacy.title"))
+st.markdown(t("privacy.lead", unique=pct(fp["unique_share"]), browsers=num(fp["browsers"]), k=K_THRESHOLD,
+              baseline_k=pct(below_k["baseline"]), fullstack_k=pct(below_k["fullstack"]), fp_link=pct(linked["cookieless fingerprint"])))
+note(context.scenario_caption(scenario))
+with st.expander(t("privacy.method_title")):
+    st.markdown(t("privacy.method"))
+
+st.subheader(t("privacy.fp_heading"))
 shares = calibration()["fingerprint"]["unique_share"]
+st.markdown(t("privacy.fp_lead", simulated=pct(fp["unique_share"], 1), panopticlick=pct(shares["panopticlick"], 1),
+              amiunique=pct(shares["amiunique"], 1)))
 c = st.columns(3)
-c[0].metric("Unique fingerprints (simulated)", f"{fp['unique_share']:.1%}", help=f"Among this run's {fp['browsers']:,} simulated browsers, all 12 attributes.")
-c[1].metric("Panopticlick (published, n=470,161)", f"{shares['panopticlick']:.1%}")
-c[2].metric("AmIUnique (published, n=118,934)", f"{shares['amiunique']:.1%}")
-st.caption(f"{source_note('fingerprint', 'unique_share')} Both studies sampled privacy-aware visitors of a test site; "
-           "below, the same comparison for ordinary visitors of a popular website.")
-st.altair_chart(charts.entropy_chart(fp["entropy"]))
-st.caption("Entropy of each fingerprint attribute in the simulated population (bits), beside the published values.")
-st.caption(f"{source_note('fingerprint', 'entropy_bits')} 'One in X' = 2^bits: how many browsers an average value of "
-           "the attribute hides you among. The simulated user-agent build tokens, plugin lists and Accept-Language variants follow "
-           "the era of these studies (2010–2016) so the bits compare; today's browsers freeze most of them, and a population "
-           "with many phones (which list no plugins) carries fewer plugin bits.")
-table_with_downloads(rounded(fp["entropy"], 2), f"fingerprint-entropy-{run}")
-st.altair_chart(charts.histogram_chart(fp["histogram"]))
-st.caption("How many browsers share each simulated browser's exact fingerprint (its anonymity set).")
-st.markdown("**Volunteers or a general audience?**")
+c[0].metric(t("privacy.fp_unique"), pct(fp["unique_share"], 1), help=t("privacy.fp_unique_help", browsers=num(fp["browsers"])))
+c[1].metric(t("privacy.fp_panopticlick"), pct(shares["panopticlick"], 1))
+c[2].metric(t("privacy.fp_amiunique"), pct(shares["amiunique"], 1))
+theme.show(charts.entropy_chart(fp["entropy"]))
+note(t("privacy.entropy_note"))
+theme.show(charts.histogram_chart(fp["histogram"]))
+note(t("privacy.histogram_note"))
+with st.expander(t("privacy.sources_title")):
+    st.caption(t("privacy.fp_sources", source=source_note("fingerprint", "unique_share")))
+    st.caption(t("privacy.entropy_method", source=source_note("fingerprint", "entropy_bits")))
+with show_data():
+    table_with_downloads(rounded(fp["entropy"], 2), f"fingerprint-entropy-{run}")
+st.markdown(f"**{t('privacy.populations_heading')}**")
 fingerprint_populations(scenario)
 
-st.subheader("Your simulated browser is one in N")
+st.subheader(t("privacy.one_heading"))
 visitor = visitor_picker(privacy.visitor_options(scenario))
 rarity, country = privacy.rarity(scenario, visitor)
+rarest = rarity.head(rarity.height - 2).drop_nulls("value").sort("one_in", descending=True).row(0, named=True)
+st.markdown(t("privacy.one_lead", one_in=num(rarity.filter(pl.col("attribute") == "all together (measured)")["one_in"][0]),
+              attribute=rarest["attribute"].replace("_", " "), attribute_one_in=num(rarest["one_in"])))
 one_in_n(rarity)
-st.altair_chart(charts.rarity_chart(rarity))
-st.caption("Bits of surprise per attribute for this visitor: log2 of how many browsers there are per browser sharing its value.")
-table_with_downloads(rounded(rarity), f"one-in-n-{run}-{visitor}")
-st.caption("Adding the bits as if the attributes were independent overstates uniqueness: the user agent largely fixes "
-           "platform, WebGL renderer and fonts, as it does in the simulator's device profiles.")
+theme.show(charts.rarity_chart(rarity))
+note(t("privacy.rarity_note"))
+note(t("privacy.rarity_method"))
+with show_data():
+    table_with_downloads(rounded(rarity), f"one-in-n-{run}-{visitor}")
 
-st.subheader("Quasi-identifiers per rail: k-anonymity")
-k_table, steps = privacy.quasi_identifiers(scenario)
-st.altair_chart(charts.k_chart(k_table))
-st.caption(f"Share of each rail's visitor records whose combination of stored quasi-identifiers fewer than {K_THRESHOLD} true visitors share.")
-table_with_downloads(rounded(k_table), f"k-anonymity-{run}")
-st.caption("k is the smallest number of true visitors sharing one combination (1 = someone is singled out). The full stack's "
-           "device id singles out every consenting visitor by design: it is a pseudonym, and pseudonymous data is personal data.")
-st.markdown("**What each masking step buys** (records of country, IPv4, user agent and day, from the truth):")
-st.altair_chart(charts.steps_chart(steps))
-st.caption(f"Share of visitor-days in groups of fewer than {K_THRESHOLD} visitors after each masking step.")
-table_with_downloads(rounded(steps), f"masking-steps-{run}")
+st.subheader(t("privacy.k_heading"))
+st.markdown(t("privacy.k_lead", baseline=pct(below_k["baseline"]), fullstack=pct(below_k["fullstack"]), k=K_THRESHOLD))
+theme.show(charts.k_chart(k_table))
+note(t("privacy.k_note", k=K_THRESHOLD))
+note(t("privacy.k_method"))
+st.markdown(t("privacy.steps_lead", first=pct(steps["share_below_k"][0]), last=pct(steps["share_below_k"][-1]), k=K_THRESHOLD))
+theme.show(charts.steps_chart(steps))
+note(t("privacy.steps_note", k=K_THRESHOLD))
+with show_data():
+    table_with_downloads(rounded(k_table), f"k-anonymity-{run}")
+    table_with_downloads(rounded(steps), f"masking-steps-{run}")
 
-st.subheader("Linkability across days")
-link = privacy.linkability(scenario)
-st.altair_chart(charts.link_chart(link))
-st.caption("Share of returning visitors' day-to-next-active-day visits each method ties to the same person.")
-table_with_downloads(rounded(link), f"linkability-{run}")
-daily, fixed = (link.filter(pl.col("method") == f"baseline, {s} salt")["share_linked"][0] for s in ("daily", "fixed"))
-fp_share = link.filter(pl.col("method") == "cookieless fingerprint")["share_linked"][0]
-st.markdown(
-    f"With a **daily salt** the baseline links {daily:.0%} of these visits; with a **fixed salt** {fixed:.0%}: the same "
-    f"IP and user agent give the same hash every day. A cookieless tool that **fingerprints** instead links {fp_share:.0%} "
-    "despite any salt, because the fingerprint itself is the identifier."
-)
+st.subheader(t("privacy.link_heading"))
+st.markdown(t("privacy.link_lead", daily=pct(linked["baseline, daily salt"]), fixed=pct(linked["baseline, fixed salt"]),
+              fingerprint=pct(linked["cookieless fingerprint"])))
+theme.show(charts.link_chart(link))
+note(t("privacy.link_note"))
+with show_data():
+    table_with_downloads(rounded(link), f"linkability-{run}")
 
-st.subheader("Hashing is not anonymisation")
+st.subheader(t("privacy.hash_heading"))
 crack_demo(scenario, country)
 
-st.subheader("Fingerprinting without consent")
-st.markdown(
-    "A \"cookieless\" tool that reads user agent, screen, timezone, language, canvas, WebGL and fonts stores nothing on the "
-    "device, yet re-identifies returning visitors as shown above. Art. 5(3) of the ePrivacy Directive (2002/58/EC, as "
-    "amended by 2009/136/EC) requires consent for *storing* information on a user's device *or gaining access to "
-    "information already stored* there, unless strictly necessary for the service asked for. Reading device "
-    "properties through scripts is such access: the Article 29 Working Party said so for fingerprinting in Opinion 9/2014, "
-    "and the EDPB's Guidelines 2/2023 on the technical scope of Art. 5(3) confirm it. So fingerprinting needs the same "
-    "consent as a cookie, and under the GDPR a fingerprint that singles someone out is personal data. The baseline rail "
-    "avoids this by reading only what every request carries (IP, user agent) and keeping neither."
-)
+st.subheader(t("privacy.consent_heading"))
+st.markdown(t("privacy.consent_lead", fp_link=pct(linked["cookieless fingerprint"])))
+with st.expander(t("privacy.law_title")):
+    st.markdown(t("privacy.law"))

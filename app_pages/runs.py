@@ -10,66 +10,70 @@ from ui import context
 from ui.components.downloads import table_with_downloads
 from ui.components.run_admin import build_button, delete_run, import_run, show_flash
 from ui.paths import runs_dir
+from ui.present import note, show_data
 from ui.services.runs import MAX_BUILD_VISITORS, imported_kpis, listing, summary
+from ui.words import num, t
 
 scenario = context.scenario()
 root = runs_dir()
-st.title("Runs")
-st.caption("For presenters: runs built, imported or deleted here are shared by everyone using this app.")
+st.title(t("runs.title"))
+lead_box = st.container()  # filled once the listing is known: after a build on this run of the page
+note(t("runs.shared_note"))
 show_flash()
 
-st.subheader("Runs available")
+st.subheader(t("runs.available_heading"))
 runs_box = st.container()
 
-st.subheader("Build a large run")
+st.subheader(t("runs.build_heading"))
 c1, c2 = st.columns(2)
-visitors = c1.number_input("Visitors", min_value=10, max_value=MAX_BUILD_VISITORS, value=1_000_000, step=50_000,
-                           key="runs.visitors", help="Up to 2,000,000 visitors; built in chunks of 50,000, memory stays flat.")
-days = c2.number_input("Days", min_value=1, max_value=90, value=7, step=1, key="runs.days")
+visitors = c1.number_input(t("runs.visitors"), min_value=10, max_value=MAX_BUILD_VISITORS, value=1_000_000, step=50_000,
+                           key="runs.visitors", help=t("runs.visitors_help"))
+days = c2.number_input(t("runs.days"), min_value=1, max_value=90, value=7, step=1, key="runs.days")
 target = apply_overrides(scenario, {"traffic.visitors": int(visitors), "traffic.days": int(days)})
-st.caption(f"Every other knob comes from the sidebar's scenario: {summary(target.canonical_json())}. "
-           f"The run lands in `data/runs/{target.run_id}/` as Parquet, like a CLI run. Stay on this page while it "
-           "builds: touching a widget stops the build, and a stopped build leaves nothing behind.")
+note(t("runs.build_note", summary=summary(target.canonical_json()), run_id=target.run_id))
 build_button(target)
 
 runs, problems = listing()
 labels = dict(zip(runs["run_id"].to_list(), runs["scenario"].to_list()))
+with lead_box:
+    counts = {"runs": num(runs.height), "on_disk": num(runs["in_data_runs"].sum()), "imported": num(runs["imported"].sum())}
+    lead = t("runs.lead_empty") if not runs.height else t("runs.lead_one" if runs.height == 1 else "runs.lead", **counts)
+    st.markdown(lead + (t("runs.lead_problems", n=num(len(problems))) if problems else ""))
 with runs_box:
     if problems:
-        many = len(problems) != 1
-        st.warning(f"{len(problems)} folder{'s' if many else ''} under `{root}` cannot be used as a run and "
-                   f"{'are' if many else 'is'} left out (delete {'them' if many else 'it'} below):\n"
-                   + "\n".join(f"- `{run_id}`: {why}" for run_id, why in problems.items()))
+        st.warning(t("runs.problems", n=len(problems), root=root) + "\n"
+                   + "\n".join(t("runs.problem_item", run_id=run_id, why=why) for run_id, why in problems.items()))
     if runs.height:
-        table_with_downloads(runs, "runs", column_config={"created_at": st.column_config.DatetimeColumn("created_at")})
+        with show_data():
+            table_with_downloads(runs, "runs", column_config={"created_at": st.column_config.DatetimeColumn("created_at")})
     else:
-        st.info("No runs yet: build one below, or with the CLI: `python -m simulators generate --out data/runs`.")
-    st.caption(f"Parquet run folders under `{root}` (CLI or built here), runs built by this app process and runs "
-               "imported into its DuckDB; row counts are each run's own, as recorded when it was written.")
+        st.info(t("runs.none_yet"))
+    note(t("runs.listing_note", root=root))
 
-st.subheader("Import a run into the app")
+st.subheader(t("runs.import_heading"))
 on_disk = runs.filter(pl.col("in_data_runs"))["run_id"].to_list()
-pick = st.selectbox("Run folder in data/runs", on_disk, index=None, key="runs.import_id",
-                    format_func=lambda r: f"{r} · {labels.get(r, '')}", placeholder="Choose a run folder")
-st.button("Import", key="runs.import", on_click=import_run, args=(pick,), disabled=pick is None)
+pick = st.selectbox(t("runs.import_pick"), on_disk, index=None, key="runs.import_id",
+                    format_func=lambda r: f"{r} · {labels.get(r, '')}", placeholder=t("runs.import_placeholder"))
+st.button(t("runs.import_button"), key="runs.import", on_click=import_run, args=(pick,), disabled=pick is None)
 
 imported = runs.filter(pl.col("imported"))["run_id"].to_list()
 if imported:
-    view = st.selectbox("Imported run", imported, key="runs.view_id", format_func=lambda r: f"{r} · {labels.get(r, '')}")
+    view = st.selectbox(t("runs.imported_pick"), imported, key="runs.view_id", format_func=lambda r: f"{r} · {labels.get(r, '')}")
     try:
         kpi = imported_kpis(view)
     except (store.StoreError, ValueError) as err:  # imports are checked; this keeps the page up if one slips through
-        st.error(f"The KPIs of run {view} cannot be computed: {err}")
+        st.error(t("runs.kpi_error", run_id=view, error=err))
     else:
-        table_with_downloads(kpi.with_columns(pl.col(c).round(4) for c in kpi.columns if c != "metric"), f"kpis-imported-{view}")
-    st.caption("Headline numbers per rail of the imported run, computed from its own tables read back from the app's "
-               "DuckDB. Error % = (rail − truth) / truth.")
+        v = kpi.filter(pl.col("metric") == "visitors").row(0, named=True)
+        st.markdown(t("runs.kpi_lead", run_id=view, truth=num(v["truth"]), fullstack=num(v["fullstack"]), baseline=num(v["baseline"])))
+        with show_data():
+            table_with_downloads(kpi.with_columns(pl.col(c).round(4) for c in kpi.columns if c != "metric"), f"kpis-imported-{view}")
+    note(t("runs.kpi_note"))
 
-st.subheader("Delete a run")
+st.subheader(t("runs.delete_heading"))
 # Folders that cannot be used as runs can be deleted here too, so a bad one never has to stay.
-labels |= {run_id: "cannot be used as a run" for run_id in problems}
-doomed = st.selectbox("Run to delete", [*runs["run_id"].to_list(), *problems], index=None, key="runs.delete_id",
-                      format_func=lambda r: f"{r} · {labels.get(r, '')}", placeholder="Choose a run")
-confirm = st.checkbox("Yes, delete this run for everyone: its folder under data/runs and its copy in the app's DuckDB.",
-                      key="runs.confirm_delete", disabled=doomed is None)
-st.button("Delete run", key="runs.delete", on_click=delete_run, args=(doomed,), disabled=doomed is None or not confirm)
+labels |= {run_id: t("runs.unusable") for run_id in problems}
+doomed = st.selectbox(t("runs.delete_pick"), [*runs["run_id"].to_list(), *problems], index=None, key="runs.delete_id",
+                      format_func=lambda r: f"{r} · {labels.get(r, '')}", placeholder=t("runs.delete_placeholder"))
+confirm = st.checkbox(t("runs.confirm"), key="runs.confirm_delete", disabled=doomed is None)
+st.button(t("runs.delete_button"), key="runs.delete", on_click=delete_run, args=(doomed,), disabled=doomed is None or not confirm)

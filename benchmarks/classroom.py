@@ -57,10 +57,11 @@ from websockets.typing import Subprotocol
 
 from benchmarks.harness import Server, streamlit_server
 from ui.limits import learner_budget
+from ui.words import t
 
 TIMEOUT_S = 120.0
 HEARTBEAT_S = 15.0  # what the frontend sends on desktop
-TITLE = "Dual-Rail Consent Lab"
+TITLE = t("overview.title")  # the Overview's heading: the page has rendered
 SUCCESS = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_SUCCESSFULLY")
 FRAGMENT_DONE = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_FRAGMENT_RUN_SUCCESSFULLY")
 QUEUE_NOTICE = re.compile(r"(\d+) computations? (?:is|are) ahead of you")

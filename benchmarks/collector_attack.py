@@ -9,7 +9,7 @@
 - table: 100,000 distinct clients (forwarded addresses, so the collector must trust loopback:
   `--trusted-proxy 127.0.0.1` where the flag exists); the HTTP process's RSS growth.
 
-    python benchmarks/collector_attack.py [--only connections,memory,xff,table] [--wait 35] [--clients 100000]
+    PYTHONPATH=. python -m benchmarks.collector_attack [--only connections,memory,xff,table] [--wait 35] [--clients 100000]
 
 Loopback only. Runs against whatever `collector` package is importable (PYTHONPATH decides).
 """
@@ -19,53 +19,22 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
-import psutil
+
+from benchmarks import harness
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "DRCL_HASH_KEY": os.environ.get("DRCL_HASH_KEY", "5e" * 32)}
 BODY_LIMIT = 1_000_000
 
 
-class Collector:
-    def __init__(self, db: Path, *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "collector", "--db", str(db), "--port", "0", *args],
-                                     cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     start_new_session=True)
-        line = self.proc.stdout.readline() if self.proc.stdout else b""
-        m = re.search(rb"http://([\d.]+):(\d+)/", line)
-        if not m:
-            err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-            self.proc.wait()
-            raise RuntimeError(f"collector did not start: {err.strip()[-300:]}")
-        self.port = int(m.group(2))
-        self.base = f"http://127.0.0.1:{self.port}/api/v1"
-        for _ in range(600):
-            try:
-                if httpx.get(self.base + "/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        else:  # the attacks would otherwise run against nothing and fail in confusing ways
-            self.proc.kill()
-            raise RuntimeError("collector not healthy after 60 s")
-        self.ps = psutil.Process(self.proc.pid)
-
-    def rss_mb(self) -> float:
-        return self.ps.memory_info().rss / 2**20
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=60)
+def Collector(db: Path, *args: str) -> harness.Collector:
+    return harness.Collector(db, *args, env=ENV)
 
 
 def connect(port: int) -> socket.socket:
@@ -93,8 +62,7 @@ def post_head(length: int, path: str = "/api/v1/events", extra: str = "") -> byt
 
 
 def attack_connections(tmp: Path, wait: float, n: int = 20) -> None:
-    c = Collector(tmp / "conn.duckdb")
-    try:
+    with Collector(tmp / "conn.duckdb") as c:
         head = post_head(1000)
         kinds: dict[str, list[socket.socket]] = {k: [] for k in ("silent", "slow headers", "slow body", "idle keep-alive")}
         sent = {}
@@ -143,13 +111,10 @@ def attack_connections(tmp: Path, wait: float, n: int = 20) -> None:
             print(f"  {kind:16} still open: {still:3}/{len(group)}; {when}")
             for s in group:
                 s.close()
-    finally:
-        c.stop()
 
 
 def attack_memory(tmp: Path, n: int = 300) -> None:
-    c = Collector(tmp / "mem.duckdb")
-    try:
+    with Collector(tmp / "mem.duckdb") as c:
         before = c.rss_mb()
         length = BODY_LIMIT - 1
         chunk = b" " * 65536
@@ -173,8 +138,6 @@ def attack_memory(tmp: Path, n: int = 300) -> None:
               f"{answered} answered early")
         for s in socks:
             s.close()
-    finally:
-        c.stop()
 
 
 def _answered(s: socket.socket) -> bool:
@@ -185,8 +148,7 @@ def _answered(s: socket.socket) -> bool:
 
 
 def attack_xff(tmp: Path) -> None:
-    c = Collector(tmp / "xff.duckdb", "--rate-limit", "3")
-    try:
+    with Collector(tmp / "xff.duckdb", "--rate-limit", "3") as c:
         codes = []
         with httpx.Client(timeout=10) as client:
             for i in range(10):
@@ -195,8 +157,6 @@ def attack_xff(tmp: Path) -> None:
                 codes.append(r.status_code)
         print(f"xff: 10 requests from 127.0.0.1, each with another X-Forwarded-For, --rate-limit 3: "
               f"{codes.count(429)} got 429 (codes {codes})")
-    finally:
-        c.stop()
 
 
 def attack_table(tmp: Path, clients: int) -> None:

@@ -12,16 +12,13 @@ events/s is sustained: accepted events over the time from the first request to t
 (not counting the collector's start-up or the first chunk's generation).
 The Telementary plan's target (10,000 events a minute, P99 under 500 ms) is printed beside ours.
 
-    python benchmarks/collector_load.py [--visitors 60000] [--rate 20000] [--concurrency 64] [--quick]
+    PYTHONPATH=. python -m benchmarks.collector_load [--visitors 60000] [--rate 20000] [--concurrency 64] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DRCL_HASH_KEY", "5e" * 32)
 
-import httpx  # noqa: E402
 
+from benchmarks import harness  # noqa: E402
 from engine import store  # noqa: E402
 from engine.scenario import apply_overrides, load_preset  # noqa: E402
 from simulators.http_sink import HttpSink  # noqa: E402
@@ -41,40 +38,25 @@ TELEMENTARY_EVENTS_PER_S = 10_000 / 60
 TELEMENTARY_P99_MS = 500.0
 
 
-class Collector:
-    def __init__(self, db: Path, overrides: list[str]) -> None:
-        self.db = db
-        sets = [x for o in overrides for x in ("--set", o)]
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "collector", "--db", str(db), "--port", "0", "--rate-limit", "0", *sets],
-            cwd=ROOT, stdout=subprocess.PIPE,
-        )
-        self.url = re.search(rb"(http://\S+/api/v1/events)", self.proc.stdout.readline()).group(1).decode()
-        for _ in range(600):
-            try:
-                if httpx.get(self.url.removesuffix("/events") + "/health").status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError("collector did not come up")
-
-    def stop(self) -> int:
-        self.proc.terminate()
-        self.proc.wait(timeout=120)
-        con = store.connect(self.db, read_only=True)
-        try:
-            return store.query(con, "SELECT count(*) AS n FROM collector_ledger WHERE kind = 'events'")["n"][0]
-        finally:
-            con.close()
+def ledger_events(db: Path) -> int:
+    """Events the collector's ledger holds (read after it stopped)."""
+    con = store.connect(db, read_only=True)
+    try:
+        return int(store.query(con, "SELECT count(*) AS n FROM collector_ledger WHERE kind = 'events'")["n"][0])
+    finally:
+        con.close()
 
 
 def phase(name: str, scenario, overrides: list[str], tmp: Path, **sink_kw) -> dict:
-    c = Collector(tmp / f"phase-{len(list(tmp.glob('phase-*.duckdb')))}.duckdb", overrides)
-    sink = HttpSink(c.url, batch_size=100, **sink_kw)
+    sets = [x for o in overrides for x in ("--set", o)]
+    c = harness.Collector(tmp / f"phase-{len(list(tmp.glob('phase-*.duckdb')))}.duckdb", "--rate-limit", "0", *sets,
+                          log_to_terminal=True)
+    sink = HttpSink(c.events_url, batch_size=100, **sink_kw)
     t0 = time.perf_counter()
     run_to_sink(scenario, sink)
     seconds = time.perf_counter() - t0
-    in_ledger = c.stop()
+    c.stop(timeout=120)
+    in_ledger = ledger_events(c.db)
     s = sink.stats
     row = {
         "name": name, "events": s.events_accepted, "seconds": seconds, "rate": s.sustained_rate,

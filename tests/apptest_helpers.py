@@ -33,3 +33,38 @@ def metric_value(at: AppTest, label: str) -> str:
 
 def page_text(at: AppTest) -> str:
     return " ".join([c.value for c in at.caption] + [m.value for m in at.markdown])
+
+
+def outside_expanders(at: AppTest, *types: str) -> list[str]:
+    """Element types among `types` (e.g. "dataframe", "download_button") in the main area
+    but not inside an expander: in presenter mode there must be none."""
+    from streamlit.testing.v1.element_tree import Block, Expander
+
+    found: list[str] = []
+
+    def walk(node: object, hidden: bool) -> None:
+        if isinstance(node, Block):
+            for child in node.children.values():
+                walk(child, hidden or isinstance(node, Expander))
+        elif getattr(node, "type", None) in types and not hidden:
+            found.append(node.type)
+
+    walk(at.main, False)
+    return found
+
+
+def first_text(at: AppTest) -> str:
+    """The first thing the main area shows under the page's title: the page's lead sentence."""
+    from streamlit.testing.v1.element_tree import Block
+
+    def leaves(node: object):  # in the order the page shows them, through plain containers
+        if isinstance(node, Block):
+            for child in node.children.values():
+                yield from leaves(child)
+        elif getattr(node, "type", None) not in ("empty", "component_instance"):  # nothing a person sees
+            yield node
+
+    shown = list(leaves(at.main))
+    kinds = [getattr(n, "type", None) for n in shown]
+    assert kinds[0] == "title" and kinds[1] == "markdown", kinds[:3]
+    return shown[1].value

@@ -128,7 +128,10 @@ def as_number(text: str) -> float:
 
 def choose(page: Page, label: str, option: str) -> None:
     """Pick an option in the selectbox with this label (Streamlit draws it as a combobox)."""
-    page.get_by_role("combobox", name=label, exact=True).click()
+    box = page.get_by_role("combobox", name=label, exact=True)
+    # Scrolled into view first: a click that scrolls the sidebar opens the menu and closes it again.
+    box.scroll_into_view_if_needed()
+    box.click()
     page.get_by_role("option", name=option, exact=True).click()
 
 

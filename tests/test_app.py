@@ -20,13 +20,14 @@ def _metrics(at) -> dict[str, str]:
 
 
 def test_overview_renders_numbers_and_charts(app):
-    assert list(_metrics(app)) == ["Visitors (truth)", "Baseline visitors", "Full-stack visitors", "Modelled conversions"]
-    assert _metrics(app)["Visitors (truth)"] == "20,000"
+    assert list(_metrics(app)) == ["Truth: visitors", "Privacy baseline: visitors", "Full stack: visitors"]
+    assert _metrics(app)["Truth: visitors"] == "20,000"
     specs = [json.loads(c.proto.spec) for c in app.get("vega_lite_chart")]
     assert len(specs) == 2
     # Rail colours are the shared ones, in the same order on every page.
-    colour = specs[0]["encoding"]["color"]["scale"]
-    assert colour["domain"][:3] == ["truth", "baseline", "fullstack"]
+    colour = specs[0]["layer"][0]["encoding"]["color"]["scale"]
+    assert colour["domain"] == ["baseline", "fullstack", "modelled"]
+    assert colour["range"] == ["#2e7d32", "#1565c0", "#ef6c00"]
     assert len(app.dataframe) == 2
     assert len(app.get("download_button")) == 4
 
@@ -43,8 +44,8 @@ def test_banner_moves_the_full_stack_not_the_truth():
     at.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
     after = _metrics(at)
     assert not at.exception
-    assert after["Visitors (truth)"] == before["Visitors (truth)"]
-    assert int(after["Full-stack visitors"].replace(",", "")) > int(before["Full-stack visitors"].replace(",", ""))
+    assert after["Truth: visitors"] == before["Truth: visitors"]
+    assert int(after["Full stack: visitors"].replace(",", "")) > int(before["Full stack: visitors"].replace(",", ""))
 
 
 def test_preset_switch_and_reset():

@@ -33,7 +33,7 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 PASSWORD = "browser-test-password"
 # The pages other than Overview and Runs may be placeholders: only generic checks for them.
 PAGES = ["dashboard", "consent_impact", "funnels", "attribution", "live", "data_rights", "data_quality", "privacy", "identity", "profiles", "copy_tests"]
-BANNER = "banner"
+BANNER = "Banner"
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_every_page_renders(server, browser):
     open_page(page, base + "/")
     page.locator("[data-testid='stMetricValue']").first.wait_for()
     assert_clean(page)
-    assert "Visitors (truth)" in metrics(page)
+    assert "Truth: visitors" in metrics(page)
     # Every page is in sight in the menu: collapsed, it hid the last three behind "View 3 more".
     links = page.locator("[data-testid='stSidebarNav'] [data-testid='stSidebarNavLink']")
     shown = [a.inner_text().splitlines()[-1].strip() for a in links.all() if a.is_visible()]
@@ -111,7 +111,7 @@ def test_presenter_logs_in_and_builds_a_run(server, browser):
 
     # A small build through the real st.status / st.progress path.
     for label, value in (("Visitors", "1000"), ("Days", "1")):
-        box = page.get_by_label(label, exact=True)
+        box = page.get_by_test_id("stMain").get_by_label(label, exact=True)  # the sidebar has a "Visitors" too
         box.fill(value)
         rerun_after(page, lambda box=box: box.press("Enter"))
     rerun_after(page, lambda: page.get_by_role("button", name="Build run").click())
@@ -140,11 +140,11 @@ def test_banner_moves_the_full_stack_not_the_truth_and_lives_in_the_url(server, 
     rerun_after(page, lambda: choose(page, BANNER, target))
     page.wait_for_url(re.compile(r"consent\.banner="))
     wait_idle(page)
-    expect(page.locator("[data-testid='stMetric']").filter(has_text="Full-stack visitors")
-           .locator("[data-testid='stMetricValue']")).not_to_have_text(before["Full-stack visitors"])
+    expect(page.locator("[data-testid='stMetric']").filter(has_text="Full stack: visitors")
+           .locator("[data-testid='stMetricValue']")).not_to_have_text(before["Full stack: visitors"])
     after = metrics(page)
-    assert after["Visitors (truth)"] == before["Visitors (truth)"]
-    assert as_number(after["Full-stack visitors"]) != as_number(before["Full-stack visitors"])
+    assert after["Truth: visitors"] == before["Truth: visitors"]
+    assert as_number(after["Full stack: visitors"]) != as_number(before["Full stack: visitors"])
     assert f"consent.banner={target}" in page.url
     assert_clean(page)
     shot(page, "overview-banner-changed")

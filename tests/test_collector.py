@@ -182,8 +182,7 @@ HOSTILE = [
 
 
 def test_hostile_strings_are_stored_verbatim_never_executed(tmp_path):
-    c = Collector(tmp_path / "hostile.duckdb", "--rate-limit", "0")
-    try:
+    with Collector(tmp_path / "hostile.duckdb", "--rate-limit", "0") as c:
         events = []
         for i, s in enumerate(HOSTILE):
             events.append(event(
@@ -198,8 +197,6 @@ def test_hostile_strings_are_stored_verbatim_never_executed(tmp_path):
         assert r.status_code == 202, r.text
         assert r.json()["events_stored"] == len(HOSTILE)
         assert post(c, batch([event("after-hostile")], "after")).json()["events_stored"] == 1
-    finally:
-        c.stop()
     con = store.connect(c.db, read_only=True)
     try:
         assert store.query(con, "SELECT count(*) AS n FROM collector_ledger")["n"][0] == len(HOSTILE) + 1
@@ -225,15 +222,12 @@ def test_numbers_out_of_range_are_400_not_a_server_error(collector):
 # --- the rate limit ------------------------------------------------------------------------------
 
 def test_rate_limit_answers_429_with_retry_after(tmp_path):
-    c = Collector(tmp_path / "rl.duckdb", "--rate-limit", "3")
-    try:
+    with Collector(tmp_path / "rl.duckdb", "--rate-limit", "3") as c:
         codes = [post(c, batch([event(f"rl-{i}")], f"rl-{i}")) for i in range(4)]
         assert [r.status_code for r in codes[:3]] == [202, 202, 202]
         assert codes[3].status_code == 429 and codes[3].json()["code"] == "RATE_LIMITED"
         assert int(codes[3].headers["retry-after"]) >= 1
         assert stored(c)["events"] == 3  # health is not rate limited; the refused batch wrote nothing
-    finally:
-        c.stop()
 
 
 # --- durability ----------------------------------------------------------------------------------
@@ -279,12 +273,9 @@ def test_kill_9_loses_nothing_that_was_answered_202(tmp_path):
     assert missing == []
     assert rows == len(keys)  # each stored page view is in the rail exactly once (ledger and rows commit together)
     # After a restart, re-sending everything stores nothing twice.
-    c2 = Collector(db, "--rate-limit", "0")
-    try:
+    with Collector(db, "--rate-limit", "0") as c2:
         r = post(c2, batch([event(i) for i in acked[:500]], "resend"))
         assert r.json()["events_stored"] == 0 and r.json()["duplicates"] == 500
-    finally:
-        c2.stop()
 
 
 @pytest.mark.slow
@@ -341,8 +332,7 @@ def test_collector_tables_equal_the_in_process_run(tmp_path):
 
 @pytest.mark.slow
 def test_two_runs_into_one_collector_are_both_stored_and_no_raw_id_is_kept(tmp_path):
-    c = Collector(tmp_path / "two.duckdb", "--rate-limit", "0")
-    try:
+    with Collector(tmp_path / "two.duckdb", "--rate-limit", "0") as c:
         sent = 0
         for seed in ("1", "2"):  # the simulator's event ids repeat across runs; its wire ids are scoped
             run = subprocess.run(
@@ -353,8 +343,6 @@ def test_two_runs_into_one_collector_are_both_stored_and_no_raw_id_is_kept(tmp_p
             assert run.returncode == 0, run.stderr.decode()
             sent += int(re.search(r"accepted ([\d,]+) \(already stored 0\)", run.stderr.decode()).group(1).replace(",", ""))
         assert stored(c)["events"] == sent
-    finally:
-        c.stop()
     con = store.connect(c.db, read_only=True)
     try:
         keys = store.query(con, "SELECT key FROM collector_ledger WHERE kind = 'consent'")["key"].to_list()

@@ -221,8 +221,7 @@ def test_a_request_head_over_32_kb_gets_431(fast):
 
 @pytest.mark.slow
 def test_connections_beyond_the_cap_get_503_with_retry_after(tmp_path):
-    c = Collector(tmp_path / "cap.duckdb", "--limit-concurrency", "2", "--header-timeout", "5")
-    try:
+    with Collector(tmp_path / "cap.duckdb", "--limit-concurrency", "2", "--header-timeout", "5") as c:
         time.sleep(0.3)  # the helper's health checks have closed their connections
         held = [connect(c) for _ in range(2)]  # silent, well within the header timeout
         time.sleep(0.3)
@@ -240,14 +239,11 @@ def test_connections_beyond_the_cap_get_503_with_retry_after(tmp_path):
             h.close()
         time.sleep(0.3)
         assert httpx.get(c.base + "/health", timeout=10).status_code == 200  # room again
-    finally:
-        c.stop()
 
 
 @pytest.mark.slow
 def test_bodies_in_memory_are_capped_and_the_room_comes_back(tmp_path):
-    c = Collector(tmp_path / "budget.duckdb", "--body-memory", "1", "--rate-limit", "0")
-    try:
+    with Collector(tmp_path / "budget.duckdb", "--body-memory", "1", "--rate-limit", "0") as c:
         big = b'{"pad": "' + b"a" * 599_000 + b'"}'
         a = connect(c)  # 599,000 bytes of a body, then nothing: held in memory, the budget's 1 MB nearly used
         a.setblocking(True)
@@ -263,15 +259,12 @@ def test_bodies_in_memory_are_capped_and_the_room_comes_back(tmp_path):
         status, _, body = response(request(b, head(length=len(big)) + big))
         b.close()
         assert status == 400 and body["code"] == "VALIDATION_ERROR"  # read in full this time
-    finally:
-        c.stop()
 
 
 @pytest.mark.slow
 def test_300_bodies_stalled_just_under_1_mb_hold_bounded_memory(tmp_path):
     """Before: the HTTP process grew from 187 to 525 MB (here: 156 -> 469 MB, +313 MB)."""
-    c = Collector(tmp_path / "mem.duckdb", "--body-memory", "16", "--body-timeout", "20")
-    try:
+    with Collector(tmp_path / "mem.duckdb", "--body-memory", "16", "--body-timeout", "20") as c:
         rss = psutil.Process(c.proc.pid).memory_info().rss
         length = wire.MAX_BODY_BYTES - 1
         chunk = b" " * 65536
@@ -306,8 +299,6 @@ def test_300_bodies_stalled_just_under_1_mb_hold_bounded_memory(tmp_path):
         time.sleep(0.5)
         r = httpx.post(c.events_url, json=batch([event("after-mem")]), timeout=10)
         assert r.status_code == 202  # the room came back when the stalled clients went
-    finally:
-        c.stop()
 
 
 # --- proxy headers -----------------------------------------------------------------------------
@@ -321,23 +312,17 @@ def _codes(c: Collector, forwarded: list[str]) -> list[int]:
 @pytest.mark.slow
 def test_x_forwarded_for_from_loopback_does_not_dodge_the_rate_limit(tmp_path):
     """Before: uvicorn trusted X-Forwarded-For from 127.0.0.1, so each new value was a new client."""
-    c = Collector(tmp_path / "xff.duckdb", "--rate-limit", "3")
-    try:
+    with Collector(tmp_path / "xff.duckdb", "--rate-limit", "3") as c:
         assert _codes(c, [f"203.0.113.{i}" for i in range(1, 6)]) == [400, 400, 400, 429, 429]
-    finally:
-        c.stop()
 
 
 @pytest.mark.slow
 def test_a_trusted_proxy_names_the_client_and_nobody_else_does(tmp_path):
-    c = Collector(tmp_path / "proxy.duckdb", "--rate-limit", "3", "--trusted-proxy", "127.0.0.1")
-    try:
+    with Collector(tmp_path / "proxy.duckdb", "--rate-limit", "3", "--trusted-proxy", "127.0.0.1") as c:
         assert _codes(c, ["203.0.113.1"] * 4) == [400, 400, 400, 429]
         assert _codes(c, ["203.0.113.2"]) == [400]  # another client behind the proxy has its own bucket
         # the proxy appends what it saw: an address the client wrote in front changes nothing
         assert _codes(c, ["198.51.100.7, 203.0.113.1"]) == [429]
-    finally:
-        c.stop()
     c = Collector(tmp_path / "other.duckdb", "--rate-limit", "3", "--trusted-proxy", "192.0.2.10")
     try:  # loopback is not the trusted proxy: its X-Forwarded-For is ignored
         assert _codes(c, [f"203.0.113.{i}" for i in range(1, 5)]) == [400, 400, 400, 429]
@@ -397,8 +382,7 @@ def test_a_refilled_bucket_is_dropped_and_limits_still_hold():
 def test_the_rate_limit_table_shrinks_on_a_real_server(tmp_path):
     """2,000 clients behind a trusted proxy: at 1,000 requests a minute a bucket is full again 60 ms
     after one request, so the table keeps only the last moments' clients."""
-    c = Collector(tmp_path / "table.duckdb", "--trusted-proxy", "127.0.0.1")
-    try:
+    with Collector(tmp_path / "table.duckdb", "--trusted-proxy", "127.0.0.1") as c:
         with socket.create_connection(("127.0.0.1", port(c)), timeout=10) as s:
             for start in range(0, 2000, 50):  # pipelined, 50 at a time
                 s.sendall(b"".join(head(length=1, X_Forwarded_For=f"10.0.{i >> 8}.{i & 255}") + b"x"
@@ -412,8 +396,6 @@ def test_the_rate_limit_table_shrinks_on_a_real_server(tmp_path):
         time.sleep(0.2)
         _codes(c, ["10.1.0.1"])
         assert httpx.get(c.base + "/health", timeout=10).json()["rate_limit_clients"] == 1
-    finally:
-        c.stop()
 
 
 # --- content types -----------------------------------------------------------------------------

@@ -140,8 +140,7 @@ KEY = "k3y-for-the-tests-0123456789abcdef"
 def test_api_keys_are_required_except_for_health(tmp_path):
     keyfile = tmp_path / "keys.txt"
     keyfile.write_text(f"# collector keys\n\n{KEY}\nanother-key-0123456789\n")
-    c = Collector(tmp_path / "c.duckdb", "--api-keys", str(keyfile), "--rate-limit", "10")
-    try:
+    with Collector(tmp_path / "c.duckdb", "--api-keys", str(keyfile), "--rate-limit", "10") as c:
         raw = (FIXTURES / "events_request.json").read_bytes()
         for headers, why in (({}, "missing"), ({"X-API-Key": KEY[:-1]}, "not valid"), ({"X-API-Key": KEY + "x"}, "not valid")):
             r = post(c, raw, **headers)
@@ -158,8 +157,6 @@ def test_api_keys_are_required_except_for_health(tmp_path):
         # Wrong keys use up the client's rate limit (10 a minute) like any request: guessing is throttled.
         codes = [post(c, raw, **{"X-API-Key": f"guess-{i:016d}"}).status_code for i in range(10)]
         assert 401 in codes and codes[-1] == 429
-    finally:
-        c.stop()
 
 
 def test_api_keys_are_held_only_as_keyed_digests():

@@ -17,8 +17,8 @@ from pathlib import Path
 import jsonschema
 import polars as pl
 import pytest
-import uvicorn
 from collector_helpers import ENV, ROOT
+from loopback import LoopbackServer
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -233,17 +233,11 @@ class Recorder:
             return JSONResponse({"status": "healthy"})
 
         app = Starlette(routes=[Route("/{path:path}", post, methods=["POST"]), Route("/{path:path}", get, methods=["GET"])])
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.base = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
+        self.http = LoopbackServer(app)
+        self.base = self.http.base
 
     def close(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.http.close()
 
 
 def test_cli_segment_run_reaches_a_server_that_validates_segments_fields():

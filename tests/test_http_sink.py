@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-import uvicorn
 from collector_helpers import ENV, ROOT, Collector
 from conftest import small
+from loopback import LoopbackServer
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -57,17 +57,11 @@ class ScriptedServer:
         app = Starlette(routes=[Route("/api/v1/events", handle, methods=["POST"]),
                                 Route("/api/v1/consent", handle, methods=["POST"]),
                                 Route("/api/v1/health", health)])
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/api/v1/events"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
+        self.http = LoopbackServer(app)
+        self.url = f"{self.http.base}/api/v1/events"
 
     def close(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.http.close()
 
 
 @pytest.fixture(scope="module")
@@ -186,13 +180,10 @@ def test_bad_http_options_exit_2(bad):
 
 @pytest.mark.slow
 def test_open_model_rate_paces_the_sender(scenario, tmp_path):
-    c = Collector(tmp_path / "rate.duckdb", "--rate-limit", "0")
-    try:
+    with Collector(tmp_path / "rate.duckdb", "--rate-limit", "0") as c:
         t0 = time.monotonic()
         sink = send(scenario, c.events_url, rate=1500.0, batch_size=100, linger=0.05)
         elapsed = time.monotonic() - t0
-    finally:
-        c.stop()
     n = sink.stats.events_accepted
     assert sink.lost == 0 and n > 1500
     # ~75 events a batch at 1,500/s with 50 ms linger; the last batch is due at n/1500 s.

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine import attribution
 from engine.scenario import DEFAULT_PRESET, load_preset
+from ui import words
 from ui.charts.theme import LABELS
 
 PAGE = "app_pages/attribution.py"
@@ -46,7 +47,7 @@ def test_page_renders_charts_and_a_computed_takeaway(page):
     assert (m.group(4) == "more") == (row["share_error"] > 0)
     worst = data.filter(pl.col("rail") != LABELS["truth"])["share_error"].abs().max()
     assert math.isclose(abs(row["share_error"]), worst, abs_tol=1e-4)
-    assert f"banner `{load_preset(DEFAULT_PRESET).consent.banner}`" in lead
+    assert f"banner “{words.t('consent_impact.banner_' + load_preset(DEFAULT_PRESET).consent.banner)}”" in lead
     specs = chart_specs(at)
     assert len(specs) == 2
     assert specs[0]["encoding"]["x"]["field"] == "share" and specs[0]["encoding"]["color"]["field"] == "rail"
@@ -90,4 +91,4 @@ def test_sidebar_banner_moves_the_full_stack_not_the_truth():
     assert before.filter(pl.col("rail") == truth).equals(after.filter(pl.col("rail") == truth))
     fs = LABELS["fullstack"]
     assert not before.filter(pl.col("rail") == fs).equals(after.filter(pl.col("rail") == fs))
-    assert "banner `no_reject`" in _lead(at)
+    assert "banner “No Reject button”" in _lead(at)

@@ -94,8 +94,10 @@ def test_two_banners_side_by_side_share_the_truth():
     at.selectbox(key="ci.banner_b").set_value(at.selectbox(key="ci.banner_a").value).run()
     same = _frame(at, "metric", "truth", "a", "b")
     assert (same["a"] == same["b"]).all()
-    chart = next(s for s in _specs(at) if "column" in s.get("encoding", {}))
-    assert chart["encoding"]["column"]["field"] == "metric" and chart["mark"]["type"] == "bar"
+    # Horizontal bars per KPI (they fit a phone), one per banner, as a share of the truth.
+    chart = next(s["layer"][0] for s in _specs(at) if "layer" in s and s["layer"][0]["encoding"].get("yOffset", {}).get("field") == "series")
+    assert chart["encoding"]["y"]["field"] == "what" and chart["encoding"]["x"]["field"] == "share" and chart["mark"]["type"] == "bar"
+    assert "same design" in _texts(at)
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +113,7 @@ def test_funnel_page_renders_per_rail(funnel_page):
     assert list(table[table["rail"] == "truth"]["event"]) == SHOP["funnel"]
     specs = _specs(at)
     bars = [s for s in specs if s["mark"]["type"] == "bar" and s["encoding"]["x"]["field"] == "event"]
-    assert bars and bars[0]["encoding"]["xOffset"]["field"] == "rail" and bars[0]["encoding"]["y"]["field"] == "users"
+    assert bars and bars[0]["encoding"]["xOffset"]["field"] == "slot" and bars[0]["encoding"]["y"]["field"] == "users"
     assert bars[0]["encoding"]["color"]["scale"]["domain"] == ["truth", "baseline", "fullstack"]
     assert any(s["mark"]["type"] == "line" for s in specs)
     breakdown = _frame(at, "rail", "dimension", "value", "users")
@@ -142,3 +144,60 @@ def test_empty_step_selection_shows_a_message():
     assert not at.exception
     assert any("Pick at least one step" in i.value for i in at.info)
     assert len(at.get("vega_lite_chart")) == 0
+
+
+def _pinned_app(page: str) -> AppTest:
+    """The page on the small scenario with banner no_reject, the default banner's scenario pinned."""
+    from conftest import SMALL, small
+
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    from ui import pin
+
+    for k, v in {**SMALL, "consent.banner": "no_reject"}.items():
+        at.query_params[k] = str(v)
+    at.query_params["pin"] = pin.encode("eu_shop", small())
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception
+    assert at.session_state["scenario"].consent.banner == "no_reject"
+    return at
+
+
+def _chart_rows(at: AppTest, marker: str) -> list[dict]:
+    import pyarrow as pa
+
+    chart = next(c for c in at.get("vega_lite_chart") if marker in c.proto.spec)
+    return pa.ipc.open_stream(chart.proto.datasets[0].data.data).read_all().to_pylist()
+
+
+def test_consent_headline_carries_deltas_and_faint_pinned_bars():
+    from conftest import small
+
+    from engine import metrics
+    from engine.scenario import apply_overrides
+    from simulators.run import build_run
+    from simulators.traffic import generate_traffic
+    from ui.words import signed
+
+    def kpi(s):
+        return {r["metric"]: r for r in metrics.kpi_table(build_run(s, generate_traffic(s)), s).iter_rows(named=True)}
+
+    at = _pinned_app(CONSENT_PAGE)
+    before, after = kpi(small()), kpi(apply_overrides(small(), {"consent.banner": "no_reject"}))
+    full = next(m for m in at.metric if m.label == "Full-stack visitors")
+    assert full.proto.delta == f"{signed(after['visitors']['fullstack'] - before['visitors']['fullstack'])} vs pinned"
+    assert next(m for m in at.metric if m.label == "Visitors (truth)").proto.delta == "0 vs pinned"
+    rows = _chart_rows(at, "slot")
+    assert {r["scenario"] for r in rows} == {"pinned", "current"}
+    assert "Against the pinned scenario" in _texts(at)
+
+
+def test_funnel_draws_the_pinned_full_stack_beside_the_current_one():
+    at = _pinned_app(FUNNEL_PAGE)
+    rows = _chart_rows(at, "slot")
+    pinned = [r for r in rows if r["scenario"] == "pinned"]
+    current = {r["step"]: r["users"] for r in rows if r["scenario"] == "current" and r["rail"] == "fullstack"}
+    assert pinned and all(r["rail"] == "fullstack" for r in pinned)
+    # No Reject button on the banner: more consent, more full-stack users at the first step than pinned.
+    assert current[1] > next(r["users"] for r in pinned if r["step"] == 1)
+    assert "Against the pinned scenario" in _texts(at)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from apptest_helpers import chart_specs as _specs
+from apptest_helpers import first_text, open_page
 from apptest_helpers import metric_value as _metric
-from apptest_helpers import open_page
 from apptest_helpers import table_with as _frame
 from streamlit.testing.v1 import AppTest
 
 from engine import bandit
+from ui.services import copy_tests
+from ui.words import num, pct
 
 PAGE = "app_pages/copy_tests.py"
 
@@ -45,7 +47,9 @@ def test_page_renders_charts_tables_and_sources(page):
     assert len(layered) == 2 and all(m == {"area", "line"} for m in marks)  # regret: mean line and band
     colour_fields = {s["layer"][0]["encoding"]["color"]["field"] for s in layered}
     assert colour_fields == {"policy", "rail"}
-    assert any("facet" in s and s["spec"]["mark"]["type"] == "area" for s in specs)  # allocation over time
+    # allocation over time: one chart per policy, each as wide as the page (a facet scrolled sideways on a phone)
+    areas = [s for s in specs if s.get("mark", {}).get("type") == "area"]
+    assert len(areas) == len(bandit.POLICIES) and not any("facet" in s or "width" in s for s in specs)
     assert any(s.get("encoding", {}).get("y", {}).get("field") == "density" for s in specs)
     p_best = [s for s in specs if s.get("encoding", {}).get("y", {}).get("field") == "p_best"]
     assert p_best and p_best[0]["encoding"]["xOffset"]["field"] == "rail"
@@ -60,6 +64,22 @@ def test_page_renders_charts_tables_and_sources(page):
     assert "matbakh data-platform spec" in text and "illustrative assumptions" in text
     assert "computed from the run" in text
     assert len(at.get("download_button")) == 2 * len(at.dataframe)
+
+
+def test_page_leads_with_the_best_text_and_what_the_full_stack_sees(page):
+    at = page
+    prob = copy_tests.problem(at.session_state["scenario"])
+    arms = bandit.arm_table(prob).to_pandas().set_index("arm")
+    truth_best, fullstack_best = arms["true_rate"].idxmax(), arms["fullstack_rate"].idxmax()
+    lead = first_text(at)
+    assert f"**“{arms.loc[truth_best, 'text']}”**" in lead and f"**“{arms.loc[fullstack_best, 'text']}”**" in lead
+    assert f"**{pct(bandit.observed_share(prob))}** of sessions" in lead
+    assert _metric(at, "Order rate of the best text (truth)") == pct(arms.loc[truth_best, "true_rate"], 2)
+    # the regret sentence names the policies with the least and most regret on the chosen rail
+    results = _results(at).xs("fullstack", level="rail")["cumulative_regret"]
+    regret = next(m.value for m in at.markdown if "loses the fewest orders" in m.value)
+    assert f"**{bandit.POLICY_LABELS[results.idxmin()]}**" in regret and f"**{bandit.POLICY_LABELS[results.idxmax()]}**" in regret
+    assert f"**{num(results.min(), 1)}**" in regret
 
 
 def test_rails_in_the_results(page):
@@ -78,7 +98,7 @@ def test_consent_knob_moves_the_full_stack_not_the_truth(page):
     at = page
     before_share = float(_metric(at, "Sessions whose order the full stack sees").rstrip("%"))
     before = _results(at)
-    truth_best = _metric(at, "Best variant (truth)")
+    truth_best = _metric(at, "Order rate of the best text (truth)")
     at.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
     assert not at.exception
     after = _results(at)
@@ -87,7 +107,7 @@ def test_consent_knob_moves_the_full_stack_not_the_truth(page):
     assert after.loc[("thompson", "fullstack"), "observed"] != before.loc[("thompson", "fullstack"), "observed"]
     for rail in ("truth", "baseline"):  # the truth does not move, nor does the baseline (it sees every order)
         pd.testing.assert_series_equal(after.loc[("thompson", rail)], before.loc[("thompson", rail)])
-    assert _metric(at, "Best variant (truth)") == truth_best
+    assert _metric(at, "Order rate of the best text (truth)") == truth_best
 
 
 def test_rail_knob_switches_the_rail_the_policies_learn_from(page):

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pytest
-from apptest_helpers import open_page
+from apptest_helpers import first_text, open_page
 from apptest_helpers import table_with as _frame
 from streamlit.testing.v1 import AppTest
 
 from engine import schema
 from engine.consent import SIGNALS
+from ui.services import data_rights, simulation
+from ui.words import num, pct, t
 
 PAGE = "app_pages/data_rights.py"
 
@@ -54,18 +57,34 @@ def example() -> str:
     raise AssertionError("no example visitor with full-stack rows")
 
 
+def test_page_leads_with_who_the_site_can_find():
+    at = open_page(PAGE)
+    assert first_text(at) == at.markdown[0].value
+    head = data_rights.headline(at.session_state["scenario"])
+    tables = simulation.run(at.session_state["scenario"])
+    people = tables["visitors"].filter(pl.col("visitor_id") == pl.col("person_id"))
+    assert head["people"] == people.height and head["with_email"] == people["email"].count()
+    assert 0 < head["findable"] < head["with_email"] and head["baseline_rows"] == tables["baseline_events"].height
+    for n in (head["people"], head["with_email"], head["findable"], head["baseline_rows"]):
+        assert f"**{num(n)}**" in first_text(at)
+    assert f"**{pct(head['findable'] / head['with_email'])}**" in first_text(at)
+    # the method is one click away, not on the first screen
+    assert any(e.label == t("data_rights.method_title") for e in at.expander)
+
+
 def test_page_renders_policy_and_chart():
     at = open_page(PAGE)
     assert at.info and "visitor id" in at.info[0].value
-    policy = _frame(at, "level", "retention_days")
+    policy = next(df.value for df in at.dataframe if list(df.value.columns) == ["level", "retention_days", "kept"])
     shown = {lv: None if pd.isna(d) else int(d) for lv, d in zip(policy["level"], policy["retention_days"], strict=True)}
     assert shown == {lv.name: d for lv, d in schema.RETENTION_DAYS.items()}
     charts = at.get("vega_lite_chart")
     assert len(charts) == 1
-    encoding = json.loads(charts[0].proto.spec)["encoding"]
-    assert encoding["color"]["field"] == "status" and encoding["color"]["scale"]["domain"] == ["kept", "removed"]
-    assert encoding["column"]["field"] == "table" and encoding["x"]["field"] == "level_name"
-    assert encoding["x"]["sort"] == [lv.name for lv in schema.Level]
+    spec = json.loads(charts[0].proto.spec)
+    encoding = spec["encoding"]
+    assert encoding["color"]["field"] == "status" and encoding["color"]["scale"]["domain"] == [t("data_rights.kept"), t("data_rights.removed")]
+    assert encoding["y"]["field"] == "table_label" and encoding["x"]["stack"] == "normalize"
+    assert "column" not in encoding and "width" not in spec  # one chart as wide as the page: no sideways scrolling on a phone
     assert any("retention keeps" in c.value for c in at.caption)
 
 
@@ -113,15 +132,15 @@ def test_erase_is_local_to_the_session(example):
     first.button(key="dr.erase").click().run()
     assert not first.exception
     report = _frame(first, "table", "rows_before", "removed", "rows_after", "theirs_kept").set_index("table")
-    for t in ("visitors", "truth_events", "fullstack_events"):
-        assert report.loc[t, "removed"] == linked[t] > 0, t
-        assert report.loc[t, "rows_after"] == report.loc[t, "rows_before"] - linked[t] == totals[t] - linked[t], t
+    for name in ("visitors", "truth_events", "fullstack_events"):
+        assert report.loc[name, "removed"] == linked[name] > 0, name
+        assert report.loc[name, "rows_after"] == report.loc[name, "rows_before"] - linked[name] == totals[name] - linked[name], name
     assert report.loc["consent_log", "removed"] == 0 and report.loc["consent_log", "theirs_kept"] == linked["consent_log"]
     if linked["consent_log"]:
         assert any("Art. 7(1)" in w.value and "17(3)(b)" in w.value for w in first.warning)
     assert any("Erased" in w.value for w in first.warning)
     after = _retention(first).groupby("table")["rows"].sum().to_dict()
-    assert after == {t: totals[t] - int(report.loc[t, "removed"]) for t in totals}
+    assert after == {name: totals[name] - int(report.loc[name, "removed"]) for name in totals}
 
     # another session (same scenario, same shared cache) still sees everything
     other.run()
@@ -148,10 +167,14 @@ def test_now_slider_moves_removed_rows_not_rows_held():
         at.slider(key="dr.now_days").set_value(days).run()
         assert not at.exception
         reports[days] = _retention(at)
-        assert any(f"{days} days after the run started" in c.value for c in at.caption)
+        lead = next(m.value for m in at.markdown if "days after the run started" in m.value)
+        assert lead.startswith(f"**{days}** days after the run started")
+        assert f"**{num(reports[days]['rows'].sum())}** rows" in lead
+        if days:
+            assert f"**{num(reports[days]['expired'].sum())}**" in lead
         bars = _chart_rows(at)
-        assert bars[bars["status"] == "removed"]["rows"].sum() == reports[days]["expired"].sum()
-        assert bars[bars["status"] == "kept"]["rows"].sum() == reports[days]["kept"].sum()
+        assert bars[bars["status"] == t("data_rights.removed")]["count"].sum() == reports[days]["expired"].sum()
+        assert bars[bars["status"] == t("data_rights.kept")]["count"].sum() == reports[days]["kept"].sum()
     held = {d: r.groupby("table")["rows"].sum().to_dict() for d, r in reports.items()}
     assert all(h == held[0] for h in held.values())  # the run itself does not move
     removed = [int(reports[d]["expired"].sum()) for d in (0, 20, 60, 800)]

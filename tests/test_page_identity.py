@@ -4,7 +4,7 @@ fingerprint matching only while it says so, and keeps its tables one click away.
 from __future__ import annotations
 
 import pytest
-from apptest_helpers import chart_specs, open_page, page_text, table_with
+from apptest_helpers import chart_specs, first_text, open_page, page_text, table_with
 from streamlit.testing.v1 import AppTest
 
 from engine import identity
@@ -56,6 +56,15 @@ def test_numbers_come_from_the_run(page, expected):
     assert table["precision"].tolist() == pytest.approx(expected["precision"].round(4).to_list())
 
 
+def test_page_leads_with_the_finding(page, expected):
+    row = {r["method"]: r for r in expected.iter_rows(named=True)}
+    lead = first_text(page)
+    assert f"Cookie and login tie together **{row['login']['recall']:.0%}**" in lead
+    assert f"daily hash ties **{row['daily_hash']['recall'] or 0:.0%}**" in lead
+    assert f"fingerprint reaches **{row['fingerprint']['share_identified']:.0%}** of sessions" in lead
+    assert f"**{1 - row['fingerprint']['precision']:.0%}** of the pairs it claims" in lead
+
+
 def test_chart_groups_precision_and_recall_in_rail_colours(page):
     specs = [s for s in chart_specs(page) if "layer" in s]
     assert specs
@@ -69,8 +78,8 @@ def test_legal_explanation_and_no_real_data_note(page):
     for phrase in ("Art. 5(3)", "2002/58/EC", "Opinion 9/2014", "Art. 4(5)", "Recital 26"):
         assert phrase in text
     assert any("offers no identity stitching for real data" in i.value for i in page.info)
-    assert page.expander[0].label == "Show data"
-    assert len(page.expander[0].get("download_button")) == 2 * len(page.dataframe)
+    (data,) = [e for e in page.expander if e.label == "Show data"]
+    assert len(data.get("download_button")) == 2 * len(page.dataframe) == 2 * len(data.get("dataframe"))
 
 
 def test_fingerprinting_is_shown_only_while_the_page_says_it_measures_it(page):

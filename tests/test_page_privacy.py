@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 
+import polars as pl
 import pytest
 from apptest_helpers import chart_specs as _specs
+from apptest_helpers import first_text, open_page
 from apptest_helpers import metric_value as _metric
-from apptest_helpers import open_page
 from apptest_helpers import page_text as _texts
 from apptest_helpers import table_with as _frame
 from streamlit.testing.v1 import AppTest
@@ -17,6 +18,8 @@ from engine import datasets
 from engine import privacy as pv
 from engine.scenario import DEFAULT_PRESET, load_preset
 from simulators.traffic import generate_traffic
+from ui.services import privacy as service
+from ui.words import num, pct, t
 
 PAGE = "app_pages/privacy.py"
 
@@ -92,6 +95,21 @@ def test_visitor_picker_moves_one_in_n(page):
 
 
 @pytest.mark.slow
+def test_page_leads_with_what_the_data_gives_away(page):
+    scenario = page.session_state["scenario"]
+    fp = service.fingerprints(scenario)
+    k_table, _ = service.quasi_identifiers(scenario)
+    below = dict(zip(k_table["rail"], k_table["share_below_k"], strict=True))
+    link = service.linkability(scenario)
+    fp_link = link.filter(pl.col("method") == "cookieless fingerprint")["share_linked"][0]
+    lead = first_text(page)
+    assert lead.startswith(f"**{pct(fp['unique_share'])}** of this run's {num(fp['browsers'])} simulated browsers")
+    assert f"leaves **{pct(below['baseline'])}**" in lead and f"the full stack **{pct(below['fullstack'])}**" in lead
+    assert f"follows **{pct(fp_link)}** of returning visitors" in lead
+    # method text is one click away, not on the first screen
+    assert any(e.label == t("privacy.method_title") for e in page.expander)
+
+
 def test_crack_button_reverses_plain_hashes_not_keyed_ones(page):
     at = page
     assert "candidates hashed" not in _texts(at)
@@ -105,6 +123,14 @@ def test_crack_button_reverses_plain_hashes_not_keyed_ones(page):
     assert email.loc[plain, "reversed"] > 0
     times = _frame(at, "space", "candidates", "seconds").set_index("space")
     assert times.loc["the whole IPv4 space (2^32)", "seconds"] > times.loc["measured here", "seconds"] > 0
+    # the result as big numbers: share of unkeyed hashes reversed (and how long it took) vs keyed ones
+    for what, table in ((t("privacy.crack_ipv4"), ip), (t("privacy.crack_email"), email)):
+        big = next(m for m in at.metric if m.label == t("privacy.crack_plain", what=what))
+        assert big.value == pct(table.loc[plain, "share_reversed"]) and big.value != "0%"
+        assert big.delta == t("privacy.crack_plain_delta", reversed=num(table.loc[plain, "reversed"]), hashes=num(table.loc[plain, "hashes"]),
+                              seconds=big.delta.split(" in ")[1].removesuffix(" s"))
+        assert _metric(at, t("privacy.crack_keyed", what=what)) == pct(table.loc[keyed, "share_reversed"]) == "0%"
+    assert ip.loc[plain, "hashes"] == service.crack_targets(at.session_state["scenario"], at.session_state["pv_crack_result"][1])[0]
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import re
 
 import pyarrow as pa
 import pytest
-from apptest_helpers import chart_specs, metric_value, open_page, table_with
+from apptest_helpers import chart_specs, first_text, metric_value, open_page, table_with
 from streamlit.testing.v1 import AppTest
 
 from engine import datasets
@@ -33,7 +33,7 @@ def test_takeaway_numbers_chart_and_table_agree(page):
     assert (summary["accuracy"] > summary["majority_guess"]).all()
     # Consent limits whom the full stack profiles; everyone consenting profiles more.
     assert full["share_profiled"] < everyone["share_profiled"] <= base["share_profiled"]
-    takeaway = at.markdown[0].value
+    takeaway = first_text(at)  # the page leads with it, right under the title
     pct = [int(p) for p in re.findall(r"(\d+)%", takeaway)]
     assert pct == [round(100 * v) for v in (full["accuracy"], full["majority_guess"], full["share_profiled"],
                                             everyone["share_profiled"], base["accuracy"], base["majority_guess"])]

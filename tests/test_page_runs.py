@@ -13,6 +13,7 @@ import time
 
 import polars as pl
 import pytest
+from apptest_helpers import first_text, outside_expanders
 from conftest import small
 from polars.testing import assert_frame_equal
 from streamlit.testing.v1 import AppTest
@@ -22,6 +23,7 @@ from engine.scenario import Scenario
 from simulators.run import run_to_sink
 from simulators.sinks import ParquetSink
 from ui.services import runs
+from ui.words import num
 
 PAGE = "app_pages/runs.py"
 BUILD_VISITORS, BUILD_DAYS = 1_500, 2
@@ -106,8 +108,10 @@ def runs_dir(tmp_path, monkeypatch):
     return root
 
 
-def presenter_page() -> AppTest:
+def presenter_page(present: bool = False) -> AppTest:
     at = AppTest.from_file("../app.py", default_timeout=120)
+    if present:
+        at.query_params["present"] = "1"
     at.secrets["auth"] = SECRETS
     at.session_state["authentication_status"] = True
     at.session_state["username"] = "presenter"
@@ -157,6 +161,8 @@ def test_build_import_view_and_delete(runs_dir):
     truth = dict(zip(kpi["metric"], kpi["truth"]))
     assert truth["visitors"] == BUILD_VISITORS
     assert dict(zip(kpi["metric"], kpi["fullstack"]))["visitors"] < BUILD_VISITORS
+    said = next(m.value for m in at.markdown if m.value.startswith(f"Run {run_id}:"))
+    assert f"counted **{num(dict(zip(kpi['metric'], kpi['fullstack']))['visitors'])}** visitors of the truth's **{num(BUILD_VISITORS)}**" in said
 
     # Delete: refused without the confirmation, done with it.
     at.selectbox(key="runs.delete_id").set_value(run_id).run()
@@ -185,6 +191,23 @@ def test_cli_runs_are_listed_and_unreadable_folders_skipped(runs_dir):
     assert row["truth_events"] == summary.truth_events
     assert "800 visitors" in row["scenario"]
     assert at.selectbox(key="runs.import_id").options == [f"{cli.run_id} · {row['scenario']}"]
+    # The page leads with what is there, counted from the same listing.
+    everything = listing(at)
+    assert first_text(at).startswith(f"**{everything.height}** run{'s are' if everything.height > 1 else ' is'} available")
+    assert f"**{everything['in_data_runs'].sum()}** as " in first_text(at)
+    assert f"cannot be used as runs: **{num(len(runs.listing()[1]))}**" in first_text(at) and runs.listing()[1]
+
+
+def test_presenter_mode_keeps_the_tables_one_click_away(runs_dir):
+    cli = small({"traffic.visitors": 800, "traffic.days": 1, "seed": 3})
+    run_to_sink(cli, ParquetSink(runs_dir))
+    runs.import_run(cli.run_id)
+    at = presenter_page(present=True)
+    at.selectbox(key="runs.view_id").set_value(cli.run_id).run()
+    assert not at.exception
+    assert outside_expanders(at, "dataframe", "download_button", "caption") == []
+    assert len(at.dataframe) == 2 and at.get("download_button")  # the listing and the KPIs, in "Show data"
+    runs.delete(cli.run_id)
 
 
 # --- bad runs on disk (issue 12): refused with the reason, the page keeps working ------------------

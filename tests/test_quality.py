@@ -93,8 +93,7 @@ def iso(t: dt.datetime) -> str:
 
 
 def test_collector_reports_quality_of_what_it_received(tmp_path):
-    c = Collector(tmp_path / "q.duckdb", "--rate-limit", "0")
-    try:
+    with Collector(tmp_path / "q.duckdb", "--rate-limit", "0") as c:
         empty = get_quality(c)
         assert empty["rails"]["fullstack"]["rows"] == 0 and empty["rails"]["fullstack"]["late_share"] is None
         assert empty["capture"] is None and empty["duplicates_since_start"]["events"] == 0
@@ -126,5 +125,3 @@ def test_collector_reports_quality_of_what_it_received(tmp_path):
         assert base["rows"] == 4 and base["skew_abs_p50_s"] is None
         assert base["late_share"] is None and base["delay_p50_s"] is None and base["delay_p99_s"] is None
         assert q["late_after_s"] == quality.late_after_s()
-    finally:
-        c.stop()

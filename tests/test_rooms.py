@@ -286,3 +286,26 @@ def test_joining_by_code_and_a_closed_room(rooms_db):
     learner.run()
     assert any(f"Room {code} is closed" in w.value for w in learner.sidebar.warning)
     assert learner.sidebar.selectbox(key="consent.banner"), "on its own again: the learner's own widgets"
+
+
+def test_the_lesson_and_the_pin_follow_the_presenter(rooms_db):
+    host = session(lesson="consent_talk", **SMALL_RUN)
+    host.session_state["authentication_status"] = True
+    host.session_state["username"] = "presenter"
+    host.session_state["name"] = "Presenter"
+    host.run()
+    host.sidebar.button(key="pin.pin").click().run()
+    assert not host.exception and host.query_params.get("pin")
+    host.switch_page("app_pages/room.py").run()
+    host.button(key="room.open").click().run()
+    code = host.session_state[live.HOSTING]
+    learner = session(room=code).run()
+    assert not learner.exception
+    assert learner.query_params["lesson"] == "consent_talk"
+    assert learner.query_params["pin"] == host.query_params["pin"]
+
+    host.switch_page("app_pages/overview.py").run()
+    host.sidebar.button(key="pin.unpin").click().run()
+    learner.run()
+    assert "pin" not in learner.query_params, "the presenter's unpin reaches the learner"
+    assert learner.query_params["lesson"] == "consent_talk"

@@ -153,8 +153,7 @@ def test_every_run_in_the_file_is_searched_whatever_its_key_setting(collector):
     """A later collector run on the same file, with a daily key: the person's rows of both runs are found."""
     c, _ = collector
     assert c.proc.poll() is not None  # the first run has stopped (previous test)
-    later = Collector(c.db, "--api-keys", str(c.db.parent / "keys.txt"), "--set", "masking.key_rotation=daily")
-    try:
+    with Collector(c.db, "--api-keys", str(c.db.parent / "keys.txt"), "--set", "masking.key_rotation=daily") as later:
         days = [event(f"subj:900000001{i}", anonymous_id=ANN_A, timestamp=f"2026-11-0{i}T08:00:00Z", **{"context.consent": GRANTED})
                 for i in (6, 7)]
         assert c_post(later, "/events", batch(days, "daily")).status_code == 202
@@ -165,5 +164,3 @@ def test_every_run_in_the_file_is_searched_whatever_its_key_setting(collector):
         assert len(runs) == 2  # the consent records came with the first run
         erased = httpx.delete(later.base + f"/subjects/{ANN_A}", headers=AUTH, timeout=10).json()
         assert erased["erased"]["fullstack_events"] == 2 and erased["kept"] == {"consent_log": 4}
-    finally:
-        later.stop()

@@ -208,13 +208,14 @@ class MemoryStore:
         found: dict[int, pl.DataFrame | pl.Series] = {}
         own = _measure(value, found)
         sizes = {i: frame_bytes(f) for i, f in found.items()}
+        limit = self.limit()
         with self.lock:
             if key in self.entries:
                 self._drop(key)
             new = own + sum(s for i, s in sizes.items() if i not in self.frames)
             if units > 0:
                 self.per_unit[owner] = max(self.per_unit.get(owner, 0.0), new / units)
-            if new > self.limit():
+            if new > limit:
                 return  # larger than the whole budget: hand it out, keep nothing
             for i, f in found.items():
                 held = self.frames.get(i)
@@ -231,7 +232,7 @@ class MemoryStore:
             now = time.monotonic()
             for k in [k for k, e in self.entries.items() if e.expires < now]:
                 self._drop(k)
-            while self.total > self.limit() and len(self.entries) > 1:
+            while self.total > limit and len(self.entries) > 1:
                 self._drop(next(iter(self.entries)))
                 self.evicted += 1
             stats = self._stats()
@@ -243,8 +244,9 @@ class MemoryStore:
         the limit, then wait up to `wait_s` for lingering frames to be freed."""
         deadline = time.monotonic() + wait_s
         dropped = 0
+        limit = self.limit()
         with self.lock:
-            while self.entries and self.total + self._lingering() + need > self.limit():
+            while self.entries and self.total + self._lingering() + need > limit:
                 self._drop(next(iter(self.entries)))
                 self.evicted += 1
                 dropped += 1
@@ -254,7 +256,7 @@ class MemoryStore:
         start = time.monotonic()
         while start < deadline:
             with self.lock:
-                if self.total + self._lingering() + need <= self.limit():
+                if self.total + self._lingering() + need <= limit:
                     break
             time.sleep(0.1)
             if time.monotonic() >= deadline:

@@ -8,18 +8,25 @@ captions disappear and tables sit one click away in a "Show data" expander.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterator
 
 import streamlit as st
 
+from ui import url_state
 from ui.words import t
 
 PRESENT_PARAM = "present"
 
 
 def presenting() -> bool:
-    """Is presenter mode on for this session?"""
-    return st.query_params.get(PRESENT_PARAM) == "1"
+    """Is presenter mode on for this session? (`?present=1`, kept across page changes.)"""
+    return url_state.sticky(PRESENT_PARAM) == "1"
+
+
+def set_presenting(on: bool) -> None:
+    """Switch presenter mode on or off for this session and its URL."""
+    url_state.set_sticky(PRESENT_PARAM, "1" if on else None)
 
 
 def note(text: str) -> None:
@@ -28,11 +35,26 @@ def note(text: str) -> None:
         st.caption(text)
 
 
+_inside = contextvars.ContextVar("inside_show_data", default=False)
+
+
 @contextlib.contextmanager
 def show_data() -> Iterator[None]:
-    """Tables and downloads go inside this: inline normally, in a "Show data" expander when presenting."""
-    if presenting():
-        with st.expander(t("common.show_data")):
+    """Tables and downloads go inside this: inline normally, in a "Show data" expander when presenting
+    (only once: inside another show_data() or data_expander() they stay where they are)."""
+    if presenting() and not _inside.get():
+        with data_expander():
             yield
     else:
         yield
+
+
+@contextlib.contextmanager
+def data_expander() -> Iterator[None]:
+    """A "Show data" expander in every mode (for a page that keeps its tables folded away anyway)."""
+    token = _inside.set(True)
+    try:
+        with st.expander(t("common.show_data")):
+            yield
+    finally:
+        _inside.reset(token)

@@ -6,6 +6,7 @@ import altair as alt
 import polars as pl
 
 from ui.charts import theme
+from ui.words import t
 
 RAILS = ("truth", "baseline", "fullstack")
 
@@ -15,10 +16,10 @@ def shares(table: pl.DataFrame) -> alt.Chart:
     return alt.Chart(table).mark_bar().encode(
         y=alt.Y("channel:N", title=None, sort=alt.EncodingSortField("truth_share", order="descending")),
         yOffset=alt.YOffset("rail:N", sort=list(RAILS)),
-        x=alt.X("share:Q", title="share of the credit", axis=alt.Axis(format="%")),
+        x=alt.X("share:Q", title=t("attribution.share_axis"), axis=alt.Axis(format="%")),
         color=theme.rail_color(rails=RAILS, title=None, orient="bottom"),
         tooltip=["rail", "channel", alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("credit:Q", format=",.0f")],
-    ).properties(height=alt.Step(9))
+    ).properties(height=alt.Step(9), width="container")
 
 
 def errors(table: pl.DataFrame) -> alt.LayerChart:
@@ -28,10 +29,10 @@ def errors(table: pl.DataFrame) -> alt.LayerChart:
     bars = alt.Chart(part).mark_bar().encode(
         y=alt.Y("channel:N", title=None, sort=alt.EncodingSortField("truth_share", order="descending")),
         yOffset=alt.YOffset("rail:N", sort=list(rails)),
-        x=alt.X("points:Q", title="points vs the truth"),
+        x=alt.X("points:Q", title=t("attribution.points_axis")),
         color=theme.rail_color(rails=rails, title=None, orient="bottom"),
-        tooltip=["rail", "channel", alt.Tooltip("points:Q", format="+.1f", title="points vs truth"),
-                 alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("truth_share:Q", format=".1%", title="truth share")],
+        tooltip=["rail", "channel", alt.Tooltip("points:Q", format="+.1f", title=t("attribution.points_axis")),
+                 alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("truth_share:Q", format=".1%", title=t("attribution.truth_share"))],
     )
     zero = alt.Chart(pl.DataFrame({"x": [0.0]})).mark_rule(color="#3b3b3b").encode(x="x:Q")
-    return alt.layer(bars, zero).properties(height=alt.Step(12))
+    return alt.layer(bars, zero).properties(height=alt.Step(12), width="container")

@@ -6,6 +6,7 @@ import altair as alt
 import polars as pl
 
 from ui.charts import theme
+from ui.words import t
 
 
 def traffic(series: pl.DataFrame, rails: tuple[str, ...], label: str) -> alt.Chart:
@@ -31,13 +32,13 @@ def ranked(rows: pl.DataFrame, by: str, rail: str, label: str, compare: bool) ->
         value=pl.col(rail), error=pl.col(f"{rail}_error_pct") / 100,
         end=pl.max_horizontal(rail, "truth"),
     )
-    y = alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelLimit=160, labelOverlap=False, labelFontSize=12))
+    y = alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelLimit=160, labelOverlap=False))
     # Room at the right for the error labels, on one x scale shared by every layer.
     top = float(data["end"].max() or 1) * (1.22 if compare else 1.0)
     xscale = alt.Scale(domain=[0, top], nice=False)
     xaxis = alt.Axis(tickCount=4, format="~s", grid=False)
-    tip = ["row", alt.Tooltip("truth:Q", format=",.0f", title="truth"), alt.Tooltip("value:Q", format=",.0f", title=theme.LABELS[rail]),
-           alt.Tooltip("error:Q", format="+.0%", title="error vs truth")]
+    tip = ["row", alt.Tooltip("truth:Q", format=",.0f", title=t("charts.rail_truth")), alt.Tooltip("value:Q", format=",.0f", title=theme.LABELS[rail]),
+           alt.Tooltip("error:Q", format="+.0%", title=t("charts.error_axis"))]
     bars = alt.Chart(data).mark_bar(color=theme.COLOURS[rail], height=alt.RelativeBandSize(0.55)).encode(
         x=alt.X("value:Q", title=label, scale=xscale, axis=xaxis), y=y, tooltip=tip)
     height = 36 * data.height + 24
@@ -45,7 +46,7 @@ def ranked(rows: pl.DataFrame, by: str, rail: str, label: str, compare: bool) ->
         return bars.properties(height=height, width="container")
     truth = alt.Chart(data).mark_bar(color=theme.COLOURS["truth"], opacity=0.25, height=alt.RelativeBandSize(0.9)).encode(
         x=alt.X("truth:Q", title=label, scale=xscale, axis=xaxis), y=y, tooltip=tip)
-    text = alt.Chart(data).mark_text(align="left", dx=4, fontSize=13, fontWeight="bold").encode(
+    text = alt.Chart(data).mark_text(align="left", dx=4, fontWeight="bold").encode(
         x=alt.X("end:Q", scale=xscale), y=y, text=alt.Text("error:Q", format="+.0%"),
         color=alt.condition("datum.error < 0", alt.value("#c62828"), alt.value(theme.COLOURS["truth"])))
     return alt.layer(truth, bars, text).properties(height=height, width="container")
@@ -60,13 +61,13 @@ def country_map(rows: pl.DataFrame, rail: str, world: dict, compare: bool) -> al
     shapes = alt.Data(values=world, format=alt.DataFormat(type="topojson", feature="countries"))
     land = alt.Chart(shapes).mark_geoshape(fill="#e6e6e6", stroke="white", strokeWidth=0.4)
     if compare:
-        color = alt.Color("error:Q", title="error vs truth", legend=alt.Legend(format="+.0%", orient="bottom"),
+        color = alt.Color("error:Q", title=t("charts.error_axis"), legend=alt.Legend(format="+.0%", orient="bottom"),
                           scale=alt.Scale(domain=[-1, 1], scheme="redblue", domainMid=0))
     else:
         color = alt.Color("value:Q", title=theme.LABELS[rail], legend=alt.Legend(format="~s", orient="bottom"),
                           scale=alt.Scale(scheme="blues"))
-    tip = ["row:N", alt.Tooltip("truth:Q", format=",.0f", title="truth"), alt.Tooltip("value:Q", format=",.0f", title=theme.LABELS[rail]),
-           alt.Tooltip("error:Q", format="+.0%", title="error vs truth")]
+    tip = ["row:N", alt.Tooltip("truth:Q", format=",.0f", title=t("charts.rail_truth")), alt.Tooltip("value:Q", format=",.0f", title=theme.LABELS[rail]),
+           alt.Tooltip("error:Q", format="+.0%", title=t("charts.error_axis"))]
     shown = alt.Chart(shapes).mark_geoshape(stroke="white", strokeWidth=0.4).transform_lookup(
         lookup="id", from_=alt.LookupData(data=alt.Data(values=data.to_dicts()), key="iso", fields=["row", "value", "truth", "error"]),
     ).transform_filter("isValid(datum.row)").encode(color=color, tooltip=tip)

@@ -19,7 +19,7 @@ def capture(cap: pl.DataFrame) -> alt.Chart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("event:N", sort=order, title=None, axis=alt.Axis(labelFontSize=13, labelLimit=160)),
+            y=alt.Y("event:N", sort=order, title=None, axis=alt.Axis(labelLimit=160)),
             yOffset=alt.YOffset("rail:N", sort=list(RAILS)),
             x=alt.X("capture_rate:Q", title="share of the true events recorded", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
             color=theme.rail_color(rails=RAILS, orient="bottom"),
@@ -42,14 +42,14 @@ def timing(t: pl.DataFrame, measure: str) -> alt.Chart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("bucket:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelFontSize=13)),
+            y=alt.Y("bucket:N", sort=alt.SortField("order"), title=None, axis=alt.Axis()),
             x=alt.X("share:Q", title="share of hits (log scale)", axis=alt.Axis(format="~%", values=[0, 0.01, 0.1, 1]),
                     scale=alt.Scale(type="symlog", constant=0.001)),
             color=alt.Color("late:N", scale=alt.Scale(domain=["on time", "late or far off"], range=[theme.COLOURS["fullstack"], "#c62828"]),
-                            title=None, legend=alt.Legend(orient="bottom", labelFontSize=13)),
+                            title=None, legend=alt.Legend(orient="bottom")),
             tooltip=[alt.Tooltip("bucket:N"), alt.Tooltip("events:Q", format=","), alt.Tooltip("share:Q", format=".2%")],
         )
-        .properties(height=alt.Step(26), title=alt.Title(TITLES[measure], fontSize=15, anchor="start"))
+        .properties(height=alt.Step(26), title=alt.Title(TITLES[measure], anchor="start"))
     )
 
 
@@ -60,7 +60,7 @@ def missing(m: pl.DataFrame) -> alt.Chart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("field:N", sort="-x", title=None, axis=alt.Axis(labelFontSize=13, labelLimit=160)),
+            y=alt.Y("field:N", sort="-x", title=None, axis=alt.Axis(labelLimit=160)),
             yOffset=alt.YOffset("rail:N", sort=list(RAILS)),
             x=alt.X("missing_rate:Q", title="share of rows without the field", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
             color=theme.rail_color(rails=RAILS, orient="bottom"),

@@ -6,23 +6,38 @@ import altair as alt
 import polars as pl
 
 from engine import schema
+from ui.words import t
+
+REMOVED_RED = "#c62828"
+KEPT_GREY = "#90a4ae"
 
 
 def retention(report: pl.DataFrame) -> alt.Chart:
-    """Rows kept (grey) and removed (red) per table and row PII level."""
-    bars = report.select("table", "level_name", "kept", removed="expired").unpivot(
-        index=["table", "level_name"], variable_name="status", value_name="rows"
+    """One bar per table, its rows kept (grey) and removed (red), split by the rows' PII level:
+    one chart across the width (a column per table needed 1,100 px and scrolled sideways on a phone)."""
+    status = [t("data_rights.kept"), t("data_rights.removed")]
+    levels = [lv.name for lv in schema.Level]
+    bars = (
+        report.select("table", "level", "level_name", "rows", pl.col("kept").alias(status[0]), pl.col("expired").alias(status[1]))
+        .unpivot(index=["table", "level", "level_name", "rows"], variable_name="status", value_name="count")
+        .filter(pl.col("count") > 0)
+        .with_columns(
+            table_label=pl.col("table").replace_strict({n: t(f"data_rights.table.{n}") for n in report["table"].unique()}),
+            level_label=pl.col("level_name").replace_strict({n: t(f"data_rights.level.{n}") for n in levels}),
+            order=pl.col("level") + pl.when(pl.col("status") == status[1]).then(0).otherwise(10),
+        )
     )
+    order = [t(f"data_rights.table.{n}") for n in schema.DATA_TABLES if n in set(report["table"])]
     return (
         alt.Chart(bars)
-        .mark_bar()
+        .mark_bar(stroke="white", strokeWidth=1)
         .encode(
-            x=alt.X("level_name:N", sort=[lv.name for lv in schema.Level], title="row PII level"),
-            y=alt.Y("rows:Q", title="rows"),
-            color=alt.Color("status:N", scale=alt.Scale(domain=["kept", "removed"], range=["#90a4ae", "#c62828"]), title=None),
-            column=alt.Column("table:N", title=None),
-            tooltip=["table", "level_name", "status", alt.Tooltip("rows:Q", format=",.0f")],
+            y=alt.Y("table_label:N", sort=order, title=None, axis=alt.Axis(labelLimit=180)),
+            x=alt.X("count:Q", stack="normalize", title=t("data_rights.x_title"), axis=alt.Axis(format="%")),
+            color=alt.Color("status:N", scale=alt.Scale(domain=status, range=[KEPT_GREY, REMOVED_RED]), title=None,
+                            legend=alt.Legend(orient="bottom")),
+            order=alt.Order("order:Q"),
+            tooltip=["table_label", "level_label", "status", alt.Tooltip("count:Q", format=",.0f")],
         )
-        .resolve_scale(y="independent")
-        .properties(width=100, height=220)
+        .properties(height=alt.Step(34))
     )

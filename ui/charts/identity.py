@@ -19,7 +19,7 @@ def precision_recall_chart(scores: pl.DataFrame) -> alt.LayerChart:
         text=pl.col("measure") + " " + (pl.col("value") * 100).round(0).cast(pl.Int64).cast(pl.String) + "%")
     rails = tuple(r for r in theme.RAILS if r in set(scores["rail"]))
     base = alt.Chart(long).encode(
-        y=alt.Y("label:N", sort=scores["label"].to_list(), title=None, axis=alt.Axis(labelLimit=130, labelFontSize=13)),
+        y=alt.Y("label:N", sort=scores["label"].to_list(), title=None, axis=alt.Axis(labelLimit=130)),
         yOffset=alt.YOffset("measure:N", sort=list(MEASURES)),
         x=alt.X("value:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]),
                 title="share of same-person session pairs"),
@@ -30,11 +30,11 @@ def precision_recall_chart(scores: pl.DataFrame) -> alt.LayerChart:
         opacity=alt.Opacity("measure:N", scale=alt.Scale(domain=list(MEASURES), range=[1.0, 0.45]), legend=None),  # each bar is labelled
     )
     # Long bars carry their label inside (white on the solid bar, dark on the pale one), short ones just outside.
-    inside = base.mark_text(align="right", dx=-4, fontSize=12, fontWeight="bold").encode(
+    inside = base.mark_text(align="right", dx=-4, fontWeight="bold").encode(
         text="text:N",
         color=alt.condition(alt.datum.measure == "Precision", alt.value("white"), alt.value("#111111")),
     ).transform_filter(alt.datum.value >= 0.4)
-    outside = base.mark_text(align="left", dx=4, fontSize=12, fontWeight="bold", color="#111111").encode(
+    outside = base.mark_text(align="left", dx=4, fontWeight="bold", color="#111111").encode(
         text="text:N").transform_filter(alt.datum.value < 0.4)
     # Legends below the chart: on a phone a legend at the side leaves the bars no room.
     return (bars + inside + outside).properties(height=alt.Step(22), width="container")
@@ -46,12 +46,12 @@ def cross_device_chart(xd: pl.DataFrame) -> alt.LayerChart:
         text=(pl.col("share_joined") * 100).round(0).cast(pl.Int64).cast(pl.String) + "%")
     rails = tuple(r for r in theme.RAILS if r in set(xd["rail"]))
     base = alt.Chart(data).encode(
-        y=alt.Y("label:N", sort=xd["label"].to_list(), title=None, axis=alt.Axis(labelLimit=130, labelFontSize=13)),
+        y=alt.Y("label:N", sort=xd["label"].to_list(), title=None, axis=alt.Axis(labelLimit=130)),
         x=alt.X("share_joined:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]),
                 title="share of two-device people joined"),
         tooltip=["label", alt.Tooltip("share_joined:Q", format=".1%"), "joined", "multi_device_people"],
     )
     # The legend below the chart (set on the encoding: a legend-level orient wins over configure_legend).
     bars = base.mark_bar().encode(color=theme.rail_color(rails=rails, title=None, orient="bottom", columns=1))
-    text = base.mark_text(align="left", dx=4, fontSize=12, fontWeight="bold", color="#111111").encode(text="text:N")
+    text = base.mark_text(align="left", dx=4, fontWeight="bold", color="#111111").encode(text="text:N")
     return (bars + text).properties(height=alt.Step(26), width="container")

@@ -9,6 +9,14 @@ import polars as pl
 from engine.privacy import K_THRESHOLD
 from ui.charts import theme
 
+WORDS = "replace(datum.label, /_/g, ' ')"  # attribute names as words: "user agent", not "user_agent"
+
+
+def _rail_names(rails: tuple[str, ...]) -> str:
+    """An axis label expression naming the rails as the legend does."""
+    return " : ".join(f"datum.label == '{r}' ? '{theme.LABELS[r]}'" for r in rails) + " : datum.label"
+
+
 LINK_COLOURS = {"baseline, daily salt": theme.COLOURS["baseline"], "baseline, fixed salt": "#81c784",
                 "full stack, device id": theme.COLOURS["fullstack"], "cookieless fingerprint": "#6a1b9a"}
 
@@ -18,7 +26,7 @@ def entropy_chart(entropy: pl.DataFrame) -> alt.Chart:
         index="attribute", variable_name="source", value_name="bits").drop_nulls("bits")
     order = ["simulated", "Panopticlick", "AmIUnique"]
     return alt.Chart(long).mark_bar().encode(
-        y=alt.Y("attribute:N", sort=entropy["attribute"].to_list(), title=None),
+        y=alt.Y("attribute:N", sort=entropy["attribute"].to_list(), title=None, axis=alt.Axis(labelExpr=WORDS)),
         x=alt.X("bits:Q", title="entropy (bits)"),
         yOffset=alt.YOffset("source:N", sort=order),
         color=alt.Color("source:N", scale=alt.Scale(domain=order, range=[theme.COLOURS["truth"], "#9e9e9e", "#ce93d8"]), title=None),
@@ -40,9 +48,10 @@ def population_curve_chart(curves: pl.DataFrame, unique_share: dict[str, float],
         x=alt.X("browsers:Q", scale=alt.Scale(type="log"), title="browsers in the population (log scale)"),
         y=alt.Y("unique_share:Q", axis=alt.Axis(format="%"), title="unique fingerprints"),
         color=alt.Color("population:N", scale=alt.Scale(domain=domain, range=list(POPULATION_COLOURS.values())), title=None,
-                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400)),  # Vega cuts at 160 px
+                        legend=alt.Legend(orient="top", direction="vertical", labelLimit=400)),  # Vega cuts at 160 px
+        # one legend above, one below: side by side below the chart they ran off a phone's width
         strokeDash=alt.StrokeDash("group:N", sort=groups, scale=alt.Scale(domain=groups, range=[[1, 0], [6, 3], [2, 2]]), title=None,
-                                  legend=alt.Legend(orient="bottom", direction="vertical")),
+                                  legend=alt.Legend(orient="bottom", direction="horizontal")),
         detail="group:N",
         tooltip=["population", "group", alt.Tooltip("browsers:Q", format=","), alt.Tooltip("unique_share:Q", format=".1%")],
     )
@@ -67,7 +76,7 @@ def histogram_chart(hist: pl.DataFrame) -> alt.Chart:
 
 def rarity_chart(rarity: pl.DataFrame) -> alt.Chart:
     return alt.Chart(rarity.drop_nulls("value")).mark_bar(color=theme.COLOURS["truth"]).encode(
-        y=alt.Y("attribute:N", sort="-x", title=None),
+        y=alt.Y("attribute:N", sort="-x", title=None, axis=alt.Axis(labelExpr=WORDS)),
         x=alt.X("bits:Q", title="bits of surprise (log2 of 'one in N')"),
         tooltip=["attribute", "value", alt.Tooltip("one_in:Q", format=",.1f")],
     )
@@ -76,7 +85,7 @@ def rarity_chart(rarity: pl.DataFrame) -> alt.Chart:
 def k_chart(k_table: pl.DataFrame) -> alt.Chart:
     rails = tuple(k_table["rail"])
     return alt.Chart(k_table).mark_bar().encode(
-        x=alt.X("rail:N", sort=list(rails), title=None, axis=alt.Axis(labelAngle=0)),
+        x=alt.X("rail:N", sort=list(rails), title=None, axis=alt.Axis(labelAngle=0, labelExpr=_rail_names(rails))),
         y=alt.Y("share_below_k:Q", axis=alt.Axis(format="%"), title=f"records in groups of < {K_THRESHOLD} visitors"),
         color=theme.rail_color(rails=rails),
         tooltip=["rail", "quasi_identifiers", "k", alt.Tooltip("share_below_k:Q", format=".1%")],

@@ -12,9 +12,9 @@ def accuracy_chart(summary: pl.DataFrame) -> alt.LayerChart:
     """Accuracy per setting (bars in the rail's colour) with the majority guess as a black tick."""
     base = alt.Chart(summary).encode(y=alt.Y("setting:N", title=None, sort=None,
                                            # two lines ("Full stack" / "consenting visitors only"), so a phone keeps room for the bars
-                                           axis=alt.Axis(labelExpr="split(datum.label, ', ')", labelLimit=180, labelFontSize=13)))
+                                           axis=alt.Axis(labelExpr="split(datum.label, ', ')", labelLimit=180)))
     bars = base.mark_bar().encode(
-        x=alt.X("accuracy:Q", title="personas guessed right (test visitors)", axis=alt.Axis(format="%", labelFontSize=13, titleFontSize=14), scale=alt.Scale(domain=[0, 1])),
+        x=alt.X("accuracy:Q", title="personas guessed right (test visitors)", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         # The setting's name already says the rail: the colour needs no legend.
         color=alt.Color("rail:N", scale=theme.rail_scale(("baseline", "fullstack")), legend=None),
         tooltip=["setting", alt.Tooltip("accuracy:Q", format=".0%"), alt.Tooltip("majority_guess:Q", format=".0%", title="majority guess"),

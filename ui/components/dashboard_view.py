@@ -7,47 +7,36 @@ import streamlit as st
 
 from engine.dashboard import Miss, Whereabouts
 from engine.scenario import Scenario
+from ui.words import num, pct, t
 
-RAIL_NAMES = {"baseline": "the privacy baseline", "fullstack": "the full stack", "modelled": "the modelled estimate"}
-STRIP = (("visitors", "Visitors"), ("sessions", "Sessions"), ("page_views", "Page views"),
-         ("bounce_rate", "Bounce rate"), ("conversions", "Conversions"), ("revenue", "Revenue"))
+STRIP = ("visitors", "sessions", "page_views", "bounce_rate", "conversions", "revenue")
 RATES = {"bounce_rate", "conversion_rate"}
 
 
+def _rail(rail: str) -> str:
+    return t(f"dashboard.rail_{rail}")
+
+
 def _row_words(m: Miss) -> str:
-    row = m["row"]
-    return {
-        "path": f"page views of {row}",
-        "channel": f"visitors from {row}",
-        "device": f"{row} visitors",
-        "browser": f"{row} visitors",
-        "country": f"visitors from {row}",
-    }.get(m["dimension"], f"{row}")
+    dim = m["dimension"]
+    return t(f"dashboard.row_{dim}", row=m["row"]) if dim in ("path", "channel", "device", "browser", "country") else str(m["row"])
 
 
 def _miss_words(m: Miss) -> str:
-    way = "undercounted" if m["error_pct"] < 0 else "overcounted"
-    return f"**{_row_words(m)}** are {way} by {abs(m['error_pct']):.0f}% ({m['value']:,.0f} counted, {m['truth']:,.0f} true)"
+    way = t("dashboard.undercounted" if m["error_pct"] < 0 else "dashboard.overcounted")
+    return t("dashboard.miss", row=_row_words(m), way=way, error=f"{abs(m['error_pct']):.0f}", counted=num(m["value"]),
+             truth=num(m["truth"]))
 
 
 def takeaway(misses: list[Miss], rail: str, period: str) -> str:
     """One sentence naming the rows where the rail is furthest from the truth, computed from the run."""
     if not misses:
-        return f"From {period}, no row is large enough to judge how wrong {RAIL_NAMES[rail]} is."
-    body = " and ".join(_miss_words(m) for m in misses)
-    lead = f"From {period}, {RAIL_NAMES[rail]} is most wrong here: {body}."
+        return t("dashboard.lead_none", period=period, rail=_rail(rail))
+    body = t("dashboard.miss_join").join(_miss_words(m) for m in misses)
+    lead = t("dashboard.lead", period=period, rail=_rail(rail), body=body)
     if rail == "modelled":
-        lead += " The model corrects only conversions; these rows are the full stack's."
+        lead += t("dashboard.lead_modelled")
     return lead
-
-
-# Why a rail counts one person more than once under a row (its visitors are ids, not people).
-EXTRA_IDS = {
-    "baseline": "the baseline's hash is of IP and user agent (salted daily by default), so a visitor on another day or "
-                "another network counts again",
-    "fullstack": "a new cookie (the old one cleared, or capped by Safari at 7 days) or a second device counts the "
-                 "same person again",
-}
 
 
 def cause(w: Whereabouts, rail: str, counted: float | None = None, sampling: int = 100) -> str:
@@ -55,24 +44,23 @@ def cause(w: Whereabouts, rail: str, counted: float | None = None, sampling: int
     `counted` is the rail's own count of the row, when the takeaway quotes it; `sampling`: the full
     stack's tier in %, whose dropped browsers are among the unrecorded."""
     row, dim = w["row"], w["dimension"]
-    who = f"{row} visitors" if dim in ("device", "browser") else f"visitors from {row}"
-    parts = [f"{w['counted_here']:,} were counted as {row}"]
+    who = t("dashboard.who_device" if dim in ("device", "browser") else "dashboard.who_other", row=row)
+    parts = [t("dashboard.counted_here", n=num(w["counted_here"]), row=row)]
     if w["counted_elsewhere"]:
-        parts.append(f"{w['counted_elsewhere']:,} were recorded but counted as {w['elsewhere_as']} "
-                     f"(most of them {w['elsewhere_truth']})")
+        parts.append(t("dashboard.counted_elsewhere", n=num(w["counted_elsewhere"]), other=w["elsewhere_as"], truth=w["elsewhere_truth"]))
     if w["unseen"]:
-        why = ("" if rail == "baseline" else " (no analytics consent, or a blocker)" if sampling >= 100
-               else f" (no analytics consent, a blocker, or a browser outside the full stack's {sampling}% sample)")
-        parts.append(f"{w['unseen']:,} were not recorded at all{why}")
-    text = f"Why: of the {w['true_visitors']:,} true {who}, " + ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + "."
+        why = ("" if rail == "baseline" else t("dashboard.unseen_why_consent") if sampling >= 100
+               else t("dashboard.unseen_why_sampled", sampling=sampling))
+        parts.append(t("dashboard.unseen", n=num(w["unseen"]), why=why))
+    listed = t("dashboard.list_sep").join(parts[:-1]) + (t("dashboard.list_last") if len(parts) > 1 else "") + parts[-1]
+    text = t("dashboard.why", true=num(w["true_visitors"]), who=who, parts=listed)
     if counted is not None and round(counted) > w["counted_here"]:
         # Without this, an overcount read "of the 9,272 true desktop visitors, 9,272 were counted": no reason at all.
-        text += (f" It counted {round(counted):,}: it counts ids, not people, and "
-                 f"{EXTRA_IDS['baseline' if rail == 'baseline' else 'fullstack']}.")
+        text += t("dashboard.counted_ids", counted=num(round(counted)),
+                  why=t("dashboard.extra_ids_baseline" if rail == "baseline" else "dashboard.extra_ids_fullstack"))
     if (dim == "device" and row == "tablet" and w["elsewhere_as"] == "desktop" and w["elsewhere_truth"]
             and w["elsewhere_truth"].startswith("iOS") and w["counted_elsewhere"] >= w["unseen"]):
-        text += (" iPads send the same user agent as a Mac (iPadOS asks for desktop sites by default), so a tool that reads "
-                 "the user agent files them under desktop. That is how real iPads behave, not a simulator error.")
+        text += t("dashboard.ipad")
     return text
 
 
@@ -80,14 +68,15 @@ def kpi_strip(strip: pl.DataFrame) -> None:
     """Six numbers like an analytics tool's header, each with its error vs the truth as the delta
     (an undercount in red: a loss is shown as a loss)."""
     rows = {r["metric"]: r for r in strip.iter_rows(named=True)}
-    for i, (metric, label) in enumerate(STRIP):
+    for i, metric in enumerate(STRIP):
         if i % 3 == 0:
             cols = st.columns(3)
         r = rows[metric]
-        value = f"{r['value']:.1%}" if metric in RATES else f"{r['value']:,.0f}"
+        value = pct(r["value"], 1) if metric in RATES else num(r["value"])
+        label = t(f"dashboard.strip_{metric}")
         if r["source"] == "modelled":
-            label += " (modelled)"
-        delta = None if r["error_pct"] is None else f"{r['error_pct']:+.1f}% vs truth"
+            label = t("dashboard.strip_modelled", label=label)
+        delta = None if r["error_pct"] is None else t("dashboard.strip_delta", error=f"{r['error_pct']:+.1f}")
         # Off either way is an error, not a gain: a rate or a count over the truth stays neutral (an overcount
         # showed green, as if counting people twice were good news); counts below the truth go red.
         neutral = metric in RATES or (r["error_pct"] or 0.0) >= 0
@@ -97,15 +86,11 @@ def kpi_strip(strip: pl.DataFrame) -> None:
 def rail_note(scenario: Scenario, rail: str) -> str:
     """What the chosen rail cannot know, for the rows below."""
     if rail == "baseline":
-        salt = ("its hash salt rotates daily, so a visitor returning on another day counts again"
-                if scenario.rails.baseline_salt == "daily" else "its hash salt is fixed, so a returning visitor is recognised across days")
-        return (f"The privacy baseline sees every visitor but has no cookie: {salt}; sessions are rebuilt from "
-                "30 idle minutes. Device, browser and country come from the user agent and the IP, so it knows them.")
-    note = ("The full stack sees only visitors who consented and were not blocked; Safari caps its cookie at 7 days, "
-            "so a returning Safari visitor can get a new id and count twice.")
+        salt = t("dashboard.salt_daily" if scenario.rails.baseline_salt == "daily" else "dashboard.salt_fixed")
+        return t("dashboard.note_baseline", salt=salt)
+    note = t("dashboard.note_fullstack")
     if rail == "modelled":
-        note = ("The modelled estimate exists only for total conversions (the full stack's conversions scaled by the "
-                "baseline's page views per region and device); every other number and row here is the full stack's. ") + note
+        note = t("dashboard.note_modelled", note=note)
     return note
 
 

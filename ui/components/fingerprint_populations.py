@@ -10,9 +10,12 @@ import streamlit as st
 from engine.datasets import calibration, source_note
 from engine.scenario import Scenario
 from ui.charts import privacy as charts
+from ui.charts import theme
 from ui.components import auth
 from ui.components.downloads import rounded, table_with_downloads
+from ui.present import data_expander, note
 from ui.services import privacy
+from ui.words import num, pct, t
 
 _EXTENDED = "pv_curve_extended"
 
@@ -33,32 +36,22 @@ def fingerprint_populations(scenario: Scenario) -> None:
     _, volunteers = _share_at(curves, "volunteers", "all browsers")
     _, desk = _share_at(curves, "general_audience", "desktop")
     _, mob = _share_at(curves, "general_audience", "mobile")
-    current = charts.POPULATION_LABELS[scenario.traffic.fingerprint_population].split(" (")[0]
-    st.markdown(
-        f"Among {n:,} simulated browsers of ordinary visitors, **{general:.0%}** have a fingerprint nobody else shares "
-        f"(desktop {desk:.0%}, phones {mob:.0%}); among as many fingerprinting-test volunteers, **{volunteers:.0%}**. "
-        f"The more browsers, the fewer are unique. This run uses the **{current}** population (sidebar: fingerprint population)."
-    )
+    current = t(f"privacy.pop_{scenario.traffic.fingerprint_population}_name")
+    st.markdown(t("privacy.pop_lead", n=num(n), general=pct(general), desktop=pct(desk), mobile=pct(mob), volunteers=pct(volunteers),
+                  current=current))
     c = st.columns(4)
     # Short labels, sizes in the help: a quarter of the page at 1440 px cut longer ones off mid-number.
-    c[0].metric("General audience, simulated", f"{general:.1%}", help=f"{n:,} simulated browsers; all 12 attributes; default population.")
-    c[1].metric("Volunteers, simulated", f"{volunteers:.1%}", help=f"{n:,} simulated browsers; all 12 attributes.")
-    c[2].metric("Gomez-Boix 2018, desktop", f"{study['unique_desktop']:.1%}",
-                help=f"Gomez-Boix, Laperdrix, Baudry, WWW 2018: desktop browsers unique among about {study['population']:,}.")
-    c[3].metric("Gomez-Boix 2018, mobile", f"{study['unique_mobile']:.1%}",
-                help=f"Gomez-Boix, Laperdrix, Baudry, WWW 2018: mobile browsers unique among about {study['population']:,}.")
-    st.altair_chart(charts.population_curve_chart(curves, shares, study))
-    st.caption(
-        f"Share of unique fingerprints in nested random subsets of {browsers:,} generated browsers per population "
-        f"(the scenario's device mix). Diamonds: published. {source_note('fingerprint', 'general_audience')} "
-        f"{source_note('fingerprint', 'unique_share')} The study's overall share and per-attribute figures could not be "
-        "verified here and are left out. Volunteers came to a fingerprinting test site; the general audience are "
-        "ordinary visitors of a popular website, mostly with stock browsers."
-    )
+    c[0].metric(t("privacy.pop_general"), pct(general, 1), help=t("privacy.pop_general_help", n=num(n)))
+    c[1].metric(t("privacy.pop_volunteers"), pct(volunteers, 1), help=t("privacy.pop_volunteers_help", n=num(n)))
+    c[2].metric(t("privacy.pop_desktop"), pct(study["unique_desktop"], 1), help=t("privacy.pop_desktop_help", n=num(study["population"])))
+    c[3].metric(t("privacy.pop_mobile"), pct(study["unique_mobile"], 1), help=t("privacy.pop_mobile_help", n=num(study["population"])))
+    theme.show(charts.population_curve_chart(curves, shares, study))
+    note(t("privacy.pop_note", browsers=num(browsers), general_source=source_note("fingerprint", "general_audience"),
+           unique_source=source_note("fingerprint", "unique_share")))
     # Half a minute of CPU per scenario: a presenter's power, not something every learner can start.
-    if browsers == small and auth.is_presenter() and st.button(f"Extend the curves to {large:,} browsers (about half a minute)",
+    if browsers == small and auth.is_presenter() and st.button(t("privacy.pop_extend", n=num(large)),
                                                                 key="pv.curve_extend"):
         st.session_state[_EXTENDED] = True
         st.rerun()
-    with st.expander("Show data"):
+    with data_expander():
         table_with_downloads(rounded(curves, 4), f"fingerprint-populations-{scenario.traffic_key}-{browsers}")

@@ -3,6 +3,11 @@
 Widgets are generated from the pydantic model (type, bounds, default, help text), keyed by the
 field's dotted path, and bound to query parameters, so a presenter can bookmark and share a
 scenario. A parameter equal to the preset's value is left out of the URL.
+
+In presenter mode only the knobs a lesson uses are drawn, unbound and with their choices in words; every
+knob keeps its value in the session and the URL, which this module writes itself then (a widget that
+is not drawn gives up its URL parameter, and a bound choice would put its words in the URL).
+Above the knobs: the presenter-mode toggle and the lesson picker (for presenters), and the pin.
 """
 
 from __future__ import annotations
@@ -23,12 +28,23 @@ from engine.scenario import (
     list_presets,
     load_preset,
 )
-from ui import rooms
+from ui import knob_words, pin, rooms, url_state
 from ui.components import auth
+from ui.components.lesson_bar import lesson_picker
 from ui.limits import PRESENTER_BUDGET_KEY, PRESENTER_MAX_VISITOR_DAYS, learner_budget, session_budget
+from ui.present import presenting, set_presenting
+from ui.words import t
 
 PRESET_KEY = "preset"
-_SECTIONS = {"site": "Site", "traffic": "Traffic", "consent": "Consent", "rails": "Rails", "masking": "Masking"}
+PRESENT_TOGGLE = "present.toggle"
+_SECTIONS = ("site", "traffic", "consent", "rails", "masking")
+# What a lesson changes: the only knobs drawn in presenter mode.
+LESSON_KNOBS = ("consent.banner", "consent.mode", "consent.decision_share", "rails.server_side_proxy")
+_ADBLOCK = "traffic.adblock."
+
+
+def lesson_knob(path: str) -> bool:
+    return path in LESSON_KNOBS or path.startswith(_ADBLOCK)
 
 
 def _value_at(scenario: Scenario, path: str) -> Any:
@@ -49,17 +65,20 @@ def _from_widget(annotation: Any, value: Any) -> Any:
 
 
 def _label(path: str) -> str:
-    return path.split(".", 1)[-1].replace("_", " ").replace(".", ": ")
+    return knob_words.label(path)
 
 
-def _widget(container: Any, path: str, info: Any, default: Any, budget: Budget) -> None:
+def _widget(container: Any, path: str, info: Any, default: Any, budget: Budget, bound: bool = True) -> None:
+    """The knob's widget. Bound to the URL, choices show their codes (the URL holds what a choice shows);
+    unbound (presenter mode, which writes the URL itself), they show their names."""
     ann = info.annotation
-    common = {"key": path, "help": info.description, "bind": "query-params"}
+    common: dict[str, Any] = {"key": path, "help": info.description, "bind": "query-params" if bound else None}
     lo = next((getattr(m, "ge", None) for m in info.metadata if getattr(m, "ge", None) is not None), None)
     hi = next((getattr(m, "le", None) for m in info.metadata if getattr(m, "le", None) is not None), None)
     if get_origin(ann) is Literal:
         options = list(get_args(ann))
-        container.selectbox(_label(path), options, index=options.index(default), **common)
+        words = {} if bound else {"format_func": knob_words.option}
+        container.selectbox(_label(path), options, index=options.index(default), **words, **common)
     elif ann is bool:
         container.checkbox(_label(path), value=default, **common)
     elif ann is int:
@@ -70,7 +89,9 @@ def _widget(container: Any, path: str, info: Any, default: Any, budget: Budget) 
             hi = min(hi or budget.max_days, budget.max_days)
         container.number_input(_label(path), min_value=lo, max_value=hi, value=min(default, hi) if hi else default, step=1, **common)
     elif ann is float:
-        container.slider(_label(path), min_value=float(lo or 0.0), max_value=float(hi or 1.0), value=float(default), step=0.01, **common)
+        # Every float knob is a share: shown as a percentage (the value and the URL stay 0..1).
+        container.slider(_label(path), min_value=float(lo or 0.0), max_value=float(hi or 1.0), value=float(default), step=0.01,
+                         format="percent", **common)
     elif ann is dt.date:
         container.date_input(_label(path), value=default, **common)
     elif get_origin(ann) is tuple:
@@ -107,14 +128,14 @@ def _url_notes(preset: Scenario, budget: Budget) -> list[str]:
         raw = st.query_params[key]
         if key == PRESET_KEY:
             if raw not in list_presets():
-                notes.append(f"preset={raw!r} is not a preset; using {DEFAULT_PRESET}.")
+                notes.append(t("sidebar.bad_preset", value=raw, default=DEFAULT_PRESET))
             continue
         if key not in known:
             continue  # other apps' parameters are not ours to judge
         try:
             apply_overrides(preset, {key: raw})
         except ScenarioError as err:
-            notes.append(f"{key}={raw!r} ignored ({str(err).split(': ', 2)[-1]}); using the preset's value.")
+            notes.append(t("sidebar.bad_value", key=key, value=raw, reason=str(err).split(": ", 2)[-1]))
             wanted.pop(key, None)
     try:
         asked = apply_overrides(preset, dict(wanted))
@@ -128,6 +149,45 @@ def _url_notes(preset: Scenario, budget: Budget) -> list[str]:
     return notes
 
 
+def _url_form(value: Any) -> str:
+    """A value as a widget bound to the URL writes it (and reads it back)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value == int(value):
+        return str(int(value))
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def _take_over(preset: Scenario) -> None:
+    """Presenter mode keeps every knob's value itself: from the session, or on a first visit from the URL
+    (a value _url_notes rejected stays the preset's), and releases the URL from the widgets."""
+    for path, _ in iter_fields():
+        url_state.release(path)
+        if path in st.session_state:
+            st.session_state[path] = st.session_state[path]  # a value of its own, whether drawn or not
+        elif path in st.query_params:
+            try:
+                asked = apply_overrides(preset, {path: st.query_params[path]})
+            except ScenarioError:
+                continue
+            st.session_state[path] = _to_widget(_value_at(asked, path))
+
+
+def _write_url(preset: Scenario) -> None:
+    """Every knob that differs from the preset in the URL, as a bound widget would write it."""
+    for path, _ in iter_fields():
+        default = _to_widget(_value_at(preset, path))
+        value = st.session_state.get(path, default)
+        if value == default:
+            st.query_params.pop(path, None)
+        else:
+            st.query_params[path] = _url_form(value)
+
+
+def _on_present() -> None:
+    set_presenting(bool(st.session_state[PRESENT_TOGGLE]))
+
+
 def scenario_sidebar() -> Scenario:
     """Draw the scenario sidebar and return the scenario it describes (never raises)."""
     if rooms.following():  # a learner in a live room: the room's scenario, read-only
@@ -137,27 +197,50 @@ def scenario_sidebar() -> Scenario:
         base = load_preset(preset_name if preset_name in list_presets() else DEFAULT_PRESET)
         st.session_state["_url_notes"] = _url_notes(base, _budget())
     sb = st.sidebar
-    sb.header("Scenario")
+    present = presenting()
+    if auth.is_presenter():
+        sb.toggle(t("sidebar.present"), value=present, key=PRESENT_TOGGLE, on_change=_on_present,
+                  help=t("sidebar.present_help"))
+    lesson_picker(sb)
+    sb.header(t("sidebar.heading"))
     presets = list(list_presets())
-    sb.selectbox("Preset", presets, index=presets.index(DEFAULT_PRESET), key=PRESET_KEY, bind="query-params",
-                 on_change=_on_preset_change, help="A ready-made scenario; every knob below starts from it.")
+    sb.selectbox(t("sidebar.preset"), presets, index=presets.index(DEFAULT_PRESET), key=PRESET_KEY, bind="query-params",
+                 on_change=_on_preset_change, help=t("sidebar.preset_help"))
     preset, _ = clamp(load_preset(st.session_state[PRESET_KEY]), budget := _budget())
-    sb.button("Reset to preset", on_click=_on_reset, help="Set every knob back to the preset's value.")
+    sb.button(t("sidebar.reset"), on_click=_on_reset, help=t("sidebar.reset_help"))
+    pin_slot = sb.container()
     for note in st.session_state["_url_notes"]:
         sb.warning(note)
-    groups: dict[str, Any] = {}
-    for path, info in iter_fields():
-        section = path.split(".")[0]
-        if section not in groups:
-            groups[section] = sb.expander(_SECTIONS.get(section, "Run"), expanded=section == "consent")
-        _widget(groups[section], path, info, _value_at(preset, path), budget)
-    if auth.is_presenter():
-        sb.number_input("Presenter: largest run for this session (visitors × days)", min_value=learner_budget().max_visitor_days,
+    fields = list(iter_fields())
+    if present:
+        _take_over(preset)
+        info_of = dict(fields)
+        adblock = [p for p, _ in fields if p.startswith(_ADBLOCK)]
+        for path in LESSON_KNOBS:
+            _widget(sb, path, info_of[path], _value_at(preset, path), budget, bound=False)
+        box = sb.expander(t("sidebar.adblock"))
+        for path in adblock:
+            _widget(box, path, info_of[path], _value_at(preset, path), budget, bound=False)
+        _write_url(preset)
+    else:
+        groups: dict[str, Any] = {}
+        for path, info in fields:
+            section = path.split(".")[0]
+            if section not in groups:
+                name = section if section in _SECTIONS else "run"
+                groups[section] = sb.expander(t(f"sidebar.section_{name}"), expanded=section == "consent")
+            _widget(groups[section], path, info, _value_at(preset, path), budget)
+    if auth.is_presenter() and not present:
+        sb.number_input(t("sidebar.presenter_budget"), min_value=learner_budget().max_visitor_days,
                         max_value=PRESENTER_MAX_VISITOR_DAYS, step=1_000_000, key=PRESENTER_BUDGET_KEY,
-                        help="Learners are limited to a smaller run so one server can serve a whole room.")
+                        help=t("sidebar.presenter_budget_help"))
+    elif PRESENTER_BUDGET_KEY in st.session_state:
+        # Not drawn: keep the presenter's budget (Streamlit drops an undrawn widget's value).
+        st.session_state[PRESENTER_BUDGET_KEY] = st.session_state[PRESENTER_BUDGET_KEY]
     scenario, notes = clamp(current_scenario(preset), budget)
     for note in notes:
         sb.warning(note)
+    pin.pin_controls(pin_slot, st.session_state[PRESET_KEY], scenario)
     return scenario
 
 
@@ -171,6 +254,6 @@ def current_scenario(preset: Scenario | None = None) -> Scenario:
     try:
         return apply_overrides(preset, values)
     except (ScenarioError, ValidationError) as err:
-        st.sidebar.error(f"{err} — showing the preset instead.")
+        st.sidebar.error(t("sidebar.invalid_combination", error=err))
         return preset
 

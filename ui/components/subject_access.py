@@ -12,7 +12,9 @@ import streamlit as st
 from engine import rights
 from engine.scenario import Scenario
 from ui.components.downloads import table_with_downloads
+from ui.present import note, show_data
 from ui.services import simulation
+from ui.words import num, t
 
 Tables = dict[str, pl.DataFrame]
 SESSION, ERASURE = "dr.session", "dr.erasure"
@@ -51,30 +53,34 @@ def restore() -> None:
 def search(examples: list[str]) -> str:
     """The search box, and a picker of example visitors that fills it."""
     left, right = st.columns([2, 1])
-    right.selectbox("Examples: simulated visitors with an e-mail", examples, index=None,
-                    key="dr.example", on_change=_use_example, placeholder="Pick one…")
-    return left.text_input("Visitor id or e-mail", key="dr.query", placeholder="a visitor id (digits) or an e-mail address")
+    right.selectbox(t("data_rights.examples"), examples, index=None,
+                    key="dr.example", on_change=_use_example, placeholder=t("data_rights.examples_placeholder"))
+    return left.text_input(t("data_rights.query"), key="dr.query", placeholder=t("data_rights.query_placeholder"))
 
 
 def holdings(scenario: Scenario, tables: Tables, subject: rights.Subject, query: str) -> None:
     """What the run holds about one visitor, every table downloadable, and the button that erases them."""
     vid = subject.visitor_id
     h = rights.holdings(tables, subject)
-    st.text(f"Search: {query.strip()}  →  visitor {vid}")
-    st.subheader("What the run holds about this visitor")
-    table_with_downloads(rights.summary(h), f"dr-summary-{vid}")
-    st.caption("Linked rows: what the site can find and must export or erase. Ground-truth-only rows: theirs according "
-               "to the simulator (same event id), but the site cannot find them. Counts are from the simulated run.")
-    st.download_button("Download everything (JSON)", rights.export_json(h), f"visitor-{vid}.json", "application/json", key="dr.json")
-    exported = rights.export(h)
-    for tab, (t, frame) in zip(st.tabs(list(exported)), exported.items(), strict=True):
-        with tab:
-            st.caption(rights.HOW_LINKED.get(t, ""))
-            table_with_downloads(frame, f"visitor-{vid}-{t}")
-            if t in h.truth_only and h.truth_only[t].height:
-                st.caption(f"{h.truth_only[t].height} more rows — {rights.TRUTH_ONLY}.")
-                table_with_downloads(h.truth_only[t], f"visitor-{vid}-{t}-truth-only")
-    st.button("Erase this visitor (from your session's copy)", key="dr.erase", on_click=_erase, args=(scenario, query), type="primary")
+    summary = rights.summary(h)
+    rails = summary.filter(pl.col("table").is_in(rights.RAIL_EVENTS))
+    st.text(t("data_rights.holdings_search", query=query.strip(), visitor=vid))  # plain text: a query is never formatted
+    st.subheader(t("data_rights.holdings_heading", visitor=vid))
+    st.markdown(t("data_rights.holdings_lead", linked=num(rails["linked_rows"].sum()),
+                  hidden=num(rails["ground_truth_only_rows"].sum())))
+    with show_data():
+        table_with_downloads(summary, f"dr-summary-{vid}")
+        note(t("data_rights.holdings_note"))
+        st.download_button(t("data_rights.download_json"), rights.export_json(h), f"visitor-{vid}.json", "application/json", key="dr.json")
+        exported = rights.export(h)
+        for tab, (name, frame) in zip(st.tabs([t(f"data_rights.table.{n}") for n in exported]), exported.items(), strict=True):
+            with tab:
+                note(rights.HOW_LINKED.get(name, ""))
+                table_with_downloads(frame, f"visitor-{vid}-{name}")
+                if name in h.truth_only and h.truth_only[name].height:
+                    note(t("data_rights.truth_only", n=num(h.truth_only[name].height), why=rights.TRUTH_ONLY))
+                    table_with_downloads(h.truth_only[name], f"visitor-{vid}-{name}-truth-only")
+    st.button(t("data_rights.erase"), key="dr.erase", on_click=_erase, args=(scenario, query), type="primary")
 
 
 def erasure_report(scenario: Scenario) -> None:
@@ -82,10 +88,11 @@ def erasure_report(scenario: Scenario) -> None:
     erasure = st.session_state.get(ERASURE)
     if not (erasure and erasure["run_id"] == scenario.run_id):
         return
-    st.subheader("Erasure")
-    st.success(f"Visitor {erasure['visitor_id']} was erased from your session's copy; other learners still see the shared run.")
-    table_with_downloads(erasure["report"], f"dr-erasure-{erasure['visitor_id']}")
-    st.caption("Rows per table before and after the erasure; 'theirs_kept' counts the visitor's rows that stay.")
+    st.subheader(t("data_rights.erasure_heading"))
+    st.success(t("data_rights.erasure_done", visitor=erasure["visitor_id"]))
+    with show_data():
+        table_with_downloads(erasure["report"], f"dr-erasure-{erasure['visitor_id']}")
+        note(t("data_rights.erasure_note"))
     if erasure["conflict"]:
         st.warning(erasure["conflict"])
-    st.button("Restore the full run", key="dr.restore", on_click=restore)
+    st.button(t("data_rights.restore"), key="dr.restore", on_click=restore)

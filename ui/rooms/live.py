@@ -19,8 +19,11 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from engine.scenario import DEFAULT_PRESET, Scenario, iter_fields, load_preset
+from ui import url_state
 from ui.components import auth
+from ui.lessons import LESSON_PARAM
 from ui.paths import ROOT
+from ui.pin import PIN_PARAM
 from ui.rooms.store import Room, RoomError, RoomState, RoomStore, new_session_token, valid_code
 from ui.words import num, pct, t
 
@@ -31,6 +34,7 @@ UNSENT_PAGES = {ROOM_PAGE, "runs"}
 PRESET_KEY = "preset"  # the sidebar's preset widget
 # Parameters that are never mirrored to learners: the room itself, and presenter mode.
 _PRIVATE_PARAMS = {ROOM_PARAM, "present"}
+_STICKY = (LESSON_PARAM, PIN_PARAM)  # the lesson (and its step's page) and the pin follow the presenter
 HOSTING, DETACHED, SEEN, TOKEN = "room.hosting", "room.detached", "room.seen", "room.token"
 _PUBLISHED, _LAST_PAGE, _TOUCHED = "room.published", "room.last_page", "room.touched"
 TOUCH_EVERY_S = 600.0
@@ -186,8 +190,11 @@ def follow(pg: StreamlitPage, pages: list[StreamlitPage]) -> None:
     wanted = _room_params(room)
     if st.session_state.get(SEEN) != room.version:
         st.session_state[SEEN] = room.version
-        if dict(st.query_params.to_dict()) != wanted:
+        current = url_state.all_params()  # released from the widgets that bound them (a bound one cannot be set)
+        if current != wanted:
             st.query_params.from_dict(wanted)
+        for param in _STICKY:  # remembered in the session too: the presenter's unpin must unpin here
+            url_state.set_sticky(param, room.state.params.get(param))
     if pg.url_path != room.state.page:
         target = next((p for p in pages if p.url_path == room.state.page), None)
         if target is not None:

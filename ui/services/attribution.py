@@ -9,9 +9,9 @@ from engine import attribution, datasets
 from engine.scenario import Scenario
 from ui.cache import cached
 from ui.services import simulation
+from ui.words import pct, t
 
 ENTRIES = 32
-RAIL_WORDS = {"baseline": "the privacy baseline", "fullstack": "the full stack"}
 
 
 @cached("data", max_entries=ENTRIES)
@@ -25,25 +25,44 @@ def credit(scenario: Scenario, model: str) -> tuple[pl.DataFrame, int]:
 
 
 def _points(x: float) -> str:
-    return f"{abs(x) * 100:.0f} point{'s' if round(abs(x) * 100) != 1 else ''}"
+    return t("attribution.points_one" if round(abs(x) * 100) == 1 else "attribution.points", n=f"{abs(x) * 100:.0f}")
 
 
 def takeaway(table: pl.DataFrame, banner: str, model: str) -> str:
     """One sentence: the channel a rail misjudges most, how far, and the other rail's worst."""
     rails = table.filter(pl.col("rail") != "truth")
     if rails.is_empty() or table.filter(pl.col("rail") == "truth")["credit"].sum() == 0:
-        return "This run has no conversions in the truth: there is no credit to share."
+        return t("attribution.no_conversions")
     worst = rails.sort(pl.col("share_error").abs(), descending=True).group_by("rail", maintain_order=True).first()
     row = {r["rail"]: r for r in worst.iter_rows(named=True)}
     top = max(row.values(), key=lambda r: abs(r["share_error"]))
     other = next((r for k, r in row.items() if k != top["rail"]), None)
-    way = "more" if top["share_error"] > 0 else "less"
-    text = (f"With banner `{banner}` and {attribution.MODEL_LABELS[model].lower()} attribution, "
-            f"{RAIL_WORDS[top['rail']]} gives {top['channel']} {_points(top['share_error'])} {way} of the credit than "
-            f"the truth ({top['share']:.0%} against {top['truth_share']:.0%})")
+    text = t("attribution.takeaway", banner=t(f"consent_impact.banner_{banner}"), model=attribution.MODEL_LABELS[model].lower(),
+             rail=t(f"attribution.rail_{top['rail']}"), channel=top["channel"], points=_points(top["share_error"]),
+             way=t("attribution.more" if top["share_error"] > 0 else "attribution.less"), share=pct(top["share"]),
+             truth=pct(top["truth_share"]))
     if other is not None and abs(other["share_error"]) < 0.005:
-        text += f"; {RAIL_WORDS[other['rail']]} stays within half a point of the truth on every channel"
+        text += t("attribution.other_close", rail=t(f"attribution.rail_{other['rail']}"))
     elif other is not None:
-        text += (f"; {RAIL_WORDS[other['rail']]} is off by at most {_points(other['share_error'])} "
-                 f"({other['channel']}, {other['share']:.0%} against {other['truth_share']:.0%})")
+        text += t("attribution.other_off", rail=t(f"attribution.rail_{other['rail']}"), points=_points(other["share_error"]),
+                  channel=other["channel"], share=pct(other["share"]), truth=pct(other["truth_share"]))
     return text + "."
+
+
+def shares_takeaway(table: pl.DataFrame) -> str:
+    """The channel the truth credits most, and what each rail gives it."""
+    truth = table.filter(pl.col("rail") == "truth").sort("share", descending=True)
+    if truth.is_empty():
+        return t("attribution.no_conversions")
+    top = truth.row(0, named=True)
+    given = {r["rail"]: r["share"] for r in table.filter(pl.col("channel") == top["channel"]).iter_rows(named=True)}
+    return t("attribution.shares_takeaway", channel=top["channel"], truth=pct(top["share"]), full=pct(given.get("fullstack", 0.0)),
+             base=pct(given.get("baseline", 0.0)))
+
+
+def errors_takeaway(table: pl.DataFrame) -> str:
+    """How many channels the full stack over- and under-credits by a point or more."""
+    full = table.filter(pl.col("rail") == "fullstack")
+    over = full.filter(pl.col("share_error") >= 0.005).height
+    under = full.filter(pl.col("share_error") <= -0.005).height
+    return t("attribution.errors_takeaway", over=over, under=under, channels=full.height)

@@ -33,3 +33,21 @@ def retention(scenario: Scenario, tables: dict[str, pl.DataFrame], days: int) ->
     if tables is simulation.run(scenario):
         return _shared_retention(scenario, days)
     return rights.retention_report(tables, now(scenario, days))
+
+
+@cached("data", max_entries=32)
+def headline(scenario: Scenario) -> dict[str, int]:
+    """The page's lead: people, those with an e-mail, those the site can find by it, and the baseline's rows."""
+    tables = simulation.run(scenario)
+    people = tables["visitors"].filter(pl.col("visitor_id") == pl.col("person_id"))
+    logins = tables["fullstack_events"].filter(pl.col("user_id").is_not_null()).select("event_id")
+    findable = tables["truth_events"].join(logins, on="event_id", how="semi")["person_id"].n_unique()
+    return {"people": people.height, "with_email": people["email"].count(), "findable": findable,
+            "baseline_rows": tables["baseline_events"].height}
+
+
+def retention_totals(report: pl.DataFrame) -> tuple[int, int, str | None]:
+    """Rows held and removed over all tables, and the table that loses the most rows (None if none does)."""
+    per_table = report.group_by("table").agg(pl.col("expired").sum()).sort(["expired", "table"], descending=[True, False])
+    removed = int(report["expired"].sum())
+    return int(report["rows"].sum()), removed, str(per_table["table"][0]) if removed else None

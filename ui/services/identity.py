@@ -10,6 +10,7 @@ from engine import identity
 from engine.scenario import Scenario
 from ui.cache import cached
 from ui.services import simulation
+from ui.words import num, pct, t
 
 ENTRIES = 32
 
@@ -35,17 +36,14 @@ def cross_device_sentence(xd: pl.DataFrame, splits: dict[str, int | float | None
     """The Across-devices finding, computed from the run: how many people use two devices and which
     method joins how many of them."""
     if xd.is_empty() or not xd["multi_device_people"][0]:
-        return "No simulated person used a second device in this run, so there is no cross-device journey to join."
+        return t("identity.devices_none")
     row = {r["method"]: r for r in xd.iter_rows(named=True)}
-    n, login = row["login"]["multi_device_people"], row["login"]
-    text = (f"**{n:,}** of the run's **{splits['people']:,}** people used two devices. The keyed hash of the e-mail they log in "
-            f"with joins **{login['share_joined']:.0%}** of them across devices ({login['joined']:,}): only where both "
-            f"browsers granted analytics consent and the person logged in on both. The device cookie alone joins "
-            f"**{row['device_cookie']['share_joined']:.0%}** and the baseline's daily hash **{row['daily_hash']['share_joined']:.0%}**: "
-            "a cookie lives in one browser, and the hash includes the user agent.")
+    login = row["login"]
+    text = t("identity.devices_lead", people=num(login["multi_device_people"]), all_people=num(splits["people"] or 0),
+             login=pct(login["share_joined"]), joined=num(login["joined"]), cookie=pct(row["device_cookie"]["share_joined"]),
+             daily=pct(row["daily_hash"]["share_joined"]))
     if "fingerprint" in row:
-        text += (f" A fingerprint joins **{row['fingerprint']['share_joined']:.0%}**: a phone and a desktop do not look alike.")
+        text += t("identity.devices_fingerprint", fp=pct(row["fingerprint"]["share_joined"]))
     if splits["split_browsers"]:
-        text += (f" Within one device, the full stack split **{splits['split_browsers']:,}** browsers over several cookies "
-                 f"(Safari's 7-day cap on script cookies); logging in joins **{splits['rejoined_by_login']:,}** of them back.")
+        text += t("identity.devices_split", split=num(splits["split_browsers"]), rejoined=num(splits["rejoined_by_login"] or 0))
     return text

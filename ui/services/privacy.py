@@ -131,3 +131,10 @@ def crack_email(scenario: Scenario, known: int = 50, names_on_list: int = 1000) 
     space = len(names.first) * len(names.last) * 100 * len(pools.EMAIL_DOMAINS)
     timings = privacy.crack_timings(result, {f"every pool name pair ({space:,} addresses)": space})
     return summary, result, timings
+
+
+@cached("data", max_entries=ENTRIES, key=lambda s: s.traffic_key)
+def crack_targets(scenario: Scenario, country: str) -> tuple[int, int]:
+    """What the hashing demo attacks: distinct IPv4 addresses of the country's visitors, distinct e-mail addresses."""
+    vis = simulation.traffic(scenario).visitors
+    return int(vis.filter(pl.col("country") == country)["ipv4"].n_unique()), int(vis["email"].drop_nulls().n_unique())

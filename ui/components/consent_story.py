@@ -1,0 +1,75 @@
+"""The Consent impact page's takeaway sentences, one per section, computed from its tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from ui.words import num, pct, signed, t
+
+
+def banner_label(banner: str) -> str:
+    return t(f"consent_impact.banner_{banner}")
+
+
+def banners_takeaway(rates: pl.DataFrame, banner: str) -> str:
+    """Which share of the same visitors allows analytics under the current design, and under the best one."""
+    granted = dict(zip(rates["banner"], rates["analytics_granted"], strict=True))
+    best = max(granted, key=granted.__getitem__)
+    if best == banner:
+        return t("consent_impact.banners_takeaway_best", banner=banner_label(banner), share=pct(granted[banner]))
+    return t("consent_impact.banners_takeaway", banner=banner_label(banner), share=pct(granted[banner]),
+             best=banner_label(best), best_share=pct(granted[best]))
+
+
+def trait_takeaway(rates: pl.DataFrame, by: str) -> str:
+    """The values of one trait that allow analytics most and least often."""
+    ranked = rates.filter(pl.col("visitors") > 0).sort("analytics_granted", descending=True)
+    if ranked.height < 2:
+        return t("consent_impact.trait_one")
+    hi, lo = ranked.row(0, named=True), ranked.row(-1, named=True)
+    return t("consent_impact.trait_takeaway", high=hi[by], high_share=pct(hi["analytics_granted"]), low=lo[by],
+             low_share=pct(lo["analytics_granted"]))
+
+
+def rails_takeaway(kpi: pl.DataFrame, pinned_kpi: pl.DataFrame | None) -> str:
+    """How much of the truth's visitors and conversions the full stack keeps (and the change against a pin)."""
+    row = {r["metric"]: r for r in kpi.iter_rows(named=True)}
+    v, c = row["visitors"], row["conversions"]
+    text = t("consent_impact.rails_takeaway", visitors=pct(v["fullstack"] / v["truth"]) if v["truth"] else pct(0),
+             conversions=pct(c["fullstack"] / c["truth"]) if c["truth"] else pct(0))
+    if pinned_kpi is not None:
+        before = {r["metric"]: r for r in pinned_kpi.iter_rows(named=True)}
+        text += " " + t("consent_impact.rails_pinned", visitors=signed(v["fullstack"] - before["visitors"]["fullstack"]),
+                        conversions=signed(c["fullstack"] - before["conversions"]["fullstack"]))
+    return text
+
+
+def compare_takeaway(cmp: pl.DataFrame, banner_a: str, banner_b: str) -> str:
+    """What design B gives the full stack compared with design A, on the same visitors."""
+    row = {r["metric"]: r for r in cmp.iter_rows(named=True)}
+    if banner_a == banner_b:
+        return t("consent_impact.compare_same")
+    return t("consent_impact.compare_takeaway", a=banner_label(banner_a), b=banner_label(banner_b),
+             visitors=signed(row["visitors"]["b"] - row["visitors"]["a"]),
+             conversions=signed(row["conversions"]["b"] - row["conversions"]["a"]))
+
+
+def modes_takeaway(modes: pl.DataFrame) -> str:
+    """How far each Consent Mode's modelled conversions land from the truth."""
+    row = {r["mode"]: r for r in modes.iter_rows(named=True)}
+    if not row["advanced"]["truth_conversions"]:
+        return t("consent_impact.modes_empty")
+    share = {m: r["modelled_conversions"] / r["truth_conversions"] for m, r in row.items()}
+    return t("consent_impact.modes_takeaway", observed=pct(row["advanced"]["observed_conversions"] / row["advanced"]["truth_conversions"]),
+             advanced=pct(share["advanced"]), basic=pct(share["basic"]), pings=num(row["advanced"]["pings"]))
+
+
+def bias_takeaway(ratios: Mapping[str, float | None], published: Mapping[str, Any]) -> str:
+    """How much more often consenting visitors convert, against the published range."""
+    if not ratios["vs_not_consenting"]:
+        return t("consent_impact.bias_empty")
+    return t("consent_impact.bias_takeaway", ratio=num(ratios["vs_not_consenting"], 2), low=f"{published['low']:g}",
+             high=f"{published['high']:g}")

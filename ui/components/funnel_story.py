@@ -1,0 +1,39 @@
+"""The Funnels page's takeaway sentences, computed from its tables."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ui.words import num, pct, signed, t
+
+
+def _last(table: pl.DataFrame, rail: str) -> dict | None:
+    rows = table.filter(pl.col("rail") == rail).sort("step")
+    return rows.row(-1, named=True) if rows.height else None
+
+
+def funnel_takeaway(table: pl.DataFrame, pinned: pl.DataFrame | None = None) -> str:
+    """How many users complete the funnel in the truth, how many of them the full stack sees, and the
+    completion rate each reports (the full stack's can look better while it sees fewer)."""
+    truth, full = _last(table, "truth"), _last(table, "fullstack")
+    if truth is None or full is None or not truth["users"]:
+        return t("funnels.takeaway_empty")
+    text = t("funnels.takeaway", truth=num(truth["users"]), event=truth["event"], full=num(full["users"]),
+             share=pct(full["users"] / truth["users"]), full_rate=pct(full["conversion_from_start"], 1),
+             truth_rate=pct(truth["conversion_from_start"], 1))
+    before = _last(pinned, "fullstack") if pinned is not None else None
+    if before is not None:
+        text += " " + t("funnels.takeaway_pinned", change=signed(full["users"] - before["users"]), event=full["event"])
+    return text
+
+
+def breakdown_takeaway(last: pl.DataFrame, label: str) -> str:
+    """The value of one trait where the full stack's completion rate is furthest from the truth's."""
+    wide = last.filter(pl.col("rail").is_in(["truth", "fullstack"])).pivot(on="rail", index="value", values="conversion_from_start")
+    if {"truth", "fullstack"} <= set(wide.columns):
+        wide = wide.drop_nulls(["truth", "fullstack"])  # a value the full stack never sees is blindness, not a gap
+    if wide.is_empty() or not {"truth", "fullstack"} <= set(wide.columns):
+        return t("funnels.breakdown_empty")
+    worst = wide.with_columns(gap=(pl.col("fullstack") - pl.col("truth")).abs()).sort("gap", descending=True).row(0, named=True)
+    return t("funnels.breakdown_takeaway", label=label.lower(), value=worst["value"], full=pct(worst["fullstack"], 1),
+             truth=pct(worst["truth"], 1))
