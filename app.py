@@ -36,7 +36,7 @@ pg = st.navigation(
         st.Page("app_pages/profiles.py", title=t("frame.page.profiles"), icon=":material/person_search:"),
         st.Page("app_pages/copy_tests.py", title=t("frame.page.copy_tests"), icon=":material/science:"),
         st.Page("app_pages/runs.py", title=t("frame.page.runs"), icon=":material/lock:"),
-        st.Page("app_pages/room.py", title=t("room.title"), icon=":material/groups:", url_path=rooms.ROOM_PAGE),
+        st.Page("app_pages/room.py", title=t("frame.page.room"), icon=":material/groups:", url_path=rooms.ROOM_PAGE),
     ],
     # Every page in sight: collapsed, the menu hid the last pages (Profiles among them) behind "View 3 more".
     expanded=True,
