@@ -726,11 +726,9 @@ def _lesson_scenario(overrides: dict[str, Any]) -> Any:
 
 def _summary(scenario: Any) -> list[str]:
     """What the learner's sidebar says about the room's scenario (the texts a step must show)."""
-    from ui.words import pct as share
-    from ui.words import t
+    from ui.rooms.live import summary_lines
 
-    return [t("room.banner", value=t(f"room.banners.{scenario.consent.banner}")),
-            t("room.decision", value=share(scenario.consent.decision_share))]
+    return summary_lines(scenario)
 
 
 async def run_room(base_url: str, rooms_db: Path, n: int, proc: Server) -> dict[str, Any]:

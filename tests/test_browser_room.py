@@ -82,16 +82,16 @@ def test_two_learners_follow_the_presenter(server, browser):
     for learner in (laptop, phone):
         open_page(learner, f"{base}/?room={code}")
         learner.get_by_text(f"Following room {code}").first.wait_for(state="attached")
-        expect(learner.get_by_role("combobox", name="banner", exact=True)).to_have_count(0)  # read-only
+        expect(learner.get_by_role("combobox", name="Banner", exact=True)).to_have_count(0)  # read-only
 
     host.get_by_role("link", name="Overview").click()
     wait_idle(host)
-    host.get_by_role("combobox", name="banner", exact=True).click()
-    option = host.get_by_role("option", name="no_reject", exact=True)
+    host.get_by_role("combobox", name="Banner", exact=True).click()
+    option = host.get_by_role("option", name="No reject button", exact=True)
     option.wait_for()
     changed = time.monotonic()  # from the presenter's choice: their own rerun counts too
     option.click()
-    delays = [followed_within(learner, "Banner: no reject button", changed) for learner in (laptop, phone)]
+    delays = [followed_within(learner, "Banner: No reject button", changed) for learner in (laptop, phone)]
     assert max(delays) <= FOLLOW_S, delays
 
     wait_idle(host)

@@ -19,13 +19,13 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from engine.scenario import DEFAULT_PRESET, Scenario, iter_fields, load_preset
-from ui import url_state
+from ui import knob_words, url_state
 from ui.components import auth
 from ui.lessons import LESSON_PARAM
 from ui.paths import ROOT
 from ui.pin import PIN_PARAM
 from ui.rooms.store import Room, RoomError, RoomState, RoomStore, new_session_token, valid_code
-from ui.words import num, pct, t
+from ui.words import num, t
 
 ROOM_PARAM = "room"
 ROOM_PAGE = "room"  # the Room page's url_path: the presenter's own panel, never sent to learners
@@ -121,10 +121,7 @@ def _detach() -> None:
     scenario = room_scenario(room)
     st.session_state[PRESET_KEY] = room.state.preset
     for path, _ in iter_fields():
-        node: Any = scenario
-        for part in path.split("."):
-            node = getattr(node, part)
-        st.session_state[path] = _to_widget(node)
+        st.session_state[path] = _to_widget(_value_at(scenario, path))
 
 
 def _rejoin() -> None:
@@ -132,8 +129,22 @@ def _rejoin() -> None:
     st.session_state.pop(SEEN, None)
 
 
-def _on_off(value: bool) -> str:
-    return t("room.on") if value else t("room.off")
+# The knobs a lesson turns (the presenter-mode sidebar's): the learner's read-only summary names them.
+SUMMARY_KNOBS = ("consent.banner", "consent.mode", "consent.decision_share", "traffic.adblock.chrome",
+                 "rails.server_side_proxy")
+
+
+def _value_at(scenario: Scenario, path: str) -> Any:
+    node: Any = scenario
+    for part in path.split("."):
+        node = getattr(node, part)
+    return node
+
+
+def summary_lines(scenario: Scenario) -> list[str]:
+    """The room's scenario in words, one line per lesson knob ("Banner: No reject button")."""
+    return [t("room.knob", label=knob_words.label(p), value=knob_words.value_words(p, _value_at(scenario, p)))
+            for p in SUMMARY_KNOBS]
 
 
 def room_sidebar() -> Scenario:
@@ -142,17 +153,11 @@ def room_sidebar() -> Scenario:
     if room is None:  # closed between the check and now: the preset, until the next run says so
         return load_preset(DEFAULT_PRESET)
     scenario = room_scenario(room)
-    c, tr = scenario.consent, scenario.traffic
-    banners = {"reject_first_layer": t("room.banners.reject_first_layer"), "reject_second_layer": t("room.banners.reject_second_layer"),
-               "no_reject": t("room.banners.no_reject"), "no_banner": t("room.banners.no_banner")}
-    modes = {"advanced": t("room.modes.advanced"), "basic": t("room.modes.basic")}
     sb = st.sidebar
     sb.header(t("room.sidebar_header"))
-    sb.markdown(t("room.summary", preset=room.state.preset.replace("_", " "), visitors=num(tr.visitors), days=num(tr.days)))
-    sb.markdown("\n".join(f"- {line}" for line in (
-        t("room.banner", value=banners[c.banner]), t("room.mode", value=modes[c.mode]),
-        t("room.decision", value=pct(c.decision_share)), t("room.adblock", value=pct(tr.adblock.chrome)),
-        t("room.proxy", value=_on_off(scenario.rails.server_side_proxy)))))
+    sb.markdown(t("room.summary", preset=room.state.preset.replace("_", " "), visitors=num(scenario.traffic.visitors),
+                  days=num(scenario.traffic.days)))
+    sb.markdown("\n".join(f"- {line}" for line in summary_lines(scenario)))
     sb.button(t("room.explore"), key="room.explore", on_click=_detach, help=t("room.explore_help"), width="stretch")
     return scenario
 
