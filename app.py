@@ -50,5 +50,5 @@ with error_boundary(pg.title):
     rooms.follow(pg, pages)  # a learner in a room: the room's page and poll
     st.session_state["scenario"] = scenario_sidebar()
     rooms.publish_if_presenting(st.session_state["scenario"], pg)
-    lesson_bar(page)
+    lesson_bar(page, following=rooms.following())
     pg.run()

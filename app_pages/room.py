@@ -10,7 +10,9 @@ from ui.words import t
 st.title(t("room.heading"))
 if auth.is_presenter():
     panel.presenter_panel()
-elif live.following():
-    st.markdown(t("room.following_lead", code=live.joined_code()))
 else:
-    panel.join_form()
+    if live.following():
+        st.markdown(t("room.following_lead", code=live.joined_code()))
+    else:
+        panel.join_form()
+    panel.presenter_login()

@@ -309,3 +309,51 @@ def test_the_lesson_and_the_pin_follow_the_presenter(rooms_db):
     learner.run()
     assert "pin" not in learner.query_params, "the presenter's unpin reaches the learner"
     assert learner.query_params["lesson"] == "consent_talk"
+
+
+def test_a_reloaded_presenter_page_resumes_its_room(rooms_db):
+    host = presenter()
+    code = host.session_state[live.HOSTING]
+    assert host.query_params[live.HOST_PARAM] == code, "the presenter's URL names the room it hosts"
+    learner = session(room=code).run()
+    assert live.HOST_PARAM not in learner.query_params, "the host parameter is never mirrored to learners"
+
+    again = session(**{live.HOST_PARAM: code}, **SMALL_RUN)  # a reload: a new session, logged in again
+    again.session_state["authentication_status"] = True
+    again.session_state["username"] = "presenter"
+    again.session_state["name"] = "Presenter"
+    again.run()
+    again.switch_page("app_pages/room.py").run()
+    assert not again.exception
+    assert [m.value for m in again.metric] == [code], "the same room, not a new one"
+    assert "room.open" not in [b.key for b in again.button]
+
+    stranger = session(**{live.HOST_PARAM: code}).run()  # not logged in: the parameter grants nothing
+    stranger.switch_page("app_pages/room.py").run()
+    assert not stranger.exception and not stranger.metric
+    assert live.HOSTING not in stranger.session_state
+
+
+def test_the_room_page_offers_learners_the_join_form_and_presenters_a_login(rooms_db):
+    at = session().run()
+    at.switch_page("app_pages/room.py").run()
+    assert not at.exception
+    assert "Presenter? Log in to open a room" in [e.label for e in at.main.expander]
+    assert at.text_input(key="room.join.code"), "the learner's join form"
+    assert len(at.text_input) >= 3, "the join code, and the login form's user name and password"
+
+
+def test_a_following_learner_sees_the_lesson_step_but_not_its_buttons(rooms_db):
+    host = session(lesson="consent_talk", **SMALL_RUN)
+    host.session_state["authentication_status"] = True
+    host.session_state["username"] = "presenter"
+    host.session_state["name"] = "Presenter"
+    host.run()
+    assert host.button(key="lesson.next"), "the presenter moves the lesson"
+    host.switch_page("app_pages/room.py").run()
+    host.button(key="room.open").click().run()
+    learner = session(room=host.session_state[live.HOSTING]).run()
+    assert not learner.exception
+    keys = [b.key for b in learner.button]
+    assert "lesson.next" not in keys and "lesson.back" not in keys
+    assert any("Step 1 of" in m.value for m in learner.markdown)

@@ -154,8 +154,9 @@ def is_presenter() -> bool:
             and st.session_state.get("username") in _usernames(config))
 
 
-def require_presenter() -> bool:
-    """On a presenter-only page: show the login form until a presenter is logged in."""
+def require_presenter(why: str | None = None) -> bool:
+    """On a presenter-only page: show the login form until a presenter is logged in (`why`: what the page is
+    for, said under the form; the Runs page's by default)."""
     config = auth_config()
     if config is None:
         st.error("Presenter login is not configured: run `make run` once, which creates `.streamlit/secrets.toml` "
@@ -191,5 +192,5 @@ def require_presenter() -> bool:
             return True
         st.info("Logged out.")
         return False
-    st.info("This page is for presenters: it builds, imports and deletes shared runs.")
+    st.info(why or "This page is for presenters: it builds, imports and deletes shared runs.")
     return False

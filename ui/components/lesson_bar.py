@@ -22,8 +22,9 @@ def go(page: str) -> None:
     st.switch_page(lessons.page_path(page), query_params=url_state.all_params())
 
 
-def lesson_bar(page: str) -> None:
-    """Record the page shown; with a lesson in the URL, draw its step and the Back/Next buttons."""
+def lesson_bar(page: str, following: bool = False) -> None:
+    """Record the page shown; with a lesson in the URL, draw its step and the Back/Next buttons (a learner
+    `following` a room sees the step only: the presenter moves the room)."""
     st.session_state[lessons.PAGE_KEY] = page
     found = lessons.active()
     if found is None:
@@ -31,6 +32,10 @@ def lesson_bar(page: str) -> None:
     _, lesson = found
     pages = lesson.pages
     bar = st.container(key="lesson-bar", horizontal=True, vertical_alignment="center")
+    if following:
+        if page in pages:
+            bar.markdown(t("lesson.step", step=num(pages.index(page) + 1), steps=num(len(pages)), title=lesson.title))
+        return
     if page not in pages:
         bar.caption(t("lesson.off_lesson", title=lesson.title))
         if bar.button(t("lesson.return", page=lessons.page_title(pages[0])), key="lesson.return"):

@@ -28,12 +28,13 @@ from ui.rooms.store import Room, RoomError, RoomState, RoomStore, new_session_to
 from ui.words import num, t
 
 ROOM_PARAM = "room"
+HOST_PARAM = "host"  # the presenter's own URL: the room this session hosts, so a reload resumes it
 ROOM_PAGE = "room"  # the Room page's url_path: the presenter's own panel, never sent to learners
 # Pages the room never sends: the panel itself, and presenter-only pages (a learner would meet a login form).
 UNSENT_PAGES = {ROOM_PAGE, "runs"}
 PRESET_KEY = "preset"  # the sidebar's preset widget
 # Parameters that are never mirrored to learners: the room itself, and presenter mode.
-_PRIVATE_PARAMS = {ROOM_PARAM, "present"}
+_PRIVATE_PARAMS = {ROOM_PARAM, HOST_PARAM, "present"}
 _STICKY = (LESSON_PARAM, PIN_PARAM)  # the lesson (and its step's page) and the pin follow the presenter
 HOSTING, DETACHED, SEEN, TOKEN = "room.hosting", "room.detached", "room.seen", "room.token"
 _PUBLISHED, _LAST_PAGE, _TOUCHED = "room.published", "room.last_page", "room.touched"
@@ -84,9 +85,14 @@ def joined_code() -> str | None:
 
 
 def hosting() -> str | None:
-    """The room this presenter's session hosts, if any."""
+    """The room this presenter's session hosts, if any. A reloaded page (a new session) resumes the room
+    in its URL (`?host=CODE`) once its presenter is logged in again, if that room is still open."""
+    if not auth.is_presenter():
+        return None
     code = st.session_state.get(HOSTING)
-    return code if code and auth.is_presenter() else None
+    if code is None and (asked := valid_code(url_state.sticky(HOST_PARAM))) and store().version(asked) is not None:
+        code = st.session_state[HOSTING] = asked
+    return code
 
 
 def current_room() -> Room | None:
@@ -226,6 +232,7 @@ def state_for(scenario: Scenario, page: str) -> RoomState:
 def open_room(scenario: Scenario) -> str:
     code = store().open(state_for(scenario, st.session_state.get(_LAST_PAGE, "")))
     st.session_state[HOSTING] = code
+    url_state.set_sticky(HOST_PARAM, code)
     st.session_state[_TOUCHED] = time.monotonic()
     return code
 
@@ -233,6 +240,7 @@ def open_room(scenario: Scenario) -> str:
 def close_room() -> None:
     if code := st.session_state.pop(HOSTING, None):
         store().close_room(code)
+    url_state.set_sticky(HOST_PARAM, None)
     st.session_state.pop(_PUBLISHED, None)
 
 

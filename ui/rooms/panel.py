@@ -9,7 +9,8 @@ import statistics
 import segno
 import streamlit as st
 
-from ui import context
+from ui import context, url_state
+from ui.components import auth
 from ui.rooms import chart, live, polls
 from ui.rooms.store import Room, RoomError
 from ui.words import pct, t
@@ -76,6 +77,7 @@ def presenter_panel() -> None:
     code = live.hosting()
     if code is None or live.store().get(code) is None:
         st.session_state.pop(live.HOSTING, None)
+        url_state.set_sticky(live.HOST_PARAM, None)
         st.markdown(t("room.open_lead"))
         if st.button(t("room.open"), key="room.open", type="primary"):
             live.open_room(context.scenario())
@@ -124,7 +126,14 @@ def join_form() -> None:
         st.form_submit_button(t("room.join"), on_click=_join, type="primary")
     if st.session_state.get("room.join.error"):
         st.warning(t("room.bad_code"))
-    st.caption(t("room.presenter_login_hint"))
+
+
+
+def presenter_login() -> None:
+    """Presenters log in here too (a reload restores the login from its cookie, and then the room it hosted)."""
+    with st.expander(t("room.presenter_login")):
+        if auth.require_presenter(t("room.presenter_login_why")):
+            st.rerun()  # logged in (by the form or the cookie): the page draws the presenter's panel
 
 
 def poll_box(room: Room) -> None:
