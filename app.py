@@ -21,23 +21,14 @@ PRESENTER_PAGES = {"runs"}
 
 st.set_page_config(page_title=t("frame.title"), page_icon="🛤️", layout="wide")
 auth.warn_once_if_refused()
+# The pages in menu order, with their Material icons; titles come from the catalogue (frame.page.<name>).
+PAGES = (("overview", "dashboard"), ("dashboard", "monitoring"), ("consent_impact", "how_to_reg"), ("funnels", "filter_alt"),
+         ("attribution", "alt_route"), ("live", "sensors"), ("data_rights", "policy"), ("data_quality", "fact_check"),
+         ("privacy", "fingerprint"), ("identity", "join_inner"), ("profiles", "person_search"), ("copy_tests", "science"),
+         ("runs", "lock"), ("room", "groups"))  # "room" is rooms.ROOM_PAGE
 pg = st.navigation(
-    pages := [
-        st.Page("app_pages/overview.py", title=t("frame.page.overview"), icon=":material/dashboard:", default=True),
-        st.Page("app_pages/dashboard.py", title=t("frame.page.dashboard"), icon=":material/monitoring:"),
-        st.Page("app_pages/consent_impact.py", title=t("frame.page.consent_impact"), icon=":material/how_to_reg:"),
-        st.Page("app_pages/funnels.py", title=t("frame.page.funnels"), icon=":material/filter_alt:"),
-        st.Page("app_pages/attribution.py", title=t("frame.page.attribution"), icon=":material/alt_route:"),
-        st.Page("app_pages/live.py", title=t("frame.page.live"), icon=":material/sensors:"),
-        st.Page("app_pages/data_rights.py", title=t("frame.page.data_rights"), icon=":material/policy:"),
-        st.Page("app_pages/data_quality.py", title=t("frame.page.data_quality"), icon=":material/fact_check:"),
-        st.Page("app_pages/privacy.py", title=t("frame.page.privacy"), icon=":material/fingerprint:"),
-        st.Page("app_pages/identity.py", title=t("frame.page.identity"), icon=":material/join_inner:"),
-        st.Page("app_pages/profiles.py", title=t("frame.page.profiles"), icon=":material/person_search:"),
-        st.Page("app_pages/copy_tests.py", title=t("frame.page.copy_tests"), icon=":material/science:"),
-        st.Page("app_pages/runs.py", title=t("frame.page.runs"), icon=":material/lock:"),
-        st.Page("app_pages/room.py", title=t("frame.page.room"), icon=":material/groups:", url_path=rooms.ROOM_PAGE),
-    ],
+    pages := [st.Page(f"app_pages/{name}.py", title=t(f"frame.page.{name}"), icon=f":material/{icon}:", default=name == "overview")
+              for name, icon in PAGES],
     # Every page in sight: collapsed, the menu hid the last pages (Profiles among them) behind "View 3 more".
     expanded=True,
     # Presenter mode gives the sidebar to the lesson's knobs: the menu moves to the top bar.

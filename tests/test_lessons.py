@@ -207,8 +207,11 @@ def test_the_presenter_toggle_switches_presenter_mode_and_keeps_every_knob(lesso
 
 def test_every_page_of_the_app_can_be_a_lesson_step():
     """Every page app.py registers has a title in the catalogue, so a lesson may show it."""
-    import re
+    import ast
 
-    registered = set(re.findall(r'st\.Page\("app_pages/(\w+)\.py"', (lessons.ROOT / "app.py").read_text()))
+    tree = ast.parse((lessons.ROOT / "app.py").read_text())
+    table = next(n.value for n in ast.walk(tree) if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "PAGES")
+    registered = {name for name, _ in ast.literal_eval(table)}
+    assert all((lessons.ROOT / "app_pages" / f"{name}.py").exists() for name in registered)
     assert registered and set(lessons.lesson_pages()) == registered
     assert set(lessons.DEFAULT_ORDER) <= registered

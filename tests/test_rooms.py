@@ -167,11 +167,16 @@ def session(**params: str) -> AppTest:
     return at
 
 
-def presenter() -> AppTest:
-    at = session(**SMALL_RUN)
+def logged_in(at: AppTest) -> AppTest:
+    """The session as streamlit-authenticator leaves it after the presenter's login."""
     at.session_state["authentication_status"] = True
     at.session_state["username"] = "presenter"
     at.session_state["name"] = "Presenter"
+    return at
+
+
+def presenter() -> AppTest:
+    at = logged_in(session(**SMALL_RUN))
     at.run()
     at.switch_page("app_pages/room.py").run()
     at.button(key="room.open").click().run()
@@ -290,9 +295,7 @@ def test_joining_by_code_and_a_closed_room(rooms_db):
 
 def test_the_lesson_and_the_pin_follow_the_presenter(rooms_db):
     host = session(lesson="consent_talk", **SMALL_RUN)
-    host.session_state["authentication_status"] = True
-    host.session_state["username"] = "presenter"
-    host.session_state["name"] = "Presenter"
+    logged_in(host)
     host.run()
     host.sidebar.button(key="pin.pin").click().run()
     assert not host.exception and host.query_params.get("pin")
@@ -319,9 +322,7 @@ def test_a_reloaded_presenter_page_resumes_its_room(rooms_db):
     assert live.HOST_PARAM not in learner.query_params, "the host parameter is never mirrored to learners"
 
     again = session(**{live.HOST_PARAM: code}, **SMALL_RUN)  # a reload: a new session, logged in again
-    again.session_state["authentication_status"] = True
-    again.session_state["username"] = "presenter"
-    again.session_state["name"] = "Presenter"
+    logged_in(again)
     again.run()
     again.switch_page("app_pages/room.py").run()
     assert not again.exception
@@ -345,9 +346,7 @@ def test_the_room_page_offers_learners_the_join_form_and_presenters_a_login(room
 
 def test_a_following_learner_sees_the_lesson_step_but_not_its_buttons(rooms_db):
     host = session(lesson="consent_talk", **SMALL_RUN)
-    host.session_state["authentication_status"] = True
-    host.session_state["username"] = "presenter"
-    host.session_state["name"] = "Presenter"
+    logged_in(host)
     host.run()
     assert host.button(key="lesson.next"), "the presenter moves the lesson"
     host.switch_page("app_pages/room.py").run()
