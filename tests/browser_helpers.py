@@ -106,6 +106,13 @@ def rerun_after(page: Page, action) -> None:
     wait_idle(page)
 
 
+def log_in(page: Page, password: str, user: str = "presenter") -> None:
+    """Fill the presenter login form on the page shown and submit it."""
+    page.get_by_role("textbox", name="Username", exact=True).fill(user)
+    page.get_by_role("textbox", name="Password", exact=True).fill(password)
+    rerun_after(page, lambda: page.get_by_role("button", name="Login").click())
+
+
 def open_page(page: Page, url: str, ready: str = "h1") -> None:
     """Open a URL and wait for its script run to end and for `ready` (default: the page title)."""
     page.goto(url)

@@ -12,7 +12,7 @@ import time
 
 import pytest
 import streamlit_authenticator as stauth
-from browser_helpers import ROOT, TIMEOUT_MS, chromium, open_page, rerun_after, secrets_toml, streamlit_server, wait_idle
+from browser_helpers import ROOT, TIMEOUT_MS, chromium, log_in, open_page, rerun_after, secrets_toml, streamlit_server, wait_idle
 from playwright.sync_api import Browser, Page, expect
 
 pytestmark = pytest.mark.browser
@@ -64,13 +64,9 @@ def followed_within(page: Page, text: str, since: float) -> float:
 def test_two_learners_follow_the_presenter(server, browser):
     base = server
     host = tab(browser, 1440, 900)
-    open_page(host, base + "/runs", ready="[data-testid='stForm']")
-    host.get_by_role("textbox", name="Username", exact=True).fill("presenter")
-    host.get_by_role("textbox", name="Password", exact=True).fill(PASSWORD)
-    rerun_after(host, lambda: host.get_by_role("button", name="Login").click())
-    expect(host.get_by_role("button", name="Build run")).to_be_visible()
-    host.get_by_role("link", name="Room").click()
-    wait_idle(host)
+    open_page(host, base + "/room")  # the presenter logs in on the Room page itself
+    host.get_by_text("Presenter? Log in to open a room").click()
+    log_in(host, PASSWORD)
     rerun_after(host, lambda: host.get_by_role("button", name="Open a room").click())
     code = host.locator("[data-testid='stMetricValue']").first.inner_text().strip()
     assert re.fullmatch(r"[A-HJKMNP-Z2-9]{4,6}", code), code

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import streamlit_authenticator as stauth
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, TIMEOUT_MS, open_page, rerun_after, secrets_toml, streamlit_process
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, TIMEOUT_MS, log_in, open_page, secrets_toml, streamlit_process
 from playwright.sync_api import expect, sync_playwright
 
 PASSWORD = "shutdown-test-password"
@@ -56,9 +56,7 @@ def test_sigterm_to_the_server_during_a_build_leaves_no_temporary_folder(tmp_pat
             page = browser.new_page()
             page.set_default_timeout(TIMEOUT_MS)
             open_page(page, base + "/runs", ready="[data-testid='stForm']")
-            page.get_by_role("textbox", name="Username", exact=True).fill("presenter")
-            page.get_by_role("textbox", name="Password", exact=True).fill(PASSWORD)
-            rerun_after(page, lambda: page.get_by_role("button", name="Login").click())
+            log_in(page, PASSWORD)
             expect(page.get_by_role("button", name="Build run")).to_be_visible()
             # The page's default size (1,000,000 visitors, 7 days) takes long enough to be stopped mid-write.
             page.get_by_role("button", name="Build run").click()
