@@ -38,7 +38,8 @@ page = pg.url_path or "overview"  # the default page's url_path is ""
 with error_boundary(pg.title):
     if page in PRESENTER_PAGES and not auth.require_presenter():
         st.stop()
-    rooms.follow(pg, pages)  # a learner in a room: the room's page and poll
+    if (room := rooms.follow(pg, pages)) is not None:  # a learner in a room: the room's page, and its poll on top
+        rooms.poll_box(room)
     st.session_state["scenario"] = scenario_sidebar()
     rooms.publish_if_presenting(st.session_state["scenario"], pg)
     lesson_bar(page, following=rooms.following())

@@ -181,23 +181,24 @@ def _watch(code: str, seen: int) -> None:
         st.rerun(scope="app")
 
 
-def follow(pg: StreamlitPage, pages: list[StreamlitPage]) -> None:
-    """In app.py before the sidebar: keep a learner in step with the room (page, query parameters),
-    draw the room's poll at the top of the page, and offer "Back to the room" to a learner exploring."""
+def follow(pg: StreamlitPage, pages: list[StreamlitPage]) -> Room | None:
+    """In app.py before the sidebar: keep a learner in step with the room (page, query parameters) and
+    return the room followed (app.py draws its poll at the top of the page); offer "Back to the room"
+    to a learner exploring."""
     code = joined_code()
     if st.query_params.get(ROOM_PARAM) and code is None:
         st.sidebar.warning(t("room.bad_code"))  # never echoes the URL's text
-        return
+        return None
     if code is None or code == hosting():
-        return
+        return None
     room = store().get(code)
     if room is None:
         st.sidebar.warning(t("room.gone", code=code))
-        return
+        return None
     if st.session_state.get(DETACHED):
         st.sidebar.info(t("room.detached", code=code))
         st.sidebar.button(t("room.back"), key="room.back", on_click=_rejoin, type="primary", width="stretch")
-        return
+        return None
     wanted = _room_params(room)
     if st.session_state.get(SEEN) != room.version:
         st.session_state[SEEN] = room.version
@@ -212,9 +213,7 @@ def follow(pg: StreamlitPage, pages: list[StreamlitPage]) -> None:
             st.switch_page(target, query_params=wanted)
     with st.sidebar:
         _watch(code, room.version)
-    from ui.rooms.panel import poll_box  # the poll needs the services; import them only in a room
-
-    poll_box(room)
+    return room
 
 
 # --- the presenter's side ---------------------------------------------------------------------
