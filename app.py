@@ -14,13 +14,14 @@ from ui.components import auth
 from ui.components.errors import error_boundary
 from ui.components.lesson_bar import lesson_bar
 from ui.components.scenario_sidebar import scenario_sidebar
-from ui.present import presenting
+from ui.present import presenting, style
 from ui.words import t
 
 PRESENTER_PAGES = {"runs"}
 
 st.set_page_config(page_title=t("frame.title"), page_icon="🛤️", layout="wide")
 auth.warn_once_if_refused()
+auth.restore_from_cookie()  # a presenter's reload stays logged in, on every page
 # The pages in menu order, with their Material icons; titles come from the catalogue (frame.page.<name>).
 PAGES = (("overview", "dashboard"), ("dashboard", "monitoring"), ("consent_impact", "how_to_reg"), ("funnels", "filter_alt"),
          ("attribution", "alt_route"), ("live", "sensors"), ("data_rights", "policy"), ("data_quality", "fact_check"),
@@ -28,7 +29,8 @@ PAGES = (("overview", "dashboard"), ("dashboard", "monitoring"), ("consent_impac
          ("runs", "lock"), ("room", "groups"))  # "room" is rooms.ROOM_PAGE
 pg = st.navigation(
     pages := [st.Page(f"app_pages/{name}.py", title=t(f"frame.page.{name}"), icon=f":material/{icon}:", default=name == "overview")
-              for name, icon in PAGES],
+              # In presenter mode the top bar shows only the first few pages: the Room panel comes second.
+              for name, icon in (PAGES if not presenting() else (PAGES[0], PAGES[-1], *PAGES[1:-1]))],
     # Every page in sight: collapsed, the menu hid the last pages (Profiles among them) behind "View 3 more".
     expanded=True,
     # Presenter mode gives the sidebar to the lesson's knobs: the menu moves to the top bar.
@@ -43,4 +45,5 @@ with error_boundary(pg.title):
     st.session_state["scenario"] = scenario_sidebar()
     rooms.publish_if_presenting(st.session_state["scenario"], pg)
     lesson_bar(page, following=rooms.following())
+    style()
     pg.run()

@@ -11,7 +11,7 @@ from ui.components.downloads import rounded, table_with_downloads
 from ui.components.rail_metrics import big_numbers
 from ui.components.sampling_note import sampling_note
 from ui.components.takeaway import lead, takeaway
-from ui.present import note
+from ui.present import note, presenting
 from ui.services import overview, simulation
 from ui.words import t
 
@@ -27,7 +27,7 @@ big_numbers(kpi, "visitors", pinned_kpi)
 st.html(story.DIAGRAM_CSS)
 for direction in ("LR", "TB"):  # one shown by screen width (CSS): left to right on a wide screen, top down on a phone
     with st.container(key=f"diagram-{direction.lower()}"):
-        st.graphviz_chart(story.diagram(wf, scenario, direction), width="stretch")
+        st.graphviz_chart(story.diagram(wf, scenario, direction, big=presenting()), width="stretch")
 with st.expander(t("overview.method_title")):
     st.markdown(t("overview.method"))
     st.caption(t("overview.method_error"))

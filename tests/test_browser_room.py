@@ -134,6 +134,12 @@ def test_two_learners_follow_the_presenter(server, browser):
     expect(host.get_by_text(re.compile(r"the room guessed 53% \(median of 1\)"))).to_be_visible(timeout=10_000)
     shot(host, "room-panel-revealed")
 
+    # The presenter reloads (a new session): still logged in (the cookie, on any page) and hosting the same room.
+    host.reload()
+    wait_idle(host)
+    expect(host.locator("[data-testid='stMetricValue']").first).to_have_text(code, timeout=TIMEOUT_MS)
+    expect(host.get_by_role("button", name="Open a room")).to_have_count(0)
+
     joiner = tab(browser, 390, 844)  # someone without a code: the join form, and no sideways scrolling
     open_page(joiner, f"{base}/room")
     expect(joiner.get_by_role("button", name="Join")).to_be_visible()

@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 import streamlit_authenticator as stauth
+from conftest import SMALL
 from streamlit.testing.v1 import AppTest
 
 from engine.scenario import field_paths
@@ -215,3 +216,18 @@ def test_every_page_of_the_app_can_be_a_lesson_step():
     assert all((lessons.ROOT / "app_pages" / f"{name}.py").exists() for name in registered)
     assert registered and set(lessons.lesson_pages()) == registered
     assert set(lessons.DEFAULT_ORDER) <= registered
+
+
+def test_presenter_mode_makes_every_big_number_at_least_48_px():
+    """The fixed presenter-mode CSS is drawn on a page without big rail numbers of its own, only when presenting."""
+    from ui.present import PRESENT_CSS
+
+    assert "font-size: 3rem" in PRESENT_CSS  # 48 px at the browser's 16 px root size
+    for present, expected in (("1", True), (None, False)):
+        at = AppTest.from_file("../app.py", default_timeout=120)
+        for k, v in {**{k: str(v) for k, v in SMALL.items()}, **({"present": present} if present else {})}.items():
+            at.query_params[k] = v
+        at.run()
+        at.switch_page("app_pages/identity.py").run()
+        assert not at.exception
+        assert any(PRESENT_CSS in h.proto.body for h in at.get("html")) is expected

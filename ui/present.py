@@ -29,6 +29,16 @@ def set_presenting(on: bool) -> None:
     url_state.set_sticky(PRESENT_PARAM, "1" if on else None)
 
 
+# Fixed CSS (no user data): every big number on every page at least 48 px in presenter mode.
+PRESENT_CSS = "<style>[data-testid='stMetricValue'] {font-size: 3rem; line-height: 1.15;}</style>"
+
+
+def style() -> None:
+    """In app.py before the page: presenter mode's big numbers (the Overview's rail numbers are larger still)."""
+    if presenting():
+        st.html(PRESENT_CSS)
+
+
 def note(text: str) -> None:
     """A caption under a chart or number; hidden in presenter mode."""
     if not presenting():

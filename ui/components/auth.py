@@ -147,6 +147,26 @@ def _drop_stale_session(config: dict[str, Any]) -> None:
         _forget_login()
 
 
+def restore_from_cookie() -> None:
+    """On every page (app.py, at the start of each run): a presenter's reload, which is a new session, is
+    logged in again from the login cookie, as streamlit-authenticator would do on the login page only. A
+    cookie with any problem is left to the login form (which ignores and deletes it); after a logout the
+    session never reads the cookie again (st.context.cookies keeps the request's cookies)."""
+    if st.session_state.get("authentication_status") or st.session_state.get(_NO_COOKIE):
+        return
+    config = auth_config()
+    if config is None or problems(config):
+        return
+    key, usernames = config["cookie"]["key"], _usernames(config)
+    token = st.context.cookies.to_dict().get(config["cookie"]["name"])
+    if token is None or cookie_problem(token, key, usernames, datetime.now().timestamp()) is not None:
+        return
+    username = jwt.decode(token, key, algorithms=["HS256"])["username"]
+    user = config["credentials"]["usernames"][username]
+    st.session_state.update({"authentication_status": True, "username": username, "name": user.get("name"),
+                             "email": user.get("email"), "roles": user.get("roles")})
+
+
 def is_presenter() -> bool:
     """A presenter is logged in, as a user the secrets still have, and the secrets may grant access."""
     config = auth_config()

@@ -30,9 +30,9 @@ def render_payloads(rows: pl.DataFrame) -> None:
         st.markdown(t("live.payload_heading", request=telemetry.REQUEST_LABELS[r["request"]], endpoint=r["endpoint"],
                       status=telemetry.STATUS_LABELS[r["status"]]))
         before, after = st.columns(2)
-        before.caption(t("live.before"))
+        before.markdown(t("live.before"))
         before.json(json.loads(r["before"]) if r["before"] else {}, expanded=True)
-        after.caption(t("live.after"))
+        after.markdown(t("live.after"))
         after.json(json.loads(r["after"]) if r["after"] else {}, expanded=True)
 
 

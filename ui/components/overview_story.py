@@ -44,10 +44,12 @@ def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def diagram(wf: pl.DataFrame, scenario: Scenario, direction: str = "LR") -> str:
+def diagram(wf: pl.DataFrame, scenario: Scenario, direction: str = "LR", big: bool = False) -> str:
     """Graphviz DOT: visitors -> privacy baseline; visitors -> banner -> full stack, or lost to it
     (ignored, refused, blocked, with their shares of the visitors), and pings -> modelled estimate.
-    `direction`: "LR" (a wide screen) or "TB" (a phone: scaled to its width, a wide diagram is unreadable)."""
+    `direction`: "LR" (a wide screen) or "TB" (a phone: scaled to its width, a wide diagram is unreadable);
+    `big`: presenter mode's larger text."""
+    node, edge = (17, 15) if big else (13, 11)
     change = dict(zip(wf["step"], wf["change"], strict=True))
     total = max(int(wf["running"][0]), 1)
     ignored, refused, blocked = (-int(change[s]) for s in ("no decision (default denied)", "rejected (incl. GPC)",
@@ -72,8 +74,8 @@ def diagram(wf: pl.DataFrame, scenario: Scenario, direction: str = "LR") -> str:
     if scenario.consent.mode == "advanced":
         edges.append(("lost", "model", t("overview.edge_pings")))
     lines = [f'digraph {{ rankdir={"TB" if direction == "TB" else "LR"}; nodesep=0.15; ranksep=0.35; bgcolor="transparent";',
-             'node [style="rounded,filled", fontname="sans-serif", fontcolor=white, fontsize=13, margin="0.12,0.05"];',
-             'edge [fontname="sans-serif", fontsize=11, color="#777777"];']
+             f'node [style="rounded,filled", fontname="sans-serif", fontcolor=white, fontsize={node}, margin="0.12,0.05"];',
+             f'edge [fontname="sans-serif", fontsize={edge}, color="#777777"];']
     lines += [f"{k} [label={_quoted(label)}, fillcolor={_quoted(colour)}, shape={shape}];" for k, (label, colour, shape) in nodes.items()]
     lines += [f"{a} -> {b} [label={_quoted(label)}];" if label else f"{a} -> {b};" for a, b, label in edges]
     return "\n".join([*lines, "}"])

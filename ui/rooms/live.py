@@ -89,8 +89,9 @@ def hosting() -> str | None:
     in its URL (`?host=CODE`) once its presenter is logged in again, if that room is still open."""
     if not auth.is_presenter():
         return None
+    asked = valid_code(url_state.sticky(HOST_PARAM))  # also puts it back into the URL after a page change
     code = st.session_state.get(HOSTING)
-    if code is None and (asked := valid_code(url_state.sticky(HOST_PARAM))) and store().version(asked) is not None:
+    if code is None and asked and store().version(asked) is not None:
         code = st.session_state[HOSTING] = asked
     return code
 

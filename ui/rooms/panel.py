@@ -129,11 +129,10 @@ def join_form() -> None:
 
 
 
-def presenter_login() -> None:
-    """Presenters log in here too (a reload restores the login from its cookie, and then the room it hosted)."""
+def presenter_login() -> bool:
+    """Presenters log in here too; True once logged in."""
     with st.expander(t("room.presenter_login")):
-        if auth.require_presenter(t("room.presenter_login_why")):
-            st.rerun()  # logged in (by the form or the cookie): the page draws the presenter's panel
+        return auth.require_presenter(t("room.presenter_login_why"))
 
 
 def poll_box(room: Room) -> None:
