@@ -123,7 +123,10 @@ def _feed(h: Any, value: Any) -> None:
     if isinstance(value, pl.DataFrame):
         h.update(f"frame{value.shape}{value.schema}".encode())
         if value.height:
-            h.update(value.hash_rows(seed=0).to_numpy().tobytes())
+            try:
+                h.update(value.hash_rows(seed=0).to_numpy().tobytes())
+            except pl.exceptions.PolarsError:  # a column type without a row hash: its Arrow IPC bytes
+                h.update(value.write_ipc(None).getvalue())
     elif isinstance(value, pl.Series):
         _feed(h, value.to_frame())
     elif isinstance(value, dict):
@@ -160,7 +163,7 @@ def drawn(builder: Callable[P, alt.TopLevelMixin]) -> Callable[P, Drawn]:
 def _spec(chart: alt.TopLevelMixin | Drawn, present: bool) -> dict[str, Any]:
     """The finished Vega-Lite spec, data as Arrow datasets, as Streamlit's altair_chart makes it."""
     built = chart.build() if isinstance(chart, Drawn) else chart
-    return _convert_altair_to_vega_lite_spec(themed(built, present))
+    return _convert_altair_to_vega_lite_spec(themed(built, present))  # type: ignore[arg-type]  # any top-level chart
 
 
 def _copy(spec: dict[str, Any]) -> dict[str, Any]:
