@@ -7,8 +7,8 @@ cache, then `--renders` more times, and prints the process CPU (all threads) per
 wall time per render. With `--profile PAGE` it also writes a cProfile of that page's warm renders
 (`--profile-out`, default /tmp/page_render.prof) and prints the top functions by cumulative time.
 
-To compare before/after in one run: `--baseline-ref REF` renders the same pages from a git
-worktree of REF (made in a temporary directory) in a subprocess first, then this tree, and prints
+To compare before/after in one run: `--baseline-ref REF` renders the same pages from the files of
+REF (`git archive` into a temporary directory) in a subprocess first, then this tree, and prints
 the ratio per page.
 
     PYTHONPATH=. .venv/bin/python -m benchmarks.page_render [--renders 10] [--pages overview privacy]
@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)  # run by path (the baseline's process): the app's modules, not this folder's, come first
 os.environ.setdefault("DRCL_HASH_KEY", "5e" * 32)
 os.environ.setdefault("DRCL_RUNS_DIR", tempfile.mkdtemp(prefix="drcl-bench-runs-"))
 
@@ -83,20 +85,18 @@ def measure(root: Path, pages: list[str], renders: int, present: bool, profile: 
 
 
 def baseline(ref: str, args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    """The same measurement on a checkout of `ref`, in its own process (its own modules and caches)."""
+    """The same measurement on the files of `ref` (git archive into a temporary directory; the repository
+    is only read), in its own process (its own modules and caches)."""
     with tempfile.TemporaryDirectory(prefix="drcl-page-render-") as tmp:
-        tree = Path(tmp) / "tree"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), ref], check=True,
-                       capture_output=True)
-        try:
-            cmd = [sys.executable, "-m", "benchmarks.page_render", "--json", "--renders", str(args.renders),
-                   "--pages", *args.pages] + (["--present"] if args.present else [])
-            res = subprocess.run(cmd, cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)}, check=True,
-                                 capture_output=True, text=True)
-            return json.loads(res.stdout.strip().splitlines()[-1])
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False,
-                           capture_output=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", ref], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        # This script (REF may predate it) measuring REF's app: its modules first on the path.
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--json", "--root", tmp, "--renders", str(args.renders),
+               "--pages", *args.pages] + (["--present"] if args.present else [])
+        res = subprocess.run(cmd, cwd=tmp, env={**os.environ, "PYTHONPATH": tmp}, check=True,
+                             capture_output=True, text=True)
+        return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -108,10 +108,11 @@ def main() -> None:
     ap.add_argument("--profile", default=None, help="a page to profile (cProfile of its warm renders)")
     ap.add_argument("--profile-out", type=Path, default=Path("/tmp/page_render.prof"))
     ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = ap.parse_args()
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     if args.json:
-        print(json.dumps(measure(ROOT, args.pages, args.renders, args.present, None, args.profile_out)))
+        print(json.dumps(measure(args.root, args.pages, args.renders, args.present, None, args.profile_out)))
         return
     before = baseline(args.baseline_ref, args) if args.baseline_ref else None
     after = measure(ROOT, args.pages, args.renders, args.present, args.profile, args.profile_out)
