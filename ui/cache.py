@@ -384,6 +384,12 @@ class Cached(Generic[S, P, R]):
         STORE.clear_owner(self._owner)
 
 
+def new_owner() -> int:
+    """An owner id for entries a caller keeps in STORE under keys of its own (not a subject's),
+    e.g. drawn charts keyed by their data's digest (ui.charts.theme)."""
+    return next(_OWNERS)
+
+
 def cached(kind: Kind, *, max_entries: int, ttl: int = TTL_SECONDS, spinner: bool | str = False,
            key: Callable[[S], str] | None = None, codec: Codec[S] = SCENARIO,
            heavy: bool = False) -> Callable[[Callable[Concatenate[S, P], R]], Cached[S, P, R]]:

@@ -11,6 +11,7 @@ from ui.words import t
 RAILS = ("truth", "baseline", "fullstack")
 
 
+@theme.drawn
 def shares(table: pl.DataFrame) -> alt.Chart:
     """Horizontal bars (they fit a phone): per channel, the share of the credit on each rail."""
     return alt.Chart(table).mark_bar().encode(
@@ -22,6 +23,7 @@ def shares(table: pl.DataFrame) -> alt.Chart:
     ).properties(height=alt.Step(9), width="container")
 
 
+@theme.drawn
 def errors(table: pl.DataFrame) -> alt.LayerChart:
     """Per channel, each rail's share minus the truth's, in points: right of zero is credit it over-gives."""
     rails = ("baseline", "fullstack")

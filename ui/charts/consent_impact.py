@@ -22,6 +22,7 @@ CHOICE_COLOURS = {"accept_all": "#2e7d32", "custom": "#9ccc65", "reject_all": "#
 MODE_RAILS = ("truth", "fullstack", "modelled")
 
 
+@theme.drawn
 def stacked_shares(rates: pl.DataFrame, by: str, title: str) -> alt.Chart:
     """Horizontal stacked bars of consent-choice shares per value of `by`."""
     long = consent_impact.shares_long(_banner_names(rates) if by == "banner" else rates, by)
@@ -44,6 +45,7 @@ def stacked_shares(rates: pl.DataFrame, by: str, title: str) -> alt.Chart:
     )
 
 
+@theme.drawn
 def accept_vs_published(rates: pl.DataFrame) -> alt.Chart:
     """Share accepting all among deciders per banner: simulated next to published."""
     accept = _banner_names(rates).filter(pl.col("published_accept_rate").is_not_null()).unpivot(
@@ -59,6 +61,7 @@ def accept_vs_published(rates: pl.DataFrame) -> alt.Chart:
     ).properties(height=240, width="container")
 
 
+@theme.drawn
 def banner_comparison(cmp: pl.DataFrame, banner_a: str, banner_b: str) -> alt.LayerChart:
     """Per compared KPI, banner A's and banner B's full stack as a share of the truth (the dashed rule at 100%):
     horizontal bars, so the chart fits a phone."""
@@ -83,6 +86,7 @@ def banner_comparison(cmp: pl.DataFrame, banner_a: str, banner_b: str) -> alt.La
     return alt.layer(chart, truth).properties(height=alt.Step(14), width="container")
 
 
+@theme.drawn
 def mode_conversions(modes: pl.DataFrame) -> alt.Chart:
     """Conversions per Consent Mode: truth, observed by the full stack, modelled."""
     conv = modes.unpivot(index="mode", on=["truth_conversions", "observed_conversions", "modelled_conversions"], variable_name="rail", value_name="conversions").with_columns(
@@ -95,6 +99,7 @@ def mode_conversions(modes: pl.DataFrame) -> alt.Chart:
     ).properties(height=240, width="container")
 
 
+@theme.drawn
 def ga4_days(daily: pl.DataFrame, thresholds: dict[str, Any]) -> alt.LayerChart:
     """Per day: denied events and granted users, against GA4's thresholds (dashed rules)."""
     need = pl.DataFrame({"measure": ["denied_events", "granted_users"], "threshold": [thresholds["denied_events_per_day"], thresholds["granted_users_per_day"]]})
@@ -107,6 +112,7 @@ def ga4_days(daily: pl.DataFrame, thresholds: dict[str, Any]) -> alt.LayerChart:
                      ).properties(height=260, width="container")
 
 
+@theme.drawn
 def consent_bias(bias: pl.DataFrame) -> alt.LayerChart:
     """Share of visitors converting per consent group; the rule is everyone."""
     everyone = bias.filter(pl.col("group") == "everyone")["conversion_rate"].item()

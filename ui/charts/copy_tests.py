@@ -30,6 +30,7 @@ def policy_colour(policies: list[str]) -> alt.Color:
                      legend=alt.Legend(orient="bottom", direction="horizontal", columns=2, labelLimit=300, labelExpr=names))
 
 
+@theme.drawn
 def regret_chart(curves: pl.DataFrame, field: str, color: alt.Color) -> alt.LayerChart:
     """Mean cumulative regret (line) and its band over seeds (area), one colour per `field` value."""
     base = alt.Chart(curves).encode(x=alt.X("round:Q", title="round (session)"), color=color)
@@ -40,6 +41,7 @@ def regret_chart(curves: pl.DataFrame, field: str, color: alt.Color) -> alt.Laye
     return (band + line).properties(height=400)  # the whole chart: the legend below takes its share
 
 
+@theme.drawn
 def allocation_chart(alloc: pl.DataFrame, arms: tuple[str, ...], title: str, legend: bool = True) -> alt.Chart:
     """Share of sessions per variant over the test, for one policy (the page draws one per policy,
     each as wide as the page: a faceted chart keeps a fixed width and scrolled sideways on a phone)."""
@@ -50,6 +52,7 @@ def allocation_chart(alloc: pl.DataFrame, arms: tuple[str, ...], title: str, leg
     ).properties(height=320 if legend else 230, title=alt.Title(title, anchor="start"))
 
 
+@theme.drawn
 def density_chart(density: pl.DataFrame, arms: tuple[str, ...]) -> alt.Chart:
     return alt.Chart(density).mark_line().encode(
         x=alt.X("rate:Q", title="conversion rate", axis=alt.Axis(format="%")), y=alt.Y("density:Q", title="posterior density"),
@@ -57,6 +60,7 @@ def density_chart(density: pl.DataFrame, arms: tuple[str, ...]) -> alt.Chart:
     ).properties(height=340)
 
 
+@theme.drawn
 def p_best_chart(arms_by_rail: pl.DataFrame, arms: tuple[str, ...]) -> alt.Chart:
     rails = tuple(r for r in theme.RAILS if r in set(arms_by_rail["rail"]))
     return alt.Chart(arms_by_rail).mark_bar().encode(

@@ -9,6 +9,7 @@ from ui.charts import theme
 from ui.words import t
 
 
+@theme.drawn
 def traffic(series: pl.DataFrame, rails: tuple[str, ...], label: str) -> alt.Chart:
     """One line per rail shown (the truth dashed behind when compared), a point per UTC day."""
     data = series.filter(pl.col("rail").is_in(rails))
@@ -23,6 +24,7 @@ def traffic(series: pl.DataFrame, rails: tuple[str, ...], label: str) -> alt.Cha
     ).properties(height=260, width="container")
 
 
+@theme.drawn
 def ranked(rows: pl.DataFrame, by: str, rail: str, label: str, compare: bool) -> alt.LayerChart | alt.Chart:
     """Horizontal bars per row for the rail; with `compare`, the truth as a wide grey bar behind and
     the rail's error vs truth written at the end of each row (red where it undercounts)."""

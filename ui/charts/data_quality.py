@@ -11,6 +11,7 @@ RAILS = ("baseline", "fullstack")
 _LEGEND = {"orient": "bottom"}
 
 
+@theme.drawn
 def capture(cap: pl.DataFrame) -> alt.Chart:
     """Share of the true events each rail recorded, per event type (grouped horizontal bars)."""
     data = cap.with_columns(event=pl.col("event").str.replace_all("_", " ").replace({"all": "all events"}))
@@ -33,6 +34,7 @@ def capture(cap: pl.DataFrame) -> alt.Chart:
 TITLES = {"delay": "Delay from event to receipt", "clock skew": "Browser clock vs true time"}
 
 
+@theme.drawn
 def timing(t: pl.DataFrame, measure: str) -> alt.Chart:
     """Share of the full stack's hits per delay (or clock offset) bucket; late buckets in red."""
     data = t.filter(pl.col("measure") == measure).with_columns(
@@ -53,6 +55,7 @@ def timing(t: pl.DataFrame, measure: str) -> alt.Chart:
     )
 
 
+@theme.drawn
 def missing(m: pl.DataFrame) -> alt.Chart:
     """Share of rows without each field, per rail (fields that are never missing left out)."""
     data = m.filter(pl.col("missing_rate") > 0).with_columns(field=pl.col("field").str.replace_all("_", " "))

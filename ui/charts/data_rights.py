@@ -6,12 +6,14 @@ import altair as alt
 import polars as pl
 
 from engine import schema
+from ui.charts import theme
 from ui.words import t
 
 REMOVED_RED = "#c62828"
 KEPT_GREY = "#90a4ae"
 
 
+@theme.drawn
 def retention(report: pl.DataFrame) -> alt.Chart:
     """One bar per table, its rows kept (grey) and removed (red), split by the rows' PII level:
     one chart across the width (a column per table needed 1,100 px and scrolled sideways on a phone)."""

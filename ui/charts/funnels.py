@@ -11,6 +11,7 @@ from ui.words import t
 RAILS = ("truth", "baseline", "fullstack")
 
 
+@theme.drawn
 def users_per_step(table: pl.DataFrame, steps: list[str], pinned: pl.DataFrame | None = None) -> alt.Chart:
     """Bars per step and rail; with a pinned scenario, its full stack drawn faintly beside the current one."""
     data = table.with_columns(scenario=pl.lit("current"), slot=pl.col("rail"))
@@ -28,6 +29,7 @@ def users_per_step(table: pl.DataFrame, steps: list[str], pinned: pl.DataFrame |
     ).properties(height=280, width="container")
 
 
+@theme.drawn
 def drop_off(table: pl.DataFrame, steps: list[str]) -> alt.Chart:
     return alt.Chart(table).mark_line(point=True, strokeWidth=3).encode(
         x=alt.X("event:N", sort=steps, title=None, axis=alt.Axis(labelAngle=0, labelLimit=140)),
@@ -36,6 +38,7 @@ def drop_off(table: pl.DataFrame, steps: list[str]) -> alt.Chart:
     ).properties(height=240, width="container")
 
 
+@theme.drawn
 def breakdown(part: pl.DataFrame, label: str, last_step: str) -> alt.Chart:
     """Step 1 to the last step, per value of one trait, bars per rail."""
     return alt.Chart(part).mark_bar().encode(

@@ -10,6 +10,7 @@ from ui.charts import theme
 MEASURES = ("Precision", "Recall")
 
 
+@theme.drawn
 def precision_recall_chart(scores: pl.DataFrame) -> alt.LayerChart:
     """Two bars per method (precision solid, recall pale), coloured by the rail that holds the data;
     each bar carries its own percentage so the room need not read the axis."""
@@ -40,6 +41,7 @@ def precision_recall_chart(scores: pl.DataFrame) -> alt.LayerChart:
     return (bars + inside + outside).properties(height=alt.Step(22), width="container")
 
 
+@theme.drawn
 def cross_device_chart(xd: pl.DataFrame) -> alt.LayerChart:
     """One bar per method: the share of the true multi-device people it joined across devices, in the rail colours."""
     data = xd.select("rail", "label", "share_joined", "joined", "multi_device_people").drop_nulls("share_joined").with_columns(

@@ -25,6 +25,7 @@ def _shares(kpi: pl.DataFrame, scenario: str) -> pl.DataFrame:
     )
 
 
+@theme.drawn
 def rail_counts(kpi: pl.DataFrame, pinned_kpi: pl.DataFrame | None = None) -> alt.LayerChart:
     """Per count (visitors, sessions, page views, conversions), each rail as a share of the truth: one
     horizontal bar per rail (it fits a phone), the truth a rule at 100%; a pinned scenario faint beside."""
@@ -47,6 +48,7 @@ def rail_counts(kpi: pl.DataFrame, pinned_kpi: pl.DataFrame | None = None) -> al
     return alt.layer(bars, truth).properties(height=alt.Step(9 if pinned_kpi is None else 6), width="container")
 
 
+@theme.drawn
 def waterfall(wf: pl.DataFrame) -> alt.Chart:
     """Floating horizontal bars from every visitor to the full stack's count: losses red, cookie splits blue."""
     steps = wf.with_columns(

@@ -21,6 +21,7 @@ LINK_COLOURS = {"baseline, daily salt": theme.COLOURS["baseline"], "baseline, fi
                 "full stack, device id": theme.COLOURS["fullstack"], "cookieless fingerprint": "#6a1b9a"}
 
 
+@theme.drawn
 def entropy_chart(entropy: pl.DataFrame) -> alt.Chart:
     long = entropy.select("attribute", simulated="bits", Panopticlick="panopticlick_bits", AmIUnique="amiunique_bits").unpivot(
         index="attribute", variable_name="source", value_name="bits").drop_nulls("bits")
@@ -38,6 +39,7 @@ POPULATION_LABELS = {"general_audience": "general audience (simulated)", "volunt
 POPULATION_COLOURS = {"general_audience": theme.COLOURS["truth"], "volunteers": "#ce93d8"}
 
 
+@theme.drawn
 def population_curve_chart(curves: pl.DataFrame, unique_share: dict[str, float], study: dict) -> alt.LayerChart:
     """Unique share by population size for both simulated populations (solid: all browsers, dashed:
     desktop, dotted: mobile), with the published studies as points."""
@@ -66,6 +68,7 @@ def population_curve_chart(curves: pl.DataFrame, unique_share: dict[str, float],
     return line + dots
 
 
+@theme.drawn
 def histogram_chart(hist: pl.DataFrame) -> alt.Chart:
     return alt.Chart(hist).mark_bar(color=theme.COLOURS["truth"]).encode(
         x=alt.X("set_size:N", sort=alt.SortField("order"), title="browsers sharing the same fingerprint", axis=alt.Axis(labelAngle=0)),
@@ -74,6 +77,7 @@ def histogram_chart(hist: pl.DataFrame) -> alt.Chart:
     )
 
 
+@theme.drawn
 def rarity_chart(rarity: pl.DataFrame) -> alt.Chart:
     return alt.Chart(rarity.drop_nulls("value")).mark_bar(color=theme.COLOURS["truth"]).encode(
         y=alt.Y("attribute:N", sort="-x", title=None, axis=alt.Axis(labelExpr=WORDS)),
@@ -82,6 +86,7 @@ def rarity_chart(rarity: pl.DataFrame) -> alt.Chart:
     )
 
 
+@theme.drawn
 def k_chart(k_table: pl.DataFrame) -> alt.Chart:
     rails = tuple(k_table["rail"])
     return alt.Chart(k_table).mark_bar().encode(
@@ -92,6 +97,7 @@ def k_chart(k_table: pl.DataFrame) -> alt.Chart:
     )
 
 
+@theme.drawn
 def steps_chart(steps: pl.DataFrame) -> alt.Chart:
     return alt.Chart(steps.with_columns(order=pl.int_range(pl.len()))).mark_bar(color=theme.COLOURS["baseline"]).encode(
         y=alt.Y("step:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelLimit=260)),
@@ -100,6 +106,7 @@ def steps_chart(steps: pl.DataFrame) -> alt.Chart:
     )
 
 
+@theme.drawn
 def link_chart(link: pl.DataFrame) -> alt.LayerChart:
     methods = link["method"].to_list()
     base = alt.Chart(link).encode(

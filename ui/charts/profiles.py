@@ -8,6 +8,7 @@ import polars as pl
 from ui.charts import theme
 
 
+@theme.drawn
 def accuracy_chart(summary: pl.DataFrame) -> alt.LayerChart:
     """Accuracy per setting (bars in the rail's colour) with the majority guess as a black tick."""
     base = alt.Chart(summary).encode(y=alt.Y("setting:N", title=None, sort=None,

@@ -6,6 +6,14 @@ Vega-Lite spec): it applies the shared config — axis labels 13 px and titles 1
 draws the chart at the container's width. Chart builders in `ui/charts/<page>.py` set data,
 marks and encodings only: no font sizes, no fixed widths (use `width="container"` or nothing).
 
+Drawing a chart costs more than computing its data: building the Altair objects (every shorthand
+encoding is parsed against the schema), validating them and serialising their data to Arrow took
+most of a warm rerun. A builder decorated with `@drawn` therefore returns a `Drawn` handle instead
+of building: `show` looks the finished spec up in the process-wide store (ui.cache.STORE, bounded
+by memory), keyed by the builder, a keyed digest of its arguments' content (frames by their rows),
+presenter mode and the language; only a miss builds, validates and serialises the chart, once for
+every session showing the same data.
+
 Why not a registered Altair theme: it is process-wide, and presenter mode is per session.
 Streamlit's own chart theme (`theme="streamlit"`) fills in only what the chart's config leaves
 open, so the config set here wins over it.
@@ -13,13 +21,25 @@ open, so the config set here wins over it.
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+import functools
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ParamSpec
 
 import altair as alt
+import polars as pl
 import streamlit as st
+from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
+from ui import cache, words
 from ui.present import presenting
 from ui.words import t
+
+P = ParamSpec("P")
 
 RAILS = ("truth", "baseline", "fullstack", "modelled")
 COLOURS = {"truth": "#3b3b3b", "baseline": "#2e7d32", "fullstack": "#1565c0", "modelled": "#ef6c00"}
@@ -83,9 +103,85 @@ def themed(chart: alt.TopLevelMixin, present: bool | None = None) -> alt.TopLeve
             .configure_title(**cfg["title"]).configure_text(**cfg["text"]))
 
 
-def show(chart: alt.TopLevelMixin, *, key: str | None = None, where: Any = None) -> None:
-    """Draw an Altair chart in the shared theme, at the container's width (`where`: a column or container)."""
-    (where or st).altair_chart(themed(chart), width="stretch", key=key)
+@dataclass(frozen=True)
+class Drawn:
+    """A chart not built yet: the builder and its arguments, and the digest `show` keys the spec by."""
+
+    build: Callable[[], alt.TopLevelMixin]
+    name: str
+    digest: str
+
+
+_DIGEST_KEY = os.urandom(32)  # the specs live in this process only: a key of its own, never written anywhere
+_OWNER = cache.new_owner()
+MAX_SPECS = 2000  # every chart of every page for many scenarios; the store's memory limit applies as well
+
+
+def _feed(h: Any, value: Any) -> None:
+    """Feed a builder argument's content to the digest: frames by their schema and row hashes, containers
+    item by item, Altair objects by their dict, anything else by its repr (numbers, strings, None)."""
+    if isinstance(value, pl.DataFrame):
+        h.update(f"frame{value.shape}{value.schema}".encode())
+        if value.height:
+            try:
+                h.update(value.hash_rows(seed=0).to_numpy().tobytes())
+            except pl.exceptions.PolarsError:  # a column type without a row hash: its Arrow IPC bytes
+                h.update(value.write_ipc(None).getvalue())
+    elif isinstance(value, pl.Series):
+        _feed(h, value.to_frame())
+    elif isinstance(value, dict):
+        h.update(f"dict{len(value)}".encode())
+        for k, v in sorted(value.items(), key=lambda kv: repr(kv[0])):
+            _feed(h, k)
+            _feed(h, v)
+    elif isinstance(value, list | tuple):
+        h.update(f"{type(value).__name__}{len(value)}".encode())
+        for v in value:
+            _feed(h, v)
+    elif isinstance(value, alt.SchemaBase):
+        h.update(json.dumps(value.to_dict(validate=False), sort_keys=True, default=repr).encode())
+    elif value is None or isinstance(value, str | int | float | bool):
+        h.update(f"{type(value).__name__}:{value!r};".encode())
+    else:
+        raise TypeError(f"a @drawn chart's argument of type {type(value).__name__} has no digest")
+
+
+def drawn(builder: Callable[P, alt.TopLevelMixin]) -> Callable[P, Drawn]:
+    """Make a chart builder lazy: it returns a `Drawn` handle whose spec `show` computes once per content."""
+    name = f"{builder.__module__}.{builder.__qualname__}"
+
+    @functools.wraps(builder)
+    def handle(*args: P.args, **kwargs: P.kwargs) -> Drawn:
+        h = hashlib.blake2b(key=_DIGEST_KEY, digest_size=20)
+        _feed(h, (args, kwargs))
+        return Drawn(functools.partial(builder, *args, **kwargs), name, h.hexdigest())
+
+    handle.build = builder  # type: ignore[attr-defined]  # the chart itself, for a caller that composes it
+    return handle
+
+
+def _spec(chart: alt.TopLevelMixin | Drawn, present: bool) -> dict[str, Any]:
+    """The finished Vega-Lite spec, data as Arrow datasets, as Streamlit's altair_chart makes it."""
+    built = chart.build() if isinstance(chart, Drawn) else chart
+    return _convert_altair_to_vega_lite_spec(themed(built, present))  # type: ignore[arg-type]  # any top-level chart
+
+
+def _copy(spec: dict[str, Any]) -> dict[str, Any]:
+    """A spec Streamlit may change (it moves the datasets out): containers copied, datasets' bytes shared."""
+    return {k: (dict(v) if k == "datasets" else copy.deepcopy(v)) for k, v in spec.items()}
+
+
+def show(chart: alt.TopLevelMixin | Drawn, *, key: str | None = None, where: Any = None) -> None:
+    """Draw a chart in the shared theme, at the container's width (`where`: a column or container). A
+    `Drawn` chart (from a `@drawn` builder) is built at most once per content, presenter mode and language."""
+    present = presenting()
+    if isinstance(chart, Drawn):
+        entry = (_OWNER, chart.name, chart.digest, present, words.LANGUAGE)
+        spec = cache.STORE.get_or_compute(entry, _OWNER, lambda: _spec(chart, present), ttl=cache.TTL_SECONDS,
+                                          max_entries=MAX_SPECS)
+    else:
+        spec = _spec(chart, present)
+    (where or st).vega_lite_chart(spec=_copy(spec), width="stretch", key=key)
 
 
 def spec(raw: dict[str, Any]) -> dict[str, Any]:
