@@ -10,6 +10,7 @@ import segno
 import streamlit as st
 
 from ui import context, url_state
+from ui.charts import theme
 from ui.components import auth
 from ui.rooms import chart, live, polls
 from ui.rooms.store import Room, RoomError
@@ -36,7 +37,7 @@ def _revealed(room: Room, values: list[float]) -> None:
     assert room.poll is not None
     if values:
         st.markdown(t("room.poll.truth", value=pct(room.poll.truth), median=pct(statistics.median(values)), count=len(values)))
-        st.altair_chart(chart.guesses(values, room.poll.truth), width="stretch")
+        theme.show(chart.guesses(values, room.poll.truth))
     else:
         st.markdown(t("room.poll.truth", value=pct(room.poll.truth), median=pct(0), count=0))
 
