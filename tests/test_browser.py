@@ -27,6 +27,8 @@ from browser_helpers import (
 )
 from playwright.sync_api import Browser, Page, expect
 
+from ui.words import t
+
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -107,7 +109,7 @@ def test_presenter_logs_in_and_builds_a_run(server, browser):
     rerun_after(page, lambda: page.get_by_role("button", name="Login").click())
     expect(page.get_by_role("button", name="Build run")).to_be_visible()
     assert_clean(page)
-    expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name=t("runs.title"), exact=True)).to_be_visible()
 
     # A small build through the real st.status / st.progress path.
     for label, value in (("Visitors", "1000"), ("Days", "1")):
