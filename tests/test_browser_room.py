@@ -145,5 +145,17 @@ def test_two_learners_follow_the_presenter(server, browser):
     expect(joiner.get_by_role("button", name="Join")).to_be_visible()
     no_sideways_scroll(joiner)
     shot(joiner, "room-join-phone")
+
+    # Presenter mode on the projector: no tables or download buttons in sight, big numbers, the room's learners follow.
+    open_page(host, f"{base}/?present=1")
+    expect(host.locator("[data-testid='stMetricValue']").first).to_be_visible()
+    sizes = host.locator("[data-testid='stMetricValue']").evaluate_all(
+        "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")
+    assert sizes and min(sizes) >= 48, sizes
+    outside = "els => els.filter(e => !e.closest(\"[data-testid='stExpander']\")).length"
+    tables = host.locator("[data-testid='stDataFrame'], [data-testid='stDownloadButton']")
+    assert tables.count() > 0 and tables.evaluate_all(outside) == 0, "tables and downloads sit in 'Show data'"
+    no_sideways_scroll(host)
+    shot(host, "present-overview")
     for page in (host, laptop, phone, joiner):
         page.context.close()
