@@ -40,10 +40,11 @@ page = pg.url_path or "overview"  # the default page's url_path is ""
 with error_boundary(pg.title):
     if page in PRESENTER_PAGES and not auth.require_presenter():
         st.stop()
-    if (room := rooms.follow(pg, pages)) is not None:  # a learner in a room: the room's page, and its poll on top
+    # A learner following a room: the room's page, its poll on top, its scenario in a read-only sidebar.
+    if (room := rooms.follow(pg, pages)) is not None:
         rooms.poll_box(room)
-    st.session_state["scenario"] = scenario_sidebar()
+    st.session_state["scenario"] = scenario_sidebar(room)
     rooms.publish_if_presenting(st.session_state["scenario"], pg)
-    lesson_bar(page, following=rooms.following())
+    lesson_bar(page, following=room is not None)
     style()
     pg.run()

@@ -33,6 +33,7 @@ from ui.components import auth
 from ui.components.lesson_bar import lesson_picker
 from ui.limits import PRESENTER_BUDGET_KEY, PRESENTER_MAX_VISITOR_DAYS, learner_budget, session_budget
 from ui.present import presenting, set_presenting
+from ui.rooms.store import Room
 from ui.words import t
 
 PRESET_KEY = "preset"
@@ -188,10 +189,10 @@ def _on_present() -> None:
     set_presenting(bool(st.session_state[PRESENT_TOGGLE]))
 
 
-def scenario_sidebar() -> Scenario:
+def scenario_sidebar(room: Room | None = None) -> Scenario:
     """Draw the scenario sidebar and return the scenario it describes (never raises)."""
-    if rooms.following():  # a learner in a live room: the room's scenario, read-only
-        return rooms.room_sidebar()
+    if room is not None:  # a learner following a live room: the room's scenario, read-only
+        return rooms.room_sidebar(room)
     if "_url_notes" not in st.session_state:
         preset_name = st.query_params.get(PRESET_KEY, DEFAULT_PRESET)
         base = load_preset(preset_name if preset_name in list_presets() else DEFAULT_PRESET)

@@ -18,7 +18,7 @@ from typing import Any
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from engine.scenario import DEFAULT_PRESET, Scenario, iter_fields, load_preset
+from engine.scenario import DEFAULT_PRESET, Scenario, iter_fields
 from ui import knob_words, url_state
 from ui.components import auth
 from ui.lessons import LESSON_PARAM
@@ -154,11 +154,8 @@ def summary_lines(scenario: Scenario) -> list[str]:
             for p in SUMMARY_KNOBS]
 
 
-def room_sidebar() -> Scenario:
-    """The learner's sidebar while following: the room's scenario as a short summary, read-only."""
-    room = current_room()
-    if room is None:  # closed between the check and now: the preset, until the next run says so
-        return load_preset(DEFAULT_PRESET)
+def room_sidebar(room: Room) -> Scenario:
+    """The learner's sidebar while following `room` (what follow() returned): its scenario as a short summary, read-only."""
     scenario = room_scenario(room)
     sb = st.sidebar
     sb.header(t("room.sidebar_header"))
