@@ -1,6 +1,6 @@
 """Dual-Rail Consent Lab: router and frame.
 
-Order matters (docs/architecture.md): page config -> navigation -> presenter login where a page needs it ->
+Order matters (docs/architecture.md): the language -> page config -> navigation -> presenter login where a page needs it ->
 shared scenario sidebar -> the lesson bar (Back / Next, when a lesson is in the URL) -> run the page,
 inside an error boundary that logs and shows only an error id.
 """
@@ -14,11 +14,13 @@ from ui.components import auth
 from ui.components.errors import error_boundary
 from ui.components.lesson_bar import lesson_bar
 from ui.components.scenario_sidebar import scenario_sidebar
+from ui.language import choose_language, language_switch
 from ui.present import presenting, style
 from ui.words import t
 
 PRESENTER_PAGES = {"runs"}
 
+choose_language()  # first: every text of this run is in the session's language
 st.set_page_config(page_title=t("frame.title"), page_icon="🛤️", layout="wide")
 auth.warn_once_if_refused()
 auth.restore_from_cookie()  # a presenter's reload stays logged in, on every page
@@ -43,6 +45,7 @@ with error_boundary(pg.title):
     # A learner following a room: the room's page, its poll on top, its scenario in a read-only sidebar.
     if (room := rooms.follow(pg, pages)) is not None:
         rooms.poll_box(room)
+    language_switch()
     st.session_state["scenario"] = scenario_sidebar(room)
     rooms.publish_if_presenting(st.session_state["scenario"], pg)
     lesson_bar(page, following=room is not None)

@@ -1,4 +1,4 @@
-"""Query parameters of our own that outlive a page change (`present`, `lesson`, `pin`).
+"""Query parameters of our own that outlive a page change (`present`, `lesson`, `pin`, `lang`).
 
 Streamlit clears the URL's parameters when the page changes (a widget bound to the URL puts its own
 back). These are remembered in the session the first time they are seen and written back whenever the
@@ -11,6 +11,11 @@ import streamlit as st
 from streamlit.runtime.state.session_state_proxy import get_session_state
 
 _PREFIX = "url."
+
+
+def key(param: str) -> str:
+    """Where the session remembers the parameter."""
+    return _PREFIX + param
 
 
 def sticky(param: str) -> str | None:

@@ -176,7 +176,7 @@ def show(chart: alt.TopLevelMixin | Drawn, *, key: str | None = None, where: Any
     `Drawn` chart (from a `@drawn` builder) is built at most once per content, presenter mode and language."""
     present = presenting()
     if isinstance(chart, Drawn):
-        entry = (_OWNER, chart.name, chart.digest, present, words.LANGUAGE)
+        entry = (_OWNER, chart.name, chart.digest, present, words.language())
         spec = cache.STORE.get_or_compute(entry, _OWNER, lambda: _spec(chart, present), ttl=cache.TTL_SECONDS,
                                           max_entries=MAX_SPECS)
     else:

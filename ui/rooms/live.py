@@ -21,6 +21,7 @@ from streamlit.navigation.page import StreamlitPage
 from engine.scenario import DEFAULT_PRESET, Scenario, iter_fields
 from ui import knob_words, url_state
 from ui.components import auth
+from ui.language import LANG_PARAM
 from ui.lessons import LESSON_PARAM
 from ui.paths import ROOT
 from ui.pin import PIN_PARAM
@@ -34,7 +35,7 @@ ROOM_PAGE = "room"  # the Room page's url_path: the presenter's own panel, never
 UNSENT_PAGES = {ROOM_PAGE, "runs"}
 PRESET_KEY = "preset"  # the sidebar's preset widget
 # Parameters that are never mirrored to learners: the room itself, and presenter mode.
-_PRIVATE_PARAMS = {ROOM_PARAM, HOST_PARAM, "present"}
+_PRIVATE_PARAMS = {ROOM_PARAM, HOST_PARAM, "present", LANG_PARAM}  # each learner keeps their own language
 _STICKY = (LESSON_PARAM, PIN_PARAM)  # the lesson (and its step's page) and the pin follow the presenter
 HOSTING, DETACHED, SEEN, TOKEN = "room.hosting", "room.detached", "room.seen", "room.token"
 _PUBLISHED, _LAST_PAGE, _TOUCHED = "room.published", "room.last_page", "room.touched"
@@ -167,7 +168,8 @@ def room_sidebar(room: Room) -> Scenario:
 
 
 def _room_params(room: Room) -> dict[str, str]:
-    return {**room.state.params, ROOM_PARAM: room.code}
+    own = {LANG_PARAM: lang} if (lang := st.session_state.get(url_state.key(LANG_PARAM))) else {}
+    return {**room.state.params, ROOM_PARAM: room.code, **own}
 
 
 @st.fragment(run_every=1)
