@@ -144,7 +144,8 @@ def ga4_days(daily: pl.DataFrame, thresholds: dict[str, Any], run_days: int | No
     need = pl.DataFrame({"measure": list(measures), "threshold": [thresholds["denied_events_per_day"], thresholds["granted_users_per_day"]]})
     per_day = whole_days(daily, run_days).unpivot(index="date", variable_name="measure", value_name="count").with_columns(
         measure_name=pl.col("measure").replace_strict(measures))
-    colour = alt.Color("measure:N", title=None, scale=alt.Scale(domain=list(measures), range=list(MEASURE_COLOURS.values())),
+    scale = alt.Scale(domain=list(measures), range=list(MEASURE_COLOURS.values()))
+    colour = alt.Color("measure:N", title=None, scale=scale,
                        legend=alt.Legend(orient="top", direction="vertical", labelLimit=360, labelExpr=theme.label_expr(measures)))
     base = alt.Chart(per_day).encode(
         x=alt.X("date:T", title=None, axis=alt.Axis(format=theme.day_format(), labelOverlap=True, tickCount="day")),
@@ -153,7 +154,7 @@ def ga4_days(daily: pl.DataFrame, thresholds: dict[str, Any], run_days: int | No
         base.mark_line(point=True, strokeWidth=3).encode(tooltip=[
             alt.Tooltip("date:T", format=theme.day_format(), title=t("charts.tip_day")), alt.Tooltip("measure_name:N", title=t("charts.tip_measure")),
             alt.Tooltip("count:Q", format=",.0f", title=t("charts.tip_value"))]),
-        alt.Chart(need).mark_rule(strokeDash=[4, 4], strokeWidth=2).encode(y="threshold:Q", color=alt.Color("measure:N", scale=colour.scale, legend=None)),
+        alt.Chart(need).mark_rule(strokeDash=[4, 4], strokeWidth=2).encode(y="threshold:Q", color=alt.Color("measure:N", scale=scale, legend=None)),
     ).properties(height=260, width="container")
 
 
