@@ -265,6 +265,11 @@ def test_waterfall_last_bar_is_the_full_stack_blue_every_bar_says_its_number(sce
     # Every bar carries its number; a sliver of a step is still outlined in its colour.
     assert text["mark"]["type"] == "text" and all(r["text"] for r in rows)
     assert bars["mark"]["strokeWidth"] >= 2 and bars["encoding"]["stroke"]["scale"] == scale
+    # The numbers in the reader's format (made in this thread: polars' map_elements lost the session's language).
+    with words.speaking("de"):
+        de = overview.waterfall.build(wf).to_dict()
+        first = de["datasets"][de["data"]["name"]][0]
+        assert first["text"] == words.num(first["running"]) and "." in first["text"]
     # Labels are whole words on at most a few lines, never cut by the axis.
     assert all(max(len(part) for part in r["label"].split("|")) <= 24 for r in rows)
 

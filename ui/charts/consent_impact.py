@@ -154,7 +154,7 @@ def ga4_days(daily: pl.DataFrame, thresholds: dict[str, Any], run_days: int | No
         base.mark_line(point=True, strokeWidth=3).encode(tooltip=[
             alt.Tooltip("date:T", format=theme.day_format(), title=t("charts.tip_day")), alt.Tooltip("measure_name:N", title=t("charts.tip_measure")),
             alt.Tooltip("count:Q", format=",.0f", title=t("charts.tip_value"))]),
-        alt.Chart(need).mark_rule(strokeDash=[4, 4], strokeWidth=2).encode(y="threshold:Q", color=alt.Color("measure:N", scale=scale, legend=None)),
+        alt.Chart(need).mark_rule(strokeDash=[4, 4], strokeWidth=2).encode(y="threshold:Q", color=colour),
     ).properties(height=260, width="container")
 
 

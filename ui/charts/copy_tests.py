@@ -47,8 +47,11 @@ def policy_colour(policies: list[str]) -> alt.Color:
 def regret_chart(curves: pl.DataFrame, field: str, color: alt.Color) -> alt.LayerChart:
     """Mean cumulative regret (line) and its band over seeds (area), one colour per `field` value. The legend
     comes from the lines (full colour); the pale bands have none."""
-    band_colour = color.copy()
-    band_colour.legend = None
+    # One legend for both layers (a legend=None on one of them made Vega-Lite warn), its symbols in full colour.
+    spec = color.to_dict()
+    if spec.get("legend") is not None:
+        spec["legend"] = {**spec.get("legend", {}), "symbolOpacity": 1, "symbolType": "square"}
+    color = band_colour = alt.Color.from_dict(spec)
     base = alt.Chart(curves).encode(x=alt.X("round:Q", title=t("charts.copy_round_axis")))
     band = base.mark_area(opacity=0.18).encode(y=alt.Y("low:Q", title=t("charts.copy_regret_axis")), y2="high:Q", color=band_colour)
     line = base.mark_line(strokeWidth=3).encode(

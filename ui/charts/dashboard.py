@@ -19,7 +19,10 @@ def traffic(series: pl.DataFrame, rails: tuple[str, ...], label: str) -> alt.Cha
         x=alt.X("day:T", title=None, axis=alt.Axis(format=theme.day_format(), labelAngle=0, labelOverlap=True, tickCount="day")),
         y=alt.Y("value:Q", title=label),
         color=color,
-        strokeDash=alt.StrokeDash("rail:N", scale=alt.Scale(domain=list(rails), range=[[6, 4] if r == "truth" else [1, 0] for r in rails]), legend=None),
+        # The same legend as the colour's: the legend then shows the truth dashed (and Vega-Lite does not warn about
+        # a conflicting legend on one field).
+        strokeDash=alt.StrokeDash("rail:N", scale=alt.Scale(domain=list(rails), range=[[6, 4] if r == "truth" else [1, 0] for r in rails]),
+                                  title=None, legend=color.to_dict()["legend"]),
         tooltip=[alt.Tooltip("day:T", format=theme.day_format(), title=t("charts.tip_day")), alt.Tooltip("rail_name:N", title=t("charts.tip_rail")),
                  alt.Tooltip("value:Q", format=",.0f", title=label)],
     ).properties(height=260, width="container")

@@ -47,8 +47,8 @@ def timing(timings: pl.DataFrame, measure: str) -> alt.Chart:
     kinds = {"on_time": t("charts.quality_on_time"), "late": t("charts.quality_late")}
     data = timings.filter(pl.col("measure") == measure).with_columns(
         late=pl.when(pl.col("order") >= 4).then(pl.lit("late")).otherwise(pl.lit("on_time")),
-        bucket=pl.col("order").map_elements(lambda o: t(f"charts.quality_bucket_{o}"), return_dtype=pl.String),
     )
+    data = data.with_columns(bucket=theme.each(data["order"], lambda o: t(f"charts.quality_bucket_{o}")))
     return (
         alt.Chart(data)
         .mark_bar()

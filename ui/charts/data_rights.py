@@ -29,8 +29,8 @@ def retention(report: pl.DataFrame) -> alt.Chart:
             level_label=pl.col("level_name").replace_strict({n: t(f"data_rights.level.{n}") for n in levels}),
             order=pl.col("level") + pl.when(pl.col("status") == status[1]).then(0).otherwise(10),
         )
-        .with_columns(table_label=pl.col("table_label").map_elements(lambda s: theme.wrap(s, 20), return_dtype=pl.String))
     )
+    bars = bars.with_columns(table_label=theme.each(bars["table_label"], lambda s: theme.wrap(s, 20)))
     order = [theme.wrap(t(f"data_rights.table.{n}"), 20) for n in schema.DATA_TABLES if n in set(report["table"])]
     return (
         alt.Chart(bars)

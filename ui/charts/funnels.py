@@ -50,7 +50,7 @@ def drop_off(table: pl.DataFrame, steps: list[str]) -> alt.LayerChart:
     data = _named(table)
     y = alt.Y("conversion_from_start:Q", title=t("funnels.start_axis"), axis=alt.Axis(format="%"))
     colour = theme.rail_color(rails=RAILS)
-    data = data.with_columns(event_line=pl.col("event_name").map_elements(lambda s: theme.wrap(s, 12), return_dtype=pl.String))
+    data = data.with_columns(event_line=theme.each(data["event_name"], lambda s: theme.wrap(s, 12)))
     x = alt.X("event_line:N", sort=[theme.wrap(theme.value_name(s), 12) for s in steps], title=None,
               axis=alt.Axis(labelAngle=0, labelLimit=110, labelExpr=theme.WRAPPED))
     others = alt.Chart(data.filter(pl.col("rail") != "truth")).mark_line(point=True, strokeWidth=3).encode(

@@ -27,8 +27,8 @@ def precision_recall_chart(scores: pl.DataFrame) -> alt.LayerChart:
     scores = _named(scores)
     measures = {m: t(f"charts.identity_{m}") for m in MEASURES}
     long = scores.select("rail", "label", *MEASURES).unpivot(index=["rail", "label"], variable_name="measure", value_name="value").drop_nulls("value")
-    long = long.with_columns(measure_name=pl.col("measure").replace_strict(measures),
-                             text=pl.struct("measure", "value").map_elements(lambda r: f"{measures[r['measure']]} {pct(r['value'])}", return_dtype=pl.String))
+    long = long.with_columns(measure_name=pl.col("measure").replace_strict(measures), text=pl.Series(
+        [f"{measures[m]} {pct(v)}" for m, v in zip(long["measure"], long["value"], strict=True)], dtype=pl.String))
     rails = tuple(r for r in theme.RAILS if r in set(scores["rail"]))
     base = alt.Chart(long).encode(
         y=alt.Y("label:N", sort=scores["label"].to_list(), title=None, axis=alt.Axis(labelLimit=130)),
@@ -40,7 +40,7 @@ def precision_recall_chart(scores: pl.DataFrame) -> alt.LayerChart:
     )
     bars = base.mark_bar().encode(
         color=theme.rail_color(rails=rails, title=None, orient="bottom", columns=1),
-        opacity=alt.Opacity("measure:N", scale=alt.Scale(domain=list(MEASURES), range=[1.0, 0.45]), legend=None),  # each bar is labelled
+        opacity=alt.Opacity("measure:O", sort=list(MEASURES), scale=alt.Scale(domain=list(MEASURES), range=[1.0, 0.45]), legend=None),  # each bar is labelled
     )
     # Long bars carry their label inside (white on the solid bar, dark on the pale one), short ones just outside.
     inside = base.mark_text(align="right", dx=-4, fontWeight="bold").encode(
@@ -57,8 +57,8 @@ def precision_recall_chart(scores: pl.DataFrame) -> alt.LayerChart:
 def cross_device_chart(xd: pl.DataFrame) -> alt.LayerChart:
     """One bar per method: the share of the true multi-device people it joined across devices, in the rail colours."""
     xd = _named(xd)
-    data = xd.select("rail", "label", "share_joined", "joined", "multi_device_people").drop_nulls("share_joined").with_columns(
-        text=pl.col("share_joined").map_elements(pct, return_dtype=pl.String))
+    data = xd.select("rail", "label", "share_joined", "joined", "multi_device_people").drop_nulls("share_joined")
+    data = data.with_columns(text=theme.each(data["share_joined"], pct))
     rails = tuple(r for r in theme.RAILS if r in set(xd["rail"]))
     base = alt.Chart(data).encode(
         y=alt.Y("label:N", sort=xd["label"].to_list(), title=None, axis=alt.Axis(labelLimit=130)),

@@ -67,11 +67,13 @@ def waterfall(wf: pl.DataFrame) -> alt.LayerChart:
         .when(pl.col("change") < 0).then(pl.lit("loss")).otherwise(pl.lit("gain")),
         name=pl.col("step").replace_strict({s: t(f"overview.{k}") for s, k in STEP_KEYS.items()}),
     ).with_columns(
-        label=pl.col("name").map_elements(theme.wrap, return_dtype=pl.String),
         end=pl.max_horizontal("start", "running"),
+    )
+    steps = steps.with_columns(
+        label=theme.each(steps["name"], theme.wrap),
         # The number each bar stands for, in the reader's format: totals as counts, steps with their sign.
-        text=pl.when(pl.col("kind").is_in(["total", "fullstack"])).then(pl.col("running").map_elements(num, return_dtype=pl.String))
-        .otherwise(pl.col("change").map_elements(signed, return_dtype=pl.String)),
+        text=pl.when(pl.col("kind").is_in(["total", "fullstack"])).then(theme.each(steps["running"], num))
+        .otherwise(theme.each(steps["change"], signed)),
     )
     kinds = {"total": (t("overview.wf_total"), theme.COLOURS["truth"]), "loss": (t("overview.wf_loss"), theme.LOSS),
              "gain": (t("overview.wf_gain"), GAIN), "fullstack": (theme.rail_label("fullstack"), theme.COLOURS["fullstack"])}
@@ -81,15 +83,17 @@ def waterfall(wf: pl.DataFrame) -> alt.LayerChart:
     x = alt.X("start:Q", title=t("overview.waterfall_axis"), scale=alt.Scale(domain=[0, top], nice=False), axis=alt.Axis(tickCount=5))
     y = alt.Y("label:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelExpr=theme.WRAPPED, labelLimit=200))
     tip = [alt.Tooltip("name:N", title=t("charts.tip_step")), alt.Tooltip("text:N", title=t("charts.tip_value"))]
+    # One legend for every channel on `kind` (a channel with legend=None beside one with a legend makes Vega-Lite
+    # warn "Conflicting legend property").
+    legend = alt.Legend(orient="top", title=None, labelExpr=theme.label_expr({k: kinds[k][0] for k in shown}))
     bars = alt.Chart(steps).mark_bar(strokeWidth=3).encode(
         y=y, x=x, x2="running:Q",
-        color=alt.Color("kind:N", scale=colour, title=None,
-                        legend=alt.Legend(orient="top", labelExpr=theme.label_expr({k: kinds[k][0] for k in shown}))),
+        color=alt.Color("kind:N", scale=colour, title=None, legend=legend),
         # The outline in the bar's colour: a step of 40 browsers out of 20,000 is still a visible sliver.
-        stroke=alt.Stroke("kind:N", scale=colour, legend=None),
+        stroke=alt.Stroke("kind:N", scale=colour, title=None, legend=legend),
         tooltip=tip,
     )
     text = alt.Chart(steps).mark_text(align="left", dx=6, fontWeight="bold").encode(
         y=y, x=alt.X("end:Q", scale=alt.Scale(domain=[0, top], nice=False)), text="text:N",
-        color=alt.Color("kind:N", scale=colour, legend=None), tooltip=tip)
+        color=alt.Color("kind:N", scale=colour, title=None, legend=legend), tooltip=tip)
     return alt.layer(bars, text).properties(height=theme.rows_height(steps.height, 44), width="container")

@@ -106,6 +106,13 @@ def wrap(text: str, width: int = 22) -> str:
     return "|".join(lines)
 
 
+def each(values: pl.Series, fn: Callable[[Any], str]) -> pl.Series:
+    """`fn` of each value of a chart's small frame (a bar's label, a formatted number), in this thread: polars'
+    map_elements may call `fn` in a worker thread, where the session's language is unknown (German pages got
+    English numbers)."""
+    return pl.Series(values.name, [fn(v) for v in values.to_list()], dtype=pl.String)
+
+
 def rows_height(rows: int, step: int = 30, extra: int = 0) -> int:
     """A horizontal bar chart's height in pixels for `rows` bands of `step` px (a number, not a Step: a
     discrete height made Vega-Lite drop the container fit and warn "Dropping fit-y" in the browser)."""
