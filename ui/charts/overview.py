@@ -85,7 +85,9 @@ def waterfall(wf: pl.DataFrame) -> alt.LayerChart:
     tip = [alt.Tooltip("name:N", title=t("charts.tip_step")), alt.Tooltip("text:N", title=t("charts.tip_value"))]
     # One legend for every channel on `kind` (a channel with legend=None beside one with a legend makes Vega-Lite
     # warn "Conflicting legend property").
-    legend = alt.Legend(orient="top", title=None, labelExpr=theme.label_expr({k: kinds[k][0] for k in shown}))
+    # In rows of two: four entries in one row ran past a phone's width (the last one cut off).
+    legend = alt.Legend(orient="top", title=None, direction="horizontal", columns=2, symbolType="square", labelLimit=220,
+                        labelExpr=theme.label_expr({k: kinds[k][0] for k in shown}))
     bars = alt.Chart(steps).mark_bar(strokeWidth=3).encode(
         y=y, x=x, x2="running:Q",
         color=alt.Color("kind:N", scale=colour, title=None, legend=legend),

@@ -11,7 +11,7 @@ from engine.privacy import K_THRESHOLD
 from engine.privacy.kanonymity import MASKING_STEPS
 from ui.charts import theme
 from ui.knob_words import option
-from ui.words import t
+from ui.words import num, t
 
 # The engine's linking methods (its English keys) -> catalogue key part and colour.
 LINKS = {"baseline, daily salt": ("baseline_daily", theme.COLOURS["baseline"]), "baseline, fixed salt": ("baseline_fixed", "#81c784"),
@@ -40,7 +40,8 @@ def entropy_chart(entropy: pl.DataFrame) -> alt.Chart:
         x=alt.X("bits:Q", title=t("charts.privacy_entropy_axis")),
         yOffset=alt.YOffset("source:N", sort=list(SOURCES)),
         color=alt.Color("source:N", scale=alt.Scale(domain=list(SOURCES), range=[theme.COLOURS["truth"], "#9e9e9e", "#ce93d8"]), title=None,
-                        legend=alt.Legend(orient="top", labelExpr=theme.label_expr(sources))),
+                        # In rows of two: three in one row ran past a phone's width ("AmIUniqu…").
+                        legend=alt.Legend(orient="top", direction="horizontal", columns=2, labelExpr=theme.label_expr(sources))),
         tooltip=[alt.Tooltip("attribute_name:N", title=t("charts.tip_attribute")), alt.Tooltip("source_name:N", title=t("charts.tip_source")),
                  alt.Tooltip("bits:Q", format=".2f", title=t("charts.privacy_entropy_axis"))],
     ).properties(height=theme.rows_height(entropy.height, 30), width="container")
@@ -86,8 +87,21 @@ def population_curve_chart(curves: pl.DataFrame, unique_share: dict[str, float],
     return (line + dots).properties(width="container")
 
 
+def set_size_name(label: str) -> str:
+    """An anonymity-set bin ("1 (unique)", "2–4", "1000+") in the reader's words and number format."""
+    if label.startswith("1 ("):
+        return t("charts.privacy_set_unique")
+    if label.endswith("+"):
+        return num(int(label[:-1])) + "+"
+    if "–" in label:
+        lo, hi = label.split("–")
+        return f"{num(int(lo))}–{num(int(hi))}"
+    return num(int(label)) if label.isdigit() else label
+
+
 @theme.drawn
 def histogram_chart(hist: pl.DataFrame) -> alt.Chart:
+    hist = hist.with_columns(set_size=theme.each(hist["set_size"], set_size_name))
     return alt.Chart(hist).mark_bar(color=theme.COLOURS["truth"]).encode(
         x=alt.X("set_size:N", sort=alt.SortField("order"), title=t("charts.privacy_set_axis"), axis=alt.Axis(labelAngle=0)),
         y=alt.Y("share:Q", axis=alt.Axis(format="%"), title=t("charts.privacy_share_browsers")),
