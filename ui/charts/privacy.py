@@ -140,7 +140,8 @@ def steps_chart(steps: pl.DataFrame) -> alt.Chart:
     english = {label: i for i, (label, _, _) in enumerate(MASKING_STEPS)}
     data = steps.with_columns(order=pl.int_range(pl.len())).with_columns(
         step=pl.col("step").replace_strict({s: t(f"charts.privacy_step_{i}") for s, i in english.items()}, default=pl.col("step")))
-    data = data.with_columns(step_line=theme.each(data["step"], lambda s: theme.wrap(s, 24)))
+    # Two lines at the comma (IP | user agent): a break by length split "user | agent".
+    data = data.with_columns(step_line=theme.each(data["step"], lambda s: s.replace(", ", ",|", 1) if ", " in s else theme.wrap(s, 24)))
     return alt.Chart(data).mark_bar(color=theme.COLOURS["baseline"]).encode(
         y=alt.Y("step_line:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelLimit=220, labelExpr=theme.WRAPPED)),
         x=alt.X("share_below_k:Q", axis=alt.Axis(format="%"), title=t("charts.privacy_steps_axis", k=K_THRESHOLD)),
