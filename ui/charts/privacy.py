@@ -158,7 +158,9 @@ def link_chart(link: pl.DataFrame) -> alt.LayerChart:
     methods = data["method_name"].to_list()
     base = alt.Chart(data).encode(
         y=alt.Y("method_name:N", sort=methods, title=None, axis=alt.Axis(labelLimit=260)),
-        x=alt.X("share_linked:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1.12], nice=False), title=t("charts.privacy_link_axis")),
+        # Room right of a full bar for its label, but ticks only up to 100 % (a "110 %" tick read as a share).
+        x=alt.X("share_linked:Q", axis=alt.Axis(format="%", values=[0, 0.2, 0.4, 0.6, 0.8, 1.0]), scale=alt.Scale(domain=[0, 1.12], nice=False),
+                title=t("charts.privacy_link_axis")),
         tooltip=[alt.Tooltip("method_name:N", title=t("charts.tip_method")), alt.Tooltip("transitions:Q", format=",.0f", title=t("charts.privacy_transitions")),
                  alt.Tooltip("linked:Q", format=",.0f", title=t("charts.privacy_linked")),
                  alt.Tooltip("share_linked:Q", format=".1%", title=t("charts.privacy_link_axis"))],
