@@ -3,7 +3,7 @@ Consent Mode, GA4's modelling thresholds, and the consent bias."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import altair as alt
 import polars as pl
@@ -113,7 +113,7 @@ def mode_conversions(modes: pl.DataFrame) -> alt.Chart:
         x=alt.X("conversions:Q", title=t("charts.metric_conversions")), color=theme.rail_color(rails=MODE_RAILS),
         tooltip=[alt.Tooltip("mode_full:N", title=t("consent_impact.mode_axis")), alt.Tooltip("rail_name:N", title=t("charts.tip_rail")),
                  alt.Tooltip("conversions:Q", format=",.0f", title=t("charts.metric_conversions"))],
-    ).properties(height=theme.rows_height(modes.height, 14 * int(per_mode or 1) + 16), width="container")
+    ).properties(height=theme.rows_height(modes.height, 14 * int(cast(int, per_mode) or 1) + 16), width="container")
 
 
 def _mode_name(mode: str) -> str:
@@ -132,7 +132,7 @@ def whole_days(daily: pl.DataFrame, run_days: int | None = None) -> pl.DataFrame
     if daily.height < 2:
         return daily
     head, tail = daily.head(-1), daily.tail(1)
-    partial = all(float(tail[c].item()) < 0.5 * float(head[c].median() or 0) for c in ("denied_events", "granted_users"))
+    partial = all(float(cast(float, tail[c].item())) < 0.5 * float(cast(float, head[c].median()) or 0) for c in ("denied_events", "granted_users"))
     return head if partial else daily
 
 

@@ -3,6 +3,8 @@ believes at the end. Policies, variants and rails by their names for people, nev
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import altair as alt
 import polars as pl
 
@@ -48,7 +50,7 @@ def regret_chart(curves: pl.DataFrame, field: str, color: alt.Color) -> alt.Laye
     """Mean cumulative regret (line) and its band over seeds (area), one colour per `field` value. The legend
     comes from the lines (full colour); the pale bands have none."""
     # One legend for both layers (a legend=None on one of them made Vega-Lite warn), its symbols in full colour.
-    spec = color.to_dict()
+    spec = cast(dict[str, Any], color.to_dict())
     if spec.get("legend") is not None:
         spec["legend"] = {**spec.get("legend", {}), "symbolOpacity": 1, "symbolType": "square"}
     color = band_colour = alt.Color.from_dict(spec)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import altair as alt
 import polars as pl
 
@@ -22,7 +24,7 @@ def traffic(series: pl.DataFrame, rails: tuple[str, ...], label: str) -> alt.Cha
         # The same legend as the colour's: the legend then shows the truth dashed (and Vega-Lite does not warn about
         # a conflicting legend on one field).
         strokeDash=alt.StrokeDash("rail:N", scale=alt.Scale(domain=list(rails), range=[[6, 4] if r == "truth" else [1, 0] for r in rails]),
-                                  title=None, legend=color.to_dict()["legend"]),
+                                  title=None, legend=cast(dict[str, Any], color.to_dict())["legend"]),
         tooltip=[alt.Tooltip("day:T", format=theme.day_format(), title=t("charts.tip_day")), alt.Tooltip("rail_name:N", title=t("charts.tip_rail")),
                  alt.Tooltip("value:Q", format=",.0f", title=label)],
     ).properties(height=260, width="container")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import altair as alt
 import polars as pl
 
@@ -79,7 +81,7 @@ def waterfall(wf: pl.DataFrame) -> alt.LayerChart:
              "gain": (t("overview.wf_gain"), GAIN), "fullstack": (theme.rail_label("fullstack"), theme.COLOURS["fullstack"])}
     shown = [k for k in kinds if k in set(steps["kind"])]
     colour = alt.Scale(domain=shown, range=[kinds[k][1] for k in shown])
-    top = float(steps["end"].max() or 1) * 1.18  # room right of the longest bar for its number
+    top = float(cast(float, steps["end"].max()) or 1) * 1.18  # room right of the longest bar for its number
     x = alt.X("start:Q", title=t("overview.waterfall_axis"), scale=alt.Scale(domain=[0, top], nice=False), axis=alt.Axis(tickCount=5))
     y = alt.Y("label:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelExpr=theme.WRAPPED, labelLimit=200))
     tip = [alt.Tooltip("name:N", title=t("charts.tip_step")), alt.Tooltip("text:N", title=t("charts.tip_value"))]
