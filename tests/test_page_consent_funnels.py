@@ -42,7 +42,7 @@ def test_consent_page_charts_tables_and_sources(consent_page):
     assert stacked and stacked[0]["mark"]["type"] == "bar" and stacked[0]["encoding"]["color"]["field"] == "choice"
     # Simulated beside published accept rate.
     pub = [s for s in specs if s.get("encoding", {}).get("color", {}).get("scale", {}).get("domain") == ["simulated", "published"]]
-    assert pub and pub[0]["encoding"]["xOffset"]["field"] == "figure"
+    assert pub and pub[0]["encoding"]["yOffset"]["field"] == "figure"  # horizontal bars: long banner names read across
     rates = _frame(at, "banner", "accept_rate_deciders", "published_accept_rate")
     assert sorted(rates["banner"]) == sorted(["reject_first_layer", "reject_second_layer", "no_reject", "no_banner"])
     assert rates["visitors"].nunique() == 1  # every design on the same visitors
@@ -112,13 +112,14 @@ def test_funnel_page_renders_per_rail(funnel_page):
     assert set(table["rail"]) == {"truth", "baseline", "fullstack"}
     assert list(table[table["rail"] == "truth"]["event"]) == SHOP["funnel"]
     specs = _specs(at)
-    bars = [s for s in specs if s["mark"]["type"] == "bar" and s["encoding"]["x"]["field"] == "event"]
-    assert bars and bars[0]["encoding"]["xOffset"]["field"] == "slot" and bars[0]["encoding"]["y"]["field"] == "users"
+    # Horizontal bars: the events' names read across (printed vertically, short names were hard to read).
+    bars = [s for s in specs if s.get("mark", {}).get("type") == "bar" and s["encoding"]["y"]["field"] == "event_name"]
+    assert bars and bars[0]["encoding"]["yOffset"]["field"] == "slot" and bars[0]["encoding"]["x"]["field"] == "users"
     assert bars[0]["encoding"]["color"]["scale"]["domain"] == ["truth", "baseline", "fullstack"]
-    assert any(s["mark"]["type"] == "line" for s in specs)
+    assert any(layer["mark"]["type"] == "line" for s in specs for layer in s.get("layer", []))
     breakdown = _frame(at, "rail", "dimension", "value", "users")
     assert set(breakdown["dimension"]) == {"device", "region", "consent_choice"}
-    assert len([s for s in specs if s["encoding"]["x"]["field"] == "value"]) == 3
+    assert len([s for s in specs if s.get("encoding", {}).get("y", {}).get("field") == "value_name"]) == 3
     assert any("never records" in i.value for i in at.info)
 
 
