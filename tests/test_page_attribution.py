@@ -12,7 +12,6 @@ from apptest_helpers import chart_specs, open_page
 from apptest_helpers import table_with as _frame
 from streamlit.testing.v1 import AppTest
 
-from engine import attribution
 from engine.scenario import DEFAULT_PRESET, load_preset
 from ui import words
 from ui.charts.theme import LABELS
@@ -38,7 +37,7 @@ def test_page_renders_charts_and_a_computed_takeaway(page):
     assert at.title[0].value == "Attribution: who gets the credit"
     data = _data(at)
     lead = _lead(at)
-    m = re.search(r"(the full stack|the privacy baseline) gives (\w+) (\d+) points? (more|less) of the credit", lead)
+    m = re.search(r"(the full stack|the privacy baseline) gives (.+?) (\d+) points? (more|less) of the credit", lead)
     assert m, lead
     rail = "fullstack" if m.group(1) == "the full stack" else "baseline"
     row = data.filter((pl.col("rail") == LABELS[rail]) & (pl.col("channel") == m.group(2))).row(0, named=True)
@@ -78,7 +77,8 @@ def test_model_picker_moves_the_credit(page):
     for rail in LABELS.values():
         b, a = (f.filter(pl.col("rail") == rail)["credit"].sum() for f in (before, after))
         assert math.isclose(b, a, rel_tol=1e-9, abs_tol=1e-6)
-    assert attribution.MODEL_LABELS["first_touch"].lower() in _lead(at)
+    assert f"the model “{words.t('common.model.first_touch')}”" in _lead(at)
+    assert at.selectbox(key="attr.model").options[0] == words.t("common.model.first_touch")
 
 
 def test_sidebar_banner_moves_the_full_stack_not_the_truth():
@@ -91,4 +91,4 @@ def test_sidebar_banner_moves_the_full_stack_not_the_truth():
     assert before.filter(pl.col("rail") == truth).equals(after.filter(pl.col("rail") == truth))
     fs = LABELS["fullstack"]
     assert not before.filter(pl.col("rail") == fs).equals(after.filter(pl.col("rail") == fs))
-    assert "banner “No Reject button”" in _lead(at)
+    assert "banner “No reject button”" in _lead(at)

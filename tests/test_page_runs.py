@@ -84,7 +84,9 @@ def test_runs_table_merges_disk_duckdb_and_registry():
     assert (rows[b.run_id]["in_data_runs"], rows[b.run_id]["imported"], rows[b.run_id]["built_here"]) == (False, True, False)
     assert (rows[c.run_id]["in_data_runs"], rows[c.run_id]["imported"], rows[c.run_id]["built_here"]) == (False, False, True)
     assert [rows[k]["visitors"] for k in (a.run_id, b.run_id, c.run_id)] == [11, 21, 31]
-    assert "no_reject" in rows[c.run_id]["scenario"] and f"{a.traffic.visitors:,} visitors" in rows[a.run_id]["scenario"]
+    # in words: no option codes in the listing
+    assert "No reject button" in rows[c.run_id]["scenario"] and "no_reject" not in rows[c.run_id]["scenario"]
+    assert f"{num(a.traffic.visitors)} visitors" in rows[a.run_id]["scenario"]
     empty = runs.runs_table([], store.list_runs(store.connect()), {})
     assert empty.height == 0 and "scenario" in empty.columns
 
@@ -157,12 +159,13 @@ def test_build_import_view_and_delete(runs_dir):
     at.button(key="runs.import").click().run()
     assert not at.exception and any(run_id in s.value for s in at.success)
     assert listing(at).row(0, named=True)["imported"]
-    kpi = pl.from_pandas(at.dataframe[1].value)
-    truth = dict(zip(kpi["metric"], kpi["truth"]))
-    assert truth["visitors"] == BUILD_VISITORS
-    assert dict(zip(kpi["metric"], kpi["fullstack"]))["visitors"] < BUILD_VISITORS
+    # one row per rail, the measures in words and the reader's number format
+    kpi = {r["Rail"]: r for r in pl.from_pandas(at.dataframe[1].value).iter_rows(named=True)}
+    assert kpi["Truth"]["Visitors"] == num(BUILD_VISITORS)
+    full = kpi["Full stack"]["Visitors"]
+    assert int(full.replace(",", "")) < BUILD_VISITORS and kpi["Full stack"]["Bounce rate"].endswith("%")
     said = next(m.value for m in at.markdown if m.value.startswith(f"Run {run_id}:"))
-    assert f"counted **{num(dict(zip(kpi['metric'], kpi['fullstack']))['visitors'])}** visitors of the truth's **{num(BUILD_VISITORS)}**" in said
+    assert f"counted **{full}** visitors of the truth's **{num(BUILD_VISITORS)}**" in said
 
     # Delete: refused without the confirmation, done with it.
     at.selectbox(key="runs.delete_id").set_value(run_id).run()

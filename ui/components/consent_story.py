@@ -7,11 +7,13 @@ from typing import Any
 
 import polars as pl
 
+from ui import knob_words
 from ui.words import num, pct, signed, t
 
 
 def banner_label(banner: str) -> str:
-    return t(f"consent_impact.banner_{banner}")
+    """A banner design's name, as the sidebar's control names it."""
+    return knob_words.option(banner)
 
 
 def banners_takeaway(rates: pl.DataFrame, banner: str) -> str:
