@@ -7,9 +7,9 @@ import polars as pl
 
 from engine import attribution, datasets
 from engine.scenario import Scenario
+from ui import knob_words
 from ui.cache import cached
 from ui.services import simulation
-from ui import knob_words
 from ui.words import has, pct, t
 
 ENTRIES = 32
