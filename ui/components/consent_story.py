@@ -8,12 +8,27 @@ from typing import Any
 import polars as pl
 
 from ui import knob_words
-from ui.words import num, pct, signed, t
+from ui.words import has, num, pct, signed, t
 
 
 def banner_label(banner: str) -> str:
     """A banner design's name, as the sidebar's control names it."""
     return knob_words.option(banner)
+
+
+def value_name(value: str) -> str:
+    """A trait's value for people (regions, devices, privacy attitudes)."""
+    return t(key) if has(key := f"common.value.{value}") else value
+
+
+def in_words(rates: pl.DataFrame, by: str) -> pl.DataFrame:
+    """Rates by a trait with the trait's values named for people (what the charts show)."""
+    return rates.with_columns(pl.col(by).replace_strict({v: value_name(v) for v in rates[by].unique().to_list()}, return_dtype=pl.String))
+
+
+def plain(x: float) -> str:
+    """A published figure as written ("2", "2.5"), in the reader's number format."""
+    return num(x) if float(x).is_integer() else num(x, 1)
 
 
 def banners_takeaway(rates: pl.DataFrame, banner: str) -> str:
@@ -32,7 +47,7 @@ def trait_takeaway(rates: pl.DataFrame, by: str) -> str:
     if ranked.height < 2:
         return t("consent_impact.trait_one")
     hi, lo = ranked.row(0, named=True), ranked.row(-1, named=True)
-    return t("consent_impact.trait_takeaway", high=hi[by], high_share=pct(hi["analytics_granted"]), low=lo[by],
+    return t("consent_impact.trait_takeaway", high=value_name(hi[by]), high_share=pct(hi["analytics_granted"]), low=value_name(lo[by]),
              low_share=pct(lo["analytics_granted"]))
 
 
@@ -73,5 +88,5 @@ def bias_takeaway(ratios: Mapping[str, float | None], published: Mapping[str, An
     """How much more often consenting visitors convert, against the published range."""
     if not ratios["vs_not_consenting"]:
         return t("consent_impact.bias_empty")
-    return t("consent_impact.bias_takeaway", ratio=num(ratios["vs_not_consenting"], 2), low=f"{published['low']:g}",
-             high=f"{published['high']:g}")
+    return t("consent_impact.bias_takeaway", ratio=num(ratios["vs_not_consenting"], 2), low=plain(published["low"]),
+             high=plain(published["high"]))
