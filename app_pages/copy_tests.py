@@ -10,7 +10,7 @@ from ui.charts import copy_tests as charts
 from ui.charts import theme
 from ui.charts.theme import rail_color, rail_label
 from ui.components.copy_test_settings import policy_name, settings
-from ui.components.copy_test_verdicts import fairness_verdict, group_name, srm_warnings
+from ui.components.copy_test_verdicts import fairness_verdict, group_name, named, srm_warnings
 from ui.components.downloads import people_table, rounded
 from ui.present import note
 from ui.services import copy_tests
@@ -23,6 +23,9 @@ cal = bandit.bandit_calibration()
 prob = copy_tests.problem(scenario)
 arms = bandit.arm_table(prob)
 text = dict(zip(arms["arm"], arms["text"], strict=True))
+# The charts draw variants by a short name ("Variant A"); the table under the first section says which text each is.
+short = {arm: t("copy_tests.variant_name", letter=chr(ord("A") + i)) for i, arm in enumerate(prob.arms)}
+named_arms = tuple(short[a] for a in prob.arms)
 truth_best, fullstack_best = arms["arm"][int(arms["true_rate"].arg_max())], arms["arm"][int(arms["fullstack_rate"].arg_max())]
 st.markdown(t("copy_tests.lead", truth_best=text[truth_best], fullstack_best=text[fullstack_best], observed=pct(bandit.observed_share(prob)),
               agree=t("copy_tests.lead_agree" if truth_best == fullstack_best else "copy_tests.lead_disagree")))
@@ -43,7 +46,8 @@ m1.metric(t("copy_tests.best_truth"), pct(rate[truth_best], 2))
 m2.metric(t("copy_tests.best_fullstack"), pct(rate[fullstack_best], 2))
 m3.metric(t("copy_tests.observed"), pct(bandit.observed_share(prob), 1))
 note(t("copy_tests.variants_note", note=bandit.variants()["note"].lower()))
-people_table(rounded(arms), f"copy-variants-{rid}", {p: group_name(p) for p in arms.columns if p not in ("arm", "text", "true_rate", "fullstack_rate")})
+people_table(rounded(arms), f"copy-variants-{rid}", {p: group_name(p) for p in arms.columns if p not in ("arm", "text", "true_rate", "fullstack_rate")},
+             shown=lambda f: named(f, short))
 if not policies:
     st.info(t("copy_tests.pick_policy"))
     st.stop()
@@ -65,11 +69,12 @@ theme.show(charts.regret_chart(copy_tests.stacked(runs.across, "regret"), "rail"
 note(t("copy_tests.across_note", day_len=num(day_len), days=num(scenario.traffic.days)))
 
 st.subheader(t("copy_tests.allocation_heading"))
-alloc = copy_tests.stacked(runs.on_rail, "allocation")
+alloc = named(copy_tests.stacked(runs.on_rail, "allocation"), short)
 end = alloc.filter(pl.col("policy") == on_rail["policy"][0], pl.col("round") == pl.col("round").max()).sort("share", descending=True)
-st.markdown(t("copy_tests.allocation_lead", policy=policy_name(on_rail["policy"][0]), arm=text[end["arm"][0]], share=pct(end["share"][0])))
+by_name = {v: k for k, v in short.items()}
+st.markdown(t("copy_tests.allocation_lead", policy=policy_name(on_rail["policy"][0]), arm=text[by_name[end["arm"][0]]], share=pct(end["share"][0])))
 for policy in policies:  # one chart per policy: a faceted chart cannot take the container's width
-    theme.show(charts.allocation_chart(alloc.filter(pl.col("policy") == policy), prob.arms, policy_name(policy),
+    theme.show(charts.allocation_chart(alloc.filter(pl.col("policy") == policy), named_arms, policy_name(policy),
                                             legend=policy == policies[-1]))
 note(t("copy_tests.allocation_note", rail=rail_name, floor=num(cal["exploration_floor"])))
 
@@ -79,17 +84,17 @@ st.markdown(t("copy_tests.belief_lead", policy=focus_label, rail=rail_name, arm=
               truth_best=text[truth_best]))
 left, right = st.columns(2)
 with left:
-    theme.show(charts.density_chart(runs.every[(focus, rail)]["density"], prob.arms))
+    theme.show(charts.density_chart(named(runs.every[(focus, rail)]["density"], short), named_arms))
     note(t("copy_tests.density_note", rounds=num(knobs.rounds), policy=focus_label, rail=rail_name))
 with right:
-    theme.show(charts.p_best_chart(copy_tests.stacked(runs.across, "arms"), prob.arms))
+    theme.show(charts.p_best_chart(named(copy_tests.stacked(runs.across, "arms"), short), named_arms))
     note(t("copy_tests.p_best_note", policy=focus_label))
 
 st.subheader(t("copy_tests.srm_heading"))
 st.markdown(t("copy_tests.srm_lead", flagged=num(res["srm_flag"].sum()), tests=num(res.height)))
 srm_warnings(res)
 note(t("copy_tests.srm_note", alpha=num(bandit.SRM_ALPHA, 3)))
-people_table(rounded(res), f"copy-tests-{rid}")
+people_table(rounded(res), f"copy-tests-{rid}", shown=lambda f: named(f, short, "crowned_most"))
 
 st.subheader(t("copy_tests.fairness_heading"))
 fair = copy_tests.fairness(runs.on_rail)

@@ -60,7 +60,9 @@ def test_page_renders_charts_tables_and_sources(page):
     p_best = [s for s in specs if s.get("encoding", {}).get("y", {}).get("field") == "p_best"]
     assert p_best and p_best[0]["encoding"]["xOffset"]["field"] == "rail"
     variants = _frame(at, "arm", "text", "true_rate", "fullstack_rate")
-    assert list(variants["arm"]) == [v["id"] for v in bandit.variants()["variant"]]
+    # variants by short name in the table and the charts, each beside its text
+    assert list(variants["arm"]) == [t("copy_tests.variant_name", letter=c) for c in "ABCD"[: len(bandit.variants()["variant"])]]
+    assert list(variants["text"]) == [v["text"] for v in bandit.variants()["variant"]]
     results = _results(at)
     assert set(results.index.get_level_values("policy")) == set(bandit.POLICIES)
     assert {r for p, r in results.index if p == "thompson"} == set(bandit.RAILS)

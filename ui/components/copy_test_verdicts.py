@@ -15,6 +15,11 @@ def group_name(group: str) -> str:
     return t(key) if has(key := f"common.value.{group}") else group.replace("_", " ")
 
 
+def named(frame: pl.DataFrame, short: dict[str, str], column: str = "arm") -> pl.DataFrame:
+    """A frame with its variants by their short names ("Variant A"): what the charts and tables show."""
+    return frame.with_columns(pl.col(column).replace(short)) if column in frame.columns else frame
+
+
 def p_value(p: float) -> str:
     """A p-value as people read it: "= 0.012", or "< 0.001" (never 1.2e-05)."""
     return t("copy_tests.p_below", p=num(0.001, 3)) if p < 0.001 else t("copy_tests.p_equal", p=num(p, 3))
