@@ -92,3 +92,38 @@ def test_sidebar_banner_moves_the_full_stack_not_the_truth():
     fs = LABELS["fullstack"]
     assert not before.filter(pl.col("rail") == fs).equals(after.filter(pl.col("rail") == fs))
     assert "banner “No reject button”" in _lead(at)
+
+
+def test_a_pin_puts_deltas_on_the_headline_numbers():
+    """Banner no_reject against the default banner pinned, on the same visitors: the full stack's credit
+    moves by exactly the difference of the two runs' credit, the truth's not at all."""
+    from conftest import SMALL, small
+
+    from engine.scenario import apply_overrides
+    from ui import pin
+    from ui.charts.theme import rail_label
+    from ui.services import attribution as service
+    from ui.words import num, signed
+
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    for k, v in {**SMALL, "consent.banner": "no_reject"}.items():
+        at.query_params[k] = str(v)
+    at.query_params["pin"] = pin.encode("eu_shop", small())
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+
+    def totals(s):
+        table = service.credit(s, "last_touch")[0]
+        return dict(table.group_by("rail").agg(pl.col("credit").sum()).iter_rows())
+
+    now, before = totals(apply_overrides(small(), {"consent.banner": "no_reject"})), totals(small())
+    word = words.t("attribution.value_revenue")
+    shown = {m.label: m for m in at.metric}
+    full = shown[words.t("attribution.to_share", value=word, rail=rail_label("fullstack"))]
+    assert full.value == num(now["fullstack"])
+    assert full.proto.delta == words.t("charts.vs_pinned", change=signed(now["fullstack"] - before["fullstack"]))
+    assert now["fullstack"] != before["fullstack"]
+    truth = shown[words.t("attribution.to_share", value=word, rail=rail_label("truth"))]
+    assert truth.proto.delta == words.t("charts.vs_pinned", change=signed(0))
+    assert words.t("attribution.pinned_note") in " ".join(c.value for c in at.caption)

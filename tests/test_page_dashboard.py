@@ -148,3 +148,33 @@ def test_an_overcount_is_explained_and_not_shown_as_a_gain(page):
         assert any(f"It counted {round(m['value']):,}: it counts ids, not people" in c for c in captions), captions
     visitors = next(x for x in at.metric if x.label == "Visitors")
     assert visitors.delta.startswith("+") and visitors.proto.color != visitors.proto.GREEN
+
+
+def test_a_pin_puts_deltas_on_the_kpi_strip():
+    """Banner no_reject against the default banner pinned: each strip number's delta is its change against
+    the pinned scenario on the same dates; the error vs the truth moves beside it."""
+    from conftest import SMALL, small
+    from streamlit.testing.v1 import AppTest
+
+    from engine.scenario import apply_overrides
+    from ui import pin
+    from ui.words import num, t
+
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    for k, v in {**SMALL, "consent.banner": "no_reject"}.items():
+        at.query_params[k] = str(v)
+    at.query_params["pin"] = pin.encode("eu_shop", small())
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    now, pinned = apply_overrides(small(), {"consent.banner": "no_reject"}), small()
+    start, end = dashboard.preset_range(now, at.radio(key="dash-preset").value)
+    current = dict(data.strip(now, start, end, "fullstack").select("metric", "value").iter_rows())
+    before = dict(data.strip(pinned, start, end, "fullstack").select("metric", "value").iter_rows())
+    visitors = next(m for m in at.metric if m.label == t("dashboard.strip_visitors"))
+    assert visitors.value == num(current["visitors"])
+    assert visitors.proto.delta == t("charts.vs_pinned", change=signed(current["visitors"] - before["visitors"]))
+    assert current["visitors"] > before["visitors"]  # no reject button: more consent
+    assert visitors.proto.delta_description.endswith("% vs truth")  # the error vs the truth stays beside it
+    bounce = next(m for m in at.metric if m.label == t("dashboard.strip_bounce_rate"))
+    assert bounce.proto.delta == t("dashboard.vs_pinned_points", change=signed((current["bounce_rate"] - before["bounce_rate"]) * 100, 1))

@@ -23,7 +23,7 @@ from engine.scenario import Scenario
 from simulators.run import run_to_sink
 from simulators.sinks import ParquetSink
 from ui.services import runs
-from ui.words import num
+from ui.words import num, t
 
 PAGE = "app_pages/runs.py"
 BUILD_VISITORS, BUILD_DAYS = 1_500, 2
@@ -297,3 +297,17 @@ def test_a_build_first_removes_stale_temporary_folders_and_says_so(runs_dir):
     assert any(stale.name in c.value and "2.0 h" in c.value for c in at.caption)
     assert not stale.exists()
     assert young.exists() and foreign.exists()  # another build may be writing it; not ours
+
+
+def test_open_in_the_app_shows_the_run_on_the_overview(runs_dir):
+    cli = small({"traffic.visitors": 700, "traffic.days": 1, "seed": 8})
+    run_to_sink(cli, ParquetSink(runs_dir))
+    at = presenter_page()
+    # The default build is one a 2-core machine finishes in under a minute (benchmarks/runs_build.py).
+    assert at.number_input(key="runs.visitors").value == runs.DEFAULT_BUILD_VISITORS
+    assert at.selectbox(key="runs.open_id").value == cli.run_id
+    at.button(key="runs.open").click().run()
+    assert not at.exception
+    assert at.query_params["run"] == cli.run_id
+    assert any(cli.run_id in m.value for m in at.sidebar.markdown)  # the Overview, showing the stored run
+    assert at.title[0].value == t("overview.title")
