@@ -3,7 +3,7 @@ vs advanced, and the bias consent brings into conversion rates. Each section lea
 
 import streamlit as st
 
-from engine.consent_impact import BANNERS, bias_ratios, describe_ga4
+from engine.consent_impact import BANNERS, bias_ratios
 from engine.datasets import calibration, source_note
 from ui import context, pin
 from ui.charts import consent_impact as charts
@@ -75,7 +75,7 @@ note(t("consent_impact.modes_note"))
 people_table(rounded(modes), f"consent-mode-{rid}")
 thresholds = calibration()["consent_mode"]["ga4_modelling_thresholds"]
 daily, verdict = consent_impact.ga4(scenario)
-takeaway(describe_ga4(verdict, thresholds))
+takeaway(story.ga4_takeaway(verdict, thresholds))
 show(charts.ga4_days(daily, thresholds))
 note(t("consent_impact.ga4_note"))
 note(t("consent_impact.ga4_rules", source=source_note("consent_mode", "ga4_modelling_thresholds")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -90,3 +91,20 @@ def bias_takeaway(ratios: Mapping[str, float | None], published: Mapping[str, An
         return t("consent_impact.bias_empty")
     return t("consent_impact.bias_takeaway", ratio=num(ratios["vs_not_consenting"], 2), low=plain(published["low"]),
              high=plain(published["high"]))
+
+
+def ga4_takeaway(verdict: Mapping[str, Any], thresholds: Mapping[str, Any]) -> str:
+    """Whether the run meets GA4's modelling thresholds, with the counts, and from what traffic it would."""
+    d_days, g_days = thresholds["denied_days"], thresholds["granted_days_of_last_28"]
+    text = t("consent_impact.ga4_met" if verdict["met"] else "consent_impact.ga4_not_met",
+             denied_days=num(verdict["denied_days"]), denied_min=num(thresholds["denied_events_per_day"]), denied_needed=num(d_days),
+             granted_days=num(verdict["granted_days"]), granted_min=num(thresholds["granted_users_per_day"]), granted_needed=num(g_days))
+    per_day, needed = verdict["visitors_per_day"], verdict["visitors_per_day_needed"]
+    if needed is None:
+        return text + " " + t("consent_impact.ga4_never_denied" if verdict["missing"] == "denied" else "consent_impact.ga4_never_granted")
+    size = t("consent_impact.ga4_size", about=num(math.ceil(needed / 100) * 100), per_day=num(per_day))
+    if verdict["met"] and needed > 0.9 * per_day:
+        size = t("consent_impact.ga4_narrow") + " " + size
+    if not verdict["long_enough"]:
+        size = t("consent_impact.ga4_size_days", size=size, days=num(max(d_days, g_days)))
+    return text + " " + t("consent_impact.ga4_sentence", text=size)
