@@ -6,6 +6,7 @@ import streamlit as st
 from engine import dashboard as views
 from ui import context, pin
 from ui.charts import dashboard as charts
+from ui.charts import pinned as pinned_charts
 from ui.charts.theme import rail_label, show
 from ui.components import dashboard_story as story
 from ui.components import dashboard_view as view
@@ -48,7 +49,11 @@ metric = st.radio(t("dashboard.count"), ("visitors", "sessions", "page_views"), 
                   horizontal=True, key="dash-series")
 series = data.daily(scenario, start, end, metric)
 takeaway(story.traffic_takeaway(series, shown, metric))
-show(charts.traffic(series, ("truth", shown) if compare else (shown,), t(f"common.metric.{metric}")))
+lines = ("truth", shown) if compare else (shown,)
+if pinned is None:
+    show(charts.traffic(series, lines, t(f"common.metric.{metric}")))
+else:  # the pinned scenario's lines faint behind the current ones
+    show(pinned_charts.traffic(series, data.daily(pinned, start, end, metric), lines, t(f"common.metric.{metric}")))
 note(t("dashboard.traffic_note", period=period, first=day(first), last=day(last)))
 people_table(series.pivot(on="rail", index="day", values="value"), f"dashboard-daily-{scenario.run_id}-{start}-{end}")
 

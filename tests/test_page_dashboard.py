@@ -176,5 +176,8 @@ def test_a_pin_puts_deltas_on_the_kpi_strip():
     assert visitors.proto.delta == t("charts.vs_pinned", change=signed(current["visitors"] - before["visitors"]))
     assert current["visitors"] > before["visitors"]  # no reject button: more consent
     assert visitors.proto.delta_description.endswith("% vs truth")  # the error vs the truth stays beside it
+    # the traffic chart draws the pinned scenario's lines faintly behind the current ones
+    traffic = next(sp for sp in chart_specs(at) if "layer" in sp and any(ly.get("mark", {}).get("opacity") for ly in sp["layer"]))
+    assert traffic["layer"][0]["mark"]["type"] == "line" and traffic["layer"][0]["mark"]["opacity"] < 0.5
     bounce = next(m for m in at.metric if m.label == t("dashboard.strip_bounce_rate"))
     assert bounce.proto.delta == t("dashboard.vs_pinned_points", change=signed((current["bounce_rate"] - before["bounce_rate"]) * 100, 1))

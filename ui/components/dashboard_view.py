@@ -46,7 +46,7 @@ def _row_words(m: Miss) -> str:
 
 def _miss_words(m: Miss) -> str:
     way = t("dashboard.undercounted" if m["error_pct"] < 0 else "dashboard.overcounted")
-    return t("dashboard.miss", row=_row_words(m), way=way, error=f"{abs(m['error_pct']):.0f}", counted=num(m["value"]),
+    return t("dashboard.miss", row=_row_words(m), way=way, error=num(abs(m["error_pct"])), counted=num(m["value"]),
              truth=num(m["truth"]))
 
 
