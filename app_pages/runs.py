@@ -35,7 +35,7 @@ runs_box = st.container()
 st.subheader(t("runs.build_heading"))
 c1, c2 = st.columns(2)
 visitors = c1.number_input(t("runs.visitors"), min_value=10, max_value=MAX_BUILD_VISITORS, value=DEFAULT_BUILD_VISITORS, step=50_000,
-                           key="runs.visitors", help=t("runs.visitors_help", max=num(MAX_BUILD_VISITORS), chunk=num(CHUNK_VISITORS),
+                           key="runs.visitors", help=t("runs.visitors_help_sized", max=num(MAX_BUILD_VISITORS), chunk=num(CHUNK_VISITORS),
                                                        default=num(DEFAULT_BUILD_VISITORS)))
 days = c2.number_input(t("runs.days"), min_value=1, max_value=90, value=DEFAULT_BUILD_DAYS, step=1, key="runs.days")
 target = apply_overrides(scenario, {"traffic.visitors": int(visitors), "traffic.days": int(days)})
