@@ -53,7 +53,8 @@ if not policies:
     st.stop()
 
 day_len = copy_tests.day_length(scenario, knobs.rounds)
-runs = copy_tests.test_runs(prob, policies, rail, focus, knobs.rounds, seeds, knobs.context, day_len)
+with st.spinner(t("copy_tests.running")):  # shown only when it takes more than half a second (a cache miss)
+    runs = copy_tests.test_runs(prob, policies, rail, focus, knobs.rounds, seeds, knobs.context, day_len)
 res = copy_tests.results(runs.every)
 on_rail = res.filter(pl.col("rail") == rail, pl.col("policy").is_in(policies)).sort("cumulative_regret")
 across = dict(zip(*res.filter(pl.col("policy") == focus).select("rail", "cumulative_regret"), strict=True))

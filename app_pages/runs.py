@@ -75,7 +75,8 @@ imported = runs.filter(pl.col("imported"))["run_id"].to_list()
 if imported:
     view = st.selectbox(t("runs.imported_pick"), imported, key="runs.view_id", format_func=lambda r: f"{r} · {labels.get(r, '')}")
     try:
-        kpi = imported_kpis(view)
+        with st.spinner(t("runs.computing_kpis")):
+            kpi = imported_kpis(view)
     except (store.StoreError, ValueError) as err:  # imports are checked; this keeps the page up if one slips through
         st.error(t("runs.kpi_error", run_id=view, error=err))
     else:

@@ -191,7 +191,7 @@ def load_kpi_tables(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, pl
     return {t: store.load_table(con, t, run_id, cols) for t, cols in metrics.KPI_COLUMNS.items()}
 
 
-@cached("data", max_entries=16, spinner="Computing KPIs of the imported run…", codec=TEXT)
+@cached("data", max_entries=16, codec=TEXT)  # the page's spinner says what runs, in its language
 def imported_kpis(run_id: str) -> pl.DataFrame:
     con = duck()
     scenario = Scenario.model_validate(store.scenario_of(con, run_id))
