@@ -38,7 +38,7 @@ def build_seconds(visitors: int, days: int) -> tuple[float, int]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--sizes", type=int, nargs="+", default=[25_000, DEFAULT_BUILD_VISITORS])
+    p.add_argument("--sizes", type=int, nargs="+", default=[25_000, DEFAULT_BUILD_VISITORS, 2 * DEFAULT_BUILD_VISITORS])
     p.add_argument("--days", type=int, default=DEFAULT_BUILD_DAYS)
     args = p.parse_args()
     build_seconds(2_000, 1)  # warm-up: imports, pools and first compilations, so the sizes compare like for like

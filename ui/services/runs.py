@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 MAX_BUILD_VISITORS = 2_000_000
 # The page's default build: one a 2-core machine finishes in under a minute (benchmarks/runs_build.py).
-DEFAULT_BUILD_VISITORS = 200_000
+DEFAULT_BUILD_VISITORS = 100_000
 DEFAULT_BUILD_DAYS = 7
 REGISTRY_SIZE = 50
 COUNT_COLUMNS = list(store.DATA_TABLES)
