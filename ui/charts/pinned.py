@@ -15,9 +15,9 @@ FAINT = 0.35
 
 
 @theme.drawn
-def traffic(series: pl.DataFrame, pinned: pl.DataFrame, rails: tuple[str, ...], label: str) -> alt.LayerChart:
+def traffic(series: pl.DataFrame, pinned: pl.DataFrame, rails: tuple[str, ...], label: str) -> alt.TopLevelMixin:
     """The Dashboard's traffic lines, the pinned scenario's lines of the same rails faint and dotted behind them."""
-    chart = dashboard.traffic.build(series, rails, label)
+    chart = dashboard.traffic.build(series, rails, label)  # type: ignore[attr-defined]  # theme.drawn's handle to the builder
     before = pinned.filter(pl.col("rail").is_in(rails)).with_columns(scenario=pl.lit(t("common.pinned_series")))
     faint = alt.Chart(before).mark_line(strokeWidth=2, strokeDash=[2, 3], opacity=FAINT).encode(
         x=alt.X("day:T"), y=alt.Y("value:Q"), detail="rail:N",

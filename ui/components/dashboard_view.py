@@ -8,6 +8,7 @@ from babel import Locale
 
 from engine.dashboard import Miss, Whereabouts
 from engine.scenario import Scenario
+from ui.components.rail_metrics import _arrow
 from ui.services.dashboard import COUNTRY_NAMES
 from ui.words import has, language, num, pct, signed, t
 
@@ -114,13 +115,13 @@ def kpi_strip(strip: pl.DataFrame, pinned: pl.DataFrame | None = None) -> None:
             change = r["value"] - before[metric]
             moved = (t("dashboard.vs_pinned_points", change=signed(change * 100, 1)) if metric in RATES
                      else t("charts.vs_pinned", change=signed(change)))
-            cols[i % 3].metric(label, value, moved, delta_color="off", delta_arrow="up" if change > 0 else ("down" if change < 0 else "off"),
+            cols[i % 3].metric(label, value, moved, delta_color="off", delta_arrow=_arrow(change),
                                delta_description=delta, border=True)
             continue
         # Off either way is an error, not a gain: a rate or a count over the truth stays neutral (an overcount
         # showed green, as if counting people twice were good news); counts below the truth go red.
         neutral = metric in RATES or (r["error_pct"] or 0.0) >= 0
-        arrow = "off" if r["error_pct"] is None else ("up" if r["error_pct"] > 0 else "down" if r["error_pct"] < 0 else "off")
+        arrow = _arrow(r["error_pct"] or 0.0)
         cols[i % 3].metric(label, value, delta, delta_color="off" if neutral else "red", delta_arrow=arrow, border=True)
 
 

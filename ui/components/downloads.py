@@ -50,7 +50,8 @@ def words(column: str, value: Any) -> str | None:
 
 def readable(frame: pl.DataFrame, labels: Mapping[str, str] | None = None) -> tuple[pl.DataFrame, dict[str, Any]]:
     """The frame with its codes in words, and the column configuration that names and formats its columns."""
-    out, config = frame, {}
+    out = frame
+    config: dict[str, Any] = {}
     for name, dtype in frame.schema.items():
         if dtype == pl.String and name in VALUE_KINDS:
             named = {v: w for v in frame[name].unique().drop_nulls().to_list() if (w := words(name, v)) is not None}
