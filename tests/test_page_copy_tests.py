@@ -55,10 +55,11 @@ def test_page_renders_charts_tables_and_sources(page):
     assert colour_fields == {"policy", "rail"}
     # allocation over time: one chart per policy, each as wide as the page (a facet scrolled sideways on a phone)
     areas = [s for s in specs if s.get("mark", {}).get("type") == "area"]
-    assert len(areas) == len(bandit.POLICIES) and not any("facet" in s or "width" in s for s in specs)
+    assert len(areas) == len(bandit.POLICIES) and not any("facet" in s or isinstance(s.get("width"), int) for s in specs)
     assert any(s.get("encoding", {}).get("y", {}).get("field") == "density" for s in specs)
-    p_best = [s for s in specs if s.get("encoding", {}).get("y", {}).get("field") == "p_best"]
-    assert p_best and p_best[0]["encoding"]["xOffset"]["field"] == "rail"
+    # P(best) as horizontal bars: every variant's text reads across (vertical, two labels were dropped)
+    p_best = [s for s in specs if s.get("encoding", {}).get("x", {}).get("field") == "p_best"]
+    assert p_best and p_best[0]["encoding"]["yOffset"]["field"] == "rail"
     variants = _frame(at, "arm", "text", "true_rate", "fullstack_rate")
     # variants by short name in the table and the charts, each beside its text
     assert list(variants["arm"]) == [t("copy_tests.variant_name", letter=c) for c in "ABCD"[: len(bandit.variants()["variant"])]]
