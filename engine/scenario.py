@@ -107,8 +107,8 @@ class TrafficConfig(_Model):
     safari_share: float = _share(0.25, "Share of visitors on Safari (subject to ITP's 7-day cookie cap).")
     fingerprint_population: FingerprintPopulation = Field(
         "general_audience",
-        description="How varied the browsers' fingerprints are: 'general_audience' = ordinary visitors of a popular "
-                    "website (mostly stock installs; calibrated to Gomez-Boix et al. 2018), 'volunteers' = visitors of a "
+        description="How varied the browsers' fingerprints are: a general audience = ordinary visitors of a popular "
+                    "website (mostly stock installs; calibrated to Gomez-Boix et al. 2018), volunteers = visitors of a "
                     "fingerprinting test site (tinkered browsers; calibrated to Panopticlick 2010 and AmIUnique 2016).",
     )
 

@@ -1,9 +1,11 @@
-"""A mix (regions, devices, channels) as one small table of percentages that always sums to 100%.
+"""Knobs drawn as small tables: a mix (regions, devices, channels) as percentages that always sum to
+100%, and a list (the query parameters the full stack keeps) as one row per item.
 
 The Scenario keeps a mix as relative weights, one field per part (`traffic.region_mix.eea`, ...); the
 sidebar keeps each part's share in the session under its dotted path, like every other knob. A person
 edits a percentage; the edited parts keep what was typed and the others share the rest in their old
-proportions (`rebalance`), so the table shows 100% again on the next draw.
+proportions (`rebalance`), so the table shows 100% again on the next draw. After every edit a table gets
+a new widget key (`editor_key`): the browser drops its edits and shows the values as they are now.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ui import knob_words
 from ui.words import pct, t
 
 STEPS = 1000  # shares are kept in steps of 0.1 %
-_PART, _SHARE = "part", "share"
+_PART, _SHARE, _ITEM = "part", "share", "item"
 
 
 def _whole(shares: Mapping[str, float]) -> dict[str, float]:
@@ -59,13 +61,17 @@ def rebalance(shares: Mapping[str, float], edited: Mapping[str, Any]) -> dict[st
     return _whole(out)
 
 
-def _version_key(mix: str) -> str:
-    return f"mix.{mix}.version"
+def _version_key(path: str) -> str:
+    return f"table.{path}.version"
 
 
-def editor_key(mix: str) -> str:
+def editor_key(path: str) -> str:
     """The data editor's current widget key (a new one after every edit, so the browser drops its edits)."""
-    return f"mix.{mix}.{st.session_state.get(_version_key(mix), 0)}"
+    return f"table.{path}.{st.session_state.get(_version_key(path), 0)}"
+
+
+def _next_version(path: str) -> None:
+    st.session_state[_version_key(path)] = st.session_state.get(_version_key(path), 0) + 1
 
 
 def take_edits(mix: str, parts: list[str]) -> None:
@@ -78,7 +84,7 @@ def take_edits(mix: str, parts: list[str]) -> None:
     edited = {parts[int(i)]: row[_SHARE] for i, row in rows.items() if _SHARE in row and 0 <= int(i) < len(parts)}
     for part, share in rebalance(current, edited).items():
         st.session_state[f"{mix}.{part}"] = share
-    st.session_state[_version_key(mix)] = st.session_state.get(_version_key(mix), 0) + 1
+    _next_version(mix)
 
 
 def mix_editor(container: Any, mix: str, parts: list[str]) -> None:
@@ -91,8 +97,33 @@ def mix_editor(container: Any, mix: str, parts: list[str]) -> None:
     container.data_editor(
         frame, key=editor_key(mix), hide_index=True, num_rows="fixed", width="stretch",
         column_config={
-            _PART: st.column_config.TextColumn(t("sidebar.mix_part"), disabled=True),
+            _PART: st.column_config.TextColumn(t("sidebar.mix_part"), disabled=True, width="medium"),
             _SHARE: st.column_config.NumberColumn(t("sidebar.mix_share"), min_value=0.0, max_value=100.0, step=0.1,
-                                                  format="localized", required=True),
+                                                  format="localized", required=True, width="small"),
         })
     container.caption(t("sidebar.mix_sum", total=pct(sum(shares.values()))))
+
+
+def edited_list(items: list[str], state: Mapping[str, Any] | None) -> list[str]:
+    """A list after a data editor's edits (changed, deleted and added rows), blanks and repeats dropped."""
+    state = state or {}
+    rows = {int(i): row for i, row in (state.get("edited_rows") or {}).items()}
+    deleted = {int(i) for i in state.get("deleted_rows") or []}
+    kept = [str(rows.get(i, {}).get(_ITEM, item) or "") for i, item in enumerate(items) if i not in deleted]
+    added = [str(row.get(_ITEM) or "") for row in state.get("added_rows") or []]
+    return list(dict.fromkeys(v.strip() for v in kept + added if v and v.strip()))
+
+
+def list_editor(container: Any, path: str) -> None:
+    """A list knob (kept in the session as "a, b, c") as a table with one row per item."""
+    items = [v.strip() for v in str(st.session_state[path]).split(",") if v.strip()]
+    state = st.session_state.get(editor_key(path))
+    if state and (state.get("edited_rows") or state.get("added_rows") or state.get("deleted_rows")):
+        items = edited_list(items, state)
+        st.session_state[path] = ", ".join(items)
+        _next_version(path)
+    container.markdown(knob_words.label(path), help=knob_words.help_text(path))
+    container.data_editor(
+        pl.DataFrame({_ITEM: items}, schema={_ITEM: pl.String}), key=editor_key(path), hide_index=True,
+        num_rows="dynamic", width="stretch",
+        column_config={_ITEM: st.column_config.TextColumn(t("sidebar.list_item"), max_chars=60)})

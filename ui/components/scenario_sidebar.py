@@ -34,7 +34,8 @@ from engine.scenario import (
 from ui import knob_words, pin, rooms, url_state, words
 from ui.components import auth
 from ui.components.lesson_bar import lesson_picker
-from ui.components.mix_editor import mix_editor, normalised
+from ui.components.mix_editor import list_editor, mix_editor, normalised
+from ui.language import heading_with_switch, language_switch
 from ui.limits import PRESENTER_BUDGET_KEY, PRESENTER_MAX_VISITOR_DAYS, learner_budget, session_budget
 from ui.present import presenting, set_presenting
 from ui.rooms.store import Room
@@ -111,9 +112,7 @@ def _widget(container: Any, path: str, info: Any, default: Any, budget: Budget) 
     elif ann is dt.date:
         container.date_input(label, value=default, format="DD.MM.YYYY" if words.language() == "de" else "YYYY-MM-DD",
                              **common)
-    elif get_origin(ann) is tuple:
-        container.text_input(label, value=_to_widget(default), **common)
-    else:  # pragma: no cover - a new field type must get a widget here
+    else:  # pragma: no cover - a new field type must get a widget here (a list is a table: list_editor)
         raise TypeError(f"no widget for {path}: {ann}")
 
 
@@ -193,13 +192,28 @@ def _adblock_all(container: Any) -> None:
                      key=ADBLOCK_ALL, on_change=_on_adblock_all, help=t("sidebar.adblock_all_help"))
 
 
+def scaled_to_average(shares: list[float], target: float) -> list[float]:
+    """Shares scaled by one factor so that their average is `target` (those that would pass 100% stay at
+    100% and the others take up the rest), rounded to whole percent points as the sliders show them."""
+    if sum(shares) <= 0:
+        return [round(target, 2)] * len(shares)
+    full: set[int] = set()
+    for _ in shares:  # each pass fixes at least one more share at 100% or stops
+        free = [i for i in range(len(shares)) if i not in full]
+        free_sum = sum(shares[i] for i in free)
+        factor = (target * len(shares) - len(full)) / free_sum if free_sum > 0 else 0.0
+        over = {i for i in free if shares[i] * factor > 1}
+        if not over:
+            break
+        full |= over
+    return [1.0 if i in full else round(min(1.0, v * factor), 2) for i, v in enumerate(shares)]
+
+
 def _on_adblock_all() -> None:
     paths = _adblock_paths()
-    target = float(st.session_state[ADBLOCK_ALL])
-    old = [float(st.session_state[p]) for p in paths]
-    mean = sum(old) / len(old)
-    for path, share in zip(paths, old, strict=True):
-        st.session_state[path] = round(min(1.0, share * target / mean if mean > 0 else target), 2)
+    shares = scaled_to_average([float(st.session_state[p]) for p in paths], float(st.session_state[ADBLOCK_ALL]))
+    for path, share in zip(paths, shares, strict=True):
+        st.session_state[path] = share
 
 
 def _on_present() -> None:
@@ -240,7 +254,10 @@ def _advanced(container: Any, fields: list[tuple[str, Any]], preset: Scenario, b
             continue
         if path == _adblock_paths()[0]:
             box.caption(t("sidebar.adblock"))
-        _widget(box, path, info, _value_at(preset, path), budget)
+        if get_origin(info.annotation) is tuple:
+            list_editor(box, path)
+        else:
+            _widget(box, path, info, _value_at(preset, path), budget)
 
 
 def _show_switch(slot: Any, scenario: Scenario) -> None:
@@ -275,6 +292,7 @@ def _clamp_before_drawing(sb: Any, preset: Scenario, budget: Budget) -> None:
 def scenario_sidebar(room: Room | None = None) -> Scenario:
     """Draw the scenario sidebar and return the scenario it describes (never raises)."""
     if room is not None:  # a learner following a live room: the room's scenario, read-only
+        language_switch()
         return rooms.room_sidebar(room)
     budget = _budget()
     if _NOTES not in st.session_state:  # the URL is judged once per session, in the session's language
@@ -285,7 +303,7 @@ def scenario_sidebar(room: Room | None = None) -> Scenario:
         sb.toggle(t("sidebar.present"), value=present, key=PRESENT_TOGGLE, on_change=_on_present,
                   help=t("sidebar.present_help"))
     lesson_picker(sb)
-    sb.header(t("sidebar.heading"))
+    heading_with_switch(t("sidebar.heading"))
     _preset_choice()
     url_state.release(PRESET_KEY)
     sb.selectbox(t("sidebar.preset"), list(list_presets()), key=PRESET_KEY, format_func=knob_words.preset,
