@@ -52,10 +52,14 @@ def _bound(path: str, value: Any) -> str:
     return pct(value) if _FIELDS[path].annotation is float else num(value)
 
 
-def sentence(path: str, kind: str, preset: Scenario) -> str:
-    """One problem (a pydantic error type at a dotted path) as a sentence that says what was kept."""
+def sentence(path: str, kind: str, preset: Scenario, asked: str | None = None) -> str:
+    """One problem (a pydantic error type at a dotted path) as a sentence that says what was kept; a check
+    across fields (a mix of all zeros, a run past the year 9999) is said of the field `asked` for, if any."""
+    if path not in _FIELDS and asked in _FIELDS and not path.endswith("_mix"):
+        kept = knob_words.value_words(asked, _value_at(preset, asked))
+        return t("sidebar.url_no_fit_field", field=_name(asked), kept=kept)
     field = _name(path)
-    if path not in _FIELDS:  # a check across fields: a mix of all zeros, a run past the year 9999
+    if path not in _FIELDS:
         return t("sidebar.url_mix_zero" if path.endswith("_mix") else "sidebar.url_no_fit", field=field)
     kept = knob_words.value_words(path, _value_at(preset, path))
     info = _FIELDS[path]
@@ -94,7 +98,7 @@ def url_notes(budget: Budget) -> list[str]:
         try:
             apply_overrides(preset, {key: raw})
         except ScenarioError as err:
-            notes += [sentence(path, kind, preset) for path, kind, _ in err.problems[:1]]
+            notes += [sentence(path, kind, preset, key) for path, kind, _ in err.problems[:1]]
             continue
         taken[key] = raw
     try:

@@ -87,31 +87,28 @@ def _bounds(info: Any) -> tuple[Any, Any]:
     return lo, hi
 
 
-def _widget(container: Any, path: str, info: Any, default: Any, budget: Budget) -> None:
-    """The knob's widget, keyed by its path; its value lives in the session (see `_take_over`)."""
+def _widget(container: Any, path: str, info: Any, budget: Budget) -> None:
+    """The knob's widget, keyed by its path; its value lives in the session (`_take_over` puts it there)."""
     ann = info.annotation
     common: dict[str, Any] = {"key": path, "help": knob_words.help_text(path)}
     label = knob_words.label(path)
     lo, hi = _bounds(info)
     if get_origin(ann) is Literal:
-        options = list(get_args(ann))
-        container.selectbox(label, options, index=options.index(default), format_func=knob_words.option, **common)
+        container.selectbox(label, list(get_args(ann)), format_func=knob_words.option, **common)
     elif ann is bool:
-        container.checkbox(label, value=default, **common)
+        container.checkbox(label, **common)
     elif ann is int:
         # The widgets stop at this session's budget (clamp() below also holds the product of the two).
         if path == "traffic.visitors":
             hi = min(hi or budget.max_visitors, budget.max_visitors)
         elif path == "traffic.days":
             hi = min(hi or budget.max_days, budget.max_days)
-        container.number_input(label, min_value=lo, max_value=hi, value=min(default, hi) if hi else default, step=1, **common)
+        container.number_input(label, min_value=lo, max_value=hi, step=1, **common)
     elif ann is float:
         # Every float knob is a share: shown as a percentage (the value and the URL stay 0..1).
-        container.slider(label, min_value=float(lo or 0.0), max_value=float(hi or 1.0), value=float(default), step=0.01,
-                         format="percent", **common)
+        container.slider(label, min_value=float(lo or 0.0), max_value=float(hi or 1.0), step=0.01, format="percent", **common)
     elif ann is dt.date:
-        container.date_input(label, value=default, format="DD.MM.YYYY" if words.language() == "de" else "YYYY-MM-DD",
-                             **common)
+        container.date_input(label, format="DD.MM.YYYY" if words.language() == "de" else "YYYY-MM-DD", **common)
     else:  # pragma: no cover - a new field type must get a widget here (a list is a table: list_editor)
         raise TypeError(f"no widget for {path}: {ann}")
 
@@ -229,14 +226,14 @@ def _preset_choice() -> None:
         st.session_state[PRESET_KEY] = st.session_state[PRESET_KEY]
 
 
-def _knob(container: Any, path: str, info_of: dict[str, Any], preset: Scenario, budget: Budget) -> None:
+def _knob(container: Any, path: str, info_of: dict[str, Any], budget: Budget) -> None:
     if path == ADBLOCK_ALL:
         _adblock_all(container)
     else:
-        _widget(container, path, info_of[path], _value_at(preset, path), budget)
+        _widget(container, path, info_of[path], budget)
 
 
-def _advanced(container: Any, fields: list[tuple[str, Any]], preset: Scenario, budget: Budget) -> None:
+def _advanced(container: Any, fields: list[tuple[str, Any]], budget: Budget) -> None:
     """Everything but the essentials, grouped by the model's sections; a mix as one table."""
     box = container.expander(t("sidebar.advanced"), icon=":material/tune:")
     section, drawn_mixes = "", set()
@@ -257,7 +254,7 @@ def _advanced(container: Any, fields: list[tuple[str, Any]], preset: Scenario, b
         if get_origin(info.annotation) is tuple:
             list_editor(box, path)
         else:
-            _widget(box, path, info, _value_at(preset, path), budget)
+            _widget(box, path, info, budget)
 
 
 def _show_switch(slot: Any, scenario: Scenario) -> None:
@@ -318,17 +315,17 @@ def scenario_sidebar(room: Room | None = None) -> Scenario:
     info_of = dict(fields)
     if present:
         for path in (*LESSON_KNOBS[:3], ADBLOCK_ALL, *LESSON_KNOBS[3:]):
-            _knob(sb, path, info_of, preset, budget)
+            _knob(sb, path, info_of, budget)
         box = sb.expander(t("sidebar.adblock"))
         for path in _adblock_paths():
-            _widget(box, path, info_of[path], _value_at(preset, path), budget)
+            _widget(box, path, info_of[path], budget)
     else:
         for path in ESSENTIALS:
-            _knob(sb, path, info_of, preset, budget)
+            _knob(sb, path, info_of, budget)
     sb.button(t("sidebar.reset"), on_click=_on_reset, help=t("sidebar.reset_help"), icon=":material/restart_alt:")
     pin_slot = sb.container()
     if not present:
-        _advanced(sb, fields, preset, budget)
+        _advanced(sb, fields, budget)
     if auth.is_presenter() and not present:
         sb.number_input(t("sidebar.presenter_budget"), min_value=learner_budget().max_visitor_days,
                         max_value=PRESENTER_MAX_VISITOR_DAYS, step=1_000_000, key=PRESENTER_BUDGET_KEY,
