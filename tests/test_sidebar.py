@@ -156,14 +156,9 @@ def test_a_list_table_applies_edits_deletions_and_additions():
     assert edited_list(["a"], None) == ["a"]
 
 
-@pytest.mark.parametrize("lang", ["en", "de"])
-def test_each_bad_url_value_gets_one_short_sentence_in_the_session_language(lang):
-    long = "<b>" + "x" * 500
-    at = app({"preset": "nope", "consent.banner": long, "consent.decision_share": "1.5", "rails.server_side_proxy": "maybe",
-              "traffic.region_mix.eea": "0.71"}, lang=lang)
-    notes = [w.value for w in at.sidebar.warning]
+def expected_url_notes(lang: str) -> list[str]:
     with words.speaking(lang):
-        assert notes == [
+        return [
             t("sidebar.url_preset", kept=knob_words.preset("eu_shop")),
             t("sidebar.url_choice", field=knob_words.label("consent.banner"), kept=knob_words.option("reject_first_layer")),
             t("sidebar.url_range", field=knob_words.label("consent.decision_share"), low=words.pct(0), high=words.pct(1),
@@ -171,11 +166,23 @@ def test_each_bad_url_value_gets_one_short_sentence_in_the_session_language(lang
             t("sidebar.url_on_off", field=knob_words.label("rails.server_side_proxy"), kept=knob_words.option("off")),
             t("sidebar.url_mix_scaled", field=knob_words.label("traffic.region_mix"), total=words.pct(1.01, 1)),
         ]
+
+
+@pytest.mark.parametrize(("lang", "other"), [("en", "de"), ("de", "en")])
+def test_each_bad_url_value_gets_one_short_sentence_in_the_session_language(lang, other):
+    long = "<b>" + "x" * 500
+    at = app({"preset": "nope", "consent.banner": long, "consent.decision_share": "1.5", "rails.server_side_proxy": "maybe",
+              "traffic.region_mix.eea": "0.71"}, lang=lang)
+    notes = [w.value for w in at.sidebar.warning]
+    assert notes == expected_url_notes(lang)
     assert not [n for n in notes if "xxxxx" in n or "<b>" in n or "Input should" in n or len(n) > 160]
     scenario = at.session_state["scenario"]
     assert (scenario.consent.banner, scenario.consent.decision_share, scenario.rails.server_side_proxy) == ("reject_first_layer", 0.5, False)
     assert sum(scenario.traffic.region_mix.weights().values()) == pytest.approx(1)  # scaled to 100% in the sidebar
     assert "consent.banner" not in params(at) and "preset" not in params(at)
+    at.sidebar.segmented_control(key="lang.switch").set_value(other).run()
+    assert [w.value for w in at.sidebar.warning] == expected_url_notes(other)  # the notes follow the language
+    assert at.session_state["scenario"] == scenario
 
 
 def test_a_preset_switch_says_what_it_is_doing():

@@ -1,8 +1,8 @@
 """What the sidebar says about a scenario it could not take as asked: one short sentence per field, in
 the session's language, never pydantic's text and never the value typed (a URL anyone can write).
 
-`url_notes` judges the URL's scenario parameters once per session ("Visitors: must be between 10 and
-100,000,000; kept 20,000."); `clamp_notes` words the session budget's clamp; `wrong_combination` a set of
+`url_notes` judges the scenario parameters of the URL a session started from ("Visitors: must be between
+10 and 100,000,000; kept 20,000."), in the language of the moment (switching language rewords them); `clamp_notes` words the session budget's clamp; `wrong_combination` a set of
 knobs that do not fit together.
 """
 
@@ -28,6 +28,7 @@ from ui import knob_words
 from ui.words import num, pct, t
 
 PRESET_PARAM = "preset"
+_FIRST = "sidebar.first_url"
 _FIELDS = dict(iter_fields())
 _RANGE = {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}
 
@@ -82,19 +83,25 @@ def sentence(path: str, kind: str, preset: Scenario, asked: str | None = None) -
     return t("sidebar.url_invalid", field=field, kept=kept)
 
 
-def url_notes(budget: Budget) -> list[str]:
-    """One sentence per scenario parameter of the URL that was not taken (or was scaled), in the URL's order."""
-    del budget  # the budget's clamp is worded by clamp_notes, on the values the sidebar takes
+def first_url() -> dict[str, str]:
+    """The URL's parameters as the session first saw them (the sidebar rewrites the URL after that)."""
+    if _FIRST not in st.session_state:
+        st.session_state[_FIRST] = {k: st.query_params[k] for k in st.query_params if k in _FIELDS or k == PRESET_PARAM}
+    return dict(st.session_state[_FIRST])
+
+
+def url_notes(asked: dict[str, str]) -> list[str]:
+    """One sentence per scenario parameter of `asked` (a URL's) that was not taken (or was scaled), in the
+    URL's order and the current language."""
     notes: list[str] = []
-    asked_preset = st.query_params.get(PRESET_PARAM)
+    asked_preset = asked.get(PRESET_PARAM)
     if asked_preset is not None and asked_preset not in list_presets():
         notes.append(t("sidebar.url_preset", kept=knob_words.preset(DEFAULT_PRESET)))
     preset = load_preset(asked_preset if asked_preset in list_presets() else DEFAULT_PRESET)
     taken: dict[str, str] = {}
-    for key in st.query_params:
+    for key, raw in asked.items():
         if key not in _FIELDS:
             continue  # other parameters are not the scenario's to judge
-        raw = st.query_params[key]
         try:
             apply_overrides(preset, {key: raw})
         except ScenarioError as err:

@@ -39,7 +39,7 @@ from ui.language import heading_with_switch, language_switch
 from ui.limits import PRESENTER_BUDGET_KEY, PRESENTER_MAX_VISITOR_DAYS, learner_budget, session_budget
 from ui.present import presenting, set_presenting
 from ui.rooms.store import Room
-from ui.url_notes import clamp_notes, url_notes, wrong_combination
+from ui.url_notes import clamp_notes, first_url, url_notes, wrong_combination
 from ui.words import num, t
 
 PRESET_KEY = "preset"
@@ -292,8 +292,9 @@ def scenario_sidebar(room: Room | None = None) -> Scenario:
         language_switch()
         return rooms.room_sidebar(room)
     budget = _budget()
-    if _NOTES not in st.session_state:  # the URL is judged once per session, in the session's language
-        st.session_state[_NOTES] = url_notes(budget)
+    said = st.session_state.setdefault(_NOTES, {})  # by language: the URL's notes follow a language switch
+    if words.language() not in said:
+        said[words.language()] = url_notes(first_url())
     sb = st.sidebar
     present = presenting()
     if auth.is_presenter():
@@ -307,7 +308,7 @@ def scenario_sidebar(room: Room | None = None) -> Scenario:
                  on_change=_on_preset_change, help=t("sidebar.preset_help"))
     switch_slot = sb.container()
     preset, _ = clamp(load_preset(st.session_state[PRESET_KEY]), budget)
-    for note in st.session_state[_NOTES]:
+    for note in said[words.language()]:
         sb.warning(note)
     _take_over(preset)
     _clamp_before_drawing(sb, preset, budget)
