@@ -18,6 +18,7 @@ from ui.components.scenario_sidebar import ADBLOCK_ALL, ESSENTIALS, PRESET_KEY, 
 from ui.words import t
 
 SMALL = {"traffic.visitors": "1000", "traffic.days": "2"}
+DESCRIPTIONS = {path: info.description for path, info in iter_fields()}
 CODES = {str(v) for _, info in iter_fields() if get_origin(info.annotation) is Literal
          for v in get_args(info.annotation)} | set(list_presets())
 
@@ -77,6 +78,11 @@ def test_choices_show_words_and_the_url_keeps_codes(lang):
     with words.speaking(lang):
         assert at.sidebar.selectbox(key="consent.banner").proto.options[2] == knob_words.option("no_reject")
         assert at.sidebar.selectbox(key=PRESET_KEY).proto.options[0] == knob_words.preset(sorted(list_presets())[0])
+        # Help: the field's description in English, the catalogue's scenario.<path> in German (if translated yet).
+        for path in ("consent.banner", "consent.decision_share", "rails.server_side_proxy"):
+            widget = next(w for kind in ("selectbox", "slider", "checkbox") for w in getattr(at.sidebar, kind) if w.key == path)
+            german = words.catalogue("de").get(f"scenario.{path}") if lang == "de" else None
+            assert widget.help == (german or DESCRIPTIONS[path]) == knob_words.help_text(path)
     at.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
     at.sidebar.selectbox(key="consent.mode").set_value("basic").run()
     assert params(at)["consent.banner"] == "no_reject" and params(at)["consent.mode"] == "basic"
@@ -200,3 +206,21 @@ def test_a_preset_switch_says_what_it_is_doing():
         t("sidebar.switching_rails")]
     at.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
     assert not at.sidebar.status  # only on the run that switched
+
+
+def test_german_help_comes_from_the_catalogue_and_falls_back_to_the_description(monkeypatch):
+    real = words.catalogue
+
+    def with_one_german_help(language: str = words.DEFAULT) -> dict[str, str]:
+        out = dict(real(language))
+        if language == "de":
+            out["scenario.consent.banner"] = "Gestaltung des Einwilligungsbanners."
+            out.pop("scenario.consent.mode", None)
+        return out
+
+    monkeypatch.setattr(words, "catalogue", with_one_german_help)
+    with words.speaking("de"):
+        assert knob_words.help_text("consent.banner") == "Gestaltung des Einwilligungsbanners."
+        assert knob_words.help_text("consent.mode") == DESCRIPTIONS["consent.mode"]  # not translated yet: English
+    assert knob_words.help_text("consent.banner") == DESCRIPTIONS["consent.banner"]
+    assert knob_words.help_text("traffic.region_mix") == t("sidebar.help.traffic.region_mix")  # a mix: the catalogue's
