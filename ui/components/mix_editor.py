@@ -97,9 +97,9 @@ def mix_editor(container: Any, mix: str, parts: list[str]) -> None:
     container.data_editor(
         frame, key=editor_key(mix), hide_index=True, num_rows="fixed", width="stretch",
         column_config={
-            _PART: st.column_config.TextColumn(t("sidebar.mix_part"), disabled=True, width="medium"),
+            _PART: st.column_config.TextColumn(t("sidebar.mix_part"), disabled=True, width=136),
             _SHARE: st.column_config.NumberColumn(t("sidebar.mix_share"), min_value=0.0, max_value=100.0, step=0.1,
-                                                  format="localized", required=True, width="small"),
+                                                  format="localized", required=True, width=62),
         })
     container.caption(t("sidebar.mix_sum", total=pct(sum(shares.values()))))
 
