@@ -34,8 +34,8 @@ def test_overview_renders_numbers_and_charts(app):
 
 def test_every_scenario_field_has_a_sidebar_control_keyed_by_its_path(app):
     """A widget keyed by the field's path, or a table (a mix, a list) keyed by the path it edits."""
-    keys = {w.key for kind in ("selectbox", "number_input", "slider", "checkbox", "date_input", "text_input")
-            for w in getattr(app.sidebar, kind)}
+    keys = {w.key.split("@")[0] for kind in ("selectbox", "select_slider", "number_input", "slider", "checkbox", "date_input")
+            for w in getattr(app.sidebar, kind)}  # "traffic.visitors@en": keyed per language
     tables = {df.key.removeprefix("table.").rsplit(".", 1)[0] for df in app.sidebar.data_editor}
     covered = {p for p in field_paths() if p in keys or p in tables or p.rsplit(".", 1)[0] in tables}
     assert covered == set(field_paths())

@@ -47,7 +47,7 @@ def knob_keys_outside_expanders(at: AppTest) -> list[str]:
             for child in node.children.values():
                 walk(child)
         elif getattr(node, "key", None):
-            keys.append(node.key)
+            keys.append(node.key.split("@")[0])  # a widget keyed per language: "traffic.visitors@en"
 
     walk(at.sidebar)
     return keys
@@ -60,7 +60,7 @@ def test_essentials_come_first_and_everything_else_is_under_advanced():
     assert knobs[1:4] == ["consent.banner", "consent.mode", "consent.decision_share"]
     advanced = [e for e in at.sidebar.expander if e.label == t("sidebar.advanced")]
     assert len(advanced) == 1
-    inside = {w.key for kind in ("selectbox", "number_input", "slider", "checkbox", "date_input")
+    inside = {w.key.split("@")[0] for kind in ("selectbox", "select_slider", "number_input", "slider", "checkbox", "date_input")
               for w in getattr(advanced[0], kind)}
     tables = {df.key.removeprefix("table.").rsplit(".", 1)[0] for df in advanced[0].data_editor}
     assert tables == {"traffic.region_mix", "traffic.device_mix", "traffic.channel_mix", "masking.url_allowed_params"}
@@ -78,6 +78,8 @@ def test_choices_show_words_and_the_url_keeps_codes(lang):
     with words.speaking(lang):
         assert at.sidebar.selectbox(key="consent.banner").proto.options[2] == knob_words.option("no_reject")
         assert at.sidebar.selectbox(key=PRESET_KEY).proto.options[0] == knob_words.preset(sorted(list_presets())[0])
+        visitors = at.sidebar.select_slider(key=f"traffic.visitors@{lang}")
+        assert words.num(20_000) in visitors.proto.options and visitors.value == 1000  # steps read with separators
         # Help: the field's description in English, the catalogue's scenario.<path> in German (if translated yet).
         for path in ("consent.banner", "consent.decision_share", "rails.server_side_proxy"):
             widget = next(w for kind in ("selectbox", "slider", "checkbox") for w in getattr(at.sidebar, kind) if w.key == path)
@@ -93,8 +95,10 @@ def test_switching_the_language_keeps_the_scenario_and_the_url():
     at = app()
     at.sidebar.selectbox(key="consent.banner").set_value("no_banner").run()
     at.sidebar.slider(key=ADBLOCK_ALL).set_value(0.5).run()
+    at.sidebar.select_slider(key="traffic.visitors@en").set_value(2000).run()
     scenario, url = at.session_state["scenario"], params(at)
     assert url["consent.banner"] == "no_banner" and url["traffic.adblock.firefox"] == "0.86"
+    assert url["traffic.visitors"] == "2000" and scenario.traffic.visitors == 2000
     at.sidebar.segmented_control(key="lang.switch").set_value("de").run()
     assert not at.exception
     assert params(at) == {**url, "lang": "de"}
@@ -104,6 +108,7 @@ def test_switching_the_language_keeps_the_scenario_and_the_url():
     at.sidebar.segmented_control(key="lang.switch").set_value("en").run()
     assert params(at) == {**url, "lang": "en"} and at.session_state["scenario"] == scenario
     assert at.sidebar.selectbox(key="consent.banner").value == "no_banner"
+    assert at.sidebar.select_slider(key="traffic.visitors@en").value == 2000
 
 
 def test_the_ad_blocker_slider_moves_every_browser_alike():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from typing import Any, Literal, get_args, get_origin
 
 import streamlit as st
@@ -97,11 +98,19 @@ def _widget(container: Any, path: str, info: Any, budget: Budget) -> None:
         container.selectbox(label, list(get_args(ann)), format_func=knob_words.option, **common)
     elif ann is bool:
         container.checkbox(label, **common)
+    elif path == "traffic.visitors":
+        # Steps people read ("20,000" / "20.000"), up to this session's budget (clamp() holds the product
+        # with the days); a value from a link that is not a step is one more stop.
+        # Keyed per language: the browser sends a slider's value as the words it shows ("20,000"), which the
+        # other language's slider would not find; the knob's own value stays under its path.
+        steps = visitor_steps(int(hi or budget.max_visitors), budget.max_visitors, int(st.session_state[path]))
+        shown = shown_key(path)
+        st.session_state[shown] = st.session_state[path]
+        container.select_slider(label, options=steps, format_func=functools.partial(_num_in, words.language()), key=shown,
+                                help=common["help"], on_change=_copy, args=(shown, path))
     elif ann is int:
         # The widgets stop at this session's budget (clamp() below also holds the product of the two).
-        if path == "traffic.visitors":
-            hi = min(hi or budget.max_visitors, budget.max_visitors)
-        elif path == "traffic.days":
+        if path == "traffic.days":
             hi = min(hi or budget.max_days, budget.max_days)
         container.number_input(label, min_value=lo, max_value=hi, step=1, **common)
     elif ann is float:
@@ -111,6 +120,29 @@ def _widget(container: Any, path: str, info: Any, budget: Budget) -> None:
         container.date_input(label, format="DD.MM.YYYY" if words.language() == "de" else "YYYY-MM-DD", **common)
     else:  # pragma: no cover - a new field type must get a widget here (a list is a table: list_editor)
         raise TypeError(f"no widget for {path}: {ann}")
+
+
+def shown_key(path: str) -> str:
+    """The key of a knob's widget whose browser value is in the session's language (see `_widget`)."""
+    return f"{path}@{words.language()}"
+
+
+def _num_in(lang: str, value: int) -> str:
+    """A number in a fixed language (a widget's format function may be called outside the session)."""
+    with words.speaking(lang):
+        return num(value)
+
+
+def _copy(source: str, target: str) -> None:
+    st.session_state[target] = st.session_state[source]
+
+
+def visitor_steps(model_max: int, budget_max: int, current: int) -> list[int]:
+    """The visitor counts the essentials' slider stops at: 1-2-5 steps from 100 up to the smaller maximum,
+    the maximum itself, and `current`."""
+    top = min(model_max, budget_max)
+    steps = {m * 10**e for e in range(2, 10) for m in (1, 2, 5) if m * 10**e <= top}
+    return sorted(steps | {top, min(current, top)})
 
 
 def _budget() -> Budget:
