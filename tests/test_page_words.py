@@ -164,7 +164,8 @@ def sessions() -> dict[str, AppTest]:
         at = AppTest.from_file("../app.py", default_timeout=180)
         for key, value in {**SMALL, "lang": lang}.items():
             at.query_params[key] = value
-        out[lang] = at.run()
+        with words.speaking(lang):  # AppTest calls the widgets' format_func in this thread too
+            out[lang] = at.run()
         assert not at.exception
     return out
 
@@ -173,11 +174,12 @@ def sessions() -> dict[str, AppTest]:
 @pytest.mark.parametrize("page", lesson_pages())
 def test_page_shows_words_not_identifiers(sessions, lang, page):
     at = sessions[lang]
-    at.switch_page(f"app_pages/{page}.py").run()
+    with words.speaking(lang):
+        at.switch_page(f"app_pages/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     texts = shown_texts(at)
     assert len(texts) > 5, texts  # the page drew something to read
-    assert words.language() == "en"  # the test process itself was not switched
+    assert at.session_state[words.SESSION_KEY] == lang
     assert identifiers(texts) == [], f"{page} ({lang}) shows identifiers"
     if lang == "de":
         assert english_left(texts) == [], f"{page} (de) still speaks English"
