@@ -7,6 +7,8 @@ take theirs from the catalogue key `scenario.<field path>`, falling back to the 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from engine.scenario import iter_fields
@@ -43,6 +45,17 @@ def preset(name: str) -> str:
 def part(mix: str, name: str) -> str:
     """A part of a mix as a row of its table, e.g. "EEA" for traffic.region_mix / eea."""
     return t(f"sidebar.part.{mix}.{name}")
+
+
+def _in(lang: str, words_of: Callable[[Any], str], value: Any) -> str:
+    with words.speaking(lang):
+        return words_of(value)
+
+
+def in_language(words_of: Callable[[Any], str]) -> Callable[[Any], str]:
+    """`words_of` fixed to the current language: a widget's format function, which Streamlit may call
+    outside the session (AppTest does, to find a chosen option's words)."""
+    return functools.partial(_in, words.language(), words_of)
 
 
 def value_words(path: str, value: Any) -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 from typing import Any, Literal, get_args, get_origin
 
 import streamlit as st
@@ -95,7 +94,7 @@ def _widget(container: Any, path: str, info: Any, budget: Budget) -> None:
     label = knob_words.label(path)
     lo, hi = _bounds(info)
     if get_origin(ann) is Literal:
-        container.selectbox(label, list(get_args(ann)), format_func=knob_words.option, **common)
+        container.selectbox(label, list(get_args(ann)), format_func=knob_words.in_language(knob_words.option), **common)
     elif ann is bool:
         container.checkbox(label, **common)
     elif path == "traffic.visitors":
@@ -106,7 +105,7 @@ def _widget(container: Any, path: str, info: Any, budget: Budget) -> None:
         steps = visitor_steps(int(hi or budget.max_visitors), budget.max_visitors, int(st.session_state[path]))
         shown = shown_key(path)
         st.session_state[shown] = st.session_state[path]
-        container.select_slider(label, options=steps, format_func=functools.partial(_num_in, words.language()), key=shown,
+        container.select_slider(label, options=steps, format_func=knob_words.in_language(num), key=shown,
                                 help=common["help"], on_change=_copy, args=(shown, path))
     elif ann is int:
         # The widgets stop at this session's budget (clamp() below also holds the product of the two).
@@ -125,12 +124,6 @@ def _widget(container: Any, path: str, info: Any, budget: Budget) -> None:
 def shown_key(path: str) -> str:
     """The key of a knob's widget whose browser value is in the session's language (see `_widget`)."""
     return f"{path}@{words.language()}"
-
-
-def _num_in(lang: str, value: int) -> str:
-    """A number in a fixed language (a widget's format function may be called outside the session)."""
-    with words.speaking(lang):
-        return num(value)
 
 
 def _copy(source: str, target: str) -> None:
@@ -336,7 +329,7 @@ def scenario_sidebar(room: Room | None = None) -> Scenario:
     heading_with_switch(t("sidebar.heading"))
     _preset_choice()
     url_state.release(PRESET_KEY)
-    sb.selectbox(t("sidebar.preset"), list(list_presets()), key=PRESET_KEY, format_func=knob_words.preset,
+    sb.selectbox(t("sidebar.preset"), list(list_presets()), key=PRESET_KEY, format_func=knob_words.in_language(knob_words.preset),
                  on_change=_on_preset_change, help=t("sidebar.preset_help"))
     switch_slot = sb.container()
     preset, _ = clamp(load_preset(st.session_state[PRESET_KEY]), budget)
