@@ -14,7 +14,7 @@ from ui.components import auth
 from ui.components.errors import error_boundary
 from ui.components.lesson_bar import lesson_bar
 from ui.components.scenario_sidebar import scenario_sidebar
-from ui.language import choose_language, language_switch
+from ui.language import choose_language
 from ui.present import presenting, style
 from ui.words import t
 
@@ -45,7 +45,6 @@ with error_boundary(pg.title):
     # A learner following a room: the room's page, its poll on top, its scenario in a read-only sidebar.
     if (room := rooms.follow(pg, pages)) is not None:
         rooms.poll_box(room)
-    language_switch()
     st.session_state["scenario"] = scenario_sidebar(room)
     rooms.publish_if_presenting(st.session_state["scenario"], pg)
     lesson_bar(page, following=room is not None)

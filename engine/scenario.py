@@ -107,8 +107,8 @@ class TrafficConfig(_Model):
     safari_share: float = _share(0.25, "Share of visitors on Safari (subject to ITP's 7-day cookie cap).")
     fingerprint_population: FingerprintPopulation = Field(
         "general_audience",
-        description="How varied the browsers' fingerprints are: 'general_audience' = ordinary visitors of a popular "
-                    "website (mostly stock installs; calibrated to Gomez-Boix et al. 2018), 'volunteers' = visitors of a "
+        description="How varied the browsers' fingerprints are: a general audience = ordinary visitors of a popular "
+                    "website (mostly stock installs; calibrated to Gomez-Boix et al. 2018), volunteers = visitors of a "
                     "fingerprinting test site (tinkered browsers; calibrated to Panopticlick 2010 and AmIUnique 2016).",
     )
 
@@ -210,7 +210,12 @@ class Scenario(_Model):
 
 
 class ScenarioError(ValueError):
-    """A scenario that does not validate; the message names each bad field."""
+    """A scenario that does not validate; the message names each bad field, `problems` gives each as
+    (dotted path, pydantic error type, its context) for callers that word them for people."""
+
+    def __init__(self, message: str, problems: list[tuple[str, str, dict[str, Any]]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
 
 
 def format_validation_error(err: ValidationError) -> str:
@@ -229,7 +234,8 @@ def validate_scenario(data: dict[str, Any]) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(f"invalid scenario: {format_validation_error(err)}") from None
+        problems = [(".".join(str(p) for p in e["loc"]), e["type"], dict(e.get("ctx") or {})) for e in err.errors()]
+        raise ScenarioError(f"invalid scenario: {format_validation_error(err)}", problems) from None
 
 
 def iter_fields(model: type[BaseModel] = Scenario, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -270,6 +276,20 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
             node = node[p]
         node[leaf] = _parse_value(value) if isinstance(value, str) else value
     return validate_scenario(data)
+
+
+def mix_totals(scenario: Scenario) -> dict[str, float]:
+    """Each mix's sum of weights by its dotted path (a mix is normalised, so 1.01 is accepted; callers
+    tell people when it is not 1)."""
+    out = {}
+    for path, _ in iter_fields():
+        *parents, _leaf = path.split(".")
+        node: Any = scenario
+        for p in parents:
+            node = getattr(node, p)
+        if isinstance(node, _Mix):
+            out[".".join(parents)] = sum(node.weights().values())
+    return out
 
 
 def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

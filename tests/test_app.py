@@ -28,14 +28,17 @@ def test_overview_renders_numbers_and_charts(app):
     colour = specs[0]["layer"][0]["encoding"]["color"]["scale"]
     assert colour["domain"] == ["baseline", "fullstack", "modelled"]
     assert colour["range"] == ["#2e7d32", "#1565c0", "#ef6c00"]
-    assert len(app.dataframe) == 2
+    assert len(app.main.dataframe) == 2
     assert len(app.get("download_button")) == 4
 
 
-def test_every_scenario_field_has_a_sidebar_widget_keyed_by_its_path(app):
-    keys = {w.key for kind in ("selectbox", "number_input", "slider", "checkbox", "date_input", "text_input")
-            for w in getattr(app.sidebar, kind)}
-    assert set(field_paths()) <= keys
+def test_every_scenario_field_has_a_sidebar_control_keyed_by_its_path(app):
+    """A widget keyed by the field's path, or a table (a mix, a list) keyed by the path it edits."""
+    keys = {w.key.split("@")[0] for kind in ("selectbox", "select_slider", "number_input", "slider", "checkbox", "date_input")
+            for w in getattr(app.sidebar, kind)}  # "traffic.visitors@en": keyed per language
+    tables = {df.key.removeprefix("table.").rsplit(".", 1)[0] for df in app.sidebar.data_editor}
+    covered = {p for p in field_paths() if p in keys or p in tables or p.rsplit(".", 1)[0] in tables}
+    assert covered == set(field_paths())
 
 
 def test_banner_moves_the_full_stack_not_the_truth():
@@ -66,7 +69,7 @@ def test_bad_url_values_fall_back_with_a_visible_note():
     at.query_params["consent.mode"] = "basic"
     at.run()
     assert not at.exception
-    notes = " ".join(w.value for w in at.sidebar.warning)
-    assert "consent.banner" in notes and "traffic.visitors" in notes
+    notes = [w.value for w in at.sidebar.warning]
+    assert [n.split(":")[0] for n in notes] == ["Banner", "Visitors"]  # one sentence per field, named in words
     assert at.session_state["scenario"].consent.mode == "basic"
     assert at.session_state["scenario"].consent.banner == "reject_first_layer"

@@ -27,7 +27,7 @@ from browser_helpers import (
 )
 from playwright.sync_api import Browser, Page, expect
 
-from ui import words
+from ui import knob_words, words
 from ui.words import t
 
 pytestmark = pytest.mark.browser
@@ -183,10 +183,10 @@ def test_banner_moves_the_full_stack_not_the_truth_and_lives_in_the_url(server, 
     open_page(page, base + "/")
     page.locator("[data-testid='stMetricValue']").first.wait_for()
     before = metrics(page)
-    current = page.get_by_role("combobox", name=BANNER, exact=True).input_value()
-    target = next(o for o in ("no_reject", "reject_first_layer") if o != current)
+    current = page.get_by_role("combobox", name=BANNER, exact=True).input_value()  # the choice's name, not its code
+    target = next(o for o in ("no_reject", "reject_first_layer") if knob_words.option(o) != current)
 
-    rerun_after(page, lambda: choose(page, BANNER, target))
+    rerun_after(page, lambda: choose(page, BANNER, knob_words.option(target)))
     page.wait_for_url(re.compile(r"consent\.banner="))
     wait_idle(page)
     expect(page.locator("[data-testid='stMetric']").filter(has_text="Full stack: visitors")
@@ -201,7 +201,7 @@ def test_banner_moves_the_full_stack_not_the_truth_and_lives_in_the_url(server, 
     fresh = new_page(browser)  # a new context: no cookies, no session, only the URL
     open_page(fresh, page.url)
     fresh.locator("[data-testid='stMetricValue']").first.wait_for()
-    assert fresh.get_by_role("combobox", name=BANNER, exact=True).input_value() == target
+    assert fresh.get_by_role("combobox", name=BANNER, exact=True).input_value() == knob_words.option(target)
     assert metrics(fresh) == after
     fresh.context.close()
     page.context.close()

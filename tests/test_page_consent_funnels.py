@@ -57,7 +57,7 @@ def test_consent_page_charts_tables_and_sources(consent_page):
     assert "This run meets them" in text or "This run does not meet them" in text
     assert _metric(at, "Consented / not consented (published)") == "2–5×"
     # Every table shown has its two downloads.
-    assert len(at.get("download_button")) == 2 * len(at.dataframe)
+    assert len(at.get("download_button")) == 2 * len(at.main.dataframe)
 
 
 def test_banner_widgets_live_on_the_page(consent_page):

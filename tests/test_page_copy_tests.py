@@ -72,7 +72,7 @@ def test_page_renders_charts_tables_and_sources(page):
     text = " ".join([c.value for c in at.caption] + [m.value for m in at.markdown])
     assert "matbakh data-platform spec" in text and "illustrative assumptions" in text
     assert "computed from the run" in text
-    assert len(at.get("download_button")) == 2 * len(at.dataframe)
+    assert len(at.get("download_button")) == 2 * len(at.main.dataframe)
 
 
 def test_page_leads_with_the_best_text_and_what_the_full_stack_sees(page):

@@ -70,7 +70,7 @@ def test_pause_and_resume_drive_the_stream(at):
 
 
 def _journey_statuses(app) -> pl.DataFrame:
-    return pl.from_pandas(app.dataframe[-1].value).select("request", "status", "after")
+    return pl.from_pandas(app.main.dataframe[-1].value).select("request", "status", "after")
 
 
 def test_be_a_visitor_choice_changes_the_statuses(at):

@@ -78,7 +78,7 @@ def test_page_renders_charts_tables_and_sources(page):
     assert list(k["rail"]) == ["truth", "baseline", "fullstack"]
     link = _frame(at, "method", "share_linked").set_index("method")
     assert link.loc["baseline, daily salt", "share_linked"] < link.loc["baseline, fixed salt", "share_linked"]
-    assert len(at.get("download_button")) == 2 * len(at.dataframe)
+    assert len(at.get("download_button")) == 2 * len(at.main.dataframe)
 
 
 def test_visitor_picker_moves_one_in_n(page):

@@ -133,7 +133,7 @@ def run_dirs(root) -> list[str]:
 
 def test_build_import_view_and_delete(runs_dir):
     at = presenter_page()
-    assert not at.dataframe and any("No runs yet" in i.value for i in at.info)
+    assert not at.main.dataframe and any("No runs yet" in i.value for i in at.info)
     # The build follows the sidebar's scenario (banner here) with the page's own size.
     at.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
     at.number_input(key="runs.visitors").set_value(BUILD_VISITORS)
@@ -178,7 +178,7 @@ def test_build_import_view_and_delete(runs_dir):
     assert not store.has_run(runs.duck(), run_id)
     assert run_id not in runs.registry().snapshot()
     assert not at.checkbox(key="runs.confirm_delete").value
-    assert not at.dataframe
+    assert not at.main.dataframe
 
 
 def test_cli_runs_are_listed_and_unreadable_folders_skipped(runs_dir):
@@ -209,7 +209,7 @@ def test_presenter_mode_keeps_the_tables_one_click_away(runs_dir):
     at.selectbox(key="runs.view_id").set_value(cli.run_id).run()
     assert not at.exception
     assert outside_expanders(at, "dataframe", "download_button", "caption") == []
-    assert len(at.dataframe) == 2 and at.get("download_button")  # the listing and the KPIs, in "Show data"
+    assert len(at.main.dataframe) == 2 and at.get("download_button")  # the listing and the KPIs, in "Show data"
     runs.delete(cli.run_id)
 
 

@@ -45,7 +45,10 @@ def _texts(node: object) -> Iterator[str]:
     kind = getattr(node, "type", None)
     if kind in {"code", "json", "empty", "component_instance"}:
         return
-    for attr in ("label", "value", "body", "help"):
+    options = getattr(getattr(node, "proto", None), "options", None)
+    # A choice widget's value is the Python object behind the chosen option (a code, with format_func):
+    # what a person reads is its formatted option, collected from the proto's options below.
+    for attr in ("label", "body", "help") if options is not None else ("label", "value", "body", "help"):
         try:
             value = getattr(node, attr, None)
         except Exception:  # some elements compute `value` from widget state
@@ -54,7 +57,6 @@ def _texts(node: object) -> Iterator[str]:
             yield value
     if kind == "metric":
         yield str(node.proto.delta)
-    options = getattr(getattr(node, "proto", None), "options", None)
     if options is not None and not isinstance(options, (str, bytes)):
         for option in options:
             yield option if isinstance(option, str) else getattr(option, "content", "") or ""

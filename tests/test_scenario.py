@@ -143,5 +143,6 @@ def test_the_app_refuses_a_run_past_year_9999_from_the_url():
     at.query_params["traffic.start_date"] = "9999-12-30"
     at.run()
     assert not at.exception
-    [note] = [w.value for w in at.sidebar.warning if "traffic.start_date" in w.value]
-    assert "traffic.days" in note and "ignored" in note
+    [note] = [w.value for w in at.sidebar.warning if w.value.startswith("First day:")]
+    assert "year 10,000" in note and note.endswith("kept Nov 2, 2026.")  # in words, with what was kept
+    assert at.session_state["scenario"].traffic.start_date.isoformat() == "2026-11-02"

@@ -1,21 +1,61 @@
-"""A scenario's knobs in words: each field's label and each choice's name, from the catalogue."""
+"""A scenario's knobs in words: each field's label, help and choices, each preset's name, from the catalogue.
+
+The English help of a knob is its `Scenario` field description (the single source); other languages
+take theirs from the catalogue key `scenario.<field path>`, falling back to the English description.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from typing import Any
 
-from ui.words import num, pct, t
+from engine.scenario import iter_fields
+from ui import words
+from ui.words import day, num, pct, t
+
+_DESCRIPTIONS = {path: info.description or "" for path, info in iter_fields()}
 
 
 def label(path: str) -> str:
-    """The knob's label, e.g. "Banner" for consent.banner."""
+    """The knob's label, e.g. "Banner" for consent.banner (a mix's path gives the mix's name)."""
     return t(f"sidebar.field.{path}")
+
+
+def help_text(path: str) -> str | None:
+    """The knob's help in the current language: the field description in English, else the catalogue's
+    `scenario.<path>` (a mix's help comes from the catalogue in every language)."""
+    if path not in _DESCRIPTIONS:
+        return t(f"sidebar.help.{path}")
+    own = words.catalogue(words.language()).get(f"scenario.{path}") if words.language() != words.DEFAULT else None
+    return own or _DESCRIPTIONS[path] or None
 
 
 def option(value: Any) -> str:
     """A choice's name, e.g. "Reject on the first layer" for reject_first_layer."""
     return t(f"sidebar.option.{value}")
+
+
+def preset(name: str) -> str:
+    """A preset's name, e.g. "EU shop" for eu_shop."""
+    return t(f"sidebar.preset_name.{name}")
+
+
+def part(mix: str, name: str) -> str:
+    """A part of a mix as a row of its table, e.g. "EEA" for traffic.region_mix / eea."""
+    return t(f"sidebar.part.{mix}.{name}")
+
+
+def _in(lang: str, words_of: Callable[[Any], str], value: Any) -> str:
+    with words.speaking(lang):
+        return words_of(value)
+
+
+def in_language(words_of: Callable[[Any], str]) -> Callable[[Any], str]:
+    """`words_of` fixed to the current language: a widget's format function, which Streamlit may call
+    outside the session (AppTest does, to find a chosen option's words)."""
+    return functools.partial(_in, words.language(), words_of)
 
 
 def value_words(path: str, value: Any) -> str:
@@ -31,11 +71,9 @@ def value_words(path: str, value: Any) -> str:
     if isinstance(value, tuple | list):
         return ", ".join(map(str, value))
     if isinstance(value, dt.date):
-        return value.isoformat()
+        return day(value)
     return str(value)
 
 
 def _options() -> set[str]:
-    from ui.words import catalogue
-
-    return {k for k in catalogue() if k.startswith("sidebar.option.")}
+    return {k for k in words.catalogue() if k.startswith("sidebar.option.")}

@@ -8,6 +8,8 @@ room does not send it (ui/rooms/live.py).
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from ui import url_state, words
@@ -32,15 +34,25 @@ def choose_language() -> str:
 _REFUSED, _SWITCH = "lang.refused", "lang.switch"
 
 
-def language_switch() -> None:
-    """The sidebar's choice of language, in each language's own name."""
+def language_switch(container: Any = None) -> None:
+    """The choice of language, in each language's own name: beside the sidebar's first heading (where it
+    costs no height above the scenario's essentials), or at the top of the sidebar."""
+    box = container if container is not None else st.sidebar
     current = words.language()
     st.session_state[_SWITCH] = current  # the URL may have changed it since the last run (Back, a shared link)
-    st.sidebar.segmented_control(
+    box.segmented_control(
         t("frame.language"), options=list(words.LANGUAGES), format_func=words.LANGUAGES.__getitem__,
         key=_SWITCH, label_visibility="collapsed", on_change=_switched)
     if st.session_state.pop(_REFUSED, None):  # not echoed: it came from a URL anyone can write
         st.sidebar.caption(t("frame.language_unknown"))
+
+
+def heading_with_switch(heading: str) -> None:
+    """The sidebar's heading with the language switch on the same line."""
+    row = st.sidebar.container(horizontal=True, wrap=False, vertical_alignment="center", horizontal_alignment="distribute",
+                               key="sidebar-heading")
+    row.subheader(heading, anchor=False)
+    language_switch(row)
 
 
 def _switched() -> None:
