@@ -9,9 +9,9 @@ from engine import datasets
 from ui import context
 from ui.components import live_story as story
 from ui.components import live_stream
-from ui.components.downloads import download_buttons, table_with_downloads
+from ui.components.downloads import download_buttons
 from ui.components.takeaway import takeaway
-from ui.present import note
+from ui.present import note, show_data
 from ui.services import live
 from ui.words import num, t
 
@@ -37,6 +37,8 @@ note(t("live.visitor_who", visitor=visitor, browser=who["browser"], os=who["os"]
        region=who["region"].upper(), default=t("live.default_granted" if who["default_granted"] else "live.default_denied"),
        hits=num(reqs["hit"].n_unique())))
 live_stream.request_metrics(reqs)
-table_with_downloads(live.display(reqs), f"live-visitor-{scenario.run_id}-{visitor}-{choice}-{int(blocker)}")
+with show_data():
+    live_stream.table(reqs)
+    download_buttons(live.display(reqs), f"live-visitor-{scenario.run_id}-{visitor}-{choice}-{int(blocker)}")
 note(t("live.visitor_note"))
 live_stream.hit_payloads(reqs)

@@ -1,8 +1,9 @@
 """Presenter mode: the same pages, readable from the back of a room.
 
 `?present=1` in the URL (or the logged-in presenter's toggle, which sets it) turns it on. Pages
-draw tables, download buttons and captions through `note()` and `show_data()`; in presenter mode
-captions disappear and tables sit one click away in a "Show data" expander.
+draw tables, download buttons and captions through `note()` and `show_data()`: tables and downloads
+sit one click away in a "Show data" expander under their chart in every mode (a long page stays short),
+and in presenter mode captions disappear too.
 """
 
 from __future__ import annotations
@@ -50,9 +51,9 @@ _inside = contextvars.ContextVar("inside_show_data", default=False)
 
 @contextlib.contextmanager
 def show_data() -> Iterator[None]:
-    """Tables and downloads go inside this: inline normally, in a "Show data" expander when presenting
-    (only once: inside another show_data() or data_expander() they stay where they are)."""
-    if presenting() and not _inside.get():
+    """Tables and downloads go inside this: a "Show data" expander, in every mode (only once: inside
+    another show_data() or data_expander() they stay where they are)."""
+    if not _inside.get():
         with data_expander():
             yield
     else:
