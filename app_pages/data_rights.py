@@ -25,7 +25,7 @@ with st.expander(t("data_rights.method_title")):
 
 st.subheader(t("data_rights.search_heading"))
 tables = subject_access.session_tables(scenario)
-query = subject_access.search(data_rights.examples(scenario))
+query = subject_access.search(data_rights.examples(scenario), data_rights.example_visitor(scenario))
 subject = rights.find(tables, query, scenario)
 if not query.strip():
     st.info(t("data_rights.search_hint"))

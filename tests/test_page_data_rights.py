@@ -72,9 +72,22 @@ def test_page_leads_with_who_the_site_can_find():
     assert any(e.label == t("data_rights.method_title") for e in at.expander)
 
 
+def test_page_opens_with_a_visitor_who_has_rows_in_every_rail():
+    at = open_page(PAGE)
+    example = data_rights.example_visitor(at.session_state["scenario"])
+    assert example and at.text_input(key="dr.query").value == example and not at.info
+    summary = _frame(at, "table", "linked_rows", "ground_truth_only_rows")
+    rows = {r.table: (r.linked_rows, r.ground_truth_only_rows) for r in summary.itertuples()}
+    assert rows["truth_events"][0] > 0  # the truth
+    assert sum(rows["baseline_events"]) > 0  # the privacy baseline (never linkable: its rows are the truth's to attribute)
+    assert rows["fullstack_events"][0] > 0  # the full stack, found by their login
+    # an empty search box asks for a query instead
+    _search(at, "")
+    assert at.info and "visitor id" in at.info[0].value
+
+
 def test_page_renders_policy_and_chart():
     at = open_page(PAGE)
-    assert at.info and "visitor id" in at.info[0].value
     policy = next(df.value for df in at.dataframe if list(df.value.columns) == ["level", "retention_days", "kept"])
     shown = {lv: None if pd.isna(d) else int(d) for lv, d in zip(policy["level"], policy["retention_days"], strict=True)}
     assert shown == {lv.name: d for lv, d in schema.RETENTION_DAYS.items()}

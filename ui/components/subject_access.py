@@ -50,8 +50,11 @@ def restore() -> None:
     st.session_state.pop(ERASURE, None)
 
 
-def search(examples: list[str]) -> str:
-    """The search box, and a picker of example visitors that fills it."""
+def search(examples: list[str], first: str | None = None) -> str:
+    """The search box (on a first visit holding `first`, a visitor with rows in every rail), and a picker
+    of example visitors that fills it."""
+    if first is not None and "dr.query" not in st.session_state:
+        st.session_state["dr.query"] = first
     left, right = st.columns([2, 1])
     right.selectbox(t("data_rights.examples"), examples, index=None,
                     key="dr.example", on_change=_use_example, placeholder=t("data_rights.examples_placeholder"))

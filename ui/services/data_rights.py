@@ -18,6 +18,22 @@ def examples(scenario: Scenario) -> list[str]:
     return rights.examples(simulation.run(scenario))["email"].to_list()
 
 
+@cached("data", max_entries=32)
+def example_visitor(scenario: Scenario) -> str | None:
+    """The e-mail of a visitor with rows in every rail: their truth events, baseline rows of those events,
+    and full-stack rows the site links to their login (the page opens with them). None if nobody has all."""
+    tables = simulation.run(scenario)
+    truth = tables["truth_events"].select("event_id", "person_id")
+    logins = tables["fullstack_events"].filter(pl.col("user_id").is_not_null()).select("event_id")
+    in_full = truth.join(logins, on="event_id", how="semi")["person_id"].unique()
+    in_base = truth.join(tables["baseline_events"].select("event_id"), on="event_id", how="semi")["person_id"].unique()
+    people = (tables["visitors"]
+              .filter(pl.col("email").is_not_null(), pl.col("visitor_id") == pl.col("person_id"),
+                      pl.col("person_id").is_in(in_full.implode()), pl.col("person_id").is_in(in_base.implode()))
+              .sort("visitor_id"))
+    return people["email"][0] if people.height else None
+
+
 def now(scenario: Scenario, days: int) -> dt.datetime:
     """The "now" `days` after the run's first day, at midnight UTC."""
     return dt.datetime.combine(scenario.traffic.start_date, dt.time(), tzinfo=dt.UTC) + dt.timedelta(days=days)
