@@ -17,6 +17,11 @@ def event(code: str) -> str:
     return t(f"events.{code}")
 
 
+def field(name: str) -> str:
+    """A stored column's name for people ("Referring site" for referrer_host)."""
+    return t(f"fields.{name}")
+
+
 def in_words(frame: pl.DataFrame, mapping: Mapping[str, Callable[[str], str]]) -> pl.DataFrame:
     """`frame` with the code columns in `mapping` turned into words (for a table people read; downloads keep codes)."""
     out = frame
@@ -27,21 +32,22 @@ def in_words(frame: pl.DataFrame, mapping: Mapping[str, Callable[[str], str]]) -
     return out
 
 
-def columns(frame: pl.DataFrame, area: str, percent: Iterable[str] = ()) -> dict[str, Any]:
-    """A column_config for every column of `frame`: its label `t("<area>.col.<name>")`; the columns in `percent`
-    (shares 0..1) as percentages, other numbers with the reader's separators, dates and times without codes."""
+def columns(frame: pl.DataFrame, label: Callable[[str], str] = field, percent: Iterable[str] = ()) -> dict[str, Any]:
+    """A column_config for every column of `frame`: its label (`label(name)`, a stored column's name by default);
+    the columns in `percent` (shares 0..1) as percentages, other numbers with the reader's separators, dates and
+    times in the reader's format."""
     shares = set(percent)
     out: dict[str, Any] = {}
     for name, dtype in frame.schema.items():
-        label = t(f"{area}.col.{name}")
+        label_text = label(name)
         if name in shares:
-            out[name] = st.column_config.NumberColumn(label, format="percent")
+            out[name] = st.column_config.NumberColumn(label_text, format="percent")
         elif dtype.is_numeric():
-            out[name] = st.column_config.NumberColumn(label, format="localized")
+            out[name] = st.column_config.NumberColumn(label_text, format="localized")
         elif dtype == pl.Date:
-            out[name] = st.column_config.DateColumn(label, format="localized")
+            out[name] = st.column_config.DateColumn(label_text, format="localized")
         elif isinstance(dtype, pl.Datetime):
-            out[name] = st.column_config.DatetimeColumn(label, format="localized")
+            out[name] = st.column_config.DatetimeColumn(label_text, format="localized")
         else:
-            out[name] = st.column_config.Column(label)
+            out[name] = st.column_config.Column(label_text)
     return out

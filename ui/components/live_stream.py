@@ -37,7 +37,7 @@ def status_label(status: str) -> str:
 def table(reqs: pl.DataFrame) -> None:
     """Requests as a table people read: kinds, outcomes and events in words, columns labelled."""
     shown = data_words.in_words(display(reqs), {"request": request_label, "status": status_label, "event": data_words.event})
-    st.dataframe(shown.to_arrow(), hide_index=True, column_config=data_words.columns(shown, "live"))
+    st.dataframe(shown.to_arrow(), hide_index=True, column_config=data_words.columns(shown, lambda c: t(f"live.col.{c}")))
 
 
 def render_payloads(rows: pl.DataFrame, raw: bool = False) -> None:
