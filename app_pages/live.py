@@ -33,8 +33,8 @@ note(t("live.visitor_intro"))
 choice, visitor, blocker = live_stream.visitor_controls(live.candidates(scenario))
 reqs, who = live.journey(scenario, visitor, choice, blocker)
 takeaway(story.visitor_takeaway(reqs, live_stream.choice_label(choice), blocker))
-note(t("live.visitor_who", visitor=visitor, browser=who["browser"], os=who["os"], device=who["device"], country=who["country"],
-       region=who["region"].upper(), default=t("live.default_granted" if who["default_granted"] else "live.default_denied"),
+note(t("live.visitor_who", visitor=visitor, browser=who["browser"], os=who["os"], device=t(f"live.device_{who['device']}"),
+       country=who["country"], region=t(f"live.region_{who['region']}"), default=t("live.default_granted" if who["default_granted"] else "live.default_denied"),
        hits=num(reqs["hit"].n_unique())))
 live_stream.request_metrics(reqs)
 with show_data():
