@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import polars as pl
 import pytest
@@ -172,11 +173,14 @@ def test_payload_diff_marks_removed_and_changed_fields(first_hits, base_scenario
     assert {d.outcome for d in withheld} == {"removed"}
 
 
-def test_payload_values_are_escaped_not_formatted():
-    evil = json.dumps({"event": "<b>x</b>", "url": "[click](javascript:alert(1)) **bold** :red[x] $x$"})
+def test_payload_values_are_code_spans_never_formatted():
+    evil = json.dumps({"event": "<b>x</b>", "url": "[click](javascript:alert(1)) **bold** :red[x] $x$ `closed` https://a.example"})
     text = payload_diff.markdown(payload_diff.diff("collector", evil, None))
-    assert "<b>" not in text and "[click](" not in text and "**bold**" not in text and ":red[" not in text and "$x$" not in text
-    assert "\\<b\\>x\\</b\\>" in text
+    spans = re.findall(r"`[^`]*`", text)
+    assert "`<b>x</b>`" in spans  # shown as written, inside a code span
+    outside = re.sub(r"`[^`]*`", "", text)
+    for markup in ("<b>", "[click](", "**bold**", ":red[", "$x$", "https://"):
+        assert markup not in outside, markup  # no HTML, link, emphasis, directive or formula outside a code span
 
 
 def test_be_a_visitor_shows_the_masking_diff(at):

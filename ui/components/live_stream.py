@@ -44,7 +44,7 @@ def render_payloads(rows: pl.DataFrame, raw: bool = False) -> None:
     """For each request of one hit: what masking did to each field sent (struck out, highlighted, kept);
     with `raw`, both JSON payloads one click away."""
     for r in rows.iter_rows(named=True):
-        st.markdown(t("live.payload_heading", request=request_label(r["request"]), endpoint=payload_diff.escape(r["endpoint"]),
+        st.markdown(t("live.payload_heading", request=request_label(r["request"]), endpoint=payload_diff.literal(r["endpoint"]),
                       status=status_label(r["status"])))
         if not r["before"]:
             st.caption(t("live.diff_nothing_sent"))
@@ -55,7 +55,7 @@ def render_payloads(rows: pl.DataFrame, raw: bool = False) -> None:
     if raw:
         with show_data():
             for r in rows.iter_rows(named=True):
-                st.markdown(t("live.payload_heading", request=request_label(r["request"]), endpoint=payload_diff.escape(r["endpoint"]),
+                st.markdown(t("live.payload_heading", request=request_label(r["request"]), endpoint=payload_diff.literal(r["endpoint"]),
                               status=status_label(r["status"])))
                 before, after = st.columns(2)
                 before.markdown(t("live.before"))
@@ -144,7 +144,7 @@ def request_metrics(reqs: pl.DataFrame) -> None:
     for col, req in zip(m, telemetry.REQUESTS, strict=True):
         part = counts.filter(pl.col("request") == req)
         sent = int(part.filter(pl.col("status").is_in(["sent", "ping"]))["requests"].sum())
-        col.metric(request_label(req), t("live.reach", n=num(sent), m=num(int(part["requests"].sum()))),
+        col.metric(t("live.reach_label", request=request_label(req)), t("live.n_of_m", n=num(sent), m=num(int(part["requests"].sum()))),
                    ", ".join(t("live.count_status", n=num(r["requests"]), status=status_label(r["status"])) for r in part.iter_rows(named=True)),
                    delta_color="off", delta_arrow="off")
 

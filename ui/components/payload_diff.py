@@ -3,12 +3,11 @@ stored from it — removed fields struck out, changed ones highlighted, kept one
 
 Sent and stored fields have different names (`dl` is stored as `url`, a user agent as browser, system and
 device class), so each request kind lists which stored columns a sent field becomes. Values are data:
-every one is escaped before it goes into Markdown (no HTML, no Markdown from a payload ever renders)."""
+each goes into Markdown as an inline code span (no HTML, link or Markdown from a payload ever renders)."""
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Literal, NamedTuple
 
 from ui.words import t
@@ -67,13 +66,10 @@ def diff(request: str, before: str | None, after: str | None) -> list[FieldDiff]
     return out
 
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>:$&=\"'@%^])")
-
-
-def escape(value: str) -> str:
-    """A value shown literally in Markdown: every punctuation character that could format, link or
-    start a directive is backslash-escaped; line breaks become spaces."""
-    return _SPECIAL.sub(r"\\\1", value.replace("\n", " ").replace("\r", " "))
+def literal(value: str) -> str:
+    """A payload value as an inline code span: shown as written, never formatted or turned into a link
+    (a backtick inside becomes a look-alike, so the span cannot be closed early)."""
+    return "`" + value.replace("\n", " ").replace("\r", " ").replace("`", "\u02cb") + "`"
 
 
 def _short(value: str, limit: int = 80) -> str:
@@ -84,11 +80,11 @@ def markdown(rows: list[FieldDiff]) -> str:
     """The diff as a Markdown list: removed struck out, changed highlighted (sent → stored), kept plain."""
     lines = []
     for r in rows:
-        name, sent = t(f"live.field_{r.field}"), escape(_short(r.sent))
+        name, sent = t(f"live.field_{r.field}"), literal(_short(r.sent))
         if r.outcome == "removed":
             lines.append(t("live.diff_removed", field=name, sent=sent))
         elif r.outcome == "changed":
-            lines.append(t("live.diff_changed", field=name, sent=sent, stored=escape(_short(r.stored or ""))))
+            lines.append(t("live.diff_changed", field=name, sent=sent, stored=literal(_short(r.stored or ""))))
         else:
             lines.append(t("live.diff_kept", field=name, sent=sent))
     return "\n".join(f"- {line}" for line in lines)
