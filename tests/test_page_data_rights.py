@@ -91,6 +91,11 @@ def test_page_opens_with_a_visitor_who_has_rows_in_every_rail():
     assert rows["truth_events"][0] > 0  # the truth
     assert sum(rows["baseline_events"]) > 0  # the privacy baseline (never linkable: its rows are the truth's to attribute)
     assert rows["fullstack_events"][0] > 0  # the full stack, found by their login
+    # and the page says so at once, one number per rail
+    strip = {m.label: int(m.value.replace(",", "")) for m in at.metric}
+    assert strip[t("data_rights.strip_truth")] == rows["truth_events"][0]
+    assert strip[t("data_rights.strip_baseline")] == rows["baseline_events"][1] > 0
+    assert strip[t("data_rights.strip_fullstack")] == rows["fullstack_events"][0]
     # an empty search box asks for a query instead
     _search(at, "")
     assert at.info and "visitor id" in at.info[0].value

@@ -116,6 +116,11 @@ def holdings(scenario: Scenario, tables: Tables, subject: rights.Subject, query:
     st.subheader(t("data_rights.holdings_heading", visitor=vid))
     st.markdown(t("data_rights.holdings_lead", linked=num(rails["linked_rows"].sum()),
                   hidden=num(rails["ground_truth_only_rows"].sum())))
+    rows = {r["table"]: r for r in summary.iter_rows(named=True)}
+    strip = (("truth_events", "linked_rows", "data_rights.strip_truth"), ("baseline_events", "ground_truth_only_rows", "data_rights.strip_baseline"),
+             ("fullstack_events", "linked_rows", "data_rights.strip_fullstack"), ("consent_log", "linked_rows", "data_rights.strip_consent"))
+    for col, (name, column, label) in zip(st.columns(len(strip)), strip, strict=True):  # every rail at once
+        col.metric(t(label), num(rows[name][column] if name in rows else 0))
     with show_data():
         table(summary.with_columns(how_linked=pl.col("table")), f"dr-summary-{vid}", _col)
         note(t("data_rights.holdings_note"))
