@@ -51,21 +51,29 @@ st.markdown(t("profiles.lead", accuracy=pct(full["accuracy"]), majority=pct(full
 note(context.scenario_caption(scenario))
 
 
-def change(setting: str, column: str, without_pin: str | None) -> dict:
-    """The metric's delta: against the pinned scenario when one is pinned, else the comparison the page makes."""
+def change(setting: str, column: str, without_pin: str | None, diff: float = 0.0) -> dict:
+    """The metric's delta: against the pinned scenario when one is pinned, else the comparison the page makes
+    (`diff`: its sign, set explicitly: the text's typographic minus is no sign to Streamlit; a loss is red)."""
     if before is not None:
         return vs_pinned(s[setting][column], before[setting][column], 0)
-    return {"delta": without_pin} if without_pin else {}
+    if not without_pin:
+        return {}
+    n = round(100 * diff)
+    return {"delta": without_pin, "delta_color": "red" if n < 0 else ("green" if n > 0 else "gray"),
+            "delta_arrow": "down" if n < 0 else ("up" if n > 0 else "off")}
 
 
 c = st.columns(4)
 c[0].metric(t("profiles.m_accuracy"), pct(full["accuracy"]), **change(
-    "fullstack", "accuracy", t("profiles.m_accuracy_delta", points=points(full["accuracy"] - full["majority_guess"]))))
+    "fullstack", "accuracy", t("profiles.m_accuracy_delta", points=points(full["accuracy"] - full["majority_guess"])),
+    full["accuracy"] - full["majority_guess"]))
 c[1].metric(t("profiles.m_profiled"), pct(full["share_profiled"]), **change(
-    "fullstack", "share_profiled", t("profiles.m_profiled_delta", points=points(full["share_profiled"] - everyone["share_profiled"]))))
+    "fullstack", "share_profiled", t("profiles.m_profiled_delta", points=points(full["share_profiled"] - everyone["share_profiled"])),
+    full["share_profiled"] - everyone["share_profiled"]))
 c[2].metric(t("profiles.m_everyone"), pct(everyone["accuracy"]), **change("everyone", "accuracy", None))
 c[3].metric(t("profiles.m_baseline"), pct(base["accuracy"]), **change(
-    "baseline", "accuracy", t("profiles.m_baseline_delta", points=points(base["accuracy"] - full["accuracy"]))))
+    "baseline", "accuracy", t("profiles.m_baseline_delta", points=points(base["accuracy"] - full["accuracy"])),
+    base["accuracy"] - full["accuracy"]))
 summary = data_words.in_words(data["summary"], {"setting": WORDS["setting"]})
 theme.show(charts.accuracy_chart(summary))
 note(t("profiles.accuracy_note"))

@@ -57,3 +57,15 @@ def test_prices_are_shown_with_their_sources(page):
     assert "(secondary" in text  # the one figure read in a report of its source says so
     usd = [f["value"] for f in figures if f["currency"] == "USD"]
     assert f"${min(usd):,.4f}" in text and f"${max(usd):,.2f}" in text
+
+
+def test_a_loss_reads_as_a_loss(page):
+    """The deltas carry a typographic minus: their arrow and colour are set from the sign, never a green 'gain'."""
+    from streamlit.proto.Metric_pb2 import Metric
+
+    for m in page.metric:
+        if m.proto.delta.startswith("−"):
+            assert m.proto.direction == Metric.MetricDirection.DOWN and m.proto.color == Metric.MetricColor.RED, m.label
+        elif m.proto.delta.startswith("+"):
+            assert m.proto.direction == Metric.MetricDirection.UP, m.label
+    assert any(m.proto.delta.startswith("−") for m in page.metric)  # fewer profiled than if everyone consented
