@@ -49,17 +49,22 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
-# `make test` runs everything (CI calls it); `make test-fast` skips the tests marked slow, browser
-# or cluster (pytest.ini).
+# `make test` runs everything (CI calls it) in two passes: the tests without a browser on two workers
+# (pytest-xdist, a test file per worker: its module fixtures stay in one process), then the browser
+# tests alone, one at a time, so their timing checks (a learner within 2 s of the presenter) do not
+# share the two cores with a simulation. `make test-fast` skips the tests marked slow, browser or
+# cluster (pytest.ini).
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	@$(BIN)/python -m pytest -q; rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+	@$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not browser"; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; [ $$rc -eq 0 ] || exit $$rc; \
+	$(BIN)/python -m pytest -q -m browser; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no browser tests: failing"; exit 1; fi; exit $$rc
 
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
-	@$(BIN)/python -m pytest -q -m "not slow and not browser and not cluster"; rc=$$?; \
+	@$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow and not browser and not cluster"; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 bench: $(STAMP)

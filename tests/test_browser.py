@@ -27,6 +27,7 @@ from browser_helpers import (
 )
 from playwright.sync_api import Browser, Page, expect
 
+from ui import words
 from ui.words import t
 
 pytestmark = pytest.mark.browser
@@ -57,13 +58,14 @@ def new_page(browser: Browser) -> Page:
     return page
 
 
-def assert_clean(page: Page) -> None:
+def assert_clean(page: Page, title: bool = True) -> None:
     errors = page.locator("[data-testid='stException']")
     assert errors.count() == 0, f"{page.url}: {errors.first.inner_text()[:2000]}"
     # app.py's error boundary shows an error id instead of an exception element.
     caught = page.get_by_text("Something went wrong on this page")
     assert caught.count() == 0, f"{page.url}: {caught.first.inner_text()}"
-    assert page.locator("h1").first.inner_text().strip(), "the page title did not render"
+    if title:
+        assert page.locator("h1").first.inner_text().strip(), "the page title did not render"
 
 
 def shot(page: Page, name: str) -> None:
@@ -73,24 +75,67 @@ def shot(page: Page, name: str) -> None:
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_every_page_renders(server, browser):
+# Vega-Lite logs its warnings through console.warn with a "WARN" prefix ("WARN Dropping fit-y ...").
+VEGA_WARNING = re.compile(r"^\s*\[?WARN")
+# Chromium's own notes that are not the page's fault (no GPU, fonts, a favicon this app does not ship).
+NOT_OURS = re.compile(r"favicon|WebGL|GPU|Permissions-Policy|Unrecognized feature|font|web-vitals", re.I)
+
+
+def console_listener(page: Page) -> list[str]:
+    """Console errors and Vega warnings the page logs, as they come."""
+    logged: list[str] = []
+
+    def seen(msg) -> None:
+        text = msg.text
+        if NOT_OURS.search(text):
+            return
+        if msg.type == "error" or (msg.type == "warning" and VEGA_WARNING.search(text)):
+            logged.append(f"{msg.type}: {text[:300]}")
+
+    page.on("console", seen)
+    page.on("pageerror", lambda exc: logged.append(f"pageerror: {str(exc)[:300]}"))
+    return logged
+
+
+def main_overflow(page: Page) -> tuple[int, int]:
+    """Streamlit's main container: the document itself never scrolls, this one does."""
+    return tuple(page.evaluate(
+        "(() => { const m = document.querySelector(\"[data-testid='stMain']\"); return [m.scrollWidth, m.clientWidth]; })()"))
+
+
+@pytest.mark.parametrize(("lang", "width", "height"), [("en", 1440, 900), ("de", 1440, 900), ("de", 390, 844)])
+def test_every_page_renders(server, browser, lang, width, height):
+    """Every page in English and German on a laptop, and in German on a phone: no exception, nothing
+    wider than the screen, no console error or Vega warning; a screenshot of each."""
     base, _ = server
-    page = new_page(browser)
-    open_page(page, base + "/")
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    logged = console_listener(page)
+    with words.speaking(lang):
+        titles = [t(f"frame.page.{name}") for name in ("overview", *PAGES, "runs", "room")]
+    open_page(page, f"{base}/?lang={lang}")
     page.locator("[data-testid='stMetricValue']").first.wait_for()
     assert_clean(page)
-    assert "Truth: visitors" in metrics(page)
-    # Every page is in sight in the menu: collapsed, it hid the last three behind "View 3 more".
-    links = page.locator("[data-testid='stSidebarNav'] [data-testid='stSidebarNavLink']")
-    shown = [a.inner_text().splitlines()[-1].strip() for a in links.all() if a.is_visible()]
-    assert shown[-3:] == ["Copy tests", "Runs", "Room"] and len(shown) == len(PAGES) + 3, shown
-    shot(page, "overview")
-    for path in PAGES:
-        open_page(page, f"{base}/{path}")
-        assert page.url.rstrip("/").endswith(path)
-        assert_clean(page)
-        shot(page, path)
+    if width >= 1000:  # on a phone the menu is folded away
+        # Every page is in sight in the menu: collapsed, it hid the last three behind "View 3 more".
+        links = page.locator("[data-testid='stSidebarNav'] [data-testid='stSidebarNavLink']")
+        shown = [a.inner_text().splitlines()[-1].strip() for a in links.all() if a.is_visible()]
+        assert shown == titles, shown
+    with words.speaking(lang):
+        assert page.locator("h1").first.inner_text().strip() == t("overview.title")
+    failures = []
+    for path in ("", *PAGES, "runs", "room"):
+        if path:
+            open_page(page, f"{base}/{path}?lang={lang}", ready="[data-testid='stMain'] h1, [data-testid='stForm']")
+            assert page.url.split("?")[0].rstrip("/").endswith(path)
+            assert_clean(page, title=path != "runs")
+        scroll, client = main_overflow(page)
+        if scroll > client:
+            failures.append(f"{path or 'overview'}: main container {scroll} px wide in {client} px")
+        shot(page, f"{lang}-{width}-{path or 'overview'}")
+    failures += logged
     page.context.close()
+    assert not failures, failures
 
 
 def test_presenter_logs_in_and_builds_a_run(server, browser):

@@ -116,3 +116,21 @@ def test_language_switches_texts_and_number_formats():
                                            ("fr-FR", None), ("", None), (None, None), ("de;q=0.9", None)])
 def test_parse_language(raw, code):
     assert words.parse_language(raw) == code
+
+
+def test_a_long_or_blank_ended_english_text_stays_current_after_a_write(tmp_path):
+    """`write_po` wraps long comments and drops trailing blanks: a translation of an unchanged English text
+    must still count as current, and one of a changed English text must not."""
+    from ui.words.__main__ import made_from, new_catalog, read, source_comment, write
+
+    english = {"a.long": "A sentence long enough that the comment carrying it wraps onto a second and a third line "
+                         "of the file.\nWith a line break.", "a.blank": " and "}
+    path = tmp_path / "a.po"
+    out = new_catalog("de", "a")
+    for key, text in english.items():
+        out.add(key, "übersetzt", auto_comments=[source_comment(text)])
+    write(path, out)
+    back = read(path, "de")
+    assert len(back["a.long"].auto_comments) > 1  # the case that once read as "its English changed"
+    assert all(made_from(back[key], text) for key, text in english.items())
+    assert not made_from(back["a.long"], english["a.long"].replace("third", "fourth"))

@@ -41,6 +41,12 @@ def source_comment(english: str) -> str:
     return _PREFIX + english.replace("\n", "\\n")
 
 
+def made_from(message, english: str) -> bool:
+    """Whether a German entry's comment is this English text. `write_po` wraps a long comment over several
+    lines and drops trailing blanks, so the comment's words are compared, not its lines."""
+    return " ".join(" ".join(message.auto_comments).split()) == " ".join(source_comment(english).split())
+
+
 def new_catalog(language: str, area: str) -> Catalog:
     return Catalog(locale=language, domain=area, project="Dual-Rail Consent Lab", version="1",
                    header_comment=f"# {area}: texts of the Dual-Rail Consent Lab ({language}). Keys are ids; see ui/words.",
@@ -61,7 +67,7 @@ def sync() -> list[str]:
             comment = source_comment(str(message.string))
             before = old.get(message.id)
             german = str(before.string) if before is not None and before.string else ""
-            fuzzy = bool(before is not None and (before.fuzzy or (german and comment not in before.auto_comments)))
+            fuzzy = bool(before is not None and (before.fuzzy or (german and not made_from(before, str(message.string)))))
             out.add(message.id, german, auto_comments=[comment], flags=["fuzzy"] if fuzzy else [])
             if not german:
                 todo.append(f"{message.id}: untranslated")
@@ -94,7 +100,7 @@ def _check() -> list[str]:
             theirs = german.get(message.id)
             if theirs is None or not theirs.string:
                 todo.append(f"{message.id}: untranslated")
-            elif theirs.fuzzy or source_comment(str(message.string)) not in theirs.auto_comments:
+            elif theirs.fuzzy or not made_from(theirs, str(message.string)):
                 todo.append(f"{message.id}: fuzzy (its English changed)")
     return todo
 
