@@ -85,9 +85,9 @@ def _journey_statuses(app) -> pl.DataFrame:
 
 
 def test_be_a_visitor_choice_changes_the_statuses(at):
-    at.radio(key="live.choice").set_value("accept_all").run()
+    at.radio(key="live.choice").set_value(telemetry.CHOICES.index("accept_all")).run()
     accepted = _journey_statuses(at)
-    at.radio(key="live.choice").set_value("reject_all").run()
+    at.radio(key="live.choice").set_value(telemetry.CHOICES.index("reject_all")).run()
     rejected = _journey_statuses(at)
     at.toggle(key="live.blocker").set_value(True).run()
     blocked = _journey_statuses(at)
@@ -184,7 +184,7 @@ def test_payload_values_are_code_spans_never_formatted():
 
 
 def test_be_a_visitor_shows_the_masking_diff(at):
-    at.radio(key="live.choice").set_value("accept_all").run()
+    at.radio(key="live.choice").set_value(telemetry.CHOICES.index("accept_all")).run()
     diffs = [m.value for m in at.markdown if m.value.startswith("- ")]
     assert any("~~" in d for d in diffs)  # something struck out
     assert any(":orange-background[" in d for d in diffs)  # something changed

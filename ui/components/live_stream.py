@@ -130,7 +130,10 @@ def visitor_controls(choices: list[int]) -> tuple[telemetry.Choice, int, bool]:
     if st.session_state.get("live.visitor", 0) >= len(choices):
         st.session_state["live.visitor"] = 0
     v1, v2, v3 = st.columns([2, 2, 1])
-    choice = v1.radio(t("live.your_answer"), telemetry.CHOICES, format_func=choice_label, key="live.choice")
+    # By position: the widget keeps a number, never a code (its options read in words in every language).
+    picked = v1.radio(t("live.your_answer"), range(len(telemetry.CHOICES)), format_func=lambda i: choice_label(telemetry.CHOICES[i]),
+                      key="live.choice")
+    choice = telemetry.CHOICES[picked]
     pick = v2.selectbox(t("live.visitor"), range(len(choices)), key="live.visitor",
                         format_func=lambda i: t("live.visitor_n", visitor=choices[i]))
     blocker = v3.toggle(t("live.blocker"), key="live.blocker")
