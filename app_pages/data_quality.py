@@ -4,7 +4,7 @@ import polars as pl
 import streamlit as st
 
 from engine.datasets import source_note
-from engine.quality import late_after_s
+from engine.quality import QualityReport, late_after_s
 from ui import context, pin
 from ui.charts import data_quality as charts
 from ui.charts import theme
@@ -17,7 +17,7 @@ from ui.services import data_quality
 from ui.words import num, pct, t
 
 
-def headline(rep) -> dict[str, float]:
+def headline(rep: QualityReport) -> dict[str, float]:
     """The four headline shares: page views each rail recorded, late hits and skewed clocks on the full stack."""
     full = rep.summary.filter(pl.col("rail") == "fullstack").row(0, named=True)
     cap = {(r["rail"], r["event"]): r["capture_rate"] for r in rep.capture.iter_rows(named=True)}

@@ -43,7 +43,7 @@ report = data_rights.retention(scenario, tables, days)
 held, removed, top_table = data_rights.retention_totals(report)
 if removed:
     st.markdown(t("data_rights.retention_lead", days=num(days), removed=num(removed), held=num(held), share=pct(removed / held),
-                  table=subject_access.table_name(top_table)))
+                  table=subject_access.table_name(str(top_table))))
 else:
     shortest = min(d for d in rights.policy()["retention_days"] if d is not None)
     st.markdown(t("data_rights.retention_lead_none", days=num(days), held=num(held), shortest=num(shortest)))
