@@ -96,6 +96,7 @@ def test_page_opens_with_a_visitor_who_has_rows_in_every_rail():
     assert strip[t("data_rights.strip_truth")] == rows["truth_events"][0]
     assert strip[t("data_rights.strip_baseline")] == rows["baseline_events"][1] > 0
     assert strip[t("data_rights.strip_fullstack")] == rows["fullstack_events"][0]
+    assert strip[t("data_rights.strip_consent")] == rows["consent_log"][0] > 0  # and their consent decision, found by its ID
     # an empty search box asks for a query instead
     _search(at, "")
     assert at.info and "visitor id" in at.info[0].value

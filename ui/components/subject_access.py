@@ -120,7 +120,8 @@ def holdings(scenario: Scenario, tables: Tables, subject: rights.Subject, query:
     strip = (("truth_events", "linked_rows", "data_rights.strip_truth"), ("baseline_events", "ground_truth_only_rows", "data_rights.strip_baseline"),
              ("fullstack_events", "linked_rows", "data_rights.strip_fullstack"), ("consent_log", "linked_rows", "data_rights.strip_consent"))
     for col, (name, column, label) in zip(st.columns(len(strip)), strip, strict=True):  # every rail at once
-        col.metric(t(label), num(rows[name][column] if name in rows else 0))
+        col.metric(t(label), num(rows[name][column] if name in rows else 0),
+                   help=t("data_rights.strip_baseline_help") if name == "baseline_events" else None)
     with show_data():
         table(summary.with_columns(how_linked=pl.col("table")), f"dr-summary-{vid}", _col)
         note(t("data_rights.holdings_note"))

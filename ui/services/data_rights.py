@@ -6,7 +6,8 @@ import datetime as dt
 
 import polars as pl
 
-from engine import rights
+from engine import keys, masking, rights
+from engine.rails import CONSENT_ID_LABEL
 from engine.scenario import Scenario
 from ui.cache import cached
 from ui.services import simulation
@@ -31,7 +32,14 @@ def example_visitor(scenario: Scenario) -> str | None:
               .filter(pl.col("email").is_not_null(), pl.col("visitor_id") == pl.col("person_id"),
                       pl.col("person_id").is_in(in_full.implode()), pl.col("person_id").is_in(in_base.implode()))
               .sort("visitor_id"))
-    return people["email"][0] if people.height else None
+    if not people.height:
+        return None
+    # Preferably one whose consent decision the consent log can show too (found by their browser's consent ID).
+    browsers = tables["visitors"].filter(pl.col("person_id").is_in(people["person_id"].implode())).select("visitor_id", "person_id")
+    anonymous = masking.keyed_hash(rights.consent_ids(browsers["visitor_id"], scenario.seed), keys.derive(CONSENT_ID_LABEL))
+    logged = browsers.filter(anonymous.is_in(tables["consent_log"]["anonymous_id"].implode()))["person_id"]
+    preferred = people.filter(pl.col("person_id").is_in(logged.implode()))
+    return (preferred if preferred.height else people)["email"][0]
 
 
 def now(scenario: Scenario, days: int) -> dt.datetime:
