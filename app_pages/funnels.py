@@ -7,9 +7,9 @@ import streamlit as st
 from engine import datasets
 from ui import context, pin
 from ui.charts import funnels as charts
-from ui.charts.theme import LABELS, show
+from ui.charts.theme import rail_label, show
 from ui.components import funnel_story as story
-from ui.components.downloads import rounded, table_with_downloads
+from ui.components.downloads import people_table, rounded
 from ui.components.takeaway import takeaway
 from ui.present import note
 from ui.services import funnels
@@ -25,7 +25,8 @@ note(context.scenario_caption(scenario))
 if any(s not in site["events"] for s in st.session_state.get("fn.steps", [])):
     st.session_state["fn.steps"] = list(site["funnel"])
 c1, c2 = st.columns([3, 1])
-steps = c1.multiselect(t("funnels.steps"), site["events"], default=site["funnel"], key="fn.steps", help=t("funnels.steps_help"))
+steps = c1.multiselect(t("funnels.steps"), site["events"], default=site["funnel"], key="fn.steps", help=t("funnels.steps_help"),
+                       format_func=story.event_name)
 window_min = c2.number_input(t("funnels.window"), min_value=1, max_value=90 * 24 * 60, value=60, step=15, key="fn.window_minutes",
                              help=t("funnels.window_help"))
 
@@ -37,13 +38,15 @@ table, missing = funnels.funnel(scenario, tuple(steps), window_s)
 before = funnels.funnel(pinned, tuple(steps), window_s)[0] if pinned is not None and pinned.site.kind == scenario.site.kind else None
 st.subheader(t("funnels.funnel_title"))
 takeaway(story.funnel_takeaway(table, before))
-show(charts.users_per_step(table, steps, before))
+# The charts show data values as they are: the events go in by name (and the steps' order with them).
+named = [story.event_name(e) for e in steps]
+show(charts.users_per_step(story.in_words(table), named, story.in_words(before) if before is not None else None))
 note(t("funnels.users_note", minutes=num(window_min)) + (" " + t("funnels.pinned_note") if before is not None else ""))
-show(charts.drop_off(table, steps))
+show(charts.drop_off(story.in_words(table), named))
 note(t("funnels.drop_note"))
 for rail, events in missing.items():
-    st.info(t("funnels.never_records", rail=LABELS[rail], events=", ".join(events)))
-table_with_downloads(rounded(table), f"funnel-{scenario.run_id}")
+    st.info(t("funnels.never_records", rail=rail_label(rail), events=", ".join(story.event_name(e) for e in events)))
+people_table(rounded(table), f"funnel-{scenario.run_id}")
 
 st.subheader(t("funnels.breakdown_title"))
 breakdown = funnels.funnel_breakdown(scenario, tuple(steps), window_s)
@@ -51,8 +54,8 @@ last = breakdown.filter(pl.col("step") == len(steps))
 dims = ("device", "region", "consent_choice")
 for tab, dim in zip(st.tabs([t(f"funnels.tab_{d}") for d in dims]), dims, strict=True):
     with tab:
-        part = last.filter(pl.col("dimension") == dim)
+        part = story.in_words(last.filter(pl.col("dimension") == dim))
         takeaway(story.breakdown_takeaway(part, t(f"funnels.tab_{dim}")))
-        show(charts.breakdown(part, t(f"funnels.tab_{dim}"), steps[-1]))
+        show(charts.breakdown(part, t(f"funnels.tab_{dim}"), named[-1]))
         note(t("funnels.breakdown_note", label=t(f"funnels.tab_{dim}").lower()))
-table_with_downloads(rounded(breakdown).sort("dimension", "value", "rail", "step"), f"funnel-breakdown-{scenario.run_id}")
+people_table(rounded(breakdown).sort("dimension", "value", "rail", "step"), f"funnel-breakdown-{scenario.run_id}")

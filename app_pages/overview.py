@@ -7,8 +7,8 @@ from ui import context, pin
 from ui.charts import overview as charts
 from ui.charts.theme import show
 from ui.components import overview_story as story
-from ui.components.downloads import rounded, table_with_downloads
-from ui.components.rail_metrics import big_numbers
+from ui.components.downloads import people_table, rounded
+from ui.components.rail_metrics import big_numbers, kpi_view
 from ui.components.sampling_note import sampling_note
 from ui.components.takeaway import lead, takeaway
 from ui.present import note, presenting
@@ -38,10 +38,10 @@ st.subheader(t("overview.counts_title"))
 takeaway(story.counts_takeaway(kpi))
 show(charts.rail_counts(kpi, pinned_kpi))
 note(t("overview.counts_note") + (" " + t("overview.pinned_note") if pinned_kpi is not None else ""))
-table_with_downloads(rounded(kpi), f"kpis-{scenario.run_id}")
+people_table(rounded(kpi), f"kpis-{scenario.run_id}", shown=kpi_view)
 
 st.subheader(t("overview.waterfall_title"))
 takeaway(story.waterfall_takeaway(wf))
 show(charts.waterfall(wf))
 note(t("overview.waterfall_note"))
-table_with_downloads(wf, f"waterfall-{scenario.run_id}")
+people_table(wf, f"waterfall-{scenario.run_id}", shown=story.waterfall_in_words)

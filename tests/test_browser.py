@@ -89,6 +89,8 @@ def console_listener(page: Page) -> list[str]:
         text = msg.text
         if NOT_OURS.search(text):
             return
+        if "/_stcore/" in (msg.location or {}).get("url", ""):
+            return  # Streamlit's client asks for health/host-config relative to a page's own URL: a 404 it retries at the root
         if msg.type == "error" or (msg.type == "warning" and VEGA_WARNING.search(text)):
             logged.append(f"{msg.type}: {text[:300]}")
 

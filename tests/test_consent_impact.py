@@ -207,6 +207,24 @@ def test_describe_ga4_says_what_holds():
     assert met.startswith("This run meets them")
 
 
+def test_the_page_says_the_ga4_verdict_from_the_catalogue_as_the_engine_does():
+    """The Consent impact page words the verdict from the catalogue (so it speaks German): in English it reads
+    exactly as the engine's sentence, for every kind of verdict; in German its numbers follow German formats."""
+    from ui import words
+    from ui.components.consent_story import ga4_takeaway
+
+    d_min, g_min = THRESHOLDS["denied_events_per_day"], THRESHOLDS["granted_users_per_day"]
+    days = THRESHOLDS["denied_days"] + 3
+    verdicts = [ci.ga4_verdict(_daily(d, g), THRESHOLDS, per_day) for d, g, per_day in (
+        ([2 * d_min] * days, [g_min // 2] * days, 1000), ([10 * d_min] * 3, [10 * g_min] * 3, 1000),
+        ([0] * days, [2 * g_min] * days, 1000), ([2 * d_min] * days, [0] * days, 1000),
+        ([2 * d_min] * days, [2 * g_min] * days, 1000), ([d_min] * days, [g_min] * days, 1010))]
+    for verdict in verdicts:
+        assert ga4_takeaway(verdict, THRESHOLDS) == ci.describe_ga4(verdict, THRESHOLDS)
+    with words.speaking("de"):
+        assert words.num(2000) in ga4_takeaway(verdicts[0], THRESHOLDS) and "2,000" not in ga4_takeaway(verdicts[0], THRESHOLDS)
+
+
 def test_conversion_by_consent_hand_computed():
     visitors = pl.DataFrame({"visitor_id": [1, 2, 3, 4, 5], "consent_choice": ["accept_all", "custom", "reject_all", "ignored", "ignored"]})
     events = pl.DataFrame({"visitor_id": [1, 1, 2, 3, 4, 5], "event": ["page_view", "purchase", "page_view", "page_view", "purchase", "page_view"]})

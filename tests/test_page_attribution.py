@@ -12,7 +12,6 @@ from apptest_helpers import chart_specs, open_page
 from apptest_helpers import table_with as _frame
 from streamlit.testing.v1 import AppTest
 
-from engine import attribution
 from engine.scenario import DEFAULT_PRESET, load_preset
 from ui import words
 from ui.charts.theme import LABELS
@@ -38,7 +37,7 @@ def test_page_renders_charts_and_a_computed_takeaway(page):
     assert at.title[0].value == "Attribution: who gets the credit"
     data = _data(at)
     lead = _lead(at)
-    m = re.search(r"(the full stack|the privacy baseline) gives (\w+) (\d+) points? (more|less) of the credit", lead)
+    m = re.search(r"(the full stack|the privacy baseline) gives (.+?) (\d+) points? (more|less) of the credit", lead)
     assert m, lead
     rail = "fullstack" if m.group(1) == "the full stack" else "baseline"
     row = data.filter((pl.col("rail") == LABELS[rail]) & (pl.col("channel") == m.group(2))).row(0, named=True)
@@ -78,7 +77,8 @@ def test_model_picker_moves_the_credit(page):
     for rail in LABELS.values():
         b, a = (f.filter(pl.col("rail") == rail)["credit"].sum() for f in (before, after))
         assert math.isclose(b, a, rel_tol=1e-9, abs_tol=1e-6)
-    assert attribution.MODEL_LABELS["first_touch"].lower() in _lead(at)
+    assert f"the model “{words.t('common.model.first_touch')}”" in _lead(at)
+    assert at.selectbox(key="attr.model").options[0] == words.t("common.model.first_touch")
 
 
 def test_sidebar_banner_moves_the_full_stack_not_the_truth():
@@ -91,4 +91,39 @@ def test_sidebar_banner_moves_the_full_stack_not_the_truth():
     assert before.filter(pl.col("rail") == truth).equals(after.filter(pl.col("rail") == truth))
     fs = LABELS["fullstack"]
     assert not before.filter(pl.col("rail") == fs).equals(after.filter(pl.col("rail") == fs))
-    assert "banner “No Reject button”" in _lead(at)
+    assert "banner “No reject button”" in _lead(at)
+
+
+def test_a_pin_puts_deltas_on_the_headline_numbers():
+    """Banner no_reject against the default banner pinned, on the same visitors: the full stack's credit
+    moves by exactly the difference of the two runs' credit, the truth's not at all."""
+    from conftest import SMALL, small
+
+    from engine.scenario import apply_overrides
+    from ui import pin
+    from ui.charts.theme import rail_label
+    from ui.services import attribution as service
+    from ui.words import num, signed
+
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    for k, v in {**SMALL, "consent.banner": "no_reject"}.items():
+        at.query_params[k] = str(v)
+    at.query_params["pin"] = pin.encode("eu_shop", small())
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+
+    def totals(s):
+        table = service.credit(s, "last_touch")[0]
+        return dict(table.group_by("rail").agg(pl.col("credit").sum()).iter_rows())
+
+    now, before = totals(apply_overrides(small(), {"consent.banner": "no_reject"})), totals(small())
+    word = words.t("attribution.value_revenue")
+    shown = {m.label: m for m in at.metric}
+    full = shown[words.t("attribution.to_share", value=word, rail=rail_label("fullstack"))]
+    assert full.value == num(now["fullstack"])
+    assert full.proto.delta == words.t("charts.vs_pinned", change=signed(now["fullstack"] - before["fullstack"]))
+    assert now["fullstack"] != before["fullstack"]
+    truth = shown[words.t("attribution.to_share", value=word, rail=rail_label("truth"))]
+    assert truth.proto.delta == words.t("charts.vs_pinned", change=signed(0))
+    assert words.t("attribution.pinned_note") in " ".join(c.value for c in at.caption)

@@ -12,6 +12,7 @@ from apptest_helpers import table_with as _frame
 from streamlit.testing.v1 import AppTest
 
 from engine import datasets
+from ui.words import t
 
 CONSENT_PAGE = "app_pages/consent_impact.py"
 FUNNEL_PAGE = "app_pages/funnels.py"
@@ -42,14 +43,14 @@ def test_consent_page_charts_tables_and_sources(consent_page):
     assert stacked and stacked[0]["mark"]["type"] == "bar" and stacked[0]["encoding"]["color"]["field"] == "choice"
     # Simulated beside published accept rate.
     pub = [s for s in specs if s.get("encoding", {}).get("color", {}).get("scale", {}).get("domain") == ["simulated", "published"]]
-    assert pub and pub[0]["encoding"]["xOffset"]["field"] == "figure"
+    assert pub and pub[0]["encoding"]["yOffset"]["field"] == "figure"  # horizontal bars: long banner names read across
     rates = _frame(at, "banner", "accept_rate_deciders", "published_accept_rate")
-    assert sorted(rates["banner"]) == sorted(["reject_first_layer", "reject_second_layer", "no_reject", "no_banner"])
+    assert sorted(rates["banner"]) == sorted(t(f"sidebar.option.{b}") for b in ("reject_first_layer", "reject_second_layer", "no_reject", "no_banner"))
     assert rates["visitors"].nunique() == 1  # every design on the same visitors
     for by in ("region", "device", "privacy_attitude"):
         assert len(_frame(at, by, "accept_all", "analytics_granted")) > 1
     modes = _frame(at, "mode", "pings", "modelled_conversions", "ga4_thresholds_met").set_index("mode")
-    assert modes.loc["basic", "pings"] == 0 and modes.loc["advanced", "pings"] > 0
+    assert modes.loc[t("sidebar.option.basic"), "pings"] == 0 and modes.loc[t("sidebar.option.advanced"), "pings"] > 0
     text = _texts(at)
     assert "Didomi help centre, 2024" in text and "Google Ads conversion-modelling help (secondary transcription)" in text
     assert "behavioural modelling prerequisites (secondary transcription)" in text
@@ -68,16 +69,17 @@ def test_banner_widgets_live_on_the_page(consent_page):
 def test_sidebar_banner_moves_the_full_stack_not_the_truth():
     at = open_page(CONSENT_PAGE)
     before = {label: _metric(at, label) for label in ("Visitors (truth)", "Conversions (truth)", "Full-stack visitors")}
-    kpi_before = _frame(at, "metric", "truth", "fullstack", "baseline").set_index("metric")
+    kpi_before = _frame(at, t("common.col.rail"), t("common.metric.visitors")).set_index(t("common.col.rail"))
     at.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
     assert not at.exception
     assert _metric(at, "Visitors (truth)") == before["Visitors (truth)"]
     assert _metric(at, "Conversions (truth)") == before["Conversions (truth)"]
     assert _metric(at, "Full-stack visitors") != before["Full-stack visitors"]
-    kpi_after = _frame(at, "metric", "truth", "fullstack", "baseline").set_index("metric")
-    pd.testing.assert_series_equal(kpi_after["truth"], kpi_before["truth"])
-    assert (kpi_after["fullstack"] != kpi_before["fullstack"]).any()
-    assert "banner `no_reject`" in _texts(at)
+    kpi_after = _frame(at, t("common.col.rail"), t("common.metric.visitors")).set_index(t("common.col.rail"))
+    truth, full = t("charts.rail_truth"), t("charts.rail_fullstack")
+    pd.testing.assert_series_equal(kpi_after.loc[truth], kpi_before.loc[truth])
+    assert (kpi_after.loc[full] != kpi_before.loc[full]).any()
+    assert f"banner: {t('sidebar.option.no_reject')}" in _texts(at)
 
 
 def test_two_banners_side_by_side_share_the_truth():
@@ -86,10 +88,10 @@ def test_two_banners_side_by_side_share_the_truth():
     at.selectbox(key="ci.banner_b").set_value("reject_second_layer").run()
     assert not at.exception
     after = _frame(at, "metric", "truth", "a", "b").set_index("metric")
-    assert list(after.index) == ["visitors", "sessions", "conversions", "revenue"]
+    assert list(after.index) == [t(f"common.metric.{m}") for m in ("visitors", "sessions", "conversions", "revenue")]
     pd.testing.assert_series_equal(after["truth"], before["truth"])
     pd.testing.assert_series_equal(after["a"], before["a"])
-    assert after.loc["visitors", "b"] != before.loc["visitors", "b"]
+    assert after.loc[t("common.metric.visitors"), "b"] != before.loc[t("common.metric.visitors"), "b"]
     # Both banners the same: identical columns.
     at.selectbox(key="ci.banner_b").set_value(at.selectbox(key="ci.banner_a").value).run()
     same = _frame(at, "metric", "truth", "a", "b")
@@ -109,33 +111,37 @@ def test_funnel_page_renders_per_rail(funnel_page):
     at = funnel_page
     assert at.multiselect(key="fn.steps").value == SHOP["funnel"]
     table = _frame(at, "rail", "step", "event", "users", "drop_off")
-    assert set(table["rail"]) == {"truth", "baseline", "fullstack"}
-    assert list(table[table["rail"] == "truth"]["event"]) == SHOP["funnel"]
+    # the table shows rails and events by name
+    assert set(table["rail"]) == {t("charts.rail_truth"), t("charts.rail_baseline"), t("charts.rail_fullstack")}
+    assert list(table[table["rail"] == t("charts.rail_truth")]["event"]) == [t(f"common.event.{e}") for e in SHOP["funnel"]]
+    assert at.multiselect(key="fn.steps").options[:2] == [t("common.event.page_view"), t("common.event.view_item")]
     specs = _specs(at)
-    bars = [s for s in specs if s["mark"]["type"] == "bar" and s["encoding"]["x"]["field"] == "event"]
-    assert bars and bars[0]["encoding"]["xOffset"]["field"] == "slot" and bars[0]["encoding"]["y"]["field"] == "users"
+    # Horizontal bars: the events' names read across (printed vertically, short names were hard to read).
+    bars = [s for s in specs if s.get("mark", {}).get("type") == "bar" and s["encoding"]["y"]["field"] == "event_name"]
+    assert bars and bars[0]["encoding"]["yOffset"]["field"] == "slot" and bars[0]["encoding"]["x"]["field"] == "users"
     assert bars[0]["encoding"]["color"]["scale"]["domain"] == ["truth", "baseline", "fullstack"]
-    assert any(s["mark"]["type"] == "line" for s in specs)
+    assert any(layer["mark"]["type"] == "line" for s in specs for layer in s.get("layer", []))
     breakdown = _frame(at, "rail", "dimension", "value", "users")
-    assert set(breakdown["dimension"]) == {"device", "region", "consent_choice"}
-    assert len([s for s in specs if s["encoding"]["x"]["field"] == "value"]) == 3
+    assert set(breakdown["dimension"]) == {t("common.col.device"), t("common.col.region"), t("common.col.consent_choice")}
+    assert len([s for s in specs if s.get("encoding", {}).get("y", {}).get("field") == "value_name"]) == 3
     assert any("never records" in i.value for i in at.info)
 
 
 def test_funnel_steps_and_window_change_the_table():
     at = open_page(FUNNEL_PAGE)
+    truth = t("charts.rail_truth")
     full = _frame(at, "rail", "step", "event", "users")
     at.multiselect(key="fn.steps").set_value(["page_view", "purchase"]).run()
     assert not at.exception
     two = _frame(at, "rail", "step", "event", "users")
-    assert list(two[two["rail"] == "truth"]["event"]) == ["page_view", "purchase"]
+    assert list(two[two["rail"] == truth]["event"]) == [t("common.event.page_view"), t("common.event.purchase")]
     assert len(two) != len(full)
     # Skipping the middle steps cannot lose anyone who completed them all.
-    truth_full = full[full["rail"] == "truth"]["users"].iloc[-1]
-    assert two[two["rail"] == "truth"]["users"].iloc[-1] >= truth_full
+    truth_full = full[full["rail"] == truth]["users"].iloc[-1]
+    assert two[two["rail"] == truth]["users"].iloc[-1] >= truth_full
     at.number_input(key="fn.window_minutes").set_value(1).run()
     narrow = _frame(at, "rail", "step", "event", "users")
-    assert narrow[narrow["rail"] == "truth"]["users"].iloc[-1] < two[two["rail"] == "truth"]["users"].iloc[-1]
+    assert narrow[narrow["rail"] == truth]["users"].iloc[-1] < two[two["rail"] == truth]["users"].iloc[-1]
 
 
 def test_empty_step_selection_shows_a_message():

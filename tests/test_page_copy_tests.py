@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine import bandit
 from ui.services import copy_tests
-from ui.words import num, pct
+from ui.words import num, pct, t
 
 PAGE = "app_pages/copy_tests.py"
 
@@ -34,7 +34,13 @@ def page() -> AppTest:
 
 
 def _results(at: AppTest) -> pd.DataFrame:
-    return _frame(at, "policy", "rail", "cumulative_regret", "srm_flag").set_index(["policy", "rail"])
+    """The results table, its policies and rails (shown by name) back as codes."""
+    frame = _frame(at, "policy", "rail", "cumulative_regret", "srm_flag").copy()
+    policies = {t(f"common.policy.{p}"): p for p in bandit.POLICIES}
+    rails = {t(f"charts.rail_{r}"): r for r in bandit.RAILS}
+    assert set(frame["policy"]) <= set(policies) and set(frame["rail"]) <= set(rails)  # names, not codes
+    frame["policy"], frame["rail"] = frame["policy"].map(policies), frame["rail"].map(rails)
+    return frame.set_index(["policy", "rail"])
 
 
 @pytest.mark.slow
@@ -54,12 +60,14 @@ def test_page_renders_charts_tables_and_sources(page):
     p_best = [s for s in specs if s.get("encoding", {}).get("y", {}).get("field") == "p_best"]
     assert p_best and p_best[0]["encoding"]["xOffset"]["field"] == "rail"
     variants = _frame(at, "arm", "text", "true_rate", "fullstack_rate")
-    assert list(variants["arm"]) == [v["id"] for v in bandit.variants()["variant"]]
+    # variants by short name in the table and the charts, each beside its text
+    assert list(variants["arm"]) == [t("copy_tests.variant_name", letter=c) for c in "ABCD"[: len(bandit.variants()["variant"])]]
+    assert list(variants["text"]) == [v["text"] for v in bandit.variants()["variant"]]
     results = _results(at)
     assert set(results.index.get_level_values("policy")) == set(bandit.POLICIES)
     assert {r for p, r in results.index if p == "thompson"} == set(bandit.RAILS)
     fairness = _frame(at, "policy", "by", "group", "attainment", "flagged")
-    assert set(fairness["by"]) == {"persona", "device"}
+    assert set(fairness["by"]) == {t("common.col.persona"), t("common.col.device")}
     text = " ".join([c.value for c in at.caption] + [m.value for m in at.markdown])
     assert "matbakh data-platform spec" in text and "illustrative assumptions" in text
     assert "computed from the run" in text
@@ -78,7 +86,7 @@ def test_page_leads_with_the_best_text_and_what_the_full_stack_sees(page):
     # the regret sentence names the policies with the least and most regret on the chosen rail
     results = _results(at).xs("fullstack", level="rail")["cumulative_regret"]
     regret = next(m.value for m in at.markdown if "loses the fewest orders" in m.value)
-    assert f"**{bandit.POLICY_LABELS[results.idxmin()]}**" in regret and f"**{bandit.POLICY_LABELS[results.idxmax()]}**" in regret
+    assert f"**{t('common.policy.' + results.idxmin())}**" in regret and f"**{t('common.policy.' + results.idxmax())}**" in regret
     assert f"**{num(results.min(), 1)}**" in regret
 
 
@@ -127,7 +135,7 @@ def test_a_learner_cannot_ask_for_more_than_the_learner_maximum():
     from ui.limits import LEARNER_ROUNDS, LEARNER_WORK
 
     at = open_page(PAGE)
-    assert max(at.select_slider(key="ct.rounds").options, key=lambda o: int(str(o).replace(",", ""))) in (str(LEARNER_ROUNDS), LEARNER_ROUNDS)
+    assert max(at.select_slider(key="ct.rounds").options, key=lambda o: int(str(o).replace(",", ""))) == num(LEARNER_ROUNDS)
     at.select_slider(key="ct.rounds").set_value(LEARNER_ROUNDS).run()
     at.slider(key="ct.seeds").set_value(20).run()
     assert not at.exception

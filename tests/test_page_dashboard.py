@@ -8,8 +8,10 @@ import pytest
 from apptest_helpers import chart_specs, open_page
 
 from engine import dashboard, metrics
+from ui.components.dashboard_view import row_name
 from ui.services import dashboard as data
 from ui.services.simulation import run
+from ui.words import signed
 
 PAGE = "app_pages/dashboard.py"
 STRIP = {"Visitors": "visitors", "Sessions": "sessions", "Page views": "page_views", "Conversions": "conversions"}
@@ -45,7 +47,7 @@ def test_each_rail_renders_and_its_strip_equals_kpis(page, rail):
     # The delta is the error vs the truth of the same date range.
     err = dict(k.filter(pl.col("rail") == "fullstack").select("metric", "error_pct").iter_rows())
     if rail == "fullstack":
-        assert shown["Visitors"].delta == f"{err['visitors']:+.1f}% vs truth"
+        assert shown["Visitors"].delta == f"{signed(err['visitors'], 1)}% vs truth"
     # Traffic over time + five ranked panels, each with the truth layer behind when compared, + the country map.
     specs = chart_specs(at)
     assert len(specs) == 7 and len([sp for sp in specs if "projection" in sp]) == 1
@@ -62,11 +64,11 @@ def test_takeaway_names_an_existing_row_and_the_truth_toggle(page):
     heading = at.markdown[0].value
     assert "the full stack is most wrong" in heading
     # The rows named are the largest errors of the rows the page itself draws from, and exist there.
-    rows = {by: data.breakdown(s, first, last, by, m) for by, m, _ in data.PANELS}
+    rows = {by: data.breakdown(s, first, last, by, m) for by, m in data.PANELS}
     worst = dashboard.worst_rows(rows, "fullstack")
     assert worst
     for w in worst:
-        assert f"{abs(w['error_pct']):.0f}%" in heading and w["row"] in heading
+        assert f"{abs(w['error_pct']):.0f}%" in heading and row_name(w["dimension"], w["row"]) in heading
         assert w["row"] in rows[w["dimension"]][w["dimension"]].cast(pl.String).to_list()
     # Its truth matches the truth of the whole run's events for that row (the run, cut to the range).
     tables = metrics.in_range(run(s), first, last)
@@ -99,8 +101,8 @@ def test_devices_panel_says_where_the_true_tablets_went(page):
     start, end = dashboard.preset_range(s, "whole run")
     w = dashboard.whereabouts(metrics.in_range(run(s), start, end), "fullstack", "device", "tablet")
     captions = [c.value for c in at.caption if c.value.startswith("Why: of the")]
-    assert any(f"of the {w['true_visitors']:,} true tablet visitors, {w['counted_here']:,} were counted as tablet, "
-               f"{w['counted_elsewhere']:,} were recorded but counted as desktop" in c for c in captions), captions
+    assert any(f"of the {w['true_visitors']:,} true Tablet visitors, {w['counted_here']:,} were counted as Tablet, "
+               f"{w['counted_elsewhere']:,} were recorded but counted as Desktop" in c for c in captions), captions
 
 
 def test_every_simulated_country_has_a_shape_on_the_map():
@@ -138,7 +140,7 @@ def test_an_overcount_is_explained_and_not_shown_as_a_gain(page):
     at.radio(key="dash-preset").set_value("last 7 days").run()
     s = _scenario(at)
     start, end = dashboard.preset_range(s, "last 7 days")
-    rows = {by: data.breakdown(s, start, end, by, m) for by, m, _ in data.PANELS}
+    rows = {by: data.breakdown(s, start, end, by, m) for by, m in data.PANELS}
     over = [m for m in dashboard.worst_rows(rows, "baseline") if m["error_pct"] > 0]
     assert over
     captions = [c.value for c in at.caption if c.value.startswith("Why: of the")]
@@ -146,3 +148,36 @@ def test_an_overcount_is_explained_and_not_shown_as_a_gain(page):
         assert any(f"It counted {round(m['value']):,}: it counts ids, not people" in c for c in captions), captions
     visitors = next(x for x in at.metric if x.label == "Visitors")
     assert visitors.delta.startswith("+") and visitors.proto.color != visitors.proto.GREEN
+
+
+def test_a_pin_puts_deltas_on_the_kpi_strip():
+    """Banner no_reject against the default banner pinned: each strip number's delta is its change against
+    the pinned scenario on the same dates; the error vs the truth moves beside it."""
+    from conftest import SMALL, small
+    from streamlit.testing.v1 import AppTest
+
+    from engine.scenario import apply_overrides
+    from ui import pin
+    from ui.words import num, t
+
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    for k, v in {**SMALL, "consent.banner": "no_reject"}.items():
+        at.query_params[k] = str(v)
+    at.query_params["pin"] = pin.encode("eu_shop", small())
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    now, pinned = apply_overrides(small(), {"consent.banner": "no_reject"}), small()
+    start, end = dashboard.preset_range(now, at.radio(key="dash-preset").value)
+    current = dict(data.strip(now, start, end, "fullstack").select("metric", "value").iter_rows())
+    before = dict(data.strip(pinned, start, end, "fullstack").select("metric", "value").iter_rows())
+    visitors = next(m for m in at.metric if m.label == t("dashboard.strip_visitors"))
+    assert visitors.value == num(current["visitors"])
+    assert visitors.proto.delta == t("charts.vs_pinned", change=signed(current["visitors"] - before["visitors"]))
+    assert current["visitors"] > before["visitors"]  # no reject button: more consent
+    assert visitors.proto.delta_description.endswith("% vs truth")  # the error vs the truth stays beside it
+    # the traffic chart draws the pinned scenario's lines faintly behind the current ones
+    traffic = next(sp for sp in chart_specs(at) if "layer" in sp and any(ly.get("mark", {}).get("opacity") for ly in sp["layer"]))
+    assert traffic["layer"][0]["mark"]["type"] == "line" and traffic["layer"][0]["mark"]["opacity"] < 0.5
+    bounce = next(m for m in at.metric if m.label == t("dashboard.strip_bounce_rate"))
+    assert bounce.proto.delta == t("dashboard.vs_pinned_points", change=signed((current["bounce_rate"] - before["bounce_rate"]) * 100, 1))

@@ -114,7 +114,8 @@ def test_page_renders_policy_and_chart():
     encoding = spec["encoding"]
     assert encoding["color"]["field"] == "status" and encoding["color"]["scale"]["domain"] == [t("data_rights.kept"), t("data_rights.removed")]
     assert encoding["y"]["field"] == "table_label" and encoding["x"]["stack"] == "normalize"
-    assert "column" not in encoding and "width" not in spec  # one chart as wide as the page: no sideways scrolling on a phone
+    # One chart as wide as its container, never a fixed width: no sideways scrolling on a phone.
+    assert "column" not in encoding and spec.get("width", "container") == "container"
     assert any("retention keeps" in c.value for c in at.caption)
 
 

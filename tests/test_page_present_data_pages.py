@@ -74,6 +74,6 @@ def test_show_data_nests_without_a_second_expander(present):
     at.run()
     assert not at.exception
     assert len(at.dataframe) == 3
-    # one "Show data" expander per outer block in both modes (a long page stays short), never one inside another
+    # in every mode: one "Show data" expander per outer block, none nested inside another
     assert [len(e.get("dataframe")) for e in at.expander] == [2, 1]
     assert outside_expanders(at, "dataframe") == []

@@ -19,6 +19,7 @@ from engine import privacy as pv
 from engine.scenario import DEFAULT_PRESET, load_preset
 from simulators.traffic import generate_traffic
 from ui.charts.theme import rail_label
+from ui.knob_words import option
 from ui.services import privacy as service
 from ui.words import num, pct, t
 
@@ -71,7 +72,8 @@ def test_page_renders_charts_tables_and_sources(page):
     assert "Baudry, WWW 2018 (doi:10.1145/3178876.3186097) (secondary transcription)." in text
     assert "via a secondary transcription" not in text
     curve = next(s for s in specs if "layer" in s and "strokeDash" in s["layer"][0]["encoding"])
-    assert curve["layer"][0]["encoding"]["color"]["scale"]["domain"] == ["general audience (simulated)", "test-site volunteers (simulated)"]
+    assert curve["layer"][0]["encoding"]["color"]["scale"]["domain"] == [t("charts.privacy_population", name=option(p))
+                                                                        for p in ("general_audience", "volunteers")]
     assert curve["layer"][0]["encoding"]["color"]["legend"]["labelLimit"] >= 300  # Vega's 160 px cut "(simula…"
     k = _frame(at, "rail", "quasi_identifiers", "k", "share_below_k")
     assert list(k["rail"]) == [rail_label(r) for r in ("truth", "baseline", "fullstack")]  # words, not codes

@@ -23,7 +23,7 @@ from engine.scenario import Scenario
 from simulators.run import run_to_sink
 from simulators.sinks import ParquetSink
 from ui.services import runs
-from ui.words import num
+from ui.words import num, t
 
 PAGE = "app_pages/runs.py"
 BUILD_VISITORS, BUILD_DAYS = 1_500, 2
@@ -84,7 +84,9 @@ def test_runs_table_merges_disk_duckdb_and_registry():
     assert (rows[b.run_id]["in_data_runs"], rows[b.run_id]["imported"], rows[b.run_id]["built_here"]) == (False, True, False)
     assert (rows[c.run_id]["in_data_runs"], rows[c.run_id]["imported"], rows[c.run_id]["built_here"]) == (False, False, True)
     assert [rows[k]["visitors"] for k in (a.run_id, b.run_id, c.run_id)] == [11, 21, 31]
-    assert "no_reject" in rows[c.run_id]["scenario"] and f"{a.traffic.visitors:,} visitors" in rows[a.run_id]["scenario"]
+    # in words: no option codes in the listing
+    assert "No reject button" in rows[c.run_id]["scenario"] and "no_reject" not in rows[c.run_id]["scenario"]
+    assert f"{num(a.traffic.visitors)} visitors" in rows[a.run_id]["scenario"]
     empty = runs.runs_table([], store.list_runs(store.connect()), {})
     assert empty.height == 0 and "scenario" in empty.columns
 
@@ -157,12 +159,13 @@ def test_build_import_view_and_delete(runs_dir):
     at.button(key="runs.import").click().run()
     assert not at.exception and any(run_id in s.value for s in at.success)
     assert listing(at).row(0, named=True)["imported"]
-    kpi = pl.from_pandas(at.dataframe[1].value)
-    truth = dict(zip(kpi["metric"], kpi["truth"]))
-    assert truth["visitors"] == BUILD_VISITORS
-    assert dict(zip(kpi["metric"], kpi["fullstack"]))["visitors"] < BUILD_VISITORS
+    # one row per rail, the measures in words and the reader's number format
+    kpi = {r["Rail"]: r for r in pl.from_pandas(at.dataframe[1].value).iter_rows(named=True)}
+    assert kpi["Truth"]["Visitors"] == num(BUILD_VISITORS)
+    full = kpi["Full stack"]["Visitors"]
+    assert int(full.replace(",", "")) < BUILD_VISITORS and kpi["Full stack"]["Bounce rate"].endswith("%")
     said = next(m.value for m in at.markdown if m.value.startswith(f"Run {run_id}:"))
-    assert f"counted **{num(dict(zip(kpi['metric'], kpi['fullstack']))['visitors'])}** visitors of the truth's **{num(BUILD_VISITORS)}**" in said
+    assert f"counted **{full}** visitors of the truth's **{num(BUILD_VISITORS)}**" in said
 
     # Delete: refused without the confirmation, done with it.
     at.selectbox(key="runs.delete_id").set_value(run_id).run()
@@ -294,3 +297,17 @@ def test_a_build_first_removes_stale_temporary_folders_and_says_so(runs_dir):
     assert any(stale.name in c.value and "2.0 h" in c.value for c in at.caption)
     assert not stale.exists()
     assert young.exists() and foreign.exists()  # another build may be writing it; not ours
+
+
+def test_open_in_the_app_shows_the_run_on_the_overview(runs_dir):
+    cli = small({"traffic.visitors": 700, "traffic.days": 1, "seed": 8})
+    run_to_sink(cli, ParquetSink(runs_dir))
+    at = presenter_page()
+    # The default build is one a 2-core machine finishes in under a minute (benchmarks/runs_build.py).
+    assert at.number_input(key="runs.visitors").value == runs.DEFAULT_BUILD_VISITORS
+    assert at.selectbox(key="runs.open_id").value == cli.run_id
+    at.button(key="runs.open").click().run()
+    assert not at.exception
+    assert at.query_params["run"] == cli.run_id
+    assert any(cli.run_id in m.value for m in at.sidebar.markdown)  # the Overview, showing the stored run
+    assert at.title[0].value == t("overview.title")

@@ -1,9 +1,9 @@
 """Presenter mode: the same pages, readable from the back of a room.
 
 `?present=1` in the URL (or the logged-in presenter's toggle, which sets it) turns it on. Pages
-draw tables, download buttons and captions through `note()` and `show_data()`: tables and downloads
-sit one click away in a "Show data" expander under their chart in every mode (a long page stays short),
-and in presenter mode captions disappear too.
+draw tables, download buttons and captions through `note()` and `show_data()`: tables sit one click
+away in a "Show data" expander under their chart (in every mode: a long page reads as its sentences and
+charts), and in presenter mode captions disappear.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def show_data() -> Iterator[None]:
 
 @contextlib.contextmanager
 def data_expander() -> Iterator[None]:
-    """A "Show data" expander in every mode (for a page that keeps its tables folded away anyway)."""
+    """A "Show data" expander holding several tables at once (show_data() inside it does not nest)."""
     token = _inside.set(True)
     try:
         with st.expander(t("common.show_data")):

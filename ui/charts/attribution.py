@@ -11,30 +11,39 @@ from ui.words import t
 RAILS = ("truth", "baseline", "fullstack")
 
 
+def _named(table: pl.DataFrame) -> pl.DataFrame:
+    """Channels and rails by their names for people ("Organic search", not organic)."""
+    return table.with_columns(channel_name=pl.col("channel").replace_strict(theme.value_names(table["channel"].unique())),
+                              rail_name=pl.col("rail").replace_strict(dict(theme.LABELS)))
+
+
 @theme.drawn
 def shares(table: pl.DataFrame) -> alt.Chart:
-    """Horizontal bars (they fit a phone): per channel, the share of the credit on each rail."""
+    """Horizontal bars (they fit a phone): per channel (by its name), the share of the credit on each rail."""
+    table = _named(table)
     return alt.Chart(table).mark_bar().encode(
-        y=alt.Y("channel:N", title=None, sort=alt.EncodingSortField("truth_share", order="descending")),
+        y=alt.Y("channel_name:N", title=None, sort=alt.EncodingSortField("truth_share", order="descending")),
         yOffset=alt.YOffset("rail:N", sort=list(RAILS)),
         x=alt.X("share:Q", title=t("attribution.share_axis"), axis=alt.Axis(format="%")),
         color=theme.rail_color(rails=RAILS, title=None, orient="bottom"),
-        tooltip=["rail", "channel", alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("credit:Q", format=",.0f")],
-    ).properties(height=alt.Step(9), width="container")
+        tooltip=[alt.Tooltip("rail_name:N", title=t("charts.tip_rail")), alt.Tooltip("channel_name:N", title=t("charts.tip_channel")),
+                 alt.Tooltip("share:Q", format=".1%", title=t("attribution.share_axis")), alt.Tooltip("credit:Q", format=",.0f", title=t("charts.tip_credit"))],
+    ).properties(height=theme.rows_height(table["channel"].n_unique(), 12 * len(RAILS) + 14), width="container")
 
 
 @theme.drawn
 def errors(table: pl.DataFrame) -> alt.LayerChart:
     """Per channel, each rail's share minus the truth's, in points: right of zero is credit it over-gives."""
     rails = ("baseline", "fullstack")
-    part = table.filter(pl.col("rail").is_in(rails)).with_columns(points=pl.col("share_error") * 100)
+    part = _named(table.filter(pl.col("rail").is_in(rails))).with_columns(points=pl.col("share_error") * 100)
     bars = alt.Chart(part).mark_bar().encode(
-        y=alt.Y("channel:N", title=None, sort=alt.EncodingSortField("truth_share", order="descending")),
+        y=alt.Y("channel_name:N", title=None, sort=alt.EncodingSortField("truth_share", order="descending")),
         yOffset=alt.YOffset("rail:N", sort=list(rails)),
         x=alt.X("points:Q", title=t("attribution.points_axis")),
         color=theme.rail_color(rails=rails, title=None, orient="bottom"),
-        tooltip=["rail", "channel", alt.Tooltip("points:Q", format="+.1f", title=t("attribution.points_axis")),
+        tooltip=[alt.Tooltip("rail_name:N", title=t("charts.tip_rail")), alt.Tooltip("channel_name:N", title=t("charts.tip_channel")),
+                 alt.Tooltip("points:Q", format="+.1f", title=t("attribution.points_axis")),
                  alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("truth_share:Q", format=".1%", title=t("attribution.truth_share"))],
     )
     zero = alt.Chart(pl.DataFrame({"x": [0.0]})).mark_rule(color="#3b3b3b").encode(x="x:Q")
-    return alt.layer(bars, zero).properties(height=alt.Step(12), width="container")
+    return alt.layer(bars, zero).properties(height=theme.rows_height(part["channel"].n_unique(), 12 * len(rails) + 14), width="container")

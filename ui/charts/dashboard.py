@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import altair as alt
 import polars as pl
 
@@ -12,15 +14,19 @@ from ui.words import t
 @theme.drawn
 def traffic(series: pl.DataFrame, rails: tuple[str, ...], label: str) -> alt.Chart:
     """One line per rail shown (the truth dashed behind when compared), a point per UTC day."""
-    data = series.filter(pl.col("rail").is_in(rails))
+    data = series.filter(pl.col("rail").is_in(rails)).with_columns(rail_name=pl.col("rail").replace_strict(dict(theme.LABELS)))
     # Legend above the plot: at the side it takes a third of a phone's width.
     color = theme.rail_color(rails=rails, title=None, orient="top")
     return alt.Chart(data).mark_line(point=True, strokeWidth=3).encode(
-        x=alt.X("day:T", title=None, axis=alt.Axis(format="%-d %b", labelAngle=0, labelOverlap=True, tickCount="day")),
+        x=alt.X("day:T", title=None, axis=alt.Axis(format=theme.day_format(), labelAngle=0, labelOverlap=True, tickCount="day")),
         y=alt.Y("value:Q", title=label),
         color=color,
-        strokeDash=alt.StrokeDash("rail:N", scale=alt.Scale(domain=list(rails), range=[[6, 4] if r == "truth" else [1, 0] for r in rails]), legend=None),
-        tooltip=[alt.Tooltip("day:T", format="%d %b %Y"), "rail", alt.Tooltip("value:Q", format=",.0f")],
+        # The same legend as the colour's: the legend then shows the truth dashed (and Vega-Lite does not warn about
+        # a conflicting legend on one field).
+        strokeDash=alt.StrokeDash("rail:N", scale=alt.Scale(domain=list(rails), range=[[6, 4] if r == "truth" else [1, 0] for r in rails]),
+                                  title=None, legend=cast(dict[str, Any], color.to_dict())["legend"]),
+        tooltip=[alt.Tooltip("day:T", format=theme.day_format(), title=t("charts.tip_day")), alt.Tooltip("rail_name:N", title=t("charts.tip_rail")),
+                 alt.Tooltip("value:Q", format=",.0f", title=label)],
     ).properties(height=260, width="container")
 
 
@@ -28,9 +34,10 @@ def traffic(series: pl.DataFrame, rails: tuple[str, ...], label: str) -> alt.Cha
 def ranked(rows: pl.DataFrame, by: str, rail: str, label: str, compare: bool) -> alt.LayerChart | alt.Chart:
     """Horizontal bars per row for the rail; with `compare`, the truth as a wide grey bar behind and
     the rail's error vs truth written at the end of each row (red where it undercounts)."""
-    order = rows[by].cast(pl.String).to_list()
+    names = theme.value_names(rows[by].cast(pl.String))  # devices, channels... by name; countries and pages stay as they are
+    order = [names[r] for r in rows[by].cast(pl.String)]
     data = rows.with_columns(
-        pl.col(by).cast(pl.String).alias("row"),
+        pl.col(by).cast(pl.String).replace_strict(names).alias("row"),
         value=pl.col(rail), error=pl.col(f"{rail}_error_pct") / 100,
         end=pl.max_horizontal(rail, "truth"),
     )
@@ -38,8 +45,8 @@ def ranked(rows: pl.DataFrame, by: str, rail: str, label: str, compare: bool) ->
     # Room at the right for the error labels, on one x scale shared by every layer.
     top = float(data["end"].max() or 1) * (1.22 if compare else 1.0)
     xscale = alt.Scale(domain=[0, top], nice=False)
-    xaxis = alt.Axis(tickCount=4, format="~s", grid=False)
-    tip = ["row", alt.Tooltip("truth:Q", format=",.0f", title=t("charts.rail_truth")), alt.Tooltip("value:Q", format=",.0f", title=theme.LABELS[rail]),
+    xaxis = alt.Axis(tickCount=4, grid=False)  # the theme's grouped numbers: "~s" wrote 20k (and 2G, not 2B)
+    tip = [alt.Tooltip("row:N", title=label), alt.Tooltip("truth:Q", format=",.0f", title=t("charts.rail_truth")), alt.Tooltip("value:Q", format=",.0f", title=theme.LABELS[rail]),
            alt.Tooltip("error:Q", format="+.0%", title=t("charts.error_axis"))]
     bars = alt.Chart(data).mark_bar(color=theme.COLOURS[rail], height=alt.RelativeBandSize(0.55)).encode(
         x=alt.X("value:Q", title=label, scale=xscale, axis=xaxis), y=y, tooltip=tip)
@@ -66,9 +73,9 @@ def country_map(rows: pl.DataFrame, rail: str, world: dict, compare: bool) -> al
         color = alt.Color("error:Q", title=t("charts.error_axis"), legend=alt.Legend(format="+.0%", orient="bottom"),
                           scale=alt.Scale(domain=[-1, 1], scheme="redblue", domainMid=0))
     else:
-        color = alt.Color("value:Q", title=theme.LABELS[rail], legend=alt.Legend(format="~s", orient="bottom"),
+        color = alt.Color("value:Q", title=theme.LABELS[rail], legend=alt.Legend(format=",~f", orient="bottom"),
                           scale=alt.Scale(scheme="blues"))
-    tip = ["row:N", alt.Tooltip("truth:Q", format=",.0f", title=t("charts.rail_truth")), alt.Tooltip("value:Q", format=",.0f", title=theme.LABELS[rail]),
+    tip = [alt.Tooltip("row:N", title=t("charts.tip_country")), alt.Tooltip("truth:Q", format=",.0f", title=t("charts.rail_truth")), alt.Tooltip("value:Q", format=",.0f", title=theme.LABELS[rail]),
            alt.Tooltip("error:Q", format="+.0%", title=t("charts.error_axis"))]
     shown = alt.Chart(shapes).mark_geoshape(stroke="white", strokeWidth=0.4).transform_lookup(
         lookup="id", from_=alt.LookupData(data=alt.Data(values=data.to_dicts()), key="iso", fields=["row", "value", "truth", "error"]),

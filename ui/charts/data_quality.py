@@ -1,4 +1,5 @@
-"""Charts of the Data quality page: capture per event type, delay and clock-skew distributions, missing fields."""
+"""Charts of the Data quality page: capture per event type, delay and clock-skew distributions, missing fields.
+Events, fields and delay buckets by their names for people, from the catalogue."""
 
 from __future__ import annotations
 
@@ -6,68 +7,81 @@ import altair as alt
 import polars as pl
 
 from ui.charts import theme
+from ui.words import t
 
 RAILS = ("baseline", "fullstack")
-_LEGEND = {"orient": "bottom"}
+MEASURES = {"delay": "delay", "clock skew": "clock_skew"}  # engine's measure -> catalogue key part
+
+
+def field_name(field: str) -> str:
+    """A stored column's name for people ("Device cookie id" for device_id)."""
+    return t(f"charts.field_{field}")
 
 
 @theme.drawn
 def capture(cap: pl.DataFrame) -> alt.Chart:
     """Share of the true events each rail recorded, per event type (grouped horizontal bars)."""
-    data = cap.with_columns(event=pl.col("event").str.replace_all("_", " ").replace({"all": "all events"}))
-    order = data.sort("truth", descending=True)["event"].unique(maintain_order=True).to_list()
+    data = cap.with_columns(event_name=pl.col("event").replace_strict(theme.value_names(cap["event"].unique())),
+                            rail_name=pl.col("rail").replace_strict(dict(theme.LABELS)))
+    order = data.sort("truth", descending=True)["event_name"].unique(maintain_order=True).to_list()
     return (
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("event:N", sort=order, title=None, axis=alt.Axis(labelLimit=160)),
+            y=alt.Y("event_name:N", sort=order, title=None, axis=alt.Axis(labelLimit=160)),
             yOffset=alt.YOffset("rail:N", sort=list(RAILS)),
-            x=alt.X("capture_rate:Q", title="share of the true events recorded", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+            x=alt.X("capture_rate:Q", title=t("charts.quality_capture_axis"), axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
             color=theme.rail_color(rails=RAILS, orient="bottom"),
-            tooltip=[alt.Tooltip("event:N"), alt.Tooltip("rail:N"), alt.Tooltip("truth:Q", format=","),
-                     alt.Tooltip("recorded:Q", format=","), alt.Tooltip("capture_rate:Q", format=".1%")],
+            tooltip=[alt.Tooltip("event_name:N", title=t("charts.tip_event")), alt.Tooltip("rail_name:N", title=t("charts.tip_rail")),
+                     alt.Tooltip("truth:Q", format=",.0f", title=t("charts.rail_truth")),
+                     alt.Tooltip("recorded:Q", format=",.0f", title=t("charts.quality_recorded")),
+                     alt.Tooltip("capture_rate:Q", format=".1%", title=t("charts.quality_capture_axis"))],
         )
-        .properties(height=alt.Step(11))
+        .properties(height=theme.rows_height(data["event"].n_unique(), 26), width="container")
     )
-
-
-TITLES = {"delay": "Delay from event to receipt", "clock skew": "Browser clock vs true time"}
 
 
 @theme.drawn
-def timing(t: pl.DataFrame, measure: str) -> alt.Chart:
+def timing(timings: pl.DataFrame, measure: str) -> alt.Chart:
     """Share of the full stack's hits per delay (or clock offset) bucket; late buckets in red."""
-    data = t.filter(pl.col("measure") == measure).with_columns(
-        late=pl.when(pl.col("order") >= 4).then(pl.lit("late or far off")).otherwise(pl.lit("on time"))
+    kinds = {"on_time": t("charts.quality_on_time"), "late": t("charts.quality_late")}
+    data = timings.filter(pl.col("measure") == measure).with_columns(
+        late=pl.when(pl.col("order") >= 4).then(pl.lit("late")).otherwise(pl.lit("on_time")),
     )
+    data = data.with_columns(bucket=theme.each(data["order"], lambda o: t(f"charts.quality_bucket_{o}")))
     return (
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("bucket:N", sort=alt.SortField("order"), title=None, axis=alt.Axis()),
-            x=alt.X("share:Q", title="share of hits (log scale)", axis=alt.Axis(format="~%", values=[0, 0.01, 0.1, 1]),
+            y=alt.Y("bucket:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelLimit=160)),
+            x=alt.X("share:Q", title=t("charts.quality_share_axis"), axis=alt.Axis(format="~%", values=[0, 0.01, 0.1, 1]),
                     scale=alt.Scale(type="symlog", constant=0.001)),
-            color=alt.Color("late:N", scale=alt.Scale(domain=["on time", "late or far off"], range=[theme.COLOURS["fullstack"], "#c62828"]),
-                            title=None, legend=alt.Legend(orient="bottom")),
-            tooltip=[alt.Tooltip("bucket:N"), alt.Tooltip("events:Q", format=","), alt.Tooltip("share:Q", format=".2%")],
+            color=alt.Color("late:N", scale=alt.Scale(domain=list(kinds), range=[theme.COLOURS["fullstack"], theme.LOSS]),
+                            title=None, legend=alt.Legend(orient="bottom", labelExpr=theme.label_expr(kinds))),
+            tooltip=[alt.Tooltip("bucket:N", title=t(f"charts.quality_title_{MEASURES[measure]}")),
+                     alt.Tooltip("events:Q", format=",.0f", title=t("charts.quality_hits")), alt.Tooltip("share:Q", format=".2%", title=t("charts.tip_share"))],
         )
-        .properties(height=alt.Step(26), title=alt.Title(TITLES[measure], anchor="start"))
+        .properties(height=theme.rows_height(data.height, 26, 20), width="container",
+                    title=alt.Title(t(f"charts.quality_title_{MEASURES[measure]}"), anchor="start"))
     )
 
 
 @theme.drawn
 def missing(m: pl.DataFrame) -> alt.Chart:
     """Share of rows without each field, per rail (fields that are never missing left out)."""
-    data = m.filter(pl.col("missing_rate") > 0).with_columns(field=pl.col("field").str.replace_all("_", " "))
+    data = m.filter(pl.col("missing_rate") > 0)
+    data = data.with_columns(field=pl.col("field").replace_strict({f: field_name(f) for f in data["field"].unique()}),
+                             rail_name=pl.col("rail").replace_strict(dict(theme.LABELS)))
     return (
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("field:N", sort="-x", title=None, axis=alt.Axis(labelLimit=160)),
+            y=alt.Y("field:N", sort="-x", title=None, axis=alt.Axis(labelLimit=200)),
             yOffset=alt.YOffset("rail:N", sort=list(RAILS)),
-            x=alt.X("missing_rate:Q", title="share of rows without the field", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+            x=alt.X("missing_rate:Q", title=t("charts.quality_missing_axis"), axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
             color=theme.rail_color(rails=RAILS, orient="bottom"),
-            tooltip=[alt.Tooltip("field:N"), alt.Tooltip("rail:N"), alt.Tooltip("missing_rate:Q", format=".1%")],
+            tooltip=[alt.Tooltip("field:N", title=t("charts.tip_field")), alt.Tooltip("rail_name:N", title=t("charts.tip_rail")),
+                     alt.Tooltip("missing_rate:Q", format=".1%", title=t("charts.quality_missing_axis"))],
         )
-        .properties(height=alt.Step(9))
+        .properties(height=theme.rows_height(data["field"].n_unique(), 24), width="container")
     )

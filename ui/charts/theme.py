@@ -26,13 +26,14 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ParamSpec
 
 import altair as alt
 import polars as pl
 import streamlit as st
+from babel import Locale
 from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
 from ui import cache, words
@@ -53,7 +54,69 @@ def rail_label(rail: str) -> str:
     return t(f"charts.rail_{rail}")
 
 
-LABELS = {r: rail_label(r) for r in RAILS}
+class _RailNames(Mapping[str, str]):
+    """The rails' names in the language spoken when read (a dict made at import would stay English)."""
+
+    def __getitem__(self, rail: str) -> str:
+        if rail not in RAILS:
+            raise KeyError(rail)
+        return rail_label(rail)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(RAILS)
+
+    def __len__(self) -> int:
+        return len(RAILS)
+
+
+LABELS: Mapping[str, str] = _RailNames()
+
+
+def value_name(code: Any) -> str:
+    """A data value's name for people (a region, device, channel, event, attitude...): `charts.value_<code>`
+    from the catalogue; a value without one (a country, a browser) is already a name and stays as it is."""
+    for key in (f"charts.value_{code}", f"consent_impact.choice_{code}"):  # a consent choice named as on Consent impact
+        if words.has(key):
+            return t(key)
+    return str(code)
+
+
+def value_names(values: Any) -> dict[str, str]:
+    """`value_name` for each distinct value (for `replace_strict` or `label_expr`)."""
+    return {str(v): value_name(v) for v in values}
+
+
+def names(codes: Any, area: str) -> dict[str, str]:
+    """Codes (rails, events, banners...) -> their names for people, from the catalogue keys `area + code`."""
+    return {str(c): t(f"{area}{c}") for c in codes}
+
+
+WRAPPED = "split(datum.label, '|')"  # an axis label expression showing a label `wrap` broke into lines
+
+
+def wrap(text: str, width: int = 22) -> str:
+    """A long label broken into lines of about `width` characters at spaces, joined by "|" (shown by the
+    axis with `labelExpr=WRAPPED`): two short lines read better than one cut off ("no decision (defa…")."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "|".join(lines)
+
+
+def each(values: pl.Series, fn: Callable[[Any], str]) -> pl.Series:
+    """`fn` of each value of a chart's small frame (a bar's label, a formatted number), in this thread: polars'
+    map_elements may call `fn` in a worker thread, where the session's language is unknown (German pages got
+    English numbers)."""
+    return pl.Series(values.name, [fn(v) for v in values.to_list()], dtype=pl.String)
+
+
+def rows_height(rows: int, step: int = 30, extra: int = 0) -> int:
+    """A horizontal bar chart's height in pixels for `rows` bands of `step` px (a number, not a Step: a
+    discrete height made Vega-Lite drop the container fit and warn "Dropping fit-y" in the browser)."""
+    return max(rows, 1) * step + extra
 
 
 def rail_scale(rails: tuple[str, ...] = RAILS) -> alt.Scale:
@@ -81,12 +144,45 @@ def label_expr(names: dict[str, str]) -> str:
     return f"{parts} : datum.label" if parts else "datum.label"
 
 
+# Dates on a time axis, per language: "Nov 2" / "2. Nov."
+DAY_FORMAT = {"en": "%b %-d", "de": "%-d. %b"}
+
+
+def day_format() -> str:
+    """The d3 time format of a day on an axis in the language spoken ("Nov 2" / "2. Nov.")."""
+    return DAY_FORMAT.get(words.language(), DAY_FORMAT[words.DEFAULT])
+
+
+@functools.cache
+def locale(lang: str) -> dict[str, Any]:
+    """Vega's number and time locale for `lang` (d3-format / d3-time-format definitions), from Babel's data,
+    so an axis reads "20.000" and "64 %" in German as the page's text does."""
+    loc = Locale.parse(lang)
+    sym = loc.number_symbols.get("latn", loc.number_symbols)
+    percent = "\u00a0%" if " " in loc.percent_formats[None].pattern or "\u00a0" in loc.percent_formats[None].pattern else "%"
+    months, days = loc.months["format"], loc.days["format"]
+    return {
+        "number": {"decimal": sym["decimal"], "thousands": sym["group"], "grouping": [3], "currency": ["", "\u00a0€"] if lang == "de" else ["$", ""],
+                   "percent": percent, "minus": "\u2212"},
+        "time": {"dateTime": "%x, %X", "date": "%d.%m.%Y" if lang == "de" else "%-m/%-d/%Y", "time": "%H:%M:%S" if lang == "de" else "%-I:%M:%S %p",
+                 "periods": ["AM", "PM"],
+                 # Vega counts days from Sunday, Babel from Monday
+                 "days": [days["wide"][i] for i in (6, 0, 1, 2, 3, 4, 5)], "shortDays": [days["abbreviated"][i] for i in (6, 0, 1, 2, 3, 4, 5)],
+                 "months": [months["wide"][i] for i in range(1, 13)],
+                 "shortMonths": [loc.months["stand-alone"]["abbreviated"][i] for i in range(1, 13)]},
+    }
+
+
 def config(present: bool | None = None) -> dict[str, Any]:
-    """The shared Vega-Lite config: font sizes for the reading distance, horizontal labels that wrap less."""
+    """The shared Vega-Lite config: font sizes for the reading distance, horizontal labels that wrap less,
+    numbers and dates in the language spoken, never in scientific notation."""
     size = SIZES[presenting() if present is None else present]
     label, title = size["label"], size["title"]
     return {
-        "axis": {"labelFontSize": label, "titleFontSize": title, "labelLimit": 220},
+        "locale": locale(words.language()),
+        # Numbers without a format of their own: thousands grouped, no "2e+16", trailing zeros trimmed.
+        "numberFormat": ",~f",
+        "axis": {"labelFontSize": label, "titleFontSize": title, "labelLimit": 220, "labelAngle": 0},
         "legend": {"labelFontSize": label, "titleFontSize": title, "symbolSize": 160 if present else 100},
         "header": {"labelFontSize": label, "titleFontSize": title},
         "title": {"fontSize": size["chart_title"], "anchor": "start"},
@@ -99,7 +195,8 @@ def config(present: bool | None = None) -> dict[str, Any]:
 def themed(chart: alt.TopLevelMixin, present: bool | None = None) -> alt.TopLevelMixin:
     """The chart with the shared config applied (the last step before drawing)."""
     cfg = config(present)
-    return (chart.properties(autosize=alt.AutoSizeParams(**cfg["autosize"])).configure_axis(**cfg["axis"]).configure_legend(**cfg["legend"]).configure_header(**cfg["header"])
+    return (chart.properties(autosize=alt.AutoSizeParams(**cfg["autosize"])).configure(locale=cfg["locale"], numberFormat=cfg["numberFormat"])
+            .configure_axis(**cfg["axis"]).configure_legend(**cfg["legend"]).configure_header(**cfg["header"])
             .configure_title(**cfg["title"]).configure_text(**cfg["text"]))
 
 

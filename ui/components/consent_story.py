@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 
-from ui.words import num, pct, signed, t
+from ui import knob_words
+from ui.words import has, num, pct, signed, t
 
 
 def banner_label(banner: str) -> str:
-    return t(f"consent_impact.banner_{banner}")
+    """A banner design's name, as the sidebar's control names it."""
+    return knob_words.option(banner)
+
+
+def value_name(value: str) -> str:
+    """A trait's value for people (regions, devices, privacy attitudes)."""
+    return t(key) if has(key := f"common.value.{value}") else value
+
+
+def in_words(rates: pl.DataFrame, by: str) -> pl.DataFrame:
+    """Rates by a trait with the trait's values named for people (what the charts show)."""
+    return rates.with_columns(pl.col(by).replace_strict({v: value_name(v) for v in rates[by].unique().to_list()}, return_dtype=pl.String))
+
+
+def plain(x: float) -> str:
+    """A published figure as written ("2", "2.5"), in the reader's number format."""
+    return num(x) if float(x).is_integer() else num(x, 1)
 
 
 def banners_takeaway(rates: pl.DataFrame, banner: str) -> str:
@@ -30,7 +48,7 @@ def trait_takeaway(rates: pl.DataFrame, by: str) -> str:
     if ranked.height < 2:
         return t("consent_impact.trait_one")
     hi, lo = ranked.row(0, named=True), ranked.row(-1, named=True)
-    return t("consent_impact.trait_takeaway", high=hi[by], high_share=pct(hi["analytics_granted"]), low=lo[by],
+    return t("consent_impact.trait_takeaway", high=value_name(hi[by]), high_share=pct(hi["analytics_granted"]), low=value_name(lo[by]),
              low_share=pct(lo["analytics_granted"]))
 
 
@@ -71,5 +89,22 @@ def bias_takeaway(ratios: Mapping[str, float | None], published: Mapping[str, An
     """How much more often consenting visitors convert, against the published range."""
     if not ratios["vs_not_consenting"]:
         return t("consent_impact.bias_empty")
-    return t("consent_impact.bias_takeaway", ratio=num(ratios["vs_not_consenting"], 2), low=f"{published['low']:g}",
-             high=f"{published['high']:g}")
+    return t("consent_impact.bias_takeaway", ratio=num(ratios["vs_not_consenting"], 2), low=plain(published["low"]),
+             high=plain(published["high"]))
+
+
+def ga4_takeaway(verdict: Mapping[str, Any], thresholds: Mapping[str, Any]) -> str:
+    """Whether the run meets GA4's modelling thresholds, with the counts, and from what traffic it would."""
+    d_days, g_days = thresholds["denied_days"], thresholds["granted_days_of_last_28"]
+    text = t("consent_impact.ga4_met" if verdict["met"] else "consent_impact.ga4_not_met",
+             denied_days=num(verdict["denied_days"]), denied_min=num(thresholds["denied_events_per_day"]), denied_needed=num(d_days),
+             granted_days=num(verdict["granted_days"]), granted_min=num(thresholds["granted_users_per_day"]), granted_needed=num(g_days))
+    per_day, needed = verdict["visitors_per_day"], verdict["visitors_per_day_needed"]
+    if needed is None:
+        return text + " " + t("consent_impact.ga4_never_denied" if verdict["missing"] == "denied" else "consent_impact.ga4_never_granted")
+    size = t("consent_impact.ga4_size", about=num(math.ceil(needed / 100) * 100), per_day=num(per_day))
+    if verdict["met"] and needed > 0.9 * per_day:
+        size = t("consent_impact.ga4_narrow") + " " + size
+    if not verdict["long_enough"]:
+        size = t("consent_impact.ga4_size_days", size=size, days=num(max(d_days, g_days)))
+    return text + " " + t("consent_impact.ga4_sentence", text=size)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from ui.components.dashboard_view import row_name
 from ui.words import num, pct, signed, t
 
 
@@ -30,6 +31,6 @@ def panel_takeaway(rows: pl.DataFrame, by: str, rail: str) -> str:
     value, err = top.get(rail), top.get(f"{rail}_error_pct")
     name = t(f"dashboard.rail_{rail}")
     if value is None or err is None:
-        return t("dashboard.panel_unseen", row=top[by], rail=name, truth=num(top["truth"]))
-    return t("dashboard.panel_takeaway", row=top[by], rail=name, value=num(value), truth=num(top["truth"]),
+        return t("dashboard.panel_unseen", row=row_name(by, top[by]), rail=name, truth=num(top["truth"]))
+    return t("dashboard.panel_takeaway", row=row_name(by, top[by]), rail=name, value=num(value), truth=num(top["truth"]),
              error=signed(err) + "%")

@@ -4,7 +4,27 @@ from __future__ import annotations
 
 import polars as pl
 
-from ui.words import num, pct, signed, t
+from ui.words import has, num, pct, signed, t
+
+
+def event_name(event: str) -> str:
+    """An event's name for people ("Added to cart" for add_to_cart)."""
+    return t(key) if has(key := f"common.event.{event}") else event
+
+
+def value_name(value: str) -> str:
+    """A breakdown value's name for people (devices, regions, consent choices)."""
+    return t(key) if has(key := f"common.value.{value}") else value
+
+
+def in_words(table: pl.DataFrame) -> pl.DataFrame:
+    """A funnel table with its events (and breakdown values) named for people: what the charts show."""
+    out = table.with_columns(pl.col("event").replace_strict({e: event_name(e) for e in table["event"].unique().to_list()},
+                                                            return_dtype=pl.String))
+    if "value" in table.columns:
+        out = out.with_columns(pl.col("value").replace_strict({v: value_name(v) for v in table["value"].unique().to_list()},
+                                                              return_dtype=pl.String))
+    return out
 
 
 def _last(table: pl.DataFrame, rail: str) -> dict | None:
@@ -18,12 +38,12 @@ def funnel_takeaway(table: pl.DataFrame, pinned: pl.DataFrame | None = None) -> 
     truth, full = _last(table, "truth"), _last(table, "fullstack")
     if truth is None or full is None or not truth["users"]:
         return t("funnels.takeaway_empty")
-    text = t("funnels.takeaway", truth=num(truth["users"]), event=truth["event"], full=num(full["users"]),
+    text = t("funnels.takeaway", truth=num(truth["users"]), event=event_name(truth["event"]), full=num(full["users"]),
              share=pct(full["users"] / truth["users"]), full_rate=pct(full["conversion_from_start"], 1),
              truth_rate=pct(truth["conversion_from_start"], 1))
     before = _last(pinned, "fullstack") if pinned is not None else None
     if before is not None:
-        text += " " + t("funnels.takeaway_pinned", change=signed(full["users"] - before["users"]), event=full["event"])
+        text += " " + t("funnels.takeaway_pinned", change=signed(full["users"] - before["users"]), event=event_name(full["event"]))
     return text
 
 

@@ -91,6 +91,13 @@ def counts_takeaway(kpi: pl.DataFrame) -> str:
              base=pct(v["baseline"] / v["truth"]))
 
 
+def waterfall_in_words(wf: pl.DataFrame) -> pl.DataFrame:
+    """The waterfall's steps named for people (the table under its chart)."""
+    from ui.charts.overview import STEP_KEYS
+
+    return wf.with_columns(pl.col("step").replace_strict({s: t(f"overview.{k}") for s, k in STEP_KEYS.items()}, default=pl.col("step")))
+
+
 def waterfall_takeaway(wf: pl.DataFrame) -> str:
     """The loss section's sentence: the step that costs the full stack most visitors."""
     from ui.charts.overview import STEP_KEYS

@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from ui.charts.theme import COLOURS, rail_label
-from ui.words import num, pct, signed, t
+from ui.words import missing, num, pct, signed, t
 
 BIG_RAILS = ("truth", "baseline", "fullstack")
 # Fixed CSS, no user data: the big numbers in their rail's colour, large enough for the back of a room.
@@ -77,3 +77,23 @@ def rail_metrics(kpi: pl.DataFrame, shown: list[tuple[str, str, str]], pinned_kp
             err = row[metric][f"{rail}_error_pct"]
             col.metric(label, num(value), t("charts.error_vs_truth", error=signed(err, 1)),
                        delta_color="red" if err < 0 else "gray", delta_arrow=_arrow(err))
+
+
+_KPI_RATES = {"bounce_rate", "conversion_rate"}
+
+
+def kpi_view(kpi: pl.DataFrame) -> pl.DataFrame:
+    """The KPI table for reading: one row per rail, one column per measure, already in words and the
+    reader's number format (counts with separators, rates as percentages, "—" where a rail has none)."""
+    rails = [r for r in ("truth", "baseline", "fullstack", "modelled") if r in kpi.columns]
+    rows = {r["metric"]: r for r in kpi.iter_rows(named=True)}
+
+    def cell(metric: str, value: float | None) -> str:
+        if value is None:
+            return missing()
+        return pct(value, 1) if metric in _KPI_RATES else num(value, 2 if metric == "revenue" else 0)
+
+    data: dict[str, list[str]] = {t("common.col.rail"): [rail_label(r) for r in rails]}
+    for metric, row in rows.items():
+        data[t(f"common.metric.{metric}")] = [cell(metric, row[r]) for r in rails]
+    return pl.DataFrame(data)

@@ -8,8 +8,10 @@ import streamlit as st
 from engine import store
 from engine.scenario import Scenario
 from simulators.sinks import Cleaned, SinkError
+from ui import context, url_state
 from ui.components import auth
 from ui.services import runs
+from ui.words import num, t
 
 FLASH = "runs.flash"
 
@@ -34,10 +36,10 @@ def import_run(run_id: str | None) -> None:
     try:
         runs.import_run(run_id)
     except store.StoreError as err:
-        _flash("error", f"Could not import run {run_id}.", str(err))
+        _flash("error", t("runs.import_failed", run_id=run_id), str(err))
         return
     st.session_state["runs.view_id"] = run_id
-    _flash("success", f"Run {run_id} imported into the app's DuckDB.")
+    _flash("success", t("runs.imported", run_id=run_id))
 
 
 def delete_run(run_id: str | None) -> None:
@@ -51,38 +53,44 @@ def delete_run(run_id: str | None) -> None:
     try:
         removed = runs.delete(run_id)
     except store.StoreError as err:
-        _flash("error", f"Could not delete run {run_id}.", str(err))
+        _flash("error", t("runs.delete_failed", run_id=run_id), str(err))
         return
-    where = "its folder under data/runs and " if removed else ""
-    _flash("success", f"Run {run_id} deleted ({where}its copy in the app's DuckDB).")
+    _flash("success", t("runs.deleted_folder" if removed else "runs.deleted", run_id=run_id))
 
 
 def build_button(target: Scenario) -> None:
     """The Build button; once pressed, the build's progress and outcome in a status box."""
-    if not st.button("Build run", key="runs.build", type="primary"):
+    if not st.button(t("runs.build_button"), key="runs.build", type="primary"):
         return
     total = target.traffic.visitors
     done = {"visitors": 0, "events": 0}
-    with st.status(f"Building run {target.run_id}…", expanded=True) as status:
-        bar = st.progress(0.0, text="Starting…")
+    with st.status(t("runs.building", run_id=target.run_id), expanded=True) as status:
+        bar = st.progress(0.0, text=t("runs.starting"))
 
         def on_chunk(n_visitors: int, n_events: int) -> None:
             done["visitors"] += n_visitors
             done["events"] += n_events
             bar.progress(min(done["visitors"] / total, 1.0),
-                         text=f"{done['visitors']:,} of {total:,} visitors · {done['events']:,} truth events")
+                         text=t("runs.progress", done=num(done["visitors"]), total=num(total), events=num(done["events"])))
 
         def on_cleaned(cleaned: list[Cleaned]) -> None:
-            st.caption("Left behind by builds or runs that were killed, removed first:\n"
-                       + "\n".join(f"- `{c.path.name}` (untouched for {c.idle})" for c in cleaned))
+            st.caption(t("runs.cleaned") + "\n" + "\n".join(t("runs.cleaned_item", name=c.path.name, idle=c.idle) for c in cleaned))
 
         try:
             result = runs.build(target, on_chunk, on_cleaned)
         except (SinkError, OSError, store.StoreError) as err:
-            status.update(label=f"Run {target.run_id} could not be built: {err}", state="error")
+            status.update(label=t("runs.build_failed", run_id=target.run_id, error=err), state="error")
             return
         if result is None:
-            status.update(label=f"Run {target.run_id} is being built by another presenter right now.", state="error")
+            status.update(label=t("runs.build_busy", run_id=target.run_id), state="error")
         else:
-            status.update(label=f"Run {target.run_id} built: {result.truth_events:,} truth events in {result.seconds:.1f} s "
-                                f"({result.events_per_second:,.0f} events/s).", state="complete", expanded=False)
+            status.update(label=t("runs.built", run_id=target.run_id, events=num(result.truth_events), seconds=num(result.seconds, 1),
+                                  rate=num(result.events_per_second)), state="complete", expanded=False)
+
+
+def open_in_app(run_id: str | None) -> None:
+    """Open a stored run on the Overview: the pages read it from the run store (`?run=<id>`)."""
+    if run_id is None:
+        return
+    url_state.set_sticky(context.RUN_PARAM, run_id)
+    st.switch_page("app_pages/overview.py", query_params=url_state.all_params())

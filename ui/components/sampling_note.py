@@ -7,6 +7,7 @@ import streamlit as st
 
 from engine.scenario import Scenario
 from ui.services import data_quality
+from ui.words import num, pct, t
 
 
 def sampling_note(scenario: Scenario) -> None:
@@ -14,11 +15,7 @@ def sampling_note(scenario: Scenario) -> None:
     if scenario.rails.fullstack_sampling == 100:
         return
     n = data_quality.sampling_noise(scenario)
-    share = ("none of its gap to the truth" if n["share_of_gap"] is None
-             else f"{min(n['share_of_gap'], 1):.0%} of its {abs(n['value'] - n['truth']):,.0f}-visitor gap to the truth")
-    st.info(
-        f"The full stack keeps {n['rate']:.0%} of browsers (sampling tier) and scales its counts back by "
-        f"{1 / n['rate']:.2g}×. Its {n['value']:,.0f} visitors carry ±{n['half_width']:,.0f} of sampling noise "
-        f"(95% interval): sampling could explain at most {share}; the rest is consent, ad blockers and cookie resets.",
-        icon=":material/casino:",
-    )
+    share = (t("common.sampling_no_gap") if n["share_of_gap"] is None
+             else t("common.sampling_gap", share=pct(min(n["share_of_gap"], 1)), gap=num(abs(n["value"] - n["truth"]))))
+    st.info(t("common.sampling_note", rate=pct(n["rate"]), factor=num(1 / n["rate"], 2), visitors=num(n["value"]),
+              noise=num(n["half_width"]), share=share), icon=":material/casino:")

@@ -31,4 +31,4 @@ def guesses(values: list[float], truth: float) -> alt.LayerChart:
     rule = alt.Chart(rule_data).mark_rule(color=TRUTH, strokeWidth=4).encode(x="truth:Q")
     label = alt.Chart(rule_data).mark_text(align="left", dx=6, dy=-6, baseline="bottom", color=TRUTH, fontWeight="bold").encode(
         x="truth:Q", y=alt.value(0), text="label:N")
-    return alt.LayerChart(layer=[bars, rule, label], height=200)
+    return alt.LayerChart(layer=[bars, rule, label], height=200, width="container")

@@ -7,9 +7,10 @@ import polars as pl
 
 from engine import attribution, datasets
 from engine.scenario import Scenario
+from ui import knob_words
 from ui.cache import cached
 from ui.services import simulation
-from ui.words import pct, t
+from ui.words import has, pct, t
 
 ENTRIES = 32
 
@@ -22,6 +23,19 @@ def credit(scenario: Scenario, model: str) -> tuple[pl.DataFrame, int]:
     conv_event = datasets.site(scenario.site.kind)["conversion_event"]
     table = attribution.credit_by_rail(tables, scenario.site.kind, model)
     return table, attribution.unattributable_pings(tables, conv_event)
+
+
+def channel_words(channel: str) -> str:
+    """A channel's name for people ("(none)": the conversions no channel touched)."""
+    if channel == attribution.NONE_CHANNEL:
+        return t("common.none_channel")
+    return t(key) if has(key := f"common.value.{channel}") else channel
+
+
+def in_words(table: pl.DataFrame) -> pl.DataFrame:
+    """The credit table with its channels named for people (for the charts, which show data values)."""
+    names = {c: channel_words(c) for c in table["channel"].unique().to_list()}
+    return table.with_columns(pl.col("channel").replace_strict(names, return_dtype=pl.String))
 
 
 def _points(x: float) -> str:
@@ -37,15 +51,15 @@ def takeaway(table: pl.DataFrame, banner: str, model: str) -> str:
     row = {r["rail"]: r for r in worst.iter_rows(named=True)}
     top = max(row.values(), key=lambda r: abs(r["share_error"]))
     other = next((r for k, r in row.items() if k != top["rail"]), None)
-    text = t("attribution.takeaway", banner=t(f"consent_impact.banner_{banner}"), model=attribution.MODEL_LABELS[model].lower(),
-             rail=t(f"attribution.rail_{top['rail']}"), channel=top["channel"], points=_points(top["share_error"]),
+    text = t("attribution.takeaway", banner=knob_words.option(banner), model=t(f"common.model.{model}"),
+             rail=t(f"attribution.rail_{top['rail']}"), channel=channel_words(top["channel"]), points=_points(top["share_error"]),
              way=t("attribution.more" if top["share_error"] > 0 else "attribution.less"), share=pct(top["share"]),
              truth=pct(top["truth_share"]))
     if other is not None and abs(other["share_error"]) < 0.005:
         text += t("attribution.other_close", rail=t(f"attribution.rail_{other['rail']}"))
     elif other is not None:
         text += t("attribution.other_off", rail=t(f"attribution.rail_{other['rail']}"), points=_points(other["share_error"]),
-                  channel=other["channel"], share=pct(other["share"]), truth=pct(other["truth_share"]))
+                  channel=channel_words(other["channel"]), share=pct(other["share"]), truth=pct(other["truth_share"]))
     return text + "."
 
 
@@ -56,7 +70,7 @@ def shares_takeaway(table: pl.DataFrame) -> str:
         return t("attribution.no_conversions")
     top = truth.row(0, named=True)
     given = {r["rail"]: r["share"] for r in table.filter(pl.col("channel") == top["channel"]).iter_rows(named=True)}
-    return t("attribution.shares_takeaway", channel=top["channel"], truth=pct(top["share"]), full=pct(given.get("fullstack", 0.0)),
+    return t("attribution.shares_takeaway", channel=channel_words(top["channel"]), truth=pct(top["share"]), full=pct(given.get("fullstack", 0.0)),
              base=pct(given.get("baseline", 0.0)))
 
 

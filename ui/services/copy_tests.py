@@ -38,7 +38,7 @@ def day_length(scenario: Scenario, rounds: int) -> int:
     return max(1, math.ceil(rounds / scenario.traffic.days))
 
 
-@cached("data", max_entries=96, spinner="Running the copy tests…", codec=PROBLEM, heavy=True)
+@cached("data", max_entries=96, codec=PROBLEM, heavy=True)  # the page's spinner says what runs, in its language
 def _summary(prob: bandit.Problem, policy: str, rail: str, rounds: int, seeds: int, context: str,
              day_len: int) -> dict[str, pl.DataFrame]:
     return bandit.summary(prob, policy, rail, rounds, seeds, context, day_len)

@@ -12,13 +12,13 @@ from engine.scenario import Scenario
 from ui.cache import cached
 from ui.services.simulation import run
 
-# (dimension, metric a tool ranks it by, heading): the screens an analytics tool opens with.
+# (dimension, metric a tool ranks it by): the screens an analytics tool opens with (headings: dashboard.panel_<dimension>).
 PANELS = (
-    ("path", "page_views", "Top pages"),
-    ("channel", "visitors", "Sources / channels"),
-    ("device", "visitors", "Devices"),
-    ("browser", "visitors", "Browsers"),
-    ("country", "visitors", "Countries"),
+    ("path", "page_views"),
+    ("channel", "visitors"),
+    ("device", "visitors"),
+    ("browser", "visitors"),
+    ("country", "visitors"),
 )
 COUNTRY_NAMES = {
     "DE": "Germany", "FR": "France", "IT": "Italy", "ES": "Spain", "NL": "Netherlands", "PL": "Poland",

@@ -23,12 +23,17 @@ from engine import metrics, store
 from engine.scenario import Scenario
 from simulators.run import Summary, run_to_sink
 from simulators.sinks import Cleaned, ParquetSink
+from simulators.traffic import CHUNK_VISITORS  # noqa: F401  (the page's help text names it)
 from ui.cache import TEXT, cached, process_wide
 from ui.paths import runs_dir
+from ui.words import t
 
 log = logging.getLogger(__name__)
 
 MAX_BUILD_VISITORS = 2_000_000
+# The page's default build: one a 2-core machine finishes in under a minute (benchmarks/runs_build.py).
+DEFAULT_BUILD_VISITORS = 100_000
+DEFAULT_BUILD_DAYS = 7
 REGISTRY_SIZE = 50
 COUNT_COLUMNS = list(store.DATA_TABLES)
 
@@ -80,14 +85,14 @@ def duck() -> duckdb.DuckDBPyConnection:
 
 
 def summary(scenario_json: str) -> str:
-    """One line describing a scenario: site, size, banner, Consent Mode, seed."""
+    """One line describing a scenario in words: site, size, banner, Consent Mode, seed."""
+    from ui.context import describe
+
     try:
         s = Scenario.model_validate_json(scenario_json)
     except ValueError:
-        return "(scenario not readable)"
-    t = s.traffic
-    return (f"{s.site.kind} · {t.visitors:,} visitors · {t.days} day{'s' if t.days != 1 else ''} · banner {s.consent.banner} · "
-            f"Consent Mode {s.consent.mode} · seed {s.seed}")
+        return t("runs.scenario_unreadable")
+    return describe(s)
 
 
 def runs_table(on_disk: list[dict], imported: pl.DataFrame, built: Mapping[str, dict]) -> pl.DataFrame:
@@ -186,7 +191,7 @@ def load_kpi_tables(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, pl
     return {t: store.load_table(con, t, run_id, cols) for t, cols in metrics.KPI_COLUMNS.items()}
 
 
-@cached("data", max_entries=16, spinner="Computing KPIs of the imported run…", codec=TEXT)
+@cached("data", max_entries=16, codec=TEXT)  # the page's spinner says what runs, in its language
 def imported_kpis(run_id: str) -> pl.DataFrame:
     con = duck()
     scenario = Scenario.model_validate(store.scenario_of(con, run_id))
