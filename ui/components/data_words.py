@@ -13,8 +13,9 @@ from ui.words import t
 
 
 def event(code: str) -> str:
-    """An event's name for people ("Add to cart" for add_to_cart)."""
-    return t(f"events.{code}")
+    """An event's name for people ("Added to cart" for add_to_cart: the same name as on every page), and
+    the quality report's "all" row."""
+    return t("fields.all_events") if code == "all" else t(f"common.event.{code}")
 
 
 def field(name: str) -> str:
