@@ -4,39 +4,52 @@ import polars as pl
 import streamlit as st
 
 from engine.datasets import source_note
-from engine.quality import late_after_s
-from ui import context
+from engine.quality import QualityReport, late_after_s
+from ui import context, pin
 from ui.charts import data_quality as charts
 from ui.charts import theme
+from ui.components import data_words
 from ui.components.downloads import rounded, table_with_downloads
+from ui.components.pin_delta import points
 from ui.components.sampling_note import sampling_note
 from ui.present import data_expander, note
 from ui.services import data_quality
-from ui.words import pct, t
+from ui.words import num, pct, t
+
+
+def headline(rep: QualityReport) -> dict[str, float]:
+    """The four headline shares: page views each rail recorded, late hits and skewed clocks on the full stack."""
+    full = rep.summary.filter(pl.col("rail") == "fullstack").row(0, named=True)
+    cap = {(r["rail"], r["event"]): r["capture_rate"] for r in rep.capture.iter_rows(named=True)}
+    return {"baseline_pv": cap[("baseline", "page_view")], "fullstack_pv": cap[("fullstack", "page_view")],
+            "late": full["late_share"] or 0, "skew": full["skew_over_1h_share"] or 0}
+
 
 scenario = context.scenario()
 rid = scenario.run_id
 st.title(t("data_quality.title"))
 rep = data_quality.report(scenario)
-summary = {r["rail"]: r for r in rep.summary.iter_rows(named=True)}
+pinned = pin.pinned_scenario()
+head = headline(rep)
+before = headline(data_quality.report(pinned)) if pinned is not None else {}  # cached: the pin was this page's scenario a moment ago
 cap = {(r["rail"], r["event"]): r["capture_rate"] for r in rep.capture.iter_rows(named=True)}
-full = summary["fullstack"]
-minutes = f"{late_after_s() / 60:.0f}"
-late, skew = full["late_share"] or 0, full["skew_over_1h_share"] or 0
-st.markdown(t("data_quality.lead", baseline_pv=pct(cap[("baseline", "page_view")]), fullstack_pv=pct(cap[("fullstack", "page_view")]),
+minutes = num(late_after_s() / 60)
+late, skew = head["late"], head["skew"]
+st.markdown(t("data_quality.lead", baseline_pv=pct(head["baseline_pv"]), fullstack_pv=pct(head["fullstack_pv"]),
               late=pct(late, 1), minutes=minutes, skew=pct(skew, 1)))
 cols = st.columns(4)
-cols[0].metric(t("data_quality.metric_baseline_pv"), pct(cap[("baseline", "page_view")]))
-cols[1].metric(t("data_quality.metric_fullstack_pv"), pct(cap[("fullstack", "page_view")]))
-cols[2].metric(t("data_quality.metric_late", minutes=minutes), pct(late, 1))
-cols[3].metric(t("data_quality.metric_skew"), pct(skew, 1))
+for col, key, label, digits in ((cols[0], "baseline_pv", t("data_quality.metric_baseline_pv"), 0),
+                                (cols[1], "fullstack_pv", t("data_quality.metric_fullstack_pv"), 0),
+                                (cols[2], "late", t("data_quality.metric_late", minutes=minutes), 1),
+                                (cols[3], "skew", t("data_quality.metric_skew"), 1)):
+    col.metric(label, pct(head[key], digits), **points(head[key], before.get(key)))
 sampling_note(scenario)
 note(context.scenario_caption(scenario))
 
 st.subheader(t("data_quality.capture_heading"))
 by_type = rep.capture.filter(pl.col("rail") == "fullstack", pl.col("event") != "all", pl.col("truth") > 0).sort("capture_rate")
-st.markdown(t("data_quality.capture_lead", low=pct(by_type["capture_rate"][0]), low_event=by_type["event"][0].replace("_", " "),
-              high=pct(by_type["capture_rate"][-1]), high_event=by_type["event"][-1].replace("_", " "),
+st.markdown(t("data_quality.capture_lead", low=pct(by_type["capture_rate"][0]), low_event=data_words.event(by_type["event"][0]),
+              high=pct(by_type["capture_rate"][-1]), high_event=data_words.event(by_type["event"][-1]),
               baseline_orders=pct(cap.get(("baseline", "purchase"), 0))))
 theme.show(charts.capture(rep.capture))
 note(t("data_quality.capture_note"))
@@ -56,12 +69,14 @@ with st.expander(t("data_quality.sources_title")):
 
 st.subheader(t("data_quality.missing_heading"))
 gaps = rep.missing.filter(pl.col("rail") == "fullstack").sort("missing_rate", descending=True)
-st.markdown(t("data_quality.missing_lead", field=gaps["field"][0].replace("_", " "), rate=pct(gaps["missing_rate"][0])))
+st.markdown(t("data_quality.missing_lead", field=data_words.field(gaps["field"][0]), rate=pct(gaps["missing_rate"][0])))
+theme.show(charts.missing(rep.missing))
+note(t("data_quality.missing_note"))
+RATES = ("duplicate_rate", "late_share", "skew_over_1s_share", "skew_over_1h_share", "missing_rate", "capture_rate")
+WORDS = {"rail": theme.rail_label, "event": data_words.event, "field": data_words.field}
 with data_expander():
-    theme.show(charts.missing(rep.missing))
-    note(t("data_quality.missing_note"))
-    shown = rep.summary.with_columns(pl.col("rail").replace({"baseline": t("data_quality.baseline"), "fullstack": t("data_quality.fullstack")}))
-    table_with_downloads(rounded(shown), f"quality-summary-{rid}")
-    table_with_downloads(rounded(rep.missing), f"quality-missing-{rid}")
-    table_with_downloads(rounded(rep.capture), f"quality-capture-{rid}")
+    for frame, name in ((rep.summary, "summary"), (rep.missing, "missing"), (rep.capture, "capture")):
+        shown = data_words.in_words(rounded(frame), WORDS)
+        table_with_downloads(shown, f"quality-{name}-{rid}",
+                             column_config=data_words.columns(shown, lambda c: t(f"data_quality.col.{c}"), percent=RATES))
     note(t("data_quality.duplicates_note"))

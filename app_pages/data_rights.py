@@ -1,6 +1,7 @@
 """Data rights: find a visitor, export what the site holds about them, erase them (in this session's
 copy of the run), and see which rows retention removes at a later "now", by PII level."""
 
+import polars as pl
 import streamlit as st
 
 from engine import rights
@@ -8,7 +9,6 @@ from ui import context
 from ui.charts import data_rights as charts
 from ui.charts import theme
 from ui.components import subject_access
-from ui.components.downloads import table_with_downloads
 from ui.present import note, show_data
 from ui.services import data_rights, simulation
 from ui.words import num, pct, t
@@ -25,7 +25,7 @@ with st.expander(t("data_rights.method_title")):
 
 st.subheader(t("data_rights.search_heading"))
 tables = subject_access.session_tables(scenario)
-query = subject_access.search(data_rights.examples(scenario))
+query = subject_access.search(data_rights.examples(scenario), data_rights.example_visitor(scenario))
 subject = rights.find(tables, query, scenario)
 if not query.strip():
     st.info(t("data_rights.search_hint"))
@@ -43,7 +43,7 @@ report = data_rights.retention(scenario, tables, days)
 held, removed, top_table = data_rights.retention_totals(report)
 if removed:
     st.markdown(t("data_rights.retention_lead", days=num(days), removed=num(removed), held=num(held), share=pct(removed / held),
-                  table=t(f"data_rights.table.{top_table}")))
+                  table=subject_access.table_name(str(top_table))))
 else:
     shortest = min(d for d in rights.policy()["retention_days"] if d is not None)
     st.markdown(t("data_rights.retention_lead_none", days=num(days), held=num(held), shortest=num(shortest)))
@@ -51,9 +51,10 @@ st.slider(t("data_rights.now_days"), 0, 800, 40, key="dr.now_days")
 theme.show(charts.retention(report))
 note(t("data_rights.retention_note"))
 with show_data():
-    table_with_downloads(report, f"retention-{scenario.run_id}-{days}")
+    subject_access.table(report, f"retention-{scenario.run_id}-{days}", lambda c: t(f"data_rights.col.{c}"))
 with st.expander(t("data_rights.policy_title")):
-    policy = rights.policy()
+    policy = rights.policy().with_columns(kept=pl.col("retention_days").map_elements(subject_access.kept_for, return_dtype=pl.String,
+                                                                                      skip_nulls=False))
     st.markdown(t("data_rights.policy", levels=", ".join(
-        t("data_rights.policy_item", level=t(f"data_rights.level.{lv}"), kept=kept) for lv, kept in policy.select("level", "kept").iter_rows())))
-    table_with_downloads(policy, "retention-policy")
+        t("data_rights.policy_item", level=subject_access.level_name(lv), kept=kept) for lv, kept in policy.select("level", "kept").iter_rows())))
+    subject_access.table(policy.with_columns(level_name=pl.col("level")).drop("level"), "retention-policy", lambda c: t(f"data_rights.col.{c}"))

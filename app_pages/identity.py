@@ -5,18 +5,29 @@ simulated visitors: the app offers no stitching of real data."""
 import polars as pl
 import streamlit as st
 
-from ui import context
+from ui import context, pin
 from ui.charts import identity as charts
 from ui.charts import theme
+from ui.components import data_words
 from ui.components.downloads import rounded, table_with_downloads
+from ui.components.pin_delta import pair
 from ui.present import data_expander, note
 from ui.services import identity
 from ui.words import pct, t
 
+
+def named(frame: pl.DataFrame) -> pl.DataFrame:
+    """The methods by their names for people (charts and metrics show `label`)."""
+    return frame.with_columns(label=pl.col("method").replace_strict({m: t(f"identity.method_{m}") for m in frame["method"]}))
+
+
 scenario = context.scenario()
+pinned = pin.pinned_scenario()
 st.title(t("identity.title"))
 measure_fp = bool(st.session_state.get("identity.fingerprint", True))  # the toggle sits under the finding it changes
-scores = identity.scores(scenario, measure_fp)
+scores = named(identity.scores(scenario, measure_fp))
+before = None if pinned is None else {r["method"]: (r["precision"], r["recall"] or 0)
+                                       for r in identity.scores(pinned, measure_fp).iter_rows(named=True)}
 row = {r["method"]: r for r in scores.iter_rows(named=True)}
 base, login = row["daily_hash"], row["login"]
 finding = t("identity.lead", login_recall=pct(login["recall"] or 0), login_share=pct(login["share_identified"]),
@@ -30,14 +41,15 @@ st.toggle(t("identity.measure_fp"), value=True, key="identity.fingerprint", help
 
 cols = st.columns(len(scores))
 for col, r in zip(cols, scores.iter_rows(named=True), strict=True):
-    col.metric(r["label"], t("identity.pair", precision=pct(r["precision"]), recall=pct(r["recall"] or 0)), help=t("identity.pair_help"))
+    col.metric(r["label"], t("identity.pair", precision=pct(r["precision"]), recall=pct(r["recall"] or 0)), help=t("identity.pair_help"),
+               **pair(r["precision"], r["recall"] or 0, None if before is None else before.get(r["method"])))
 note(t("identity.pair_note"))
 theme.show(charts.precision_recall_chart(scores))
 if measure_fp:
     note(t("identity.fp_note"))
 
 st.subheader(t("identity.devices_heading"))
-xd = identity.cross_device(scenario, measure_fp)
+xd = named(identity.cross_device(scenario, measure_fp))
 splits = identity.cookie_splits(scenario)
 st.markdown(identity.cross_device_sentence(xd, splits))
 note(t("identity.devices_note"))
@@ -49,8 +61,11 @@ with st.expander(t("identity.law_title")):
     st.markdown(t("identity.law"))
 st.info(t("identity.lab_only"))
 
+SHARES = ("share_identified", "precision", "recall", "share_joined", "share_rejoined")
 with data_expander():
-    table_with_downloads(rounded(scores.drop("method")), f"identity-{scenario.run_id}")
-    note(t("identity.data_note"))
-    table_with_downloads(rounded(xd.drop("method")), f"identity-cross-device-{scenario.run_id}")
-    table_with_downloads(rounded(pl.DataFrame([splits])), f"identity-cookie-splits-{scenario.run_id}")
+    for frame, name in ((scores, "identity"), (xd, "identity-cross-device"), (pl.DataFrame([splits]), "identity-cookie-splits")):
+        shown = data_words.in_words(rounded(frame.drop("method", strict=False)), {"rail": theme.rail_label})
+        table_with_downloads(shown, f"{name}-{scenario.run_id}",
+                             column_config=data_words.columns(shown, lambda c: t(f"identity.col.{c}"), percent=SHARES))
+        if name == "identity":
+            note(t("identity.data_note"))

@@ -9,9 +9,9 @@ from engine import datasets
 from ui import context
 from ui.components import live_story as story
 from ui.components import live_stream
-from ui.components.downloads import download_buttons, table_with_downloads
+from ui.components.downloads import download_buttons
 from ui.components.takeaway import takeaway
-from ui.present import note
+from ui.present import note, show_data
 from ui.services import live
 from ui.words import num, t
 
@@ -33,10 +33,12 @@ note(t("live.visitor_intro"))
 choice, visitor, blocker = live_stream.visitor_controls(live.candidates(scenario))
 reqs, who = live.journey(scenario, visitor, choice, blocker)
 takeaway(story.visitor_takeaway(reqs, live_stream.choice_label(choice), blocker))
-note(t("live.visitor_who", visitor=visitor, browser=who["browser"], os=who["os"], device=who["device"], country=who["country"],
-       region=who["region"].upper(), default=t("live.default_granted" if who["default_granted"] else "live.default_denied"),
+note(t("live.visitor_who", visitor=visitor, browser=who["browser"], os=who["os"], device=t(f"live.device_{who['device']}"),
+       country=who["country"], region=t(f"live.region_{who['region']}"), default=t("live.default_granted" if who["default_granted"] else "live.default_denied"),
        hits=num(reqs["hit"].n_unique())))
 live_stream.request_metrics(reqs)
-table_with_downloads(live.display(reqs), f"live-visitor-{scenario.run_id}-{visitor}-{choice}-{int(blocker)}")
+with show_data():
+    live_stream.table(reqs)
+    download_buttons(live.display(reqs), f"live-visitor-{scenario.run_id}-{visitor}-{choice}-{int(blocker)}")
 note(t("live.visitor_note"))
 live_stream.hit_payloads(reqs)

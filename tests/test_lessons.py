@@ -97,6 +97,19 @@ def test_lesson_names_are_checked(name):
         lessons.check_name(name)
 
 
+@pytest.mark.parametrize(("change", "key"), [({"title": ""}, "lesson.invalid_title"), ({"minutes": 0}, "lesson.invalid_minutes"),
+                                             ({"pages": []}, "lesson.invalid_steps")])
+def test_an_edit_the_save_form_refuses_says_why_in_words(change, key):
+    """What the save form can get wrong comes back as one sentence from the catalogue, not pydantic's text."""
+    from ui.words import t
+
+    lesson = lessons.load_lesson(SHIPPED[0])
+    pages = change.pop("pages", lesson.pages)
+    with pytest.raises(lessons.LessonError) as err:
+        lessons.reordered(lesson, pages, **change)
+    assert str(err.value) == t(key)
+
+
 def test_next_and_back_follow_the_lesson_and_keep_the_scenario(lesson_dir):
     talk = lessons.load_lesson("consent_talk")
     at = app({"lesson": "consent_talk", "consent.banner": "no_reject", "traffic.visitors": "3000"})

@@ -30,13 +30,23 @@ def _search(at: AppTest, query: str) -> AppTest:
     return at
 
 
+TABLES = ("visitors", "truth_events", "baseline_events", "fullstack_events", "consent_log")
+
+
+def _by_code(frame: pd.DataFrame) -> pd.DataFrame:
+    """The page names its tables in words; back to their codes (and no code is left on the page)."""
+    names = {t(f"data_rights.table.{c}"): c for c in TABLES}
+    assert set(frame["table"]) <= set(names), set(frame["table"])
+    return frame.assign(table=frame["table"].map(names))
+
+
 def _linked(at: AppTest) -> dict[str, int]:
-    summary = _frame(at, "table", "linked_rows", "ground_truth_only_rows")
+    summary = _by_code(_frame(at, "table", "linked_rows", "ground_truth_only_rows"))
     return dict(zip(summary["table"], summary["linked_rows"], strict=True))
 
 
 def _retention(at: AppTest) -> pd.DataFrame:
-    return _frame(at, "table", "level_name", "rows", "expired", "kept")
+    return _by_code(_frame(at, "table", "level_name", "rows", "expired", "kept"))
 
 
 def _chart_rows(at: AppTest) -> pd.DataFrame:
@@ -72,12 +82,32 @@ def test_page_leads_with_who_the_site_can_find():
     assert any(e.label == t("data_rights.method_title") for e in at.expander)
 
 
+def test_page_opens_with_a_visitor_who_has_rows_in_every_rail():
+    at = open_page(PAGE)
+    example = data_rights.example_visitor(at.session_state["scenario"])
+    assert example and at.text_input(key="dr.query").value == example and not at.info
+    summary = _by_code(_frame(at, "table", "linked_rows", "ground_truth_only_rows"))
+    rows = {r.table: (r.linked_rows, r.ground_truth_only_rows) for r in summary.itertuples()}
+    assert rows["truth_events"][0] > 0  # the truth
+    assert sum(rows["baseline_events"]) > 0  # the privacy baseline (never linkable: its rows are the truth's to attribute)
+    assert rows["fullstack_events"][0] > 0  # the full stack, found by their login
+    # and the page says so at once, one number per rail
+    strip = {m.label: int(m.value.replace(",", "")) for m in at.metric}
+    assert strip[t("data_rights.strip_truth")] == rows["truth_events"][0]
+    assert strip[t("data_rights.strip_baseline")] == rows["baseline_events"][1] > 0
+    assert strip[t("data_rights.strip_fullstack")] == rows["fullstack_events"][0]
+    assert strip[t("data_rights.strip_consent")] == rows["consent_log"][0] > 0  # and their consent decision, found by its ID
+    # an empty search box asks for a query instead
+    _search(at, "")
+    assert at.info and "visitor id" in at.info[0].value
+
+
 def test_page_renders_policy_and_chart():
     at = open_page(PAGE)
-    assert at.info and "visitor id" in at.info[0].value
-    policy = next(df.value for df in at.dataframe if list(df.value.columns) == ["level", "retention_days", "kept"])
-    shown = {lv: None if pd.isna(d) else int(d) for lv, d in zip(policy["level"], policy["retention_days"], strict=True)}
-    assert shown == {lv.name: d for lv, d in schema.RETENTION_DAYS.items()}
+    policy = next(df.value for df in at.dataframe if list(df.value.columns) == ["retention_days", "kept", "level_name"])
+    shown = {lv: None if pd.isna(d) else int(d) for lv, d in zip(policy["level_name"], policy["retention_days"], strict=True)}
+    assert shown == {t(f"data_rights.level.{lv.name}"): d for lv, d in schema.RETENTION_DAYS.items()}
+    assert t("data_rights.forever") in set(policy["kept"])
     charts = at.get("vega_lite_chart")
     assert len(charts) == 1
     spec = json.loads(charts[0].proto.spec)
@@ -132,7 +162,7 @@ def test_erase_is_local_to_the_session(example):
 
     first.button(key="dr.erase").click().run()
     assert not first.exception
-    report = _frame(first, "table", "rows_before", "removed", "rows_after", "theirs_kept").set_index("table")
+    report = _by_code(_frame(first, "table", "rows_before", "removed", "rows_after", "theirs_kept")).set_index("table")
     for name in ("visitors", "truth_events", "fullstack_events"):
         assert report.loc[name, "removed"] == linked[name] > 0, name
         assert report.loc[name, "rows_after"] == report.loc[name, "rows_before"] - linked[name] == totals[name] - linked[name], name

@@ -1,4 +1,5 @@
-"""Live telemetry page (AppTest): renders with its chart, pause/resume drive the stream's state,
+"""Live telemetry page (AppTest): starts paused, renders with its chart once started, Start/Pause drive the stream's state,
+the payloads show what masking did (removed struck out, changed highlighted),
 "be a visitor" follows the learner's choice, a banner change moves the full stack and not the
 baseline. The fragment's timer does not tick in AppTest, so its drawing function is also run
 on its own."""
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import polars as pl
 import pytest
@@ -14,8 +16,9 @@ from streamlit.testing.v1 import AppTest
 
 from engine import pipeline, telemetry
 from ui.charts import theme
-from ui.components import live_stream
+from ui.components import live_stream, payload_diff
 from ui.services import live
+from ui.words import t
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +26,13 @@ def at():
     app = AppTest.from_file("../app.py", default_timeout=120).run()
     app.switch_page("app_pages/live.py").run()
     assert not app.exception
+    # An open Live tab costs nothing until someone presses Start: no timer, no hit streamed yet.
+    assert app.session_state["live.paused"] is True and app.session_state["live.cursor"] == 0
+    assert app.button(key="live.play").label == t("live.start")
+    assert [i.value for i in app.info] == [t("live.paused_first")]
+    app.button(key="live.play").click().run()
+    assert not app.exception and app.session_state["live.paused"] is False
+    assert app.button(key="live.play").label == t("live.pause")
     return app
 
 
@@ -56,12 +66,13 @@ def _scenario(app):
 
 
 def test_pause_and_resume_drive_the_stream(at):
-    at.button(key="live.pause").click().run()
+    at.button(key="live.play").click().run()
     assert at.session_state["live.paused"] is True
+    assert at.button(key="live.play").label == t("live.resume")
     cursor = at.session_state["live.cursor"]
     at.run()
     assert at.session_state["live.cursor"] == cursor
-    at.button(key="live.resume").click().run()
+    at.button(key="live.play").click().run()
     assert at.session_state["live.paused"] is False
     assert at.session_state["live.cursor"] == cursor + 1
     at.selectbox(key="live.speed").set_value(20).run()
@@ -74,9 +85,9 @@ def _journey_statuses(app) -> pl.DataFrame:
 
 
 def test_be_a_visitor_choice_changes_the_statuses(at):
-    at.radio(key="live.choice").set_value("accept_all").run()
+    at.radio(key="live.choice").set_value(telemetry.CHOICES.index("accept_all")).run()
     accepted = _journey_statuses(at)
-    at.radio(key="live.choice").set_value("reject_all").run()
+    at.radio(key="live.choice").set_value(telemetry.CHOICES.index("reject_all")).run()
     rejected = _journey_statuses(at)
     at.toggle(key="live.blocker").set_value(True).run()
     blocked = _journey_statuses(at)
@@ -97,7 +108,8 @@ def test_be_a_visitor_choice_changes_the_statuses(at):
 
 
 def test_banner_change_moves_the_full_stack_not_the_baseline(at):
-    at.button(key="live.pause").click().run()
+    if not at.session_state["live.paused"]:
+        at.button(key="live.play").click().run()
     at.session_state["live.cursor"] = live.STREAM_HITS
     at.run()
     before = _tally(at)
@@ -133,9 +145,48 @@ def test_render_stream_draws_the_hits_up_to_the_cursor(first_hits, base_scenario
     recent = reqs.filter(pl.col("hit").is_between(20 - live_stream.RECENT_HITS, 19))
     assert len(app.dataframe[0].value) == recent.height
     assert _tally(app)["requests"].sum() == reqs.filter(pl.col("hit") < 20).height
-    assert len(app.get("json")) == 2 * reqs.filter(pl.col("hit") == 19).height
+    # the newest hit's requests as diffs (the stream sends no raw JSON on every tick)
+    newest = reqs.filter(pl.col("hit") == 19)
+    headings = [m.value for m in app.markdown if m.value.startswith("**") and "→" in m.value and "\n" not in m.value]
+    assert len(headings) == newest.height and not app.get("json")
 
 
 def test_stream_hits_are_the_runs_first_hits(base_scenario, base_traffic):
     full = pipeline.browser_hits(base_scenario, base_traffic).sort("ts", "event_id").head(3000)
     assert live.stream_hits(base_scenario, base_traffic, n=3000).equals(full)
+
+
+def test_payload_diff_marks_removed_and_changed_fields(first_hits, base_scenario):
+    reqs = telemetry.requests(first_hits, base_scenario)
+    row = reqs.filter(pl.col("request") == "collector", pl.col("after").is_not_null()).row(0, named=True)
+    sent, stored = json.loads(row["before"]), json.loads(row["after"])
+    rows = {d.field: d for d in payload_diff.diff("collector", row["before"], row["after"])}
+    assert rows["event"].outcome == "kept" and rows["event"].stored == sent["event"] == stored["event"]
+    assert rows["page"].outcome == "changed" and rows["page"].stored == stored["path"] != sent["url"]
+    assert rows["ip"].outcome == ("removed" if stored["ip_truncated"] is None else "changed")
+    assert rows["user_agent"].outcome == "changed"  # a user agent is stored only as browser, system and device class
+    text = payload_diff.markdown(list(rows.values()))
+    assert text.count("~~") == 2 * sum(d.outcome in ("removed", "changed") for d in rows.values())
+    assert text.count(":orange-background[") == sum(d.outcome == "changed" for d in rows.values())
+    # nothing stored: every field sent is struck out
+    withheld = payload_diff.diff("collector", row["before"], None)
+    assert {d.outcome for d in withheld} == {"removed"}
+
+
+def test_payload_values_are_code_spans_never_formatted():
+    evil = json.dumps({"event": "<b>x</b>", "url": "[click](javascript:alert(1)) **bold** :red[x] $x$ `closed` https://a.example"})
+    text = payload_diff.markdown(payload_diff.diff("collector", evil, None))
+    spans = re.findall(r"`[^`]*`", text)
+    assert "`<b>x</b>`" in spans  # shown as written, inside a code span
+    outside = re.sub(r"`[^`]*`", "", text)
+    for markup in ("<b>", "[click](", "**bold**", ":red[", "$x$", "https://"):
+        assert markup not in outside, markup  # no HTML, link, emphasis, directive or formula outside a code span
+
+
+def test_be_a_visitor_shows_the_masking_diff(at):
+    at.radio(key="live.choice").set_value(telemetry.CHOICES.index("accept_all")).run()
+    diffs = [m.value for m in at.markdown if m.value.startswith("- ")]
+    assert any("~~" in d for d in diffs)  # something struck out
+    assert any(":orange-background[" in d for d in diffs)  # something changed
+    assert at.get("json")  # the raw payloads stay one click away
+    assert all("_" not in m.label for m in at.metric)

@@ -142,6 +142,8 @@ def test_presenter_mode_folds_tables_and_downloads_away(page):
         at.query_params[k] = v
     at.run()
     at.switch_page(page).run()
+    if page.endswith("live.py"):  # Live telemetry starts paused: start the stream to see its panel
+        at.button(key="live.play").click().run()
     assert not at.exception
     found = list(_outside_expanders(at.main))
     tables = [inside for _, kind, inside in found if kind in ("arrow_data_frame", "dataframe")]

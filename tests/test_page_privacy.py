@@ -18,6 +18,7 @@ from engine import datasets
 from engine import privacy as pv
 from engine.scenario import DEFAULT_PRESET, load_preset
 from simulators.traffic import generate_traffic
+from ui.charts.theme import rail_label
 from ui.knob_words import option
 from ui.services import privacy as service
 from ui.words import num, pct, t
@@ -54,7 +55,7 @@ def test_page_renders_charts_tables_and_sources(page):
     shares = datasets.calibration()["fingerprint"]["unique_share"]
     assert _metric(at, "Panopticlick (published, n=470,161)") == f"{shares['panopticlick']:.1%}"
     entropy = _frame(at, "attribute", "bits", "panopticlick_bits", "amiunique_bits").set_index("attribute")
-    assert entropy.loc["timezone", "bits"] == pytest.approx(pv.attribute_entropy(visitors, ["timezone"])["timezone"], abs=0.01)
+    assert entropy.loc[t("privacy.attr_timezone"), "bits"] == pytest.approx(pv.attribute_entropy(visitors, ["timezone"])["timezone"], abs=0.01)
     text = _texts(at)
     assert "Browser Fingerprinting: A Survey" in text and "(secondary transcription)" in text
     assert "Art. 5(3)" in text
@@ -75,9 +76,10 @@ def test_page_renders_charts_tables_and_sources(page):
                                                                         for p in ("general_audience", "volunteers")]
     assert curve["layer"][0]["encoding"]["color"]["legend"]["labelLimit"] >= 300  # Vega's 160 px cut "(simula…"
     k = _frame(at, "rail", "quasi_identifiers", "k", "share_below_k")
-    assert list(k["rail"]) == ["truth", "baseline", "fullstack"]
+    assert list(k["rail"]) == [rail_label(r) for r in ("truth", "baseline", "fullstack")]  # words, not codes
+    assert "_" not in " ".join(k["quasi_identifiers"])
     link = _frame(at, "method", "share_linked").set_index("method")
-    assert link.loc["baseline, daily salt", "share_linked"] < link.loc["baseline, fixed salt", "share_linked"]
+    assert link.loc[t("privacy.link_daily"), "share_linked"] < link.loc[t("privacy.link_fixed"), "share_linked"]
     assert len(at.get("download_button")) == 2 * len(at.main.dataframe)
 
 
@@ -92,7 +94,7 @@ def test_visitor_picker_moves_one_in_n(page):
     assert not at.exception
     after = _frame(at, "attribute", "value", "one_in")
     assert list(after["value"]) != list(before["value"])
-    combined = after.set_index("attribute").loc["all together (measured)"]
+    combined = after.set_index("attribute").loc[t("privacy.attr_all_measured")]
     assert combined["one_in"] * combined["sharing"] == pytest.approx(len(generate_traffic(load_preset(DEFAULT_PRESET)).visitors))
 
 
@@ -124,7 +126,7 @@ def test_crack_button_reverses_plain_hashes_not_keyed_ones(page):
     assert ip.loc[keyed, "reversed"] == 0 and email.loc[keyed, "reversed"] == 0
     assert email.loc[plain, "reversed"] > 0
     times = _frame(at, "space", "candidates", "seconds").set_index("space")
-    assert times.loc["the whole IPv4 space (2^32)", "seconds"] > times.loc["measured here", "seconds"] > 0
+    assert times.loc[t("privacy.space_ipv4", n=num(2**32)), "seconds"] > times.loc[t("privacy.space_measured"), "seconds"] > 0
     # the result as big numbers: share of unkeyed hashes reversed (and how long it took) vs keyed ones
     for what, table in ((t("privacy.crack_ipv4"), ip), (t("privacy.crack_email"), email)):
         big = next(m for m in at.metric if m.label == t("privacy.crack_plain", what=what))
@@ -142,7 +144,8 @@ def test_keeping_truncated_ips_moves_baseline_k_anonymity_not_the_truth():
     at.sidebar.checkbox(key="masking.store_truncated_ip").check().run()
     assert not at.exception
     after = _frame(at, "rail", "quasi_identifiers", "share_below_k").set_index("rail")
-    assert "ip_truncated" in after.loc["baseline", "quasi_identifiers"]
-    assert "ip_truncated" not in before.loc["baseline", "quasi_identifiers"]
-    assert after.loc["baseline", "share_below_k"] > before.loc["baseline", "share_below_k"]
-    assert after.loc["truth"].equals(before.loc["truth"])
+    base, truth, ip = rail_label("baseline"), rail_label("truth"), t("fields.ip_truncated")
+    assert ip in after.loc[base, "quasi_identifiers"]
+    assert ip not in before.loc[base, "quasi_identifiers"]
+    assert after.loc[base, "share_below_k"] > before.loc[base, "share_below_k"]
+    assert after.loc[truth].equals(before.loc[truth])

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine import datasets
 from ui.services import profiles as service
+from ui.words import t
 
 PAGE = "app_pages/profiles.py"
 
@@ -25,10 +26,9 @@ def test_takeaway_numbers_chart_and_table_agree(page):
     at = page
     assert at.title[0].value == "Profiles: what the full stack learns about people"
     summary = table_with(at, "setting", "accuracy", "majority_guess", "share_profiled").set_index("setting")
-    assert list(summary.index) == list(service.SETTINGS.values())
-    full = summary.loc[service.SETTINGS["fullstack"]]
-    everyone = summary.loc[service.SETTINGS["everyone"]]
-    base = summary.loc[service.SETTINGS["baseline"]]
+    names = {code: t(f"profiles.setting_{code}") for code in service.SETTINGS}  # words, not codes
+    assert list(summary.index) == list(names.values())
+    full, everyone, base = (summary.loc[names[code]] for code in service.SETTINGS)
     # The classifier beats always guessing the commonest persona on every setting.
     assert (summary["accuracy"] > summary["majority_guess"]).all()
     # Consent limits whom the full stack profiles; everyone consenting profiles more.
@@ -57,3 +57,15 @@ def test_prices_are_shown_with_their_sources(page):
     assert "(secondary" in text  # the one figure read in a report of its source says so
     usd = [f["value"] for f in figures if f["currency"] == "USD"]
     assert f"${min(usd):,.4f}" in text and f"${max(usd):,.2f}" in text
+
+
+def test_a_loss_reads_as_a_loss(page):
+    """The deltas carry a typographic minus: their arrow and colour are set from the sign, never a green 'gain'."""
+    from streamlit.proto.Metric_pb2 import Metric
+
+    for m in page.metric:
+        if m.proto.delta.startswith("−"):
+            assert m.proto.direction == Metric.MetricDirection.DOWN and m.proto.color == Metric.MetricColor.RED, m.label
+        elif m.proto.delta.startswith("+"):
+            assert m.proto.direction == Metric.MetricDirection.UP, m.label
+    assert any(m.proto.delta.startswith("−") for m in page.metric)  # fewer profiled than if everyone consented

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from engine.datasets import DATASETS_DIR
 from ui import url_state
-from ui.words import catalogue
+from ui.words import catalogue, t
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES_DIR = ROOT / "app_pages"
@@ -104,8 +104,7 @@ def lessons_dir() -> Path:
 
 def check_name(name: str) -> str:
     if not NAME_RE.fullmatch(name):
-        raise LessonError(f"{name!r} is not a lesson name: use 1 to 40 lower-case letters, digits, '-' or '_', "
-                          "starting with a letter or digit")
+        raise LessonError(t("lesson.bad_name", name=name))
     return name
 
 
@@ -195,8 +194,10 @@ def reordered(lesson: Lesson, pages: list[str], *, title: str | None = None, min
                             "steps": [{"page": p, "note": notes.get(p, "")} for p in pages]}
     try:
         return Lesson.model_validate(data)
-    except ValidationError as err:
-        raise LessonError(f"the lesson is invalid: {_describe(err)}") from None
+    except ValidationError as err:  # what the save form lets a presenter get wrong, in one sentence each
+        fields = dict.fromkeys(str(e["loc"][0]) if e["loc"] else "lesson" for e in err.errors())
+        raise LessonError(" ".join(t(f"lesson.invalid_{f}") if f in ("title", "minutes", "steps") else _describe(err)
+                                   for f in fields)) from None
 
 
 def active() -> tuple[str, Lesson] | None:

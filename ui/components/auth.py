@@ -22,9 +22,17 @@ import streamlit_authenticator as stauth
 from ui.components.errors import log_error
 from ui.logs import get_logger
 from ui.presenter_secrets import PASSWORD_ENV, problems
+from ui.words import t
 
 logger = get_logger("auth")
-LOGIN_FORM = {"location": "main", "key": "presenter-login", "fields": {"Form name": "Presenter login"}}
+def login_form() -> dict[str, Any]:
+    """The login form's place, key and labels (streamlit-authenticator's field names, our words)."""
+    return {"location": "main", "key": "presenter-login",
+            "fields": {"Form name": t("frame.login_form"), "Username": t("frame.login_username"),
+                       "Password": t("frame.login_password"), "Login": t("frame.login_button")}}
+
+
+
 # streamlit-authenticator's own session key: while it is set, it reads no login cookie.
 _NO_COOKIE = "logout"
 _FAILED = "presenter-login.failed"
@@ -179,38 +187,36 @@ def require_presenter(why: str | None = None) -> bool:
     for, said under the form; the Runs page's by default)."""
     config = auth_config()
     if config is None:
-        st.error("Presenter login is not configured: run `make run` once, which creates `.streamlit/secrets.toml` "
-                 f"with your own cookie key and password (set `{PASSWORD_ENV}` to choose the password).")
+        st.error(t("frame.login_not_configured", env=PASSWORD_ENV))
         return False
     if found := problems(config):
         example = any("example" in p for p in found)
-        what = "the example secrets, which anyone who has read the repository knows" if example else "unsafe secrets"
-        st.error(f"**Presenter login is off on this server.** It is configured with {what} ({', '.join(found)}).")
-        st.info("To switch it on, move `.streamlit/secrets.toml` away and run `make run` once: it creates your own "
-                f"cookie key and a password (printed once in the terminal, or taken from `{PASSWORD_ENV}`).")
+        what = t("frame.login_example_secrets") if example else t("frame.login_unsafe_secrets")
+        st.error(t("frame.login_off", what=what, problems=", ".join(found)))
+        st.info(t("frame.login_switch_on", env=PASSWORD_ENV))
         return False
     _drop_stale_session(config)
     auth = _authenticator(config)
     _drop_bad_cookie(auth, config)
     try:
-        auth.login(**LOGIN_FORM)
+        auth.login(**login_form())
     except Exception:  # whatever the authenticator raises ends at the login form, not at a traceback
         error_id = log_error("the presenter login")
         _forget_login()
         if _FAILED not in st.session_state:  # one rerun, without the cookie, draws the form
             st.session_state[_FAILED] = error_id
             st.rerun()
-        st.error(f"The login could not be completed (error id **{error_id}**).")
+        st.error(t("frame.login_failed", error_id=error_id))
         return False
     if failed := st.session_state.pop(_FAILED, None):
-        st.error(f"The login could not be completed (error id **{failed}**). Please log in again.")
+        st.error(t("frame.login_failed_again", error_id=failed))
     if st.session_state.get("authentication_status") is False:
-        st.error("Username or password is incorrect.")
+        st.error(t("frame.login_wrong"))
     if is_presenter():
-        auth.logout("Log out", location="sidebar", key="presenter-logout")
+        auth.logout(t("frame.logout"), location="sidebar", key="presenter-logout")
         if is_presenter():
             return True
-        st.info("Logged out.")
+        st.info(t("frame.logged_out"))
         return False
-    st.info(why or "This page is for presenters: it builds, imports and deletes shared runs.")
+    st.info(why or t("frame.presenters_only"))
     return False

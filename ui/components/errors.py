@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import streamlit as st
 
 from ui.logs import get_logger
+from ui.words import t
 
 logger = get_logger("errors")
 
@@ -28,5 +29,4 @@ def error_boundary(page: str) -> Iterator[None]:
         yield
     except Exception:
         error_id = log_error(f"page {page!r}")
-        st.error(f"Something went wrong on this page. The server log has the details under error id "
-                 f"**{error_id}**: tell your presenter this id. The other pages still work.")
+        st.error(t("frame.page_error", error_id=error_id))

@@ -7,28 +7,41 @@ import polars as pl
 import streamlit as st
 
 from engine.scenario import Scenario
+from ui.components import data_words
 from ui.components.downloads import rounded, table_with_downloads
 from ui.present import note, show_data
 from ui.services import privacy
 from ui.words import num, pct, t
 
 CRACK_RESULT = "pv_crack_result"
+MEASURED, INDEPENDENT = "all together (measured)", "all together if independent"  # the rarity table's last two rows
 
 
-def visitor_picker(options: dict[int, str]) -> int:
+def attribute(code: str) -> str:
+    """A fingerprint attribute's name for people, and the rarity table's two totals."""
+    return t({MEASURED: "privacy.attr_all_measured", INDEPENDENT: "privacy.attr_all_independent"}.get(code) or f"privacy.attr_{code}")
+
+
+def visitor_picker(options: dict[int, dict[str, str]]) -> int:
     """A visitor from the sample; a pick from another scenario's sample falls back to the first."""
     if st.session_state.get("pv.visitor") not in options:
         st.session_state.pop("pv.visitor", None)
-    return st.selectbox(t("privacy.visitor"), list(options), format_func=options.get, key="pv.visitor")
+
+    def words(visitor: int) -> str:
+        v = options[visitor]
+        return t("privacy.visitor_option", visitor=visitor, device=t(f"privacy.device_{v['device']}"), browser=v["browser"], os=v["os"],
+                 country=v["country"])
+
+    return st.selectbox(t("privacy.visitor"), list(options), format_func=words, key="pv.visitor")
 
 
 def one_in_n(rarity: pl.DataFrame) -> None:
     """The visitor's fingerprint as a whole: measured, and as if its attributes were independent."""
     together = {r["attribute"]: r for r in rarity.tail(2).iter_rows(named=True)}
     c = st.columns(2)
-    c[0].metric(t("privacy.one_all"), num(together["all together (measured)"]["one_in"]), help=t("privacy.one_all_help"))
+    c[0].metric(t("privacy.one_all"), num(together[MEASURED]["one_in"]), help=t("privacy.one_all_help"))
     # Three significant figures, written out with separators ("3.6e+08" is no number for a room).
-    independent = float(f"{together['all together if independent']['one_in']:.3g}")
+    independent = float(f"{together[INDEPENDENT]['one_in']:.3g}")
     c[1].metric(t("privacy.one_independent"), num(independent))
 
 
@@ -59,5 +72,11 @@ def crack_demo(scenario: Scenario, country: str) -> None:
         for (kind, what), (summary, crack, timings) in zip(kinds, result[2:], strict=True):
             st.markdown(t("privacy.crack_detail", what=what, candidates=num(crack.candidates), seconds=num(crack.seconds, 2),
                           micro=num(crack.seconds_per_candidate * 1e6, 2)))
-            table_with_downloads(rounded(summary), f"cracked-{kind}-{run}")
-            table_with_downloads(rounded(timings, 3), f"crack-times-{kind}-{run}")
+            schemes = summary.with_columns(scheme=pl.Series([t("privacy.scheme_plain"), t("privacy.scheme_keyed")]))
+            table_with_downloads(rounded(schemes), f"cracked-{kind}-{run}", column_config=data_words.columns(
+                schemes, lambda c: t(f"privacy.col.{c}"), percent=("share_reversed",)))
+            spaces = timings.with_columns(space=pl.Series([
+                t("privacy.space_measured") if r["space"] == "measured here" else t(f"privacy.space_{r['space']}", n=num(r["candidates"]))
+                for r in timings.iter_rows(named=True)]))
+            table_with_downloads(rounded(spaces, 3), f"crack-times-{kind}-{run}",
+                                 column_config=data_words.columns(spaces, lambda c: t(f"privacy.col.{c}")))

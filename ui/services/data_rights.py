@@ -6,7 +6,8 @@ import datetime as dt
 
 import polars as pl
 
-from engine import rights
+from engine import keys, masking, rights
+from engine.rails import CONSENT_ID_LABEL
 from engine.scenario import Scenario
 from ui.cache import cached
 from ui.services import simulation
@@ -16,6 +17,29 @@ from ui.services import simulation
 def examples(scenario: Scenario) -> list[str]:
     """E-mail addresses of simulated visitors, to try the search with."""
     return rights.examples(simulation.run(scenario))["email"].to_list()
+
+
+@cached("data", max_entries=32)
+def example_visitor(scenario: Scenario) -> str | None:
+    """The e-mail of a visitor with rows in every rail: their truth events, baseline rows of those events,
+    and full-stack rows the site links to their login (the page opens with them). None if nobody has all."""
+    tables = simulation.run(scenario)
+    truth = tables["truth_events"].select("event_id", "person_id")
+    logins = tables["fullstack_events"].filter(pl.col("user_id").is_not_null()).select("event_id")
+    in_full = truth.join(logins, on="event_id", how="semi")["person_id"].unique()
+    in_base = truth.join(tables["baseline_events"].select("event_id"), on="event_id", how="semi")["person_id"].unique()
+    people = (tables["visitors"]
+              .filter(pl.col("email").is_not_null(), pl.col("visitor_id") == pl.col("person_id"),
+                      pl.col("person_id").is_in(in_full.implode()), pl.col("person_id").is_in(in_base.implode()))
+              .sort("visitor_id"))
+    if not people.height:
+        return None
+    # Preferably one whose consent decision the consent log can show too (found by their browser's consent ID).
+    browsers = tables["visitors"].filter(pl.col("person_id").is_in(people["person_id"].implode())).select("visitor_id", "person_id")
+    anonymous = masking.keyed_hash(rights.consent_ids(browsers["visitor_id"], scenario.seed), keys.derive(CONSENT_ID_LABEL))
+    logged = browsers.filter(anonymous.is_in(tables["consent_log"]["anonymous_id"].implode()))["person_id"]
+    preferred = people.filter(pl.col("person_id").is_in(logged.implode()))
+    return (preferred if preferred.height else people)["email"][0]
 
 
 def now(scenario: Scenario, days: int) -> dt.datetime:

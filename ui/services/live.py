@@ -55,8 +55,5 @@ def journey(scenario: Scenario, visitor_id: int, choice: telemetry.Choice, block
 
 
 def display(reqs: pl.DataFrame) -> pl.DataFrame:
-    """Requests with readable labels, in the columns the page shows."""
-    return reqs.with_columns(
-        request=pl.col("request").replace_strict(telemetry.REQUEST_LABELS),
-        status=pl.col("status").replace_strict(telemetry.STATUS_LABELS),
-    ).select(*DISPLAY_COLUMNS)
+    """Requests in the columns the page shows and the downloads hold (codes: the page puts them into words)."""
+    return reqs.select(*DISPLAY_COLUMNS)

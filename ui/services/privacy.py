@@ -61,12 +61,11 @@ def population_curves(scenario: Scenario, browsers: int) -> pl.DataFrame:
 
 
 @cached("data", max_entries=ENTRIES, key=lambda s: s.traffic_key)
-def visitor_options(scenario: Scenario) -> dict[int, str]:
-    """A fixed sample of visitors to pick from: id -> short description."""
+def visitor_options(scenario: Scenario) -> dict[int, dict[str, str]]:
+    """A fixed sample of visitors to pick from: id -> their device, browser, system and country (the page words them)."""
     vis = simulation.traffic(scenario).visitors
     pick = vis.sample(min(200, vis.height), seed=7).sort("visitor_id")
-    return {r["visitor_id"]: f"#{r['visitor_id']} · {r['device']} · {r['browser']} on {r['os']} · {r['country']}"
-            for r in pick.iter_rows(named=True)}
+    return {r["visitor_id"]: {k: r[k] for k in ("device", "browser", "os", "country")} for r in pick.iter_rows(named=True)}
 
 
 @cached("data", max_entries=ENTRIES, key=lambda s: s.traffic_key)
@@ -106,11 +105,8 @@ def crack_ipv4(scenario: Scenario, country: str) -> tuple[pl.DataFrame, privacy.
     table = geoip.table()
     prefixes = table.ipv4_prefix16[list(table.codes).index(country)]
     summary, result = privacy.hashing_demo(ips, keys.derive(_DEMO_KEY_LABEL), lambda t: privacy.reverse_ipv4(t, prefixes))
-    timings = privacy.crack_timings(result, {
-        f"one /16 ({1 << 16:,} addresses)": 1 << 16,
-        f"all GeoIP /16s of every country ({table.ipv4_prefix16.size:,})": table.ipv4_prefix16.size * (1 << 16),
-        "the whole IPv4 space (2^32)": 2.0**32,
-    })
+    # Spaces by code (the page words them, with their sizes from `candidates`).
+    timings = privacy.crack_timings(result, {"one_16": 1 << 16, "all_16": table.ipv4_prefix16.size * (1 << 16), "ipv4": 2.0**32})
     return summary, result, timings
 
 
@@ -129,7 +125,7 @@ def crack_email(scenario: Scenario, known: int = 50, names_on_list: int = 1000) 
     candidates = privacy.email_dictionary(listed, pools.EMAIL_DOMAINS.tolist())
     summary, result = privacy.hashing_demo(emails, keys.derive(_DEMO_KEY_LABEL), lambda t: privacy.reverse_by_dictionary(t, candidates))
     space = len(names.first) * len(names.last) * 100 * len(pools.EMAIL_DOMAINS)
-    timings = privacy.crack_timings(result, {f"every pool name pair ({space:,} addresses)": space})
+    timings = privacy.crack_timings(result, {"email": space})
     return summary, result, timings
 
 

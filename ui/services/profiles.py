@@ -17,11 +17,7 @@ from ui.cache import cached
 from ui.services import simulation
 
 ENTRIES = 16
-SETTINGS = {
-    "fullstack": "Full stack, consenting visitors only",
-    "everyone": "Full stack, if everyone consented",
-    "baseline": "Privacy baseline only",
-}
+SETTINGS = ("fullstack", "everyone", "baseline")  # codes: the page names them (profiles.setting_<code>)
 RAIL = {"fullstack": "fullstack", "everyone": "fullstack", "baseline": "baseline"}
 EVERYONE_CONSENTS = {
     "consent.banner": "no_banner",
@@ -37,7 +33,8 @@ def everyone_consents(scenario: Scenario) -> Scenario:
 
 @cached("data", max_entries=ENTRIES, spinner="Guessing personas from each rail…", heavy=True)
 def profiling(scenario: Scenario) -> dict[str, Any]:
-    """Per setting: accuracy, majority guess, share of visitors profiled; recall per persona; drivers."""
+    """Per setting (a code of SETTINGS): accuracy, majority guess, share of visitors profiled; recall per persona;
+    drivers. Codes, not words: the cache is shared by sessions in every language."""
     run, full = simulation.run(scenario), simulation.run(everyone_consents(scenario))
     inputs = {
         "fullstack": (profiles.fullstack_keys(run["fullstack_events"]), run),
@@ -45,14 +42,11 @@ def profiling(scenario: Scenario) -> dict[str, Any]:
         "baseline": (profiles.baseline_keys(run["baseline_events"]), run),
     }
     results = [profiles.profile(k, rows, t["truth_events"], t["visitors"], scenario.seed) for k, (rows, t) in inputs.items()]
-    label = pl.col("setting").replace_strict(SETTINGS)
     rail = pl.col("setting").replace_strict(RAIL)
-    summary = profiles.summary(results).with_columns(rail.alias("rail"), label.alias("setting"))
-    recall = pl.concat([r.recall.with_columns(pl.lit(r.setting).alias("setting")) for r in results]).with_columns(label)
-    words = pl.col("persona").str.replace_all("_", " ")  # words, not identifiers, on the page
-    drivers = results[0].drivers.with_columns(words, pl.col("feature").str.replace_all("_", " "))
-    return {"summary": summary, "recall": recall.select("setting", words, "profiles", "recall"),
-            "drivers": drivers, "test_share": profiles.TEST_SHARE}
+    summary = profiles.summary(results).with_columns(rail.alias("rail"))
+    recall = pl.concat([r.recall.with_columns(pl.lit(r.setting).alias("setting")) for r in results])
+    return {"summary": summary, "recall": recall.select("setting", "persona", "profiles", "recall"),
+            "drivers": results[0].drivers, "test_share": profiles.TEST_SHARE}
 
 
 def price_figures() -> pl.DataFrame:
