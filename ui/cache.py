@@ -42,6 +42,7 @@ import streamlit as st
 from engine.scenario import Scenario
 from ui import heavy as heavy_queue
 from ui.limits import cache_bytes
+from ui.words import t
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -363,7 +364,7 @@ class Cached(Generic[S, P, R]):
         rest = bound.args[1:]
         dumped = self._codec.dump(subject)
 
-        label = self._spinner if isinstance(self._spinner, str) else "Computing…"
+        label = t(self._spinner if isinstance(self._spinner, str) else "spinner.computing")  # a catalogue key
 
         def compute() -> R:
             with st.spinner(label) if self._spinner else contextlib.nullcontext():
@@ -395,7 +396,8 @@ def cached(kind: Kind, *, max_entries: int, ttl: int = TTL_SECONDS, spinner: boo
            heavy: bool = False) -> Callable[[Callable[Concatenate[S, P], R]], Cached[S, P, R]]:
     """Cache a function of a subject plus hashable arguments, keyed by `key(subject)` (default: the
     codec's dump, a scenario's canonical JSON). `kind="data"` gives every caller its own copy;
-    `kind="resource"` shares one read-only object. `heavy`: a miss waits for the server's queue."""
+    `kind="resource"` shares one read-only object. `heavy`: a miss waits for the server's queue.
+    `spinner`: True, or the catalogue key of the text shown while a miss computes."""
 
     def decorate(fn: Callable[Concatenate[S, P], R]) -> Cached[S, P, R]:
         return Cached(fn, kind, key or codec.dump, codec, max_entries=max_entries, ttl=ttl, spinner=spinner, heavy=heavy)

@@ -24,7 +24,7 @@ def stream_hits(scenario: Scenario, traffic: Traffic, n: int = STREAM_HITS) -> p
     return hits.sort("ts", "event_id")
 
 
-@cached("resource", max_entries=8, spinner="Preparing the hit stream…")
+@cached("resource", max_entries=8, spinner="spinner.stream")
 def stream(scenario: Scenario) -> pl.DataFrame:
     """Requests fired by the stream's hits (shared between sessions; read-only)."""
     return telemetry.requests(stream_hits(scenario, simulation.traffic(scenario)), scenario)

@@ -45,7 +45,7 @@ def _both_key(scenario: Scenario) -> str:
     return apply_overrides(scenario, {"traffic.fingerprint_population": POPULATIONS[0]}).traffic_key
 
 
-@cached("data", max_entries=8, key=_both_key, spinner="Generating browsers of both fingerprint populations…", heavy=True)
+@cached("data", max_entries=8, key=_both_key, spinner="spinner.populations", heavy=True)
 def population_curves(scenario: Scenario, browsers: int) -> pl.DataFrame:
     """Unique share by population size, 1,000 up to `browsers`, for both fingerprint populations,
     overall and per device class: nested subsamples of one generated population each (seeded).
@@ -97,7 +97,7 @@ def linkability(scenario: Scenario) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-@cached("data", max_entries=ENTRIES, key=lambda s: s.traffic_key, spinner="Enumerating IPv4 addresses…", heavy=True)
+@cached("data", max_entries=ENTRIES, key=lambda s: s.traffic_key, spinner="spinner.ipv4", heavy=True)
 def crack_ipv4(scenario: Scenario, country: str) -> tuple[pl.DataFrame, privacy.CrackResult, pl.DataFrame]:
     """Hash every IPv4 address of the country's visitors, then enumerate the country's /16s."""
     vis = simulation.traffic(scenario).visitors
@@ -110,7 +110,7 @@ def crack_ipv4(scenario: Scenario, country: str) -> tuple[pl.DataFrame, privacy.
     return summary, result, timings
 
 
-@cached("data", max_entries=ENTRIES, key=lambda s: s.traffic_key, spinner="Trying e-mail addresses…", heavy=True)
+@cached("data", max_entries=ENTRIES, key=lambda s: s.traffic_key, spinner="spinner.emails", heavy=True)
 def crack_email(scenario: Scenario, known: int = 50, names_on_list: int = 1000) -> tuple[pl.DataFrame, privacy.CrackResult, pl.DataFrame]:
     """Hash the run's e-mails; the attacker holds a list of names (`known` of them customers
     here) and the usual pattern first.last<nn>@domain, and tries every address it yields."""

@@ -31,7 +31,7 @@ def everyone_consents(scenario: Scenario) -> Scenario:
     return apply_overrides(scenario, EVERYONE_CONSENTS)
 
 
-@cached("data", max_entries=ENTRIES, spinner="Guessing personas from each rail…", heavy=True)
+@cached("data", max_entries=ENTRIES, spinner="spinner.personas", heavy=True)
 def profiling(scenario: Scenario) -> dict[str, Any]:
     """Per setting (a code of SETTINGS): accuracy, majority guess, share of visitors profiled; recall per persona;
     drivers. Codes, not words: the cache is shared by sessions in every language."""

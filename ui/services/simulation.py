@@ -24,13 +24,13 @@ log = logging.getLogger(__name__)
 Tables = dict[str, pl.DataFrame]
 
 
-@cached("resource", max_entries=64, spinner="Simulating visitors…", key=lambda s: s.traffic_key, heavy=True)
+@cached("resource", max_entries=64, spinner="spinner.simulating", key=lambda s: s.traffic_key, heavy=True)
 def traffic(scenario: Scenario) -> Traffic:
     """The truth's visitors, events and draws (shared between sessions; treat them as read-only)."""
     return generate_traffic(scenario)
 
 
-@cached("resource", max_entries=64, spinner="Applying consent, rails and masking…", heavy=True)
+@cached("resource", max_entries=64, spinner="spinner.rails", heavy=True)
 def run(scenario: Scenario) -> Tables:
     """The run's tables (shared between sessions; treat them as read-only)."""
     folder = runs_dir() / scenario.run_id
