@@ -75,7 +75,8 @@ LABELS: Mapping[str, str] = _RailNames()
 def value_name(code: Any) -> str:
     """A data value's name for people (a region, device, channel, event, attitude...): `charts.value_<code>`
     from the catalogue; a value without one (a country, a browser) is already a name and stays as it is."""
-    for key in (f"charts.value_{code}", f"consent_impact.choice_{code}"):  # a consent choice named as on Consent impact
+    # an event named as in the pages' tables and pickers, a consent choice as on Consent impact
+    for key in (f"common.event.{code}", f"charts.value_{code}", f"consent_impact.choice_{code}"):
         if words.has(key):
             return t(key)
     return str(code)
