@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from test_rooms import page_of, presenter, rooms_db, session  # noqa: F401  (rooms_db is a fixture)
+import pytest
+from test_rooms import page_of, presenter, session
 
 from ui import words
 from ui.language import LANG_PARAM
 from ui.rooms import live
 
 SMALL = {"traffic.visitors": "3000", "traffic.days": "7"}
+
+
+@pytest.fixture
+def rooms_db(tmp_path, monkeypatch):
+    monkeypatch.setenv("DRCL_ROOMS_DB", str(tmp_path / "rooms.sqlite"))
+    monkeypatch.setenv("DRCL_RUNS_DIR", str(tmp_path / "runs"))
 
 
 def title(at) -> str:

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
-
 from test_rooms import AUTH, logged_in
 
 from ui import words
