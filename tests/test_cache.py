@@ -348,3 +348,14 @@ def test_peek_computes_nothing_and_keep_stores_what_the_function_would(scenario)
     kept = part.keep(pl.DataFrame({"run": ["computed by the caller"]}), scenario)
     other_banner = apply_overrides(scenario, {"consent.banner": "no_reject"})  # same rails key
     assert part.peek(other_banner) is kept and part(other_banner) is kept and calls == []
+
+
+def test_the_queue_speaks_the_session_language():
+    from ui import heavy
+    from ui.words import speaking, t
+
+    with speaking("de"):
+        one, many = heavy._message(1, t("spinner.simulating")), heavy._message(3, t("spinner.simulating"))
+    assert one.startswith("Vor Ihnen ist noch 1 Berechnung") and "(Besucher werden simuliert)" in one
+    assert "Vor Ihnen sind noch 3 Berechnungen" in many
+    assert heavy._message(2, "Simulating visitors…").startswith("2 computations are ahead of you")

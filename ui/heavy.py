@@ -39,8 +39,10 @@ QUEUE = Queue()
 
 
 def _message(ahead: int, label: str) -> str:
-    what = "1 computation is" if ahead == 1 else f"{ahead} computations are"
-    return f"{what} ahead of you on this server. Your page continues by itself when it is its turn ({label.rstrip('…')})."
+    from ui.words import num, t
+
+    key = "spinner.queue_one" if ahead == 1 else "spinner.queue_many"
+    return t(key, ahead=num(ahead), what=label.rstrip("…. "))
 
 
 def _show_place(place: Any, ahead: int, label: str) -> None:
