@@ -24,6 +24,7 @@ from ui.components import auth
 from ui.lessons import LESSON_PARAM
 from ui.paths import ROOT
 from ui.pin import PIN_PARAM
+from ui.rooms import warm
 from ui.rooms.store import Room, RoomError, RoomState, RoomStore, new_session_token, valid_code
 from ui.words import num, t
 
@@ -200,6 +201,9 @@ def follow(pg: StreamlitPage, pages: list[StreamlitPage]) -> Room | None:
     wanted = _room_params(room)
     if st.session_state.get(SEEN) != room.version:
         st.session_state[SEEN] = room.version
+        # Warmed from here too, not only where it was published: another server process (or a
+        # presenter on another server) fills only its own caches. Once per state, however many follow.
+        warm.warm_next(room.state)
         current = url_state.all_params()  # released from the widgets that bound them (a bound one cannot be set)
         if current != wanted:
             st.query_params.from_dict(wanted)
@@ -254,6 +258,7 @@ def publish_if_presenting(scenario: Scenario, pg: StreamlitPage) -> None:
         if st.session_state.get(_PUBLISHED) != state:
             store().publish(code, state)
             st.session_state[_PUBLISHED] = state
+            warm.warm_next(state)  # the next lesson step, in the background
             st.session_state[_TOUCHED] = time.monotonic()
         elif time.monotonic() - st.session_state.get(_TOUCHED, 0.0) > TOUCH_EVERY_S:
             store().touch(code)
