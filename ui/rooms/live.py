@@ -40,6 +40,10 @@ _STICKY = (LESSON_PARAM, PIN_PARAM)  # the lesson (and its step's page) and the 
 HOSTING, DETACHED, SEEN, TOKEN = "room.hosting", "room.detached", "room.seen", "room.token"
 _PUBLISHED, _LAST_PAGE, _TOUCHED = "room.published", "room.last_page", "room.touched"
 TOUCH_EVERY_S = 600.0
+# A room that has not moved for ten minutes: its learners are told they may explore on their own. The
+# line counts in five-minute steps, so a quiet room costs each learner one whole-app rerun per step.
+QUIET_AFTER_S = 600.0
+QUIET_STEP_S = 300.0
 
 
 def rooms_path() -> Path:
@@ -171,12 +175,22 @@ def _room_params(room: Room) -> dict[str, str]:
     return {**room.state.params, ROOM_PARAM: room.code}
 
 
+def quiet_minutes(moved: float, now: float) -> int | None:
+    """Minutes since the room last moved, in QUIET_STEP_S steps, once that is QUIET_AFTER_S or more; else None."""
+    idle = now - moved
+    if idle < QUIET_AFTER_S:
+        return None
+    return int(idle // QUIET_STEP_S * QUIET_STEP_S // 60)
+
+
 @st.fragment(run_every=1)
-def _watch(code: str, seen: int) -> None:
-    """Once a second: has the room moved? Only then the whole app reruns (or switches to the room's page)."""
+def _watch(code: str, seen: int, quiet: int | None) -> None:
+    """Once a second: has the room moved (or gone quiet for another step)? Only then the whole app
+    reruns (or switches to the room's page)."""
     st.caption(t("room.following_live", code=code))
-    version = store().version(code)
-    if version != seen:
+    rooms = store()
+    pulse = rooms.pulse(code)
+    if pulse is None or pulse[0] != seen or quiet_minutes(pulse[1], rooms.clock()) != quiet:
         st.rerun(scope="app")
 
 
@@ -213,8 +227,11 @@ def follow(pg: StreamlitPage, pages: list[StreamlitPage]) -> Room | None:
         target = next((p for p in pages if p.url_path == room.state.page), None)
         if target is not None:
             st.switch_page(target, query_params=wanted)
+    quiet = quiet_minutes(room.moved, store().clock())
+    if quiet is not None:
+        st.caption(":material/schedule: " + t("room_idle.quiet", minutes=num(quiet)))
     with st.sidebar:
-        _watch(code, room.version)
+        _watch(code, room.version, quiet)
     return room
 
 
