@@ -81,6 +81,9 @@ def test_the_warm_up_fills_the_entries_the_page_reads():
     assert w.done == 1 and w.failed == 0
     assert privacy.linkability.peek(scenario) is not None
     assert privacy.fingerprints.peek(scenario) is not None and privacy.quasi_identifiers.peek(scenario) is not None
+    first = next(iter(privacy.visitor_options(scenario)))
+    _, country = privacy.rarity.peek(scenario, first)
+    assert privacy.crack_targets.peek(scenario, country) is not None
     # the curves are keyed by what fingerprints depend on: the page's scenario with another banner finds them
     curves = privacy.population_curves.peek(scenario, privacy.CURVE_BROWSERS[0])
     assert curves is not None and curves.height > 0
@@ -103,3 +106,28 @@ def test_a_published_room_state_and_a_following_learner_ask_for_the_next_step(no
     assert no_background_room_warm_ups == [want]  # the learner seeing the state asked too: once
     learner.run()
     assert no_background_room_warm_ups == [want]  # not again for the same version
+
+
+def test_after_a_warm_up_the_privacy_page_computes_nothing_new(rooms_db):  # noqa: F811
+    # The warm-up's calls are the page's own: rendering the warmed page adds no entry to its services' caches.
+    from ui import cache
+    from ui.services import warm as page_services
+
+    at = session(**{"traffic.visitors": "1200", "traffic.days": "3", "seed": "4242"}).run()
+    assert not at.exception
+    scenario = at.session_state["scenario"]
+    w = warm.Warmer(delay_s=0)
+    assert w.request("privacy", scenario.canonical_json())
+    finish(w)
+    assert w.done == 1
+    owners = {f._owner for f in vars(privacy).values() if isinstance(f, cache.Cached)}
+
+    def entries() -> set:
+        with cache.STORE.lock:
+            return {k for k, e in cache.STORE.entries.items() if e.owner in owners}
+
+    warmed = entries()
+    at.switch_page("app_pages/privacy.py").run()
+    assert not at.exception and at.session_state["scenario"] == scenario
+    assert entries() == warmed
+    assert page_services.PAGES["privacy"] is page_services._privacy

@@ -48,7 +48,8 @@ def _privacy(s: Scenario) -> None:
     privacy.linkability(s)
     privacy.population_curves(s, privacy.CURVE_BROWSERS[0])
     options = privacy.visitor_options(s)
-    privacy.rarity(s, next(iter(options)))  # the picker's first visitor
+    _, country = privacy.rarity(s, next(iter(options)))  # the picker's first visitor
+    privacy.crack_targets(s, country)  # what the hashing demo would attack (the demo itself waits for its button)
 
 
 def _data_rights(s: Scenario) -> None:
