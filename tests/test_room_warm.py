@@ -72,23 +72,6 @@ def test_a_failed_warm_up_is_logged_not_raised(caplog):
     assert w.failed == 1 and "room warm-up of privacy failed" in caplog.text and "the services broke" in caplog.text
 
 
-def test_the_warm_up_fills_the_entries_the_page_reads():
-    scenario = small({"traffic.visitors": 800, "traffic.days": 3, "seed": 991})
-    assert privacy.linkability.peek(scenario) is None and privacy.population_curves.peek(scenario, privacy.CURVE_BROWSERS[0]) is None
-    w = warm.Warmer(delay_s=0)  # the real computation, in its own thread with no page
-    assert warm.warm_next(state("live", scenario.canonical_json()), w)
-    finish(w)
-    assert w.done == 1 and w.failed == 0
-    assert privacy.linkability.peek(scenario) is not None
-    assert privacy.fingerprints.peek(scenario) is not None and privacy.quasi_identifiers.peek(scenario) is not None
-    first = next(iter(privacy.visitor_options(scenario)))
-    _, country = privacy.rarity.peek(scenario, first)
-    assert privacy.crack_targets.peek(scenario, country) is not None
-    # the curves are keyed by what fingerprints depend on: the page's scenario with another banner finds them
-    curves = privacy.population_curves.peek(scenario, privacy.CURVE_BROWSERS[0])
-    assert curves is not None and curves.height > 0
-
-
 @pytest.mark.usefixtures("rooms_db")
 def test_a_published_room_state_and_a_following_learner_ask_for_the_next_step(no_background_room_warm_ups):
     from ui.rooms import live
