@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -116,6 +117,9 @@ WARMER = Warmer()
 
 
 def warm_next(state: RoomState, warmer: Warmer | None = None) -> bool:
-    """Compute the room's next lesson step in the background (if there is one and it is not warm yet)."""
+    """Compute the room's next lesson step in the background (if there is one and it is not warm yet).
+    DRCL_ROOM_WARMUP=off turns warm-ups off (e.g. to compare a room's timings with and without)."""
+    if os.environ.get("DRCL_ROOM_WARMUP", "on") == "off":
+        return False
     page = next_page(state)
     return page is not None and page in page_services.PAGES and (warmer or WARMER).request(page, state.scenario)
