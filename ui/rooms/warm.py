@@ -28,7 +28,7 @@ from ui.services import warm as page_services
 
 log = logging.getLogger(__name__)
 
-DELAY_S = 2.0  # the step being shown goes first: its learners show it in about a second (the fragment polls each second)
+DELAY_S = 1.0  # the step being shown goes first: its learners ask for it within a second (the fragment polls each second)
 RECENT = 32  # warm-ups remembered, so thirty learners seeing one state ask for one warm-up
 RECENT_S = 300.0  # after this, a state is warmed again (its entries may have been evicted)
 

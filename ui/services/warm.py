@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from engine import datasets
+from engine import datasets, telemetry
 from engine.scenario import Scenario
 from ui.services import consent_impact, copy_tests, data_rights, funnels, live, overview, privacy, simulation
 
 FUNNEL_WINDOW_S = 60 * 60  # the Funnels page's default window (60 minutes)
+RETENTION_DAYS = 40  # Data rights' "now" slider, as it opens
 TRAITS = ("region", "device", "privacy_attitude")  # Consent impact's tabs
 BANNERS = ("reject_first_layer", "no_reject")  # Consent impact's comparison, as it opens
 
@@ -27,6 +28,7 @@ def _consent_impact(s: Scenario) -> None:
     simulation.kpi_table(s)
     consent_impact.compare_banners(s, *BANNERS)
     consent_impact.consent_mode_summary(s)
+    consent_impact.ga4(s)
     consent_impact.bias(s)
 
 
@@ -39,7 +41,8 @@ def _funnels(s: Scenario) -> None:
 def _live(s: Scenario) -> None:
     live.stream(s)
     live.running_tally(s)
-    live.candidates(s)
+    first = live.candidates(s)[0]  # the picker's first visitor, the first answer, no ad blocker
+    live.journey(s, first, telemetry.CHOICES[0], False)
 
 
 def _privacy(s: Scenario) -> None:
@@ -55,6 +58,7 @@ def _privacy(s: Scenario) -> None:
 def _data_rights(s: Scenario) -> None:
     data_rights.headline(s)
     data_rights.examples(s)
+    data_rights.retention(s, simulation.run(s), RETENTION_DAYS)
 
 
 def _copy_tests(s: Scenario) -> None:
