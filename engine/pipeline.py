@@ -52,6 +52,12 @@ def _consent_free(scenario: Scenario, base: pl.DataFrame) -> ConsentFree:
     return ConsentFree(ctx, rails.baseline(base, ctx, scenario))
 
 
+def baseline_ids(scenario: Scenario, traffic: Traffic) -> pl.DataFrame:
+    """The baseline rail's identity columns (event_id, date, visitor_hash) alone: e.g. under another
+    salt, without that run's context, consent or full stack."""
+    return rails.baseline_ids(hits.consent_free(scenario, traffic), scenario)
+
+
 def browser_hits(scenario: Scenario, traffic: Traffic, decided: pl.DataFrame | None = None,
                  base: pl.DataFrame | None = None) -> pl.DataFrame:
     """Whole hits (what each browser sends) under the scenario's consent, for sinks and the live panel;

@@ -79,13 +79,7 @@ def baseline(hits: pl.DataFrame, ctx: pl.DataFrame, scenario: Scenario) -> pl.Da
     h = hits.select("event_id", "event_type", "ts", "site", "ip", "user_agent", "revenue", "transaction_id").filter(keep)
     c = ctx.select(*(k for k in _COMMON if k in ctx.columns)).filter(keep)
     date = h["ts"].dt.date()
-    rotate = scenario.rails.baseline_salt == "daily"
-
-    def hash_identity(u: pl.DataFrame) -> pl.DataFrame:
-        ident = u.select(pl.concat_str(["site", "ip", "user_agent"], separator="|")).to_series()
-        return u.with_columns(visitor_hash=masking.keyed_hash_daily(ident, u["date"], "baseline-salt", rotate))
-
-    visitor_hash = masking.per_unique(h.select("site", "ip", "user_agent", date=date), ["site", "ip", "user_agent", "date"], hash_identity)["visitor_hash"]
+    visitor_hash = _baseline_hash(h, date, scenario)
     server = h["event_type"].is_in(site["server_events"])
     return c.with_columns(
         event_id=h["event_id"],
@@ -96,6 +90,27 @@ def baseline(hits: pl.DataFrame, ctx: pl.DataFrame, scenario: Scenario) -> pl.Da
         revenue=pl.when(pl.lit(server)).then(pl.lit(h["revenue"])),
         transaction_id=pl.when(pl.lit(server)).then(pl.lit(h["transaction_id"])),
     ).select(*_COMMON, "visitor_hash", "revenue", "transaction_id")
+
+
+def _baseline_hash(h: pl.DataFrame, date: pl.Series, scenario: Scenario) -> pl.Series:
+    rotate = scenario.rails.baseline_salt == "daily"
+
+    def hash_identity(u: pl.DataFrame) -> pl.DataFrame:
+        ident = u.select(pl.concat_str(["site", "ip", "user_agent"], separator="|")).to_series()
+        return u.with_columns(visitor_hash=masking.keyed_hash_daily(ident, u["date"], "baseline-salt", rotate))
+
+    return masking.per_unique(h.select("site", "ip", "user_agent", date=date), ["site", "ip", "user_agent", "date"],
+                              hash_identity)["visitor_hash"]
+
+
+def baseline_ids(hits: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
+    """The baseline rail's identity columns alone (event_id, date, visitor_hash), exactly as `baseline`
+    writes them: what linkability needs of the baseline under another salt, without its context."""
+    site = datasets.site(scenario.site.kind)
+    h = hits.select("event_id", "event_type", "ts", "site", "ip", "user_agent").filter(
+        hits["event_type"].is_in(["page_view", *site["server_events"]]))
+    date = h["ts"].dt.date()
+    return pl.DataFrame({"event_id": h["event_id"], "date": date, "visitor_hash": _baseline_hash(h, date, scenario)})
 
 
 def sampling_position(hits: pl.DataFrame) -> pl.Series:

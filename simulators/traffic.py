@@ -9,11 +9,13 @@ only changes what it governs (common random numbers: every visitor carries fixed
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -226,11 +228,13 @@ def _population() -> dict:
 
 
 def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int, *, stream: int = _S_VISITOR,
-              rows: np.ndarray | None = None, device: np.ndarray | None = None) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
+              rows: np.ndarray | None = None, device: np.ndarray | None = None,
+              columns: frozenset[str] | None = None) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
     """One chunk's visitors: stored columns, plus internal arrays the session builder needs.
     `stream`, `rows` (chunk positions to build; the draws are the whole chunk's, so a row does not
     depend on which others are built) and `device` (a device class index per row) draw
-    second-device browsers."""
+    second-device browsers. `columns`: build only these of the plain columns (not the addresses or
+    the e-mail), with the same values: the draws are made all the same."""
     t = scenario.traffic
     n = hi - lo
     u = _rng(scenario.seed, chunk, stream).random((n, _N_V))
@@ -321,34 +325,35 @@ def _visitors(scenario: Scenario, chunk: int, lo: int, hi: int, *, stream: int =
     domain_i = (u[:, _V_DOMAIN] * len(pools.EMAIL_DOMAINS)).astype(np.int64)
 
     visitor_id = lo + pos.astype(np.int64)
-    df = pl.DataFrame(
-        {
-            "visitor_id": visitor_id,
-            "persona": _gather(per["names"], persona),
-            "privacy_attitude": _gather(att["names"], attitude),
-            "region": _gather(regions, region_idx),
-            "country": _gather(cp.codes, country),
-            "city": _gather(cp.cities.ravel(), country * pools.CITIES_PER_COUNTRY + city_idx),
-            "timezone": _gather(cp.timezone, country),
-            "language": _gather(lang_pool, lang_i),
-            "device": _gather(devices, device_idx),
-            "os": _gather(dp.os, profile),
-            "browser": _gather(dp.browser, profile),
-            "platform": _gather(dp.platform, profile),
-            "user_agent": _gather(tabs["ua"].values, ua_i),
-            "screen": _gather(tabs["screen"].values, screen_i),
-            "webgl": _gather(tabs["webgl"].values, webgl_i),
-            "fonts": _gather(tabs["fonts"].values, fonts_i),
-            "canvas": _gather(_canvas_pool(), canvas_code),
-            "plugins": _gather(tabs["plugins"].values, plugins_i),
-            "accept": _gather(dp.accept, profile),
-            "dnt": u[:, _V_DNT] < sess["dnt_share"],
-            "cookies_enabled": u[:, _V_COOKIES] >= sess["cookies_disabled_share"],
-            "adblock": adblock,
-            "gpc": gpc,
-            "has_account": has_account,
-        }
-    ).with_columns(
+    plain: dict[str, Callable[[], Any]] = {
+        "visitor_id": lambda: visitor_id,
+        "persona": lambda: _gather(per["names"], persona),
+        "privacy_attitude": lambda: _gather(att["names"], attitude),
+        "region": lambda: _gather(regions, region_idx),
+        "country": lambda: _gather(cp.codes, country),
+        "city": lambda: _gather(cp.cities.ravel(), country * pools.CITIES_PER_COUNTRY + city_idx),
+        "timezone": lambda: _gather(cp.timezone, country),
+        "language": lambda: _gather(lang_pool, lang_i),
+        "device": lambda: _gather(devices, device_idx),
+        "os": lambda: _gather(dp.os, profile),
+        "browser": lambda: _gather(dp.browser, profile),
+        "platform": lambda: _gather(dp.platform, profile),
+        "user_agent": lambda: _gather(tabs["ua"].values, ua_i),
+        "screen": lambda: _gather(tabs["screen"].values, screen_i),
+        "webgl": lambda: _gather(tabs["webgl"].values, webgl_i),
+        "fonts": lambda: _gather(tabs["fonts"].values, fonts_i),
+        "canvas": lambda: _gather(_canvas_pool(), canvas_code),
+        "plugins": lambda: _gather(tabs["plugins"].values, plugins_i),
+        "accept": lambda: _gather(dp.accept, profile),
+        "dnt": lambda: u[:, _V_DNT] < sess["dnt_share"],
+        "cookies_enabled": lambda: u[:, _V_COOKIES] >= sess["cookies_disabled_share"],
+        "adblock": lambda: adblock,
+        "gpc": lambda: gpc,
+        "has_account": lambda: has_account,
+    }
+    if columns is not None:
+        return pl.DataFrame({k: make() for k, make in plain.items() if k in columns}), {}
+    df = pl.DataFrame({k: make() for k, make in plain.items()}).with_columns(
         ipv4=_ipv4_strings(ipv4),
         ipv6=pl.when(pl.Series(has_ipv6)).then(_ipv6_strings(cp.ipv6_prefix32[country], ipv6_rest)),
         _email=pl.concat_str(
@@ -620,10 +625,28 @@ def fingerprint_sample(scenario: Scenario, n: int, columns: Sequence[str]) -> tu
     columns are generated, chunk by chunk, so millions of browsers cost seconds and little memory
     (no sessions or events); the first traffic.visitors of them are the run's own visitors."""
     codes, devices = [], []
-    for vis in _visitor_chunks(scenario, n):
+    for vis in _visitor_chunks(scenario, n, frozenset([*columns, "device"])):
         codes.append(vis.select(pl.struct(list(columns)).hash(seed=0)).to_series().to_numpy())
         devices.append(vis["device"].to_numpy())
     return np.concatenate(codes), np.concatenate(devices)
+
+
+# What a browser's fingerprint attributes and device class are drawn from (_visitors): no other knob
+# changes them, so a cache of fingerprint samples is keyed by these alone (`fingerprint_key`).
+FINGERPRINT_KNOBS = ("seed", "traffic.region_mix", "traffic.device_mix", "traffic.safari_share", "traffic.fingerprint_population")
+
+
+def fingerprint_key(scenario: Scenario) -> str:
+    """The knobs `fingerprint_sample` reads (FINGERPRINT_KNOBS), as canonical JSON."""
+    dumped = scenario.model_dump(mode="json")
+
+    def at(path: str) -> Any:
+        node = dumped
+        for part in path.split("."):
+            node = node[part]
+        return node
+
+    return json.dumps({k: at(k) for k in FINGERPRINT_KNOBS}, sort_keys=True, separators=(",", ":"))
 
 
 def visitor_sample(scenario: Scenario, n: int) -> pl.DataFrame:
@@ -631,10 +654,10 @@ def visitor_sample(scenario: Scenario, n: int) -> pl.DataFrame:
     return pl.concat(list(_visitor_chunks(scenario, n)))
 
 
-def _visitor_chunks(scenario: Scenario, n: int) -> Iterator[pl.DataFrame]:
+def _visitor_chunks(scenario: Scenario, n: int, columns: frozenset[str] | None = None) -> Iterator[pl.DataFrame]:
     for chunk in range(math.ceil(n / CHUNK_VISITORS)):
         lo = chunk * CHUNK_VISITORS
-        yield _visitors(scenario, chunk, lo, min(lo + CHUNK_VISITORS, n))[0]
+        yield _visitors(scenario, chunk, lo, min(lo + CHUNK_VISITORS, n), columns=columns)[0]
 
 
 # Columns of a second device's browser row taken from its own draw (the rest are the person's:

@@ -54,3 +54,15 @@ def page_errors_fail_tests(monkeypatch):
     from ui.components import errors
 
     monkeypatch.setattr(errors, "error_boundary", lambda page: contextlib.nullcontext())
+
+
+@pytest.fixture(autouse=True)
+def no_background_room_warm_ups(monkeypatch):
+    """A room's warm-up computes the next lesson step in a thread of its own; in this process it would
+    run beside (and after) the test that caused it. Here it only records what it was asked;
+    tests/test_room_warm.py runs the real one."""
+    from ui.rooms import warm
+
+    asked: list[tuple[str, str]] = []
+    monkeypatch.setattr(warm, "WARMER", warm.Warmer(compute=lambda page, scenario: asked.append((page, scenario.run_id)), delay_s=0))
+    return asked

@@ -155,6 +155,11 @@ def test_two_learners_follow_the_presenter(server, browser):
     outside = "els => els.filter(e => !e.closest(\"[data-testid='stExpander']\")).length"
     tables = host.locator("[data-testid='stDataFrame'], [data-testid='stDownloadButton']")
     assert tables.count() > 0 and tables.evaluate_all(outside) == 0, "tables and downloads sit in 'Show data'"
+    # The diagram's texts, as drawn (font size times the SVG's scale to the column): readable from the back.
+    diagram = host.locator(".st-key-diagram-lr svg text")
+    expect(diagram.first).to_be_attached()
+    drawn = diagram.evaluate_all("els => els.map(e => parseFloat(getComputedStyle(e).fontSize) * e.getScreenCTM().a)")
+    assert len(drawn) >= 10 and min(drawn) >= 16, f"diagram text {min(drawn):.1f} px in presenter mode"
     no_sideways_scroll(host)
     shot(host, "present-overview")
     for page in (host, laptop, phone, joiner):

@@ -88,6 +88,27 @@ def test_diagram_has_the_loss_branch_with_its_shares(overview):
     assert overview.expander[0].label == "How the three rails work"
 
 
+@pytest.mark.parametrize("big", [False, True])
+def test_diagram_texts_are_drawn_at_the_sizes_its_layout_was_made_for(big):
+    # Streamlit draws a graphviz chart's texts at 9.6 px whatever the DOT says; the page's CSS gives them
+    # the DOT's own sizes back, per mode (presenter mode: the projector's >= 16 px, checked in the browser test).
+    import re
+
+    from ui.components import overview_story as story
+    from ui.services import overview as service
+
+    dot = story.diagram(service.waterfall(small()), small(), "LR", big=big)
+    node = int(re.search(r"node \[[^]]*fontsize=(\d+)", dot).group(1))
+    edge = int(re.search(r"edge \[[^]]*fontsize=(\d+)", dot).group(1))
+    graph = re.search(r'class="([^"]+)"', dot).group(1)
+    assert ("big" in graph.split()) == big
+    scope = "g." + ".".join(graph.split()) + ("" if big else ":not(.big)")
+    assert f"svg {scope} g.node text {{font-size: {node}px;}}" in story.DIAGRAM_CSS
+    assert f"svg {scope} g.edge text {{font-size: {edge}px;}}" in story.DIAGRAM_CSS
+    if big:
+        assert min(node, edge) > max(story.DIAGRAM_FONTS[False])
+
+
 def test_baseline_that_misses_orders_says_what_it_sees():
     import polars as pl
 

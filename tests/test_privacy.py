@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from conftest import small
 
-from engine import datasets, masking
+from engine import datasets, masking, pipeline
 from engine import privacy as pv
 from simulators.run import build_run
 
@@ -160,6 +160,29 @@ def test_linkability_daily_salt_below_fixed_salt(base_tables, base_traffic):
     assert daily["transitions"] == fixed["transitions"] > 0
     assert daily["share_linked"] < fixed["share_linked"]
     assert fixed["share_linked"] > 0.9  # same IP and user agent, same hash every day
+
+
+@pytest.mark.parametrize("salt", ["daily", "fixed"])
+def test_baseline_ids_are_the_baseline_rails_identity_columns(base_traffic, salt):
+    # What linkability reads of the baseline under the other salt, without building that run.
+    scenario = small({"rails.baseline_salt": salt})
+    whole = build_run(scenario, base_traffic)["baseline_events"].select("event_id", "date", "visitor_hash")
+    ids = pipeline.baseline_ids(scenario, base_traffic)
+    assert ids.equals(whole)
+
+
+def test_linkability_service_matches_whole_runs_of_both_salts(base_traffic):
+    from ui.services import privacy as service
+
+    scenario = small({"traffic.visitors": 1500})
+    got = service.linkability(scenario)
+    truth = build_run(scenario)["truth_events"]
+    for salt in ("daily", "fixed"):
+        run = build_run(small({"traffic.visitors": 1500, "rails.baseline_salt": salt}))
+        want = pv.linkability(run["baseline_events"], truth)
+        row = got.filter(pl.col("method") == f"baseline, {salt} salt").row(0, named=True)
+        assert {k: row[k] for k in want} == want
+    assert got.filter(pl.col("method") == "baseline, fixed salt")["share_linked"][0] > 0.9
 
 
 def test_fingerprint_links_unique_browsers_only():

@@ -190,3 +190,33 @@ def test_general_audience_is_less_unique_and_phones_less_than_desktops():
     sc = small({"traffic.visitors": 500, "traffic.days": 1})
     cols = ["visitor_id", "country", "user_agent", "screen", "fonts", "canvas"]
     assert T.visitor_sample(sc, 60_000).head(500).select(cols).equals(T.generate_traffic(sc).visitors.filter(pl.col("visitor_id") == pl.col("person_id")).select(cols))
+
+
+def test_fingerprint_sample_depends_only_on_its_knobs():
+    # The Privacy page caches its population curves by fingerprint_key: every other knob must leave
+    # the sample as it is, and each of its own knobs must change the key.
+    n = 3000
+    base = small()
+    codes, device = T.fingerprint_sample(base, n, pv.FINGERPRINT_ATTRIBUTES)
+    others = {"traffic.visitors": 900, "traffic.days": 3, "traffic.adblock.chrome": 0.9, "traffic.gpc_share": 0.4,
+              "traffic.returning_share": 0.8, "traffic.channel_mix.paid": 0.5, "site.kind": "content",
+              "consent.banner": "no_reject", "rails.baseline_salt": "fixed"}
+    for path, value in others.items():
+        other = small({path: value})
+        assert T.fingerprint_key(other) == T.fingerprint_key(base), path
+        got_codes, got_device = T.fingerprint_sample(other, n, pv.FINGERPRINT_ATTRIBUTES)
+        assert np.array_equal(got_codes, codes) and np.array_equal(got_device, device), path
+    own = {"seed": 7, "traffic.region_mix.us": 0.5, "traffic.device_mix.tablet": 0.3, "traffic.safari_share": 0.6,
+           "traffic.fingerprint_population": "volunteers"}
+    for path, value in own.items():
+        other = small({path: value})
+        assert T.fingerprint_key(other) != T.fingerprint_key(base), path
+        assert not np.array_equal(T.fingerprint_sample(other, n, pv.FINGERPRINT_ATTRIBUTES)[0], codes), path
+
+
+def test_fingerprint_sample_builds_only_its_columns_with_the_runs_values():
+    sc = small({"traffic.visitors": 400, "traffic.days": 1})
+    codes, device = T.fingerprint_sample(sc, 400, pv.FINGERPRINT_ATTRIBUTES)
+    vis = T.generate_traffic(sc).visitors.filter(pl.col("visitor_id") == pl.col("person_id")).sort("visitor_id")
+    assert np.array_equal(codes, vis.select(pl.struct(list(pv.FINGERPRINT_ATTRIBUTES)).hash(seed=0)).to_series().to_numpy())
+    assert np.array_equal(device, vis["device"].to_numpy())

@@ -32,7 +32,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, Generic, Literal, ParamSpec, TypeVar
 
@@ -365,9 +365,10 @@ class Cached(Generic[S, P, R]):
         dumped = self._codec.dump(subject)
 
         label = t(self._spinner if isinstance(self._spinner, str) else "spinner.computing")  # a catalogue key
+        pageless = _PAGELESS.on
 
         def compute() -> R:
-            with st.spinner(label) if self._spinner else contextlib.nullcontext():
+            with st.spinner(label) if self._spinner and not pageless else contextlib.nullcontext():
                 return self._fn(self._codec.load(dumped), *rest, **bound.kwargs)  # type: ignore[arg-type]
 
         found, value = STORE.get(key)
@@ -376,13 +377,32 @@ class Cached(Generic[S, P, R]):
             # must not hold an entry that the computation under way needs (that would deadlock).
             # A heavy miss also makes room first: the store evicts (and waits a while for dropped
             # frames still being rendered) until this entry and its computation's transient peak fit.
-            with heavy_queue.turn(label) if self._heavy else contextlib.nullcontext():
+            queued = heavy_queue.turn(label, show=None if pageless else heavy_queue.show_place) if self._heavy else None
+            with queued or contextlib.nullcontext():
                 value = STORE.get_or_compute(key, self._owner, compute, ttl=self._ttl, max_entries=self._max_entries,
                                              units=_units(subject), room=lambda: self.make_room(subject))
         return _fresh(value) if self._kind == "data" else value
 
     def clear(self) -> None:
         STORE.clear_owner(self._owner)
+
+
+class _Pageless(threading.local):
+    on = False
+
+
+_PAGELESS = _Pageless()
+
+
+@contextlib.contextmanager
+def pageless() -> Iterator[None]:
+    """Cached calls in this block come from a thread with no page to draw on (a room's warm-up): no
+    spinner, no place in the queue shown; they compute and fill the same entries a page reads."""
+    _PAGELESS.on = True
+    try:
+        yield
+    finally:
+        _PAGELESS.on = False
 
 
 def new_owner() -> int:

@@ -45,13 +45,14 @@ def _message(ahead: int, label: str) -> str:
     return t(key, ahead=num(ahead), what=label.rstrip("…. "))
 
 
-def _show_place(place: Any, ahead: int, label: str) -> None:
+def show_place(place: Any, ahead: int, label: str) -> None:
     place.info(_message(ahead, label), icon=":material/hourglass_top:")  # raises if the session has gone
 
 
 @contextlib.contextmanager
-def turn(label: str, queue: Queue = QUEUE, show: Callable[[Any, int, str], None] = _show_place) -> Iterator[None]:
-    """Wait for this session's turn (showing its place with `show`), run the block, hand the turn on."""
+def turn(label: str, queue: Queue = QUEUE, show: Callable[[Any, int, str], None] | None = show_place) -> Iterator[None]:
+    """Wait for this session's turn (showing its place with `show`; None: a thread with no page,
+    e.g. a room's warm-up, waits without showing anything), run the block, hand the turn on."""
     me = threading.get_ident()
     with queue.cond:
         if queue.holder == me:
@@ -71,7 +72,7 @@ def turn(label: str, queue: Queue = QUEUE, show: Callable[[Any, int, str], None]
     with queue.cond:
         queue.waiting.append(ticket)
     try:
-        place = st.empty()
+        place = st.empty() if show is not None else None
         while True:
             with queue.cond:
                 if queue.holder is None and queue.waiting[0] is ticket:
@@ -80,10 +81,12 @@ def turn(label: str, queue: Queue = QUEUE, show: Callable[[Any, int, str], None]
                     queue.longest_wait_s = max(queue.longest_wait_s, time.monotonic() - start)
                     break
                 ahead = queue.ahead_of(ticket)
-            show(place, ahead, label)
+            if show is not None:
+                show(place, ahead, label)
             with queue.cond:
                 queue.cond.wait(timeout=POLL_S)
-        place.empty()
+        if place is not None:
+            place.empty()
         yield
     finally:
         with queue.cond:

@@ -44,7 +44,7 @@ from engine.privacy.kanonymity import (
     masking_steps,
     rail_records,
 )
-from engine.privacy.linking import COOKIELESS_FINGERPRINT, fingerprint_linkability, linkability
+from engine.privacy.linking import COOKIELESS_FINGERPRINT, fingerprint_linkability, linkability, transitions
 
 __all__ = [
     "ANONYMITY_BINS",
@@ -75,6 +75,7 @@ __all__ = [
     "reverse_ipv4",
     "sha256_hex",
     "study_mix_overrides",
+    "transitions",
     "unique_share",
     "unique_share_of_codes",
     "uniqueness_curve",

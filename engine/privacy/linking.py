@@ -11,8 +11,9 @@ import polars as pl
 COOKIELESS_FINGERPRINT = ("user_agent", "screen", "timezone", "language", "canvas", "webgl", "fonts")
 
 
-def _transitions(truth_events: pl.DataFrame) -> pl.DataFrame:
-    """Each true visitor's consecutive active days: (visitor_id, day_a, day_b)."""
+def transitions(truth_events: pl.DataFrame) -> pl.DataFrame:
+    """Each true visitor's consecutive active days: (visitor_id, day_a, day_b); a caller that links
+    several rails against one truth computes it once and passes it on."""
     return (
         truth_events.select("visitor_id", "date").unique().sort("visitor_id", "date")
         .with_columns(day_a=pl.col("date").shift(1).over("visitor_id"))
@@ -21,10 +22,11 @@ def _transitions(truth_events: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def linkability(rail_events: pl.DataFrame, truth_events: pl.DataFrame, id_column: str = "visitor_hash") -> dict[str, float]:
+def linkability(rail_events: pl.DataFrame, truth_events: pl.DataFrame, id_column: str = "visitor_hash",
+                tr: pl.DataFrame | None = None) -> dict[str, float]:
     """How many of the true visitors' day-to-next-active-day transitions a rail could follow: the
     rail holds the same identifier for that visitor on both days (e.g. the baseline's visitor hash)."""
-    tr = _transitions(truth_events)
+    tr = transitions(truth_events) if tr is None else tr
     ids = (
         rail_events.select("event_id", "date", id_column).drop_nulls(id_column)
         .join(truth_events.select("event_id", "visitor_id"), on="event_id", how="inner")
@@ -52,10 +54,10 @@ def _link_summary(tr: pl.DataFrame, linked: pl.DataFrame) -> dict[str, float]:
 
 
 def fingerprint_linkability(visitors: pl.DataFrame, truth_events: pl.DataFrame,
-                            columns: Sequence[str] = COOKIELESS_FINGERPRINT) -> dict[str, float]:
+                            columns: Sequence[str] = COOKIELESS_FINGERPRINT, tr: pl.DataFrame | None = None) -> dict[str, float]:
     """What a cookieless fingerprinting tool links: a transition counts when the visitor's fingerprint
     is unique among that day's visitors on both days, so matching it picks the right person."""
-    tr = _transitions(truth_events)
+    tr = transitions(truth_events) if tr is None else tr
     fp = visitors.select("visitor_id", _fp=pl.struct(list(columns)).hash(11))
     daily = truth_events.select("visitor_id", "date").unique().join(fp, on="visitor_id").with_columns(
         alone=pl.len().over("date", "_fp") == 1).select("visitor_id", "date", "alone")

@@ -10,8 +10,26 @@ from ui.charts.theme import COLOURS, LOSS
 from ui.words import num, pct, signed, t
 
 # Fixed CSS (no user data): the wide diagram on a wide screen, the tall one on a phone.
+# The diagram's font sizes in points (node labels, edge labels), normal and presenter mode ("big").
+# Graphviz lays the boxes out for them; Streamlit's own style draws every text of a graphviz chart at
+# 9.6 px whatever the DOT says, so DIAGRAM_CSS gives the texts back the sizes the layout was made for.
+# The chart is then scaled to the column: on a 1440 px projector (a 980 px column beside the lesson's
+# sidebar) presenter mode's left-to-right diagram draws its texts at 16 px or more.
+DIAGRAM_FONTS = {False: (13, 11), True: (20, 19)}
+_DIAGRAM_CLASS = {False: "drcl-diagram", True: "drcl-diagram big"}
+
+
+def _diagram_fonts_css() -> str:
+    rules = []
+    for big, (node, edge) in DIAGRAM_FONTS.items():
+        graph = "".join(f".{c}" for c in _DIAGRAM_CLASS[big].split())
+        scope = f"{graph}:not(.big)" if not big else graph
+        rules.append(f"svg g{scope} g.node text {{font-size: {node}px;}} svg g{scope} g.edge text {{font-size: {edge}px;}}")
+    return " ".join(rules)
+
+
 DIAGRAM_CSS = ("<style>@media (max-width: 640px) {.st-key-diagram-lr {display: none;}}"
-               "@media (min-width: 641px) {.st-key-diagram-tb {display: none;}}</style>")
+               "@media (min-width: 641px) {.st-key-diagram-tb {display: none;}}" + _diagram_fonts_css() + "</style>")
 
 
 def _row(kpi: pl.DataFrame, metric: str) -> dict:
@@ -49,7 +67,7 @@ def diagram(wf: pl.DataFrame, scenario: Scenario, direction: str = "LR", big: bo
     (ignored, refused, blocked, with their shares of the visitors), and pings -> modelled estimate.
     `direction`: "LR" (a wide screen) or "TB" (a phone: scaled to its width, a wide diagram is unreadable);
     `big`: presenter mode's larger text."""
-    node, edge = (17, 15) if big else (13, 11)
+    node, edge = DIAGRAM_FONTS[big]
     change = dict(zip(wf["step"], wf["change"], strict=True))
     total = max(int(wf["running"][0]), 1)
     ignored, refused, blocked = (-int(change[s]) for s in ("no decision (default denied)", "rejected (incl. GPC)",
@@ -73,8 +91,11 @@ def diagram(wf: pl.DataFrame, scenario: Scenario, direction: str = "LR", big: bo
     ]
     if scenario.consent.mode == "advanced":
         edges.append(("lost", "model", t("overview.edge_pings")))
-    lines = [f'digraph {{ rankdir={"TB" if direction == "TB" else "LR"}; nodesep=0.15; ranksep=0.35; bgcolor="transparent";',
-             f'node [style="rounded,filled", fontname="sans-serif", fontcolor=white, fontsize={node}, margin="0.12,0.05"];',
+    # Presenter mode packs the ranks closer: the width that labels do not need is what shrinks its text.
+    nodesep, ranksep, margin = ("0.1", "0.2", "0.08,0.03") if big else ("0.15", "0.35", "0.12,0.05")
+    lines = [f'digraph {{ rankdir={"TB" if direction == "TB" else "LR"}; nodesep={nodesep}; ranksep={ranksep}; '
+             f'bgcolor="transparent"; class="{_DIAGRAM_CLASS[big]}";',
+             f'node [style="rounded,filled", fontname="sans-serif", fontcolor=white, fontsize={node}, margin="{margin}"];',
              f'edge [fontname="sans-serif", fontsize={edge}, color="#777777"];']
     lines += [f"{k} [label={_quoted(label)}, fillcolor={_quoted(colour)}, shape={shape}];" for k, (label, colour, shape) in nodes.items()]
     lines += [f"{a} -> {b} [label={_quoted(label)}];" if label else f"{a} -> {b};" for a, b, label in edges]

@@ -25,6 +25,7 @@ from ui.language import LANG_PARAM
 from ui.lessons import LESSON_PARAM
 from ui.paths import ROOT
 from ui.pin import PIN_PARAM
+from ui.rooms import warm
 from ui.rooms.store import Room, RoomError, RoomState, RoomStore, new_session_token, valid_code
 from ui.words import num, t
 
@@ -40,6 +41,10 @@ _STICKY = (LESSON_PARAM, PIN_PARAM)  # the lesson (and its step's page) and the 
 HOSTING, DETACHED, SEEN, TOKEN = "room.hosting", "room.detached", "room.seen", "room.token"
 _PUBLISHED, _LAST_PAGE, _TOUCHED = "room.published", "room.last_page", "room.touched"
 TOUCH_EVERY_S = 600.0
+# A room that has not moved for ten minutes: its learners are told they may explore on their own. The
+# line counts in five-minute steps, so a quiet room costs each learner one whole-app rerun per step.
+QUIET_AFTER_S = 600.0
+QUIET_STEP_S = 300.0
 
 
 def rooms_path() -> Path:
@@ -172,12 +177,22 @@ def _room_params(room: Room) -> dict[str, str]:
     return {**room.state.params, ROOM_PARAM: room.code, **own}
 
 
+def quiet_minutes(moved: float, now: float) -> int | None:
+    """Minutes since the room last moved, in QUIET_STEP_S steps, once that is QUIET_AFTER_S or more; else None."""
+    idle = now - moved
+    if idle < QUIET_AFTER_S:
+        return None
+    return int(idle // QUIET_STEP_S * QUIET_STEP_S // 60)
+
+
 @st.fragment(run_every=1)
-def _watch(code: str, seen: int) -> None:
-    """Once a second: has the room moved? Only then the whole app reruns (or switches to the room's page)."""
+def _watch(code: str, seen: int, quiet: int | None) -> None:
+    """Once a second: has the room moved (or gone quiet for another step)? Only then the whole app
+    reruns (or switches to the room's page)."""
     st.caption(t("room.following_live", code=code))
-    version = store().version(code)
-    if version != seen:
+    rooms = store()
+    pulse = rooms.pulse(code)
+    if pulse is None or pulse[0] != seen or quiet_minutes(pulse[1], rooms.clock()) != quiet:
         st.rerun(scope="app")
 
 
@@ -202,6 +217,9 @@ def follow(pg: StreamlitPage, pages: list[StreamlitPage]) -> Room | None:
     wanted = _room_params(room)
     if st.session_state.get(SEEN) != room.version:
         st.session_state[SEEN] = room.version
+        # Warmed from here too, not only where it was published: another server process (or a
+        # presenter on another server) fills only its own caches. Once per state, however many follow.
+        warm.warm_next(room.state)
         current = url_state.all_params()  # released from the widgets that bound them (a bound one cannot be set)
         if current != wanted:
             st.query_params.from_dict(wanted)
@@ -211,8 +229,11 @@ def follow(pg: StreamlitPage, pages: list[StreamlitPage]) -> Room | None:
         target = next((p for p in pages if p.url_path == room.state.page), None)
         if target is not None:
             st.switch_page(target, query_params=wanted)
+    quiet = quiet_minutes(room.moved, store().clock())
+    if quiet is not None:
+        st.caption(":material/schedule: " + t("room_idle.quiet", minutes=num(quiet)))
     with st.sidebar:
-        _watch(code, room.version)
+        _watch(code, room.version, quiet)
     return room
 
 
@@ -256,6 +277,7 @@ def publish_if_presenting(scenario: Scenario, pg: StreamlitPage) -> None:
         if st.session_state.get(_PUBLISHED) != state:
             store().publish(code, state)
             st.session_state[_PUBLISHED] = state
+            warm.warm_next(state)  # the next lesson step, in the background
             st.session_state[_TOUCHED] = time.monotonic()
         elif time.monotonic() - st.session_state.get(_TOUCHED, 0.0) > TOUCH_EVERY_S:
             store().touch(code)

@@ -4,7 +4,8 @@ A room is what a presenter's session publishes (scenario, page, query parameters
 step or the pin) under a short code, with a version number bumped on every change: learners poll
 the version (one indexed SELECT) and read the rest only when it moved. Polls keep one answer per
 learner session (a random token, nothing identifying), at most MAX_ANSWERS each. Rooms idle for
-IDLE_SECONDS are deleted. The file survives a restart; WAL lets readers run beside one writer, and
+IDLE_SECONDS are deleted. A room also records when it last moved (its version changed), so
+learners can be told when their presenter has gone quiet. The file survives a restart; WAL lets readers run beside one writer, and
 every change is one transaction (BEGIN IMMEDIATE). No Streamlit here: the store is plain Python.
 """
 
@@ -37,7 +38,8 @@ CREATE TABLE IF NOT EXISTS rooms (
     state TEXT NOT NULL,
     poll TEXT,
     poll_id INTEGER NOT NULL DEFAULT 0,
-    touched REAL NOT NULL
+    touched REAL NOT NULL,
+    moved REAL
 );
 CREATE INDEX IF NOT EXISTS rooms_touched ON rooms(touched);
 CREATE TABLE IF NOT EXISTS answers (
@@ -95,6 +97,7 @@ class Room(BaseModel):
     state: RoomState
     poll: Poll | None
     poll_id: int
+    moved: float  # when its version last changed (seconds since the epoch, the store's clock)
 
 
 def valid_code(code: str | None) -> str | None:
@@ -118,6 +121,13 @@ class RoomStore:
         self.clock = clock
         self._local = threading.local()
         self._con().executescript(_SCHEMA)
+        self._add_moved()
+
+    def _add_moved(self) -> None:
+        """A file from before `moved` existed gets the column; its rooms count as moved when last touched."""
+        with self._write() as con:
+            if "moved" not in {r[1] for r in con.execute("PRAGMA table_info(rooms)")}:
+                con.execute("ALTER TABLE rooms ADD COLUMN moved REAL")
 
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
@@ -165,8 +175,9 @@ class RoomStore:
             code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
             with self._write() as con:
                 try:
-                    con.execute("INSERT INTO rooms (code, version, state, touched) VALUES (?, 1, ?, ?)",
-                                (code, state.model_dump_json(), self.clock()))
+                    now = self.clock()
+                    con.execute("INSERT INTO rooms (code, version, state, touched, moved) VALUES (?, 1, ?, ?, ?)",
+                                (code, state.model_dump_json(), now, now))
                 except sqlite3.IntegrityError:
                     continue
             return code
@@ -184,12 +195,20 @@ class RoomStore:
             return None
         return int(row[0])
 
+    def pulse(self, code: str) -> tuple[int, float] | None:
+        """The room's version and when it last moved, or None if it is closed or expired (one SELECT)."""
+        row = self._con().execute("SELECT version, touched, coalesce(moved, touched) FROM rooms WHERE code = ?", (code,)).fetchone()
+        if row is None or row[1] < self.clock() - IDLE_SECONDS:
+            return None
+        return int(row[0]), float(row[2])
+
     def get(self, code: str) -> Room | None:
-        row = self._con().execute("SELECT version, state, poll, poll_id, touched FROM rooms WHERE code = ?", (code,)).fetchone()
+        row = self._con().execute("SELECT version, state, poll, poll_id, touched, coalesce(moved, touched) FROM rooms WHERE code = ?",
+                                  (code,)).fetchone()
         if row is None or row[4] < self.clock() - IDLE_SECONDS:
             return None
         poll = Poll.model_validate_json(row[2]) if row[2] else None
-        return Room(code=code, version=row[0], state=RoomState.model_validate_json(row[1]), poll=poll, poll_id=row[3])
+        return Room(code=code, version=row[0], state=RoomState.model_validate_json(row[1]), poll=poll, poll_id=row[3], moved=row[5])
 
     def _change(self, code: str, sets: str, params: tuple[Any, ...], also: str | None = None) -> int:
         """Apply one UPDATE to a live room (and `also`, a statement on its code, in the same transaction),
@@ -197,9 +216,10 @@ class RoomStore:
         with self._write() as con:
             if also:
                 con.execute(also, (code,))
-            row = con.execute(f"UPDATE rooms SET {sets}, version = version + 1, touched = ? "  # `sets`: this module's own fragments
+            now = self.clock()
+            row = con.execute(f"UPDATE rooms SET {sets}, version = version + 1, touched = ?, moved = ? "  # `sets`: this module's own fragments
                               "WHERE code = ? AND touched >= ? RETURNING version",
-                              (*params, self.clock(), code, self.clock() - IDLE_SECONDS)).fetchone()
+                              (*params, now, now, code, now - IDLE_SECONDS)).fetchone()
         if row is None:
             raise RoomError("closed", f"room {code} is closed")
         return int(row[0])
@@ -224,8 +244,8 @@ class RoomStore:
         """Start a new poll (the previous one's answers are dropped); returns its id."""
         poll = Poll(question=question, truth=truth)
         with self._write() as con:
-            row = con.execute("UPDATE rooms SET poll = ?, poll_id = poll_id + 1, version = version + 1, touched = ? "
-                              "WHERE code = ? RETURNING poll_id", (poll.model_dump_json(), self.clock(), code)).fetchone()
+            row = con.execute("UPDATE rooms SET poll = ?, poll_id = poll_id + 1, version = version + 1, touched = ?, moved = ? "
+                              "WHERE code = ? RETURNING poll_id", (poll.model_dump_json(), self.clock(), self.clock(), code)).fetchone()
             if row is None:
                 raise RoomError("closed", f"room {code} is closed")
             con.execute("DELETE FROM answers WHERE code = ? AND poll_id < ?", (code, row[0]))
