@@ -100,15 +100,8 @@ def close_run() -> None:
 def _sidebar_note(run_id: str, s: Scenario) -> None:
     box = st.sidebar.container(key="opened-run", border=True)
     box.markdown(t("common.run_opened", run_id=run_id))
-    box.caption(describe(s))
+    box.caption(knob_words.describe(s))
     box.button(t("common.run_close"), key="context.close_run", on_click=close_run, icon=":material/close:")
-
-
-def describe(s: Scenario) -> str:
-    """One line of a scenario in words: site, size, banner, Consent Mode, seed."""
-    tr = s.traffic
-    return t("common.scenario_line", site=knob_words.option(s.site.kind), visitors=num(tr.visitors), days=num(tr.days),
-             banner=knob_words.option(s.consent.banner), mode=knob_words.option(s.consent.mode), seed=str(s.seed))
 
 
 def scenario_caption(s: Scenario) -> str:

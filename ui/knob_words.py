@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from engine.scenario import iter_fields
+from engine.scenario import Scenario, iter_fields
 from ui import words
 from ui.words import day, num, pct, t
 
@@ -77,3 +77,10 @@ def value_words(path: str, value: Any) -> str:
 
 def _options() -> set[str]:
     return {k for k in words.catalogue() if k.startswith("sidebar.option.")}
+
+
+def describe(s: Scenario) -> str:
+    """One line of a scenario in words: site, size, banner, Consent Mode, seed."""
+    tr = s.traffic
+    return t("common.scenario_line", site=option(s.site.kind), visitors=num(tr.visitors), days=num(tr.days),
+             banner=option(s.consent.banner), mode=option(s.consent.mode), seed=str(s.seed))

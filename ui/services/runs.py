@@ -24,6 +24,7 @@ from engine.scenario import Scenario
 from simulators.run import Summary, run_to_sink
 from simulators.sinks import Cleaned, ParquetSink
 from simulators.traffic import CHUNK_VISITORS  # noqa: F401  (the page's help text names it)
+from ui import knob_words
 from ui.cache import TEXT, cached, process_wide
 from ui.paths import runs_dir
 from ui.words import t
@@ -86,13 +87,11 @@ def duck() -> duckdb.DuckDBPyConnection:
 
 def summary(scenario_json: str) -> str:
     """One line describing a scenario in words: site, size, banner, Consent Mode, seed."""
-    from ui.context import describe
-
     try:
         s = Scenario.model_validate_json(scenario_json)
     except ValueError:
         return t("runs.scenario_unreadable")
-    return describe(s)
+    return knob_words.describe(s)
 
 
 def runs_table(on_disk: list[dict], imported: pl.DataFrame, built: Mapping[str, dict]) -> pl.DataFrame:
