@@ -68,3 +68,20 @@ def first_text(at: AppTest) -> str:
     kinds = [getattr(n, "type", None) for n in shown]
     assert kinds[0] == "title" and kinds[1] == "markdown", kinds[:3]
     return shown[1].value
+
+
+def pinned_page(page: str) -> AppTest:
+    """The page on the tests' small scenario with banner no_reject, the default banner's scenario pinned."""
+    from conftest import SMALL, small
+
+    from ui import pin
+
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    for k, v in {**SMALL, "consent.banner": "no_reject"}.items():
+        at.query_params[k] = str(v)
+    at.query_params["pin"] = pin.encode("eu_shop", small())
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception
+    assert at.session_state["scenario"].consent.banner == "no_reject"
+    return at

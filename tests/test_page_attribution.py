@@ -8,7 +8,7 @@ import re
 
 import polars as pl
 import pytest
-from apptest_helpers import chart_specs, open_page
+from apptest_helpers import chart_specs, open_page, pinned_page
 from apptest_helpers import table_with as _frame
 from streamlit.testing.v1 import AppTest
 
@@ -97,21 +97,14 @@ def test_sidebar_banner_moves_the_full_stack_not_the_truth():
 def test_a_pin_puts_deltas_on_the_headline_numbers():
     """Banner no_reject against the default banner pinned, on the same visitors: the full stack's credit
     moves by exactly the difference of the two runs' credit, the truth's not at all."""
-    from conftest import SMALL, small
+    from conftest import small
 
     from engine.scenario import apply_overrides
-    from ui import pin
     from ui.charts.theme import rail_label
     from ui.services import attribution as service
     from ui.words import num, signed
 
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    for k, v in {**SMALL, "consent.banner": "no_reject"}.items():
-        at.query_params[k] = str(v)
-    at.query_params["pin"] = pin.encode("eu_shop", small())
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception
+    at = pinned_page(PAGE)
 
     def totals(s):
         table = service.credit(s, "last_touch")[0]

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from apptest_helpers import chart_specs as _specs
 from apptest_helpers import metric_value as _metric
-from apptest_helpers import open_page
+from apptest_helpers import open_page, pinned_page
 from apptest_helpers import page_text as _texts
 from apptest_helpers import table_with as _frame
 from streamlit.testing.v1 import AppTest
@@ -153,20 +153,7 @@ def test_empty_step_selection_shows_a_message():
 
 
 def _pinned_app(page: str) -> AppTest:
-    """The page on the small scenario with banner no_reject, the default banner's scenario pinned."""
-    from conftest import SMALL, small
-
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    from ui import pin
-
-    for k, v in {**SMALL, "consent.banner": "no_reject"}.items():
-        at.query_params[k] = str(v)
-    at.query_params["pin"] = pin.encode("eu_shop", small())
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception
-    assert at.session_state["scenario"].consent.banner == "no_reject"
-    return at
+    return pinned_page(page)
 
 
 def _chart_rows(at: AppTest, marker: str) -> list[dict]:

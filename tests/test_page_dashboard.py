@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from apptest_helpers import chart_specs, open_page
+from apptest_helpers import chart_specs, open_page, pinned_page
 
 from engine import dashboard, metrics
 from ui.components.dashboard_view import row_name
@@ -153,20 +153,12 @@ def test_an_overcount_is_explained_and_not_shown_as_a_gain(page):
 def test_a_pin_puts_deltas_on_the_kpi_strip():
     """Banner no_reject against the default banner pinned: each strip number's delta is its change against
     the pinned scenario on the same dates; the error vs the truth moves beside it."""
-    from conftest import SMALL, small
-    from streamlit.testing.v1 import AppTest
+    from conftest import small
 
     from engine.scenario import apply_overrides
-    from ui import pin
     from ui.words import num, t
 
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    for k, v in {**SMALL, "consent.banner": "no_reject"}.items():
-        at.query_params[k] = str(v)
-    at.query_params["pin"] = pin.encode("eu_shop", small())
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception
+    at = pinned_page(PAGE)
     now, pinned = apply_overrides(small(), {"consent.banner": "no_reject"}), small()
     start, end = dashboard.preset_range(now, at.radio(key="dash-preset").value)
     current = dict(data.strip(now, start, end, "fullstack").select("metric", "value").iter_rows())
