@@ -31,7 +31,8 @@ if table.is_empty():
 value_word = t("attribution.value_revenue" if table["value"][0] == "revenue" else "attribution.value_conversions")
 totals = dict(table.group_by("rail").agg(pl.col("credit").sum()).iter_rows())
 convs = dict(table.group_by("rail").agg(pl.col("conversions").first()).iter_rows())
-before = dict(attribution.credit(pinned, model)[0].group_by("rail").agg(pl.col("credit").sum()).iter_rows()) if pinned is not None else None
+pinned_table = attribution.credit(pinned, model)[0] if pinned is not None else None
+before = dict(pinned_table.group_by("rail").agg(pl.col("credit").sum()).iter_rows()) if pinned_table is not None else None
 for col, rail in zip(st.columns(3), ("truth", "baseline", "fullstack"), strict=True):
     # Without a pin: the loss against the truth in red, an over-count grey (never a green "gain"); with a pin,
     # the change against the pinned scenario on the same visitors, the gap to the truth beside it.
@@ -45,7 +46,7 @@ if before is not None:
 shown = attribution.in_words(table)  # channels by name: the charts show data values as they are
 st.subheader(t("attribution.shares_title"))
 takeaway(attribution.shares_takeaway(table))
-show(charts.shares(shown))
+show(charts.shares(shown, None if pinned_table is None else attribution.in_words(pinned_table)))  # the pin: faint ticks
 note(t("attribution.shares_note", none=t("common.none_channel")))
 
 st.subheader(t("attribution.errors_title"))

@@ -115,6 +115,10 @@ def test_a_pin_puts_deltas_on_the_headline_numbers():
     shown = {m.label: m for m in at.metric}
     full = shown[words.t("attribution.to_share", value=word, rail=rail_label("fullstack"))]
     assert full.value == num(now["fullstack"])
+    # the shares chart draws the pinned scenario's shares faintly on its bars
+    layered = [s for s in chart_specs(at) if [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
+                                              for layer in s.get("layer", [])] == ["bar", "tick"]]
+    assert layered and layered[0]["layer"][1]["mark"]["opacity"] < 1
     assert full.proto.delta == words.t("charts.vs_pinned", change=signed(now["fullstack"] - before["fullstack"]))
     assert now["fullstack"] != before["fullstack"]
     truth = shown[words.t("attribution.to_share", value=word, rail=rail_label("truth"))]

@@ -18,17 +18,30 @@ def _named(table: pl.DataFrame) -> pl.DataFrame:
 
 
 @theme.drawn
-def shares(table: pl.DataFrame) -> alt.Chart:
-    """Horizontal bars (they fit a phone): per channel (by its name), the share of the credit on each rail."""
+def shares(table: pl.DataFrame, pinned: pl.DataFrame | None = None) -> alt.Chart | alt.LayerChart:
+    """Horizontal bars (they fit a phone): per channel (by its name), the share of the credit on each rail.
+    With a pinned scenario's table, its shares are drawn faintly on the bars, as dark ticks."""
     table = _named(table)
-    return alt.Chart(table).mark_bar().encode(
-        y=alt.Y("channel_name:N", title=None, sort=alt.EncodingSortField("truth_share", order="descending")),
-        yOffset=alt.YOffset("rail:N", sort=list(RAILS)),
+    order = table.sort("truth_share", descending=True)["channel_name"].unique(maintain_order=True).to_list()
+    y = alt.Y("channel_name:N", title=None, sort=order)  # an explicit order: both layers keep it
+    offset = alt.YOffset("rail:N", sort=list(RAILS))
+    bars = alt.Chart(table).mark_bar().encode(
+        y=y, yOffset=offset,
         x=alt.X("share:Q", title=t("attribution.share_axis"), axis=alt.Axis(format="%")),
         color=theme.rail_color(rails=RAILS, title=None, orient="bottom"),
         tooltip=[alt.Tooltip("rail_name:N", title=t("charts.tip_rail")), alt.Tooltip("channel_name:N", title=t("charts.tip_channel")),
                  alt.Tooltip("share:Q", format=".1%", title=t("attribution.share_axis")), alt.Tooltip("credit:Q", format=",.0f", title=t("charts.tip_credit"))],
-    ).properties(height=theme.rows_height(table["channel"].n_unique(), 12 * len(RAILS) + 14), width="container")
+    )
+    size = {"height": theme.rows_height(table["channel"].n_unique(), 12 * len(RAILS) + 14), "width": "container"}
+    if pinned is None:
+        return bars.properties(**size)
+    before = _named(pinned).filter(pl.col("channel_name").is_in(order))
+    ticks = alt.Chart(before).mark_tick(color="#3b3b3b", opacity=0.6, thickness=3).encode(
+        y=y, yOffset=offset, x=alt.X("share:Q"),
+        tooltip=[alt.Tooltip("rail_name:N", title=t("charts.tip_rail")), alt.Tooltip("channel_name:N", title=t("charts.tip_channel")),
+                 alt.Tooltip("share:Q", format=".1%", title=t("charts.scenario_pinned"))],
+    )
+    return alt.layer(bars, ticks).properties(**size)
 
 
 @theme.drawn
