@@ -30,8 +30,9 @@ rid = scenario.run_id
 st.title(t("data_quality.title"))
 rep = data_quality.report(scenario)
 pinned = pin.pinned_scenario()
+pinned_rep = data_quality.report(pinned) if pinned is not None else None  # cached: the pin was this page's scenario a moment ago
 head = headline(rep)
-before = headline(data_quality.report(pinned)) if pinned is not None else {}  # cached: the pin was this page's scenario a moment ago
+before = headline(pinned_rep) if pinned_rep is not None else {}
 cap = {(r["rail"], r["event"]): r["capture_rate"] for r in rep.capture.iter_rows(named=True)}
 minutes = num(late_after_s() / 60)
 late, skew = head["late"], head["skew"]
@@ -51,7 +52,7 @@ by_type = rep.capture.filter(pl.col("rail") == "fullstack", pl.col("event") != "
 st.markdown(t("data_quality.capture_lead", low=pct(by_type["capture_rate"][0]), low_event=data_words.event(by_type["event"][0]),
               high=pct(by_type["capture_rate"][-1]), high_event=data_words.event(by_type["event"][-1]),
               baseline_orders=pct(cap.get(("baseline", "purchase"), 0))))
-theme.show(charts.capture(rep.capture))
+theme.show(charts.capture(rep.capture, None if pinned_rep is None else pinned_rep.capture))  # the pin: faint ticks
 note(t("data_quality.capture_note"))
 
 st.subheader(t("data_quality.timing_heading"))
@@ -70,7 +71,7 @@ with st.expander(t("data_quality.sources_title")):
 st.subheader(t("data_quality.missing_heading"))
 gaps = rep.missing.filter(pl.col("rail") == "fullstack").sort("missing_rate", descending=True)
 st.markdown(t("data_quality.missing_lead", field=data_words.field(gaps["field"][0]), rate=pct(gaps["missing_rate"][0])))
-theme.show(charts.missing(rep.missing))
+theme.show(charts.missing(rep.missing, None if pinned_rep is None else pinned_rep.missing))
 note(t("data_quality.missing_note"))
 RATES = ("duplicate_rate", "late_share", "skew_over_1s_share", "skew_over_1h_share", "missing_rate", "capture_rate")
 WORDS = {"rail": theme.rail_label, "event": data_words.event, "field": data_words.field}

@@ -26,8 +26,9 @@ pinned = pin.pinned_scenario()
 st.title(t("identity.title"))
 measure_fp = bool(st.session_state.get("identity.fingerprint", True))  # the toggle sits under the finding it changes
 scores = named(identity.scores(scenario, measure_fp))
-before = None if pinned is None else {r["method"]: (r["precision"], r["recall"] or 0)
-                                       for r in identity.scores(pinned, measure_fp).iter_rows(named=True)}
+pinned_scores = None if pinned is None else identity.scores(pinned, measure_fp)
+before = None if pinned_scores is None else {r["method"]: (r["precision"], r["recall"] or 0)
+                                              for r in pinned_scores.iter_rows(named=True)}
 row = {r["method"]: r for r in scores.iter_rows(named=True)}
 base, login = row["daily_hash"], row["login"]
 finding = t("identity.lead", login_recall=pct(login["recall"] or 0), login_share=pct(login["share_identified"]),
@@ -44,7 +45,7 @@ for col, r in zip(cols, scores.iter_rows(named=True), strict=True):
     col.metric(r["label"], t("identity.pair", precision=pct(r["precision"]), recall=pct(r["recall"] or 0)), help=t("identity.pair_help"),
                **pair(r["precision"], r["recall"] or 0, None if before is None else before.get(r["method"])))
 note(t("identity.pair_note"))
-theme.show(charts.precision_recall_chart(scores))
+theme.show(charts.precision_recall_chart(scores, pinned_scores))  # the pin: faint ticks
 if measure_fp:
     note(t("identity.fp_note"))
 

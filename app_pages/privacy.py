@@ -83,7 +83,7 @@ with show_data():
 
 st.subheader(t("privacy.k_heading"))
 st.markdown(t("privacy.k_lead", baseline=pct(below_k["baseline"]), fullstack=pct(below_k["fullstack"]), k=K_THRESHOLD))
-theme.show(charts.k_chart(k_table))
+theme.show(charts.k_chart(k_table, None if pinned is None else privacy.quasi_identifiers(pinned)[0]))  # the pin: faint ticks
 note(t("privacy.k_note", k=K_THRESHOLD))
 note(t("privacy.k_method"))
 st.markdown(t("privacy.steps_lead", first=pct(steps["share_below_k"][0]), last=pct(steps["share_below_k"][-1]), k=K_THRESHOLD))
@@ -96,7 +96,7 @@ with show_data():
 st.subheader(t("privacy.link_heading"))
 st.markdown(t("privacy.link_lead", daily=pct(linked["baseline, daily salt"]), fixed=pct(linked["baseline, fixed salt"]),
               fingerprint=pct(linked["cookieless fingerprint"])))
-theme.show(charts.link_chart(link))
+theme.show(charts.link_chart(link, None if pinned is None else privacy.linkability(pinned)))
 note(t("privacy.link_note"))
 with show_data():
     table(link, f"linkability-{run}", percent=("share_linked", "share_followed_throughout"))

@@ -45,7 +45,8 @@ data = profiles.profiling(scenario)
 s = {row["setting"]: row for row in data["summary"].iter_rows(named=True)}
 full, everyone, base = (s[k] for k in profiles.SETTINGS)
 # Cached by scenario: a pin is usually the scenario this page showed a moment ago.
-before = None if pinned is None else {r["setting"]: r for r in profiles.profiling(pinned)["summary"].iter_rows(named=True)}
+pinned_summary = None if pinned is None else profiles.profiling(pinned)["summary"]
+before = None if pinned_summary is None else {r["setting"]: r for r in pinned_summary.iter_rows(named=True)}
 st.markdown(t("profiles.lead", accuracy=pct(full["accuracy"]), majority=pct(full["majority_guess"]), profiled=pct(full["share_profiled"]),
               everyone=pct(everyone["share_profiled"]), baseline=pct(base["accuracy"]), baseline_majority=pct(base["majority_guess"])))
 note(context.scenario_caption(scenario))
@@ -75,7 +76,8 @@ c[3].metric(t("profiles.m_baseline"), pct(base["accuracy"]), **change(
     "baseline", "accuracy", t("profiles.m_baseline_delta", points=points(base["accuracy"] - full["accuracy"])),
     base["accuracy"] - full["accuracy"]))
 summary = data_words.in_words(data["summary"], {"setting": WORDS["setting"]})
-theme.show(charts.accuracy_chart(summary))
+pinned_shown = None if pinned_summary is None else data_words.in_words(pinned_summary, {"setting": WORDS["setting"]})
+theme.show(charts.accuracy_chart(summary, pinned_shown))  # the pin: faint dots
 note(t("profiles.accuracy_note"))
 gap = round(100 * (base["accuracy"] - full["accuracy"]))
 how = t("profiles.as_good") if abs(gap) <= 2 else t("profiles.below" if gap < 0 else "profiles.above", n=abs(gap))

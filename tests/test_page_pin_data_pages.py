@@ -1,9 +1,11 @@
 """Issue 10's pin on the data pages: with a scenario pinned, the headline numbers of Data quality, Identity,
-Privacy leaks and Profiles show their change against it (same visitors, cached services); without a pin none."""
+Privacy leaks and Profiles show their change against it (same visitors, cached services), and their charts draw
+the pinned values faintly beside the current ones; without a pin none."""
 
 from __future__ import annotations
 
 import pytest
+from apptest_helpers import chart_specs, pinned_page
 from conftest import SMALL, small
 from streamlit.testing.v1 import AppTest
 
@@ -75,3 +77,37 @@ def test_profiles_metrics_move_against_the_pin():
     then = {r["setting"]: r for r in profiles.profiling(small())["summary"].iter_rows(named=True)}
     m = _metric(at, t("profiles.m_profiled"))
     assert m.proto.delta == _points(now["fullstack"]["share_profiled"], then["fullstack"]["share_profiled"], 0)
+
+
+def _pinned_layers(at: AppTest) -> list[dict]:
+    """The faint layers of the page's charts that draw the pinned scenario (their tooltip says so)."""
+    title = t("charts.scenario_pinned")
+    return [layer for spec in chart_specs(at) for layer in spec.get("layer", [])
+            if isinstance(layer.get("mark"), dict) and layer["mark"].get("opacity", 1) < 1
+            and any(tip.get("title") == title for tip in layer.get("encoding", {}).get("tooltip", []))]
+
+
+def _pinned_fields(at: AppTest) -> list[str]:
+    """The measures the pinned layers draw (their quantitative axis)."""
+    return sorted(next(e["field"] for e in (layer["encoding"]["x"], layer["encoding"]["y"]) if e["type"] == "quantitative")
+                  for layer in _pinned_layers(at))
+
+
+def test_data_quality_charts_draw_the_pin_faintly():
+    assert _pinned_fields(pinned_page("app_pages/data_quality.py")) == ["capture_rate", "missing_rate"]
+    assert not _pinned_layers(_open("app_pages/data_quality.py", pinned=False))
+
+
+def test_identity_chart_draws_the_pin_faintly():
+    assert _pinned_fields(pinned_page("app_pages/identity.py")) == ["value"]
+
+
+def test_privacy_charts_draw_the_pin_faintly():
+    assert _pinned_fields(pinned_page("app_pages/privacy.py")) == ["share_below_k", "share_linked"]
+
+
+@pytest.mark.slow
+def test_profiles_chart_draws_the_pin_faintly():
+    layers = _pinned_layers(pinned_page("app_pages/profiles.py"))
+    assert [layer["mark"]["type"] for layer in layers] == ["point"]
+    assert layers[0]["encoding"]["x"]["field"] == "accuracy"

@@ -18,27 +18,37 @@ def field_name(field: str) -> str:
     return t(f"charts.field_{field}")
 
 
-@theme.drawn
-def capture(cap: pl.DataFrame) -> alt.Chart:
-    """Share of the true events each rail recorded, per event type (grouped horizontal bars)."""
-    data = cap.with_columns(event_name=pl.col("event").replace_strict(theme.value_names(cap["event"].unique())),
+def _capture_named(cap: pl.DataFrame) -> pl.DataFrame:
+    return cap.with_columns(event_name=pl.col("event").replace_strict(theme.value_names(cap["event"].unique())),
                             rail_name=pl.col("rail").replace_strict(dict(theme.LABELS)))
+
+
+@theme.drawn
+def capture(cap: pl.DataFrame, pinned: pl.DataFrame | None = None) -> alt.Chart | alt.LayerChart:
+    """Share of the true events each rail recorded, per event type (grouped horizontal bars).
+    With a pinned scenario's capture table, its shares are drawn faintly on the bars, as dark ticks."""
+    data = _capture_named(cap)
     order = data.sort("truth", descending=True)["event_name"].unique(maintain_order=True).to_list()
-    return (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            y=alt.Y("event_name:N", sort=order, title=None, axis=alt.Axis(labelLimit=160)),
-            yOffset=alt.YOffset("rail:N", sort=list(RAILS)),
-            x=alt.X("capture_rate:Q", title=t("charts.quality_capture_axis"), axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-            color=theme.rail_color(rails=RAILS, orient="bottom"),
-            tooltip=[alt.Tooltip("event_name:N", title=t("charts.tip_event")), alt.Tooltip("rail_name:N", title=t("charts.tip_rail")),
-                     alt.Tooltip("truth:Q", format=",.0f", title=t("charts.rail_truth")),
-                     alt.Tooltip("recorded:Q", format=",.0f", title=t("charts.quality_recorded")),
-                     alt.Tooltip("capture_rate:Q", format=".1%", title=t("charts.quality_capture_axis"))],
-        )
-        .properties(height=theme.rows_height(data["event"].n_unique(), 26), width="container")
+    y = alt.Y("event_name:N", sort=order, title=None, axis=alt.Axis(labelLimit=160))  # an explicit order: both layers keep it
+    offset = alt.YOffset("rail:N", sort=list(RAILS))
+    bars = alt.Chart(data).mark_bar().encode(
+        y=y, yOffset=offset,
+        x=alt.X("capture_rate:Q", title=t("charts.quality_capture_axis"), axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        color=theme.rail_color(rails=RAILS, orient="bottom"),
+        tooltip=[alt.Tooltip("event_name:N", title=t("charts.tip_event")), alt.Tooltip("rail_name:N", title=t("charts.tip_rail")),
+                 alt.Tooltip("truth:Q", format=",.0f", title=t("charts.rail_truth")),
+                 alt.Tooltip("recorded:Q", format=",.0f", title=t("charts.quality_recorded")),
+                 alt.Tooltip("capture_rate:Q", format=".1%", title=t("charts.quality_capture_axis"))],
     )
+    size = {"height": theme.rows_height(data["event"].n_unique(), 26), "width": "container"}
+    if pinned is None:
+        return bars.properties(**size)
+    before = _capture_named(pinned).join(data.select("event", "rail"), on=["event", "rail"], how="semi")
+    ticks = theme.pinned_ticks(
+        before, y=y, yOffset=offset, x=alt.X("capture_rate:Q"),
+        tooltip=[alt.Tooltip("event_name:N", title=t("charts.tip_event")), alt.Tooltip("rail_name:N", title=t("charts.tip_rail")),
+                 alt.Tooltip("capture_rate:Q", format=".1%", title=t("charts.scenario_pinned"))])
+    return alt.layer(bars, ticks).properties(**size)
 
 
 @theme.drawn
@@ -66,22 +76,35 @@ def timing(timings: pl.DataFrame, measure: str) -> alt.Chart:
     )
 
 
+def _missing_named(m: pl.DataFrame) -> pl.DataFrame:
+    return m.with_columns(field=pl.col("field").replace_strict({f: field_name(f) for f in m["field"].unique()}),
+                          rail_name=pl.col("rail").replace_strict(dict(theme.LABELS)))
+
+
 @theme.drawn
-def missing(m: pl.DataFrame) -> alt.Chart:
-    """Share of rows without each field, per rail (fields that are never missing left out)."""
-    data = m.filter(pl.col("missing_rate") > 0)
-    data = data.with_columns(field=pl.col("field").replace_strict({f: field_name(f) for f in data["field"].unique()}),
-                             rail_name=pl.col("rail").replace_strict(dict(theme.LABELS)))
-    return (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            y=alt.Y("field:N", sort="-x", title=None, axis=alt.Axis(labelLimit=200)),
-            yOffset=alt.YOffset("rail:N", sort=list(RAILS)),
-            x=alt.X("missing_rate:Q", title=t("charts.quality_missing_axis"), axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-            color=theme.rail_color(rails=RAILS, orient="bottom"),
-            tooltip=[alt.Tooltip("field:N", title=t("charts.tip_field")), alt.Tooltip("rail_name:N", title=t("charts.tip_rail")),
-                     alt.Tooltip("missing_rate:Q", format=".1%", title=t("charts.quality_missing_axis"))],
-        )
-        .properties(height=theme.rows_height(data["field"].n_unique(), 24), width="container")
+def missing(m: pl.DataFrame, pinned: pl.DataFrame | None = None) -> alt.Chart | alt.LayerChart:
+    """Share of rows without each field, per rail (fields that are never missing left out), most missing first.
+    With a pinned scenario's table, its shares are drawn faintly on the bars, as dark ticks."""
+    data = _missing_named(m.filter(pl.col("missing_rate") > 0))
+    totals = data.group_by("field", maintain_order=True).agg(pl.col("missing_rate").sum())
+    order = totals.sort("missing_rate", descending=True, maintain_order=True)["field"].to_list()
+    # Most missing first: by the bars' length alone, or (with a pin) as an explicit order both layers keep.
+    y = alt.Y("field:N", sort="-x" if pinned is None else order, title=None, axis=alt.Axis(labelLimit=200))
+    offset = alt.YOffset("rail:N", sort=list(RAILS))
+    bars = alt.Chart(data).mark_bar().encode(
+        y=y, yOffset=offset,
+        x=alt.X("missing_rate:Q", title=t("charts.quality_missing_axis"), axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        color=theme.rail_color(rails=RAILS, orient="bottom"),
+        tooltip=[alt.Tooltip("field:N", title=t("charts.tip_field")), alt.Tooltip("rail_name:N", title=t("charts.tip_rail")),
+                 alt.Tooltip("missing_rate:Q", format=".1%", title=t("charts.quality_missing_axis"))],
     )
+    size = {"height": theme.rows_height(data["field"].n_unique(), 24), "width": "container"}
+    if pinned is None:
+        return bars.properties(**size)
+    # The pin's rows of the fields shown, a field it never missed included: its tick at zero shows what changed.
+    before = _missing_named(pinned).join(data.select("field", "rail"), on=["field", "rail"], how="semi")
+    ticks = theme.pinned_ticks(
+        before, y=y, yOffset=offset, x=alt.X("missing_rate:Q"),
+        tooltip=[alt.Tooltip("field:N", title=t("charts.tip_field")), alt.Tooltip("rail_name:N", title=t("charts.tip_rail")),
+                 alt.Tooltip("missing_rate:Q", format=".1%", title=t("charts.scenario_pinned"))])
+    return alt.layer(bars, ticks).properties(**size)

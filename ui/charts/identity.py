@@ -20,19 +20,27 @@ def _named(scores: pl.DataFrame) -> pl.DataFrame:
     return scores.with_columns(label=pl.col("method").replace_strict({m: method_name(m) for m in scores["method"].unique()}))
 
 
-@theme.drawn
-def precision_recall_chart(scores: pl.DataFrame) -> alt.LayerChart:
-    """Two bars per method (precision solid, recall pale), coloured by the rail that holds the data;
-    each bar carries its own percentage so the room need not read the axis."""
-    scores = _named(scores)
+def _long(scores: pl.DataFrame) -> pl.DataFrame:
+    """One row per method and measure: the method's name, the measure's key and name, the value."""
     measures = {m: t(f"charts.identity_{m}") for m in MEASURES}
     long = scores.select("rail", "label", *MEASURES).unpivot(index=["rail", "label"], variable_name="measure", value_name="value").drop_nulls("value")
-    long = long.with_columns(measure_name=pl.col("measure").replace_strict(measures), text=pl.Series(
-        [f"{measures[m]} {pct(v)}" for m, v in zip(long["measure"], long["value"], strict=True)], dtype=pl.String))
+    return long.with_columns(measure_name=pl.col("measure").replace_strict(measures))
+
+
+@theme.drawn
+def precision_recall_chart(scores: pl.DataFrame, pinned: pl.DataFrame | None = None) -> alt.LayerChart:
+    """Two bars per method (precision solid, recall pale), coloured by the rail that holds the data;
+    each bar carries its own percentage so the room need not read the axis. With a pinned scenario's
+    scores, its precision and recall are drawn faintly on the bars, as dark ticks."""
+    scores = _named(scores)
+    long = _long(scores)
+    long = long.with_columns(text=pl.Series(
+        [f"{m} {pct(v)}" for m, v in zip(long["measure_name"], long["value"], strict=True)], dtype=pl.String))
     rails = tuple(r for r in theme.RAILS if r in set(scores["rail"]))
+    y = alt.Y("label:N", sort=scores["label"].to_list(), title=None, axis=alt.Axis(labelLimit=130))  # explicit: all layers keep it
+    offset = alt.YOffset("measure:N", sort=list(MEASURES))
     base = alt.Chart(long).encode(
-        y=alt.Y("label:N", sort=scores["label"].to_list(), title=None, axis=alt.Axis(labelLimit=130)),
-        yOffset=alt.YOffset("measure:N", sort=list(MEASURES)),
+        y=y, yOffset=offset,
         x=alt.X("value:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]),
                 title=t("charts.identity_pairs_axis")),
         tooltip=[alt.Tooltip("label:N", title=t("charts.tip_method")), alt.Tooltip("measure_name:N", title=t("charts.tip_measure")),
@@ -49,8 +57,15 @@ def precision_recall_chart(scores: pl.DataFrame) -> alt.LayerChart:
     ).transform_filter(alt.datum.value >= 0.4)
     outside = base.mark_text(align="left", dx=4, fontWeight="bold", color="#111111").encode(
         text="text:N").transform_filter(alt.datum.value < 0.4)
+    layers = [bars]
+    if pinned is not None:
+        before = _long(_named(pinned)).join(long.select("label", "measure"), on=["label", "measure"], how="semi")
+        layers.append(theme.pinned_ticks(
+            before, y=y, yOffset=offset, x=alt.X("value:Q"),
+            tooltip=[alt.Tooltip("label:N", title=t("charts.tip_method")), alt.Tooltip("measure_name:N", title=t("charts.tip_measure")),
+                     alt.Tooltip("value:Q", format=".1%", title=t("charts.scenario_pinned"))]))
     # Legends below the chart: on a phone a legend at the side leaves the bars no room.
-    return (bars + inside + outside).properties(height=theme.rows_height(scores.height, 50), width="container")
+    return alt.layer(*layers, inside, outside).properties(height=theme.rows_height(scores.height, 50), width="container")
 
 
 @theme.drawn

@@ -122,16 +122,26 @@ def rarity_chart(rarity: pl.DataFrame) -> alt.Chart:
 
 
 @theme.drawn
-def k_chart(k_table: pl.DataFrame) -> alt.Chart:
+def k_chart(k_table: pl.DataFrame, pinned: pl.DataFrame | None = None) -> alt.Chart | alt.LayerChart:
     rails = tuple(k_table["rail"])
     data = k_table.with_columns(rail_name=pl.col("rail").replace_strict(dict(theme.LABELS)))
-    return alt.Chart(data).mark_bar().encode(
-        x=alt.X("rail:N", sort=list(rails), title=None, axis=alt.Axis(labelAngle=0, labelExpr=theme.label_expr({r: theme.LABELS[r] for r in rails}))),
+    x = alt.X("rail:N", sort=list(rails), title=None,
+              axis=alt.Axis(labelAngle=0, labelExpr=theme.label_expr({r: theme.LABELS[r] for r in rails})))
+    bars = alt.Chart(data).mark_bar().encode(
+        x=x,
         y=alt.Y("share_below_k:Q", axis=alt.Axis(format="%"), title=t("charts.privacy_below_k_axis", k=K_THRESHOLD)),
         color=alt.Color("rail:N", scale=theme.rail_scale(rails), legend=None),  # the axis names the rails
         tooltip=[alt.Tooltip("rail_name:N", title=t("charts.tip_rail")), alt.Tooltip("k:Q", title="k"),
                  alt.Tooltip("share_below_k:Q", format=".1%", title=t("charts.privacy_below_k_axis", k=K_THRESHOLD))],
-    ).properties(width="container")
+    )
+    if pinned is None:
+        return bars.properties(width="container")
+    # The pinned scenario's shares as faint dark ticks across the bars, on the same explicit rail order.
+    before = pinned.filter(pl.col("rail").is_in(rails)).with_columns(rail_name=pl.col("rail").replace_strict(dict(theme.LABELS)))
+    ticks = theme.pinned_ticks(before, x=x, y=alt.Y("share_below_k:Q"), tooltip=[
+        alt.Tooltip("rail_name:N", title=t("charts.tip_rail")),
+        alt.Tooltip("share_below_k:Q", format=".1%", title=t("charts.scenario_pinned"))])
+    return alt.layer(bars, ticks).properties(width="container")
 
 
 @theme.drawn
@@ -151,13 +161,19 @@ def steps_chart(steps: pl.DataFrame) -> alt.Chart:
     ).properties(height=theme.rows_height(data.height, 40), width="container")
 
 
-@theme.drawn
-def link_chart(link: pl.DataFrame) -> alt.LayerChart:
+def _link_named(link: pl.DataFrame) -> pl.DataFrame:
     names = {m: t(f"charts.privacy_link_{LINKS[m][0]}") if m in LINKS else m for m in link["method"]}
-    data = link.with_columns(method_name=pl.col("method").replace_strict(names))
-    methods = data["method_name"].to_list()
+    return link.with_columns(method_name=pl.col("method").replace_strict(names))
+
+
+@theme.drawn
+def link_chart(link: pl.DataFrame, pinned: pl.DataFrame | None = None) -> alt.LayerChart:
+    """Per method, the share of returning visitors it follows from one active day to the next (a bar
+    labelled with its share). With a pinned scenario's table, its shares as faint dark ticks on the bars."""
+    data = _link_named(link)
+    y = alt.Y("method_name:N", sort=data["method_name"].to_list(), title=None, axis=alt.Axis(labelLimit=260))  # both layers keep it
     base = alt.Chart(data).encode(
-        y=alt.Y("method_name:N", sort=methods, title=None, axis=alt.Axis(labelLimit=260)),
+        y=y,
         # Room right of a full bar for its label, but ticks only up to 100 % (a "110 %" tick read as a share).
         x=alt.X("share_linked:Q", axis=alt.Axis(format="%", values=[0, 0.2, 0.4, 0.6, 0.8, 1.0]), scale=alt.Scale(domain=[0, 1.12], nice=False),
                 title=t("charts.privacy_link_axis")),
@@ -168,5 +184,11 @@ def link_chart(link: pl.DataFrame) -> alt.LayerChart:
     bars = base.mark_bar().encode(
         color=alt.Color("method:N", scale=alt.Scale(domain=list(link["method"]), range=[LINK_COLOURS.get(m, "#757575") for m in link["method"]]),
                         legend=None))
-    return (bars + base.mark_text(align="left", dx=4, fontWeight="bold").encode(text=alt.Text("share_linked:Q", format=".0%"))).properties(
-        height=theme.rows_height(data.height, 36), width="container")
+    layers = [bars]
+    if pinned is not None:
+        before = _link_named(pinned).filter(pl.col("method").is_in(link["method"].to_list()))
+        layers.append(theme.pinned_ticks(before, y=y, x=alt.X("share_linked:Q"), tooltip=[
+            alt.Tooltip("method_name:N", title=t("charts.tip_method")),
+            alt.Tooltip("share_linked:Q", format=".1%", title=t("charts.scenario_pinned"))]))
+    text = base.mark_text(align="left", dx=4, fontWeight="bold").encode(text=alt.Text("share_linked:Q", format=".0%"))
+    return alt.layer(*layers, text).properties(height=theme.rows_height(data.height, 36), width="container")

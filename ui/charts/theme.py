@@ -120,6 +120,12 @@ def rows_height(rows: int, step: int = 30, extra: int = 0) -> int:
     return max(rows, 1) * step + extra
 
 
+def pinned_ticks(data: pl.DataFrame, **encoding: Any) -> alt.Chart:
+    """A pinned scenario's values as faint dark ticks, for a layer over the current bars (no colour: no
+    legend entry). Give the layers one explicit sort order: a sort by field is dropped across data sources."""
+    return alt.Chart(data).mark_tick(color=COLOURS["truth"], opacity=0.6, thickness=3).encode(**encoding)
+
+
 def rail_scale(rails: tuple[str, ...] = RAILS) -> alt.Scale:
     """Colour scale for a `rail` field holding the keys truth/baseline/fullstack/modelled."""
     return alt.Scale(domain=list(rails), range=[COLOURS[r] for r in rails])
