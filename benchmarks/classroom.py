@@ -66,7 +66,7 @@ SUCCESS = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_SUCCESSFULLY")
 FRAGMENT_DONE = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_FRAGMENT_RUN_SUCCESSFULLY")
 QUEUE_NOTICE = re.compile(r"(\d+) computations? (?:is|are) ahead of you")
 CAPTION = re.compile(r"([\d,]+) simulated visitors over (\d+) days")
-RUN_ID = re.compile(r"run `([0-9a-f]+)`")
+RUN_ID = re.compile(r"\brun `?([0-9a-f]{16})`?")  # the scenario caption names its run
 BANNERS = ("reject_first_layer", "reject_second_layer", "no_reject", "no_banner")
 # The learner budget, read from the same environment as the server's; the explorers stay inside it.
 _BUDGET = learner_budget()
@@ -141,6 +141,9 @@ def _widget(kind: str, proto: Any) -> _Widget | None:
         return _Widget(proto.id, "bool_value", proto.value if value_set else proto.default, None, _url_value(proto.default))
     if kind == "text_input":
         return _Widget(proto.id, "string_value", proto.value if value_set else proto.default, None, proto.default)
+    if kind == "slider" and proto.options:  # a select_slider: the frontend sends the words it shows
+        shown = [proto.options[int(i)] for i in (proto.value if value_set else proto.default)]
+        return _Widget(proto.id, "string_array_value", shown, None, None)
     if kind == "slider":
         return _Widget(proto.id, "double_array_value", list(proto.value if value_set else proto.default), None, None)
     return _Widget(proto.id, "string_array_value", list(proto.value if value_set else proto.default), None, None)

@@ -154,4 +154,23 @@ class Collector:
         power cut (the writer may be in the middle of a commit)."""
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=30)
+        _wait_group_gone(self.proc.pid)  # the writer too: until it has exited it holds the DuckDB file's lock
         self._close_pipes()
+
+
+def _wait_group_gone(pgid: int, timeout: float = 30.0) -> None:
+    """Wait until no live (non-zombie) process of the process group is left (Linux /proc)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = False
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone while we looked
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                alive = True
+                break
+        if not alive:
+            return
+        time.sleep(0.05)

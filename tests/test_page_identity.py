@@ -79,7 +79,7 @@ def test_legal_explanation_and_no_real_data_note(page):
         assert phrase in text
     assert any("offers no identity stitching for real data" in i.value for i in page.info)
     (data,) = [e for e in page.expander if e.label == "Show data"]
-    assert len(data.get("download_button")) == 2 * len(page.dataframe) == 2 * len(data.get("dataframe"))
+    assert len(data.get("download_button")) == 2 * len(page.main.dataframe) == 2 * len(data.get("dataframe"))
 
 
 def test_fingerprinting_is_shown_only_while_the_page_says_it_measures_it(page):
