@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from ui.charts.theme import COLOURS, rail_label
-from ui.words import missing, num, pct, signed, t
+from ui.words import missing, num, pct, signed, signed_pct, t
 
 BIG_RAILS = ("truth", "baseline", "fullstack")
 # Fixed CSS, no user data: the big numbers in their rail's colour, large enough for the back of a room.
@@ -39,7 +39,7 @@ def delta(value: float, truth: float, pinned: float | None, is_truth: bool) -> D
     grey (it is no gain). With a pin: its change against the pinned scenario (neutral), and the gap to
     the truth beside it as a description."""
     gap = value - truth
-    share = f" ({signed(gap / truth * 100)}%)" if truth else ""
+    share = f" ({signed_pct(gap / truth)})" if truth else ""
     vs_truth = None if is_truth else t("charts.vs_truth", change=signed(gap), share=share)
     if pinned is not None:
         return Delta(t("charts.vs_pinned", change=signed(value - pinned)), "off", vs_truth, _arrow(value - pinned))
