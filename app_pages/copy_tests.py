@@ -45,7 +45,7 @@ m1, m2, m3 = st.columns(3)  # numbers only: a variant's text does not fit a big 
 m1.metric(t("copy_tests.best_truth"), pct(rate[truth_best], 2))
 m2.metric(t("copy_tests.best_fullstack"), pct(rate[fullstack_best], 2))
 m3.metric(t("copy_tests.observed"), pct(bandit.observed_share(prob), 1))
-note(t("copy_tests.variants_note", note=bandit.variants()["note"].lower()))
+note(t("copy_tests.variants_note", note=t("copy_tests.rates_assumed")))  # datasets/copy_variants.toml says so in English
 people_table(rounded(arms), f"copy-variants-{rid}", {p: group_name(p) for p in arms.columns if p not in ("arm", "text", "true_rate", "fullstack_rate")},
              shown=lambda f: named(f, short))
 if not policies:
