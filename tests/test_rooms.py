@@ -356,3 +356,27 @@ def test_a_following_learner_sees_the_lesson_step_but_not_its_buttons(rooms_db):
     keys = [b.key for b in learner.button]
     assert "lesson.next" not in keys and "lesson.back" not in keys
     assert any("Step 1 of" in m.value for m in learner.markdown)
+
+
+def test_a_pulse_is_read_once_per_moment_for_every_follower(tmp_path, clock, monkeypatch):
+    """Thirty followers poll once a second, each from a new thread: within PULSE_TTL_S they share one read.
+    A write in this process shows at once; another process's write within PULSE_TTL_S."""
+    from ui.rooms import store as store_module
+
+    path = tmp_path / "rooms.sqlite"
+    mine, other = RoomStore(path, clock=clock), RoomStore(path, clock=clock)
+    code = mine.open(state())
+    first = mine.pulse(code)
+    other.publish(code, state("funnels"))  # another process moves the room
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(mine.pulse(code))) for _ in range(30)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert seen == [first] * 30  # the shared read, not thirty SELECTs
+    monkeypatch.setattr(store_module, "PULSE_TTL_S", 0.0)
+    assert mine.pulse(code)[0] == first[0] + 1  # stale no longer than PULSE_TTL_S
+    monkeypatch.setattr(store_module, "PULSE_TTL_S", 60.0)
+    mine.publish(code, state("live"))
+    assert mine.pulse(code)[0] == first[0] + 2  # this process's own write clears it at once

@@ -112,6 +112,9 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(18)
 
 
+PULSE_TTL_S = 0.25  # how stale a room's pulse may be (learners poll once a second)
+
+
 class RoomStore:
     """Rooms in one SQLite file. Thread-safe: one connection per thread; `clock` is injectable for tests."""
 
@@ -120,6 +123,11 @@ class RoomStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.clock = clock
         self._local = threading.local()
+        # Every following learner asks for its room's pulse once a second, each time from a new script
+        # thread (a new SQLite connection): one read per room per PULSE_TTL_S serves them all. A write
+        # in this process clears it; another process's write shows within PULSE_TTL_S.
+        self._pulses: dict[str, tuple[float, tuple[Any, ...] | None]] = {}
+        self._pulse_lock = threading.Lock()
         self._con().executescript(_SCHEMA)
         self._add_moved()
 
@@ -150,6 +158,8 @@ class RoomStore:
             con.execute("ROLLBACK")
             raise
         con.execute("COMMIT")
+        with self._pulse_lock:
+            self._pulses.clear()
 
     def close(self) -> None:
         con = getattr(self._local, "con", None)
@@ -197,7 +207,15 @@ class RoomStore:
 
     def pulse(self, code: str) -> tuple[int, float] | None:
         """The room's version and when it last moved, or None if it is closed or expired (one SELECT)."""
-        row = self._con().execute("SELECT version, touched, coalesce(moved, touched) FROM rooms WHERE code = ?", (code,)).fetchone()
+        now = time.monotonic()
+        with self._pulse_lock:
+            cached = self._pulses.get(code)
+        if cached is not None and now - cached[0] < PULSE_TTL_S:
+            row = cached[1]
+        else:
+            row = self._con().execute("SELECT version, touched, coalesce(moved, touched) FROM rooms WHERE code = ?", (code,)).fetchone()
+            with self._pulse_lock:
+                self._pulses[code] = (now, row)
         if row is None or row[1] < self.clock() - IDLE_SECONDS:
             return None
         return int(row[0]), float(row[2])
