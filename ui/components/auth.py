@@ -177,9 +177,10 @@ def restore_from_cookie() -> None:
 
 def is_presenter() -> bool:
     """A presenter is logged in, as a user the secrets still have, and the secrets may grant access."""
+    if not st.session_state.get("authentication_status"):
+        return False  # a learner: no copy of the secrets (this runs several times on every rerun)
     config = auth_config()
-    return (config is not None and not problems(config) and bool(st.session_state.get("authentication_status"))
-            and st.session_state.get("username") in _usernames(config))
+    return config is not None and not problems(config) and st.session_state.get("username") in _usernames(config)
 
 
 def require_presenter(why: str | None = None) -> bool:
