@@ -13,6 +13,8 @@ from typing import Any
 
 import streamlit as st
 
+from ui.words import num, t
+
 POLL_S = 0.25
 
 
@@ -39,8 +41,6 @@ QUEUE = Queue()
 
 
 def _message(ahead: int, label: str) -> str:
-    from ui.words import num, t
-
     key = "spinner.queue_one" if ahead == 1 else "spinner.queue_many"
     return t(key, ahead=num(ahead), what=label.rstrip("…. "))
 

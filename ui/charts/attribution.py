@@ -36,8 +36,8 @@ def shares(table: pl.DataFrame, pinned: pl.DataFrame | None = None) -> alt.Chart
     if pinned is None:
         return bars.properties(**size)
     before = _named(pinned).filter(pl.col("channel_name").is_in(order))
-    ticks = alt.Chart(before).mark_tick(color="#3b3b3b", opacity=0.6, thickness=3).encode(
-        y=y, yOffset=offset, x=alt.X("share:Q"),
+    ticks = theme.pinned_ticks(
+        before, y=y, yOffset=offset, x=alt.X("share:Q"),
         tooltip=[alt.Tooltip("rail_name:N", title=t("charts.tip_rail")), alt.Tooltip("channel_name:N", title=t("charts.tip_channel")),
                  alt.Tooltip("share:Q", format=".1%", title=t("charts.scenario_pinned"))],
     )

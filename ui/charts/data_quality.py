@@ -41,14 +41,8 @@ def capture(cap: pl.DataFrame, pinned: pl.DataFrame | None = None) -> alt.Chart 
                  alt.Tooltip("capture_rate:Q", format=".1%", title=t("charts.quality_capture_axis"))],
     )
     size = {"height": theme.rows_height(data["event"].n_unique(), 26), "width": "container"}
-    if pinned is None:
-        return bars.properties(**size)
-    before = _capture_named(pinned).join(data.select("event", "rail"), on=["event", "rail"], how="semi")
-    ticks = theme.pinned_ticks(
-        before, y=y, yOffset=offset, x=alt.X("capture_rate:Q"),
-        tooltip=[alt.Tooltip("event_name:N", title=t("charts.tip_event")), alt.Tooltip("rail_name:N", title=t("charts.tip_rail")),
-                 alt.Tooltip("capture_rate:Q", format=".1%", title=t("charts.scenario_pinned"))])
-    return alt.layer(bars, ticks).properties(**size)
+    before = None if pinned is None else _capture_named(pinned)
+    return _with_pin(bars, before, data, ("event", "rail"), y, offset, "capture_rate", ("event_name", "charts.tip_event"), size)
 
 
 @theme.drawn
@@ -99,12 +93,18 @@ def missing(m: pl.DataFrame, pinned: pl.DataFrame | None = None) -> alt.Chart | 
                  alt.Tooltip("missing_rate:Q", format=".1%", title=t("charts.quality_missing_axis"))],
     )
     size = {"height": theme.rows_height(data["field"].n_unique(), 24), "width": "container"}
-    if pinned is None:
-        return bars.properties(**size)
     # The pin's rows of the fields shown, a field it never missed included: its tick at zero shows what changed.
-    before = _missing_named(pinned).join(data.select("field", "rail"), on=["field", "rail"], how="semi")
+    before = None if pinned is None else _missing_named(pinned)
+    return _with_pin(bars, before, data, ("field", "rail"), y, offset, "missing_rate", ("field", "charts.tip_field"), size)
+
+
+def _with_pin(bars: alt.Chart, before: pl.DataFrame | None, shown: pl.DataFrame, keys: tuple[str, str], y: alt.Y,
+              offset: alt.YOffset, value: str, name: tuple[str, str], size: dict) -> alt.Chart | alt.LayerChart:
+    """The bars alone, or with the pinned scenario's values (its rows of the bars shown) as faint ticks."""
+    if before is None:
+        return bars.properties(**size)
     ticks = theme.pinned_ticks(
-        before, y=y, yOffset=offset, x=alt.X("missing_rate:Q"),
-        tooltip=[alt.Tooltip("field:N", title=t("charts.tip_field")), alt.Tooltip("rail_name:N", title=t("charts.tip_rail")),
-                 alt.Tooltip("missing_rate:Q", format=".1%", title=t("charts.scenario_pinned"))])
+        before.join(shown.select(*keys), on=list(keys), how="semi"), y=y, yOffset=offset, x=alt.X(f"{value}:Q"),
+        tooltip=[alt.Tooltip(f"{name[0]}:N", title=t(name[1])), alt.Tooltip("rail_name:N", title=t("charts.tip_rail")),
+                 alt.Tooltip(f"{value}:Q", format=".1%", title=t("charts.scenario_pinned"))])
     return alt.layer(bars, ticks).properties(**size)

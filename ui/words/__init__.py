@@ -28,6 +28,7 @@ from typing import Any
 
 from babel import Locale, dates, numbers
 from babel.messages.pofile import read_po
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 _ROOT = Path(__file__).parent / "locale"
 LANGUAGES = {"en": "English", "de": "Deutsch"}  # code -> the language's own name (the switch shows these)
@@ -56,13 +57,11 @@ def language() -> str:
     """The language texts are given in now: `speaking(...)`'s, else the session's, else English."""
     if (chosen := _speaking.get()) is not None:
         return chosen
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    if get_script_run_ctx(suppress_warning=True) is None:
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None:
         return DEFAULT
-    import streamlit as st
-
-    return str(st.session_state.get(SESSION_KEY, DEFAULT))
+    state = ctx.session_state  # called for every text: the session itself, not the st.session_state proxy
+    return str(state[SESSION_KEY]) if SESSION_KEY in state else DEFAULT
 
 
 @contextlib.contextmanager
