@@ -49,4 +49,5 @@ with error_boundary(pg.title):
     rooms.publish_if_presenting(st.session_state["scenario"], pg)
     lesson_bar(page, following=room is not None)
     style()
-    pg.run()
+    with rooms.drawing():  # a follower's pass counts once the page has run to its end
+        pg.run()

@@ -12,7 +12,7 @@ from ui.components import data_words
 from ui.components.downloads import rounded, table_with_downloads
 from ui.components.pin_delta import points
 from ui.components.sampling_note import sampling_note
-from ui.present import data_expander, note
+from ui.present import note, show_data
 from ui.services import data_quality
 from ui.words import num, pct, t
 
@@ -75,9 +75,10 @@ theme.show(charts.missing(rep.missing, None if pinned_rep is None else pinned_re
 note(t("data_quality.missing_note"))
 RATES = ("duplicate_rate", "late_share", "skew_over_1s_share", "skew_over_1h_share", "missing_rate", "capture_rate")
 WORDS = {"rail": theme.rail_label, "event": data_words.event, "field": data_words.field}
-with data_expander():
-    for frame, name in ((rep.summary, "summary"), (rep.missing, "missing"), (rep.capture, "capture")):
-        shown = data_words.in_words(rounded(frame), WORDS)
-        table_with_downloads(shown, f"quality-{name}-{rid}",
-                             column_config=data_words.columns(shown, lambda c: t(f"data_quality.col.{c}"), percent=RATES))
-    note(t("data_quality.duplicates_note"))
+with show_data("data-quality") as opened:
+    if opened:
+        for frame, name in ((rep.summary, "summary"), (rep.missing, "missing"), (rep.capture, "capture")):
+            shown = data_words.in_words(rounded(frame), WORDS)
+            table_with_downloads(shown, f"quality-{name}-{rid}",
+                                 column_config=data_words.columns(shown, lambda c: t(f"data_quality.col.{c}"), percent=RATES))
+        note(t("data_quality.duplicates_note"))

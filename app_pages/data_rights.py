@@ -50,8 +50,9 @@ else:
 st.slider(t("data_rights.now_days"), 0, 800, 40, key="dr.now_days")
 theme.show(charts.retention(report))
 note(t("data_rights.retention_note"))
-with show_data():
-    subject_access.table(report, f"retention-{scenario.run_id}-{days}", lambda c: t(f"data_rights.col.{c}"))
+with show_data("data-rights-retention") as opened:
+    if opened:
+        subject_access.table(report, f"retention-{scenario.run_id}-{days}", lambda c: t(f"data_rights.col.{c}"))
 with st.expander(t("data_rights.policy_title")):
     policy = rights.policy().with_columns(kept=pl.col("retention_days").map_elements(subject_access.kept_for, return_dtype=pl.String,
                                                                                       skip_nulls=False))

@@ -11,7 +11,7 @@ from ui.charts import theme
 from ui.components import data_words
 from ui.components.downloads import rounded, table_with_downloads
 from ui.components.pin_delta import pair
-from ui.present import data_expander, note
+from ui.present import note, show_data
 from ui.services import identity
 from ui.words import pct, t
 
@@ -63,10 +63,11 @@ with st.expander(t("identity.law_title")):
 st.info(t("identity.lab_only"))
 
 SHARES = ("share_identified", "precision", "recall", "share_joined", "share_rejoined")
-with data_expander():
-    for frame, name in ((scores, "identity"), (xd, "identity-cross-device"), (pl.DataFrame([splits]), "identity-cookie-splits")):
-        shown = data_words.in_words(rounded(frame.drop("method", strict=False)), {"rail": theme.rail_label})
-        table_with_downloads(shown, f"{name}-{scenario.run_id}",
-                             column_config=data_words.columns(shown, lambda c: t(f"identity.col.{c}"), percent=SHARES))
-        if name == "identity":
-            note(t("identity.data_note"))
+with show_data("identity") as opened:
+    if opened:
+        for frame, name in ((scores, "identity"), (xd, "identity-cross-device"), (pl.DataFrame([splits]), "identity-cookie-splits")):
+            shown = data_words.in_words(rounded(frame.drop("method", strict=False)), {"rail": theme.rail_label})
+            table_with_downloads(shown, f"{name}-{scenario.run_id}",
+                                 column_config=data_words.columns(shown, lambda c: t(f"identity.col.{c}"), percent=SHARES))
+            if name == "identity":
+                note(t("identity.data_note"))

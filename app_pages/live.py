@@ -37,8 +37,9 @@ note(t("live.visitor_who", visitor=visitor, browser=who["browser"], os=who["os"]
        country=who["country"], region=t(f"live.region_{who['region']}"), default=t("live.default_granted" if who["default_granted"] else "live.default_denied"),
        hits=num(reqs["hit"].n_unique())))
 live_stream.request_metrics(reqs)
-with show_data():
-    live_stream.table(reqs)
-    download_buttons(live.display(reqs), f"live-visitor-{scenario.run_id}-{visitor}-{choice}-{int(blocker)}")
+with show_data("live-visitor") as opened:
+    if opened:
+        live_stream.table(reqs)
+        download_buttons(live.display(reqs), f"live-visitor-{scenario.run_id}-{visitor}-{choice}-{int(blocker)}")
 note(t("live.visitor_note"))
 live_stream.hit_payloads(reqs)

@@ -63,8 +63,9 @@ note(t("privacy.histogram_note"))
 with st.expander(t("privacy.sources_title")):
     st.caption(t("privacy.fp_sources", source=source_note("fingerprint", "unique_share")))
     st.caption(t("privacy.entropy_method", source=source_note("fingerprint", "entropy_bits")))
-with show_data():
-    table(fp["entropy"], f"fingerprint-entropy-{run}", digits=2)
+with show_data("privacy-entropy") as opened:
+    if opened:
+        table(fp["entropy"], f"fingerprint-entropy-{run}", digits=2)
 st.markdown(f"**{t('privacy.populations_heading')}**")
 fingerprint_populations(scenario)
 
@@ -78,8 +79,9 @@ one_in_n(rarity)
 theme.show(charts.rarity_chart(rarity))
 note(t("privacy.rarity_note"))
 note(t("privacy.rarity_method"))
-with show_data():
-    table(rarity, f"one-in-n-{run}-{visitor}", percent=("share",))
+with show_data("privacy-one-in-n") as opened:
+    if opened:
+        table(rarity, f"one-in-n-{run}-{visitor}", percent=("share",))
 
 st.subheader(t("privacy.k_heading"))
 st.markdown(t("privacy.k_lead", baseline=pct(below_k["baseline"]), fullstack=pct(below_k["fullstack"]), k=K_THRESHOLD))
@@ -89,17 +91,19 @@ note(t("privacy.k_method"))
 st.markdown(t("privacy.steps_lead", first=pct(steps["share_below_k"][0]), last=pct(steps["share_below_k"][-1]), k=K_THRESHOLD))
 theme.show(charts.steps_chart(steps))
 note(t("privacy.steps_note", k=K_THRESHOLD))
-with show_data():
-    table(k_table, f"k-anonymity-{run}", percent=("share_below_k", "unique_share"))
-    table(steps, f"masking-steps-{run}", percent=("share_below_k", "unique_share"))
+with show_data("privacy-k-anonymity") as opened:
+    if opened:
+        table(k_table, f"k-anonymity-{run}", percent=("share_below_k", "unique_share"))
+        table(steps, f"masking-steps-{run}", percent=("share_below_k", "unique_share"))
 
 st.subheader(t("privacy.link_heading"))
 st.markdown(t("privacy.link_lead", daily=pct(linked["baseline, daily salt"]), fixed=pct(linked["baseline, fixed salt"]),
               fingerprint=pct(linked["cookieless fingerprint"])))
 theme.show(charts.link_chart(link, None if pinned is None else privacy.linkability(pinned)))
 note(t("privacy.link_note"))
-with show_data():
-    table(link, f"linkability-{run}", percent=("share_linked", "share_followed_throughout"))
+with show_data("privacy-linkability") as opened:
+    if opened:
+        table(link, f"linkability-{run}", percent=("share_linked", "share_followed_throughout"))
 
 st.subheader(t("privacy.hash_heading"))
 crack_demo(scenario, country)

@@ -10,7 +10,7 @@ from ui.charts import theme
 from ui.components import data_words
 from ui.components.downloads import rounded, table_with_downloads
 from ui.components.pin_delta import points as vs_pinned
-from ui.present import data_expander, note
+from ui.present import note, show_data
 from ui.services import profiles
 from ui.words import num, pct, signed, t
 
@@ -98,12 +98,13 @@ with st.expander(t("profiles.prices_title")):
         for r in prices.iter_rows(named=True)))
 
 SHARES = ("share_profiled", "accuracy", "majority_guess", "recall")
-with data_expander():
-    for frame, name, title in ((data["summary"].drop("rail"), "summary", None), (data["recall"], "recall", "profiles.recall_title"),
-                               (data["drivers"], "drivers", "profiles.drivers_title")):
-        if title:
-            st.markdown(t(title))
-        shown = data_words.in_words(rounded(frame), WORDS)
-        table_with_downloads(shown, f"profiles-{name}-{run}",
-                             column_config=data_words.columns(shown, lambda c: t(f"profiles.col.{c}"), percent=SHARES))
-    table_with_downloads(prices, f"profile-prices-{run}", column_config=data_words.columns(prices, lambda c: t(f"profiles.col.{c}")))
+with show_data("profiles") as opened:
+    if opened:
+        for frame, name, title in ((data["summary"].drop("rail"), "summary", None), (data["recall"], "recall", "profiles.recall_title"),
+                                   (data["drivers"], "drivers", "profiles.drivers_title")):
+            if title:
+                st.markdown(t(title))
+            shown = data_words.in_words(rounded(frame), WORDS)
+            table_with_downloads(shown, f"profiles-{name}-{run}",
+                                 column_config=data_words.columns(shown, lambda c: t(f"profiles.col.{c}"), percent=SHARES))
+        table_with_downloads(prices, f"profile-prices-{run}", column_config=data_words.columns(prices, lambda c: t(f"profiles.col.{c}")))

@@ -20,9 +20,35 @@ def chart_specs(at: AppTest) -> list[dict]:
     return [json.loads(el.proto.spec) for el in at.get("vega_lite_chart")]
 
 
+def open_data(at: AppTest) -> AppTest:
+    """Open every closed "Show data" expander of the page (as a person clicking each) and rerun: closed, they
+    draw nothing."""
+    from ui.present import SHOW_KEY
+
+    closed = [k for k in at.session_state.keys() if str(k).startswith(SHOW_KEY) and not at.session_state[k]]  # noqa: SIM118 (no __iter__)
+    for key in closed:
+        at.session_state[key] = True
+    if closed:
+        at.run()
+        assert not at.exception
+    return at
+
+
+def open_advanced(at: AppTest) -> AppTest:
+    """Open the sidebar's "Advanced" expander (as a person clicking it) and rerun: closed, it draws nothing."""
+    from ui.components.scenario_sidebar import ADVANCED_OPEN
+
+    at.session_state[ADVANCED_OPEN] = True
+    at.run()
+    assert not at.exception
+    return at
+
+
 def table_with(at: AppTest, *columns: str) -> pd.DataFrame:
-    """The first table shown that has all these columns."""
+    """The first table shown that has all these columns (opening the page's "Show data" when needed)."""
     found = [df.value for df in at.dataframe if set(columns) <= set(df.value.columns)]
+    if not found:
+        found = [df.value for df in open_data(at).dataframe if set(columns) <= set(df.value.columns)]
     assert found, f"no table with columns {columns}"
     return found[0]
 

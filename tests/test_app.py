@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from apptest_helpers import open_advanced, open_data
 from streamlit.testing.v1 import AppTest
 
 from engine.scenario import field_paths
@@ -28,12 +29,15 @@ def test_overview_renders_numbers_and_charts(app):
     colour = specs[0]["layer"][0]["encoding"]["color"]["scale"]
     assert colour["domain"] == ["baseline", "fullstack", "modelled"]
     assert colour["range"] == ["#2e7d32", "#1565c0", "#ef6c00"]
+    assert len(app.main.dataframe) == 0 and len(app.get("download_button")) == 0  # "Show data" is closed
+    open_data(app)
     assert len(app.main.dataframe) == 2
     assert len(app.get("download_button")) == 4
 
 
 def test_every_scenario_field_has_a_sidebar_control_keyed_by_its_path(app):
     """A widget keyed by the field's path, or a table (a mix, a list) keyed by the path it edits."""
+    open_advanced(app)
     keys = {w.key.split("@")[0] for kind in ("selectbox", "select_slider", "number_input", "slider", "checkbox", "date_input")
             for w in getattr(app.sidebar, kind)}  # "traffic.visitors@en": keyed per language
     tables = {df.key.removeprefix("table.").rsplit(".", 1)[0] for df in app.sidebar.data_editor}

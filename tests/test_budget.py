@@ -4,6 +4,7 @@ kept 1.4 GB per scenario: ?traffic.visitors=200000&traffic.days=90&seed=N)."""
 from __future__ import annotations
 
 import pytest
+from apptest_helpers import open_advanced
 from streamlit.testing.v1 import AppTest
 
 from engine.budget import Budget, clamp
@@ -55,4 +56,5 @@ def test_a_large_url_is_clamped_with_a_visible_note(monkeypatch):
     warnings = " ".join(w.value for w in at.sidebar.warning)
     assert "90 days" in warnings and "this session's limit" in warnings
     # the widgets show what runs, so the next rerun asks for the same clamped run
+    open_advanced(at)
     assert at.sidebar.number_input(key="traffic.days").value == 10

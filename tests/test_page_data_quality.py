@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
-from apptest_helpers import chart_specs, first_text, metric_value, open_page, page_text
+from apptest_helpers import chart_specs, first_text, metric_value, open_advanced, open_page, page_text
 
 from engine.quality import frames_report
 from engine.scenario import load_preset
@@ -40,7 +40,7 @@ def test_page_leads_with_the_computed_takeaway_and_shows_each_rail():
 def test_sampling_tier_below_100_explains_the_noise_on_the_overview():
     at = open_page("app_pages/overview.py")
     assert _value_at(load_preset("eu_shop"), "rails.fullstack_sampling") == 100
-    at.selectbox(key="rails.fullstack_sampling").select(50).run()
+    open_advanced(at).selectbox(key="rails.fullstack_sampling").select(50).run()
     assert not at.exception
     (note,) = at.info
     assert "keeps 50% of browsers" in note.value and "sampling noise" in note.value and "95% interval" in note.value

@@ -5,7 +5,7 @@ one click away. (Runs: tests/test_page_runs.py.)"""
 from __future__ import annotations
 
 import pytest
-from apptest_helpers import first_text, outside_expanders
+from apptest_helpers import first_text, open_data, outside_expanders
 from streamlit.testing.v1 import AppTest
 
 from ui.words import t
@@ -24,8 +24,10 @@ def _present(page: str) -> AppTest:
 
 def _check(at: AppTest) -> None:
     assert outside_expanders(at, *HIDDEN) == []
-    assert at.dataframe and at.get("download_button")  # still there, in the "Show data" expanders
     assert any(e.label == t("common.show_data") for e in at.expander)
+    open_data(at)  # one click away: opened, the tables and downloads are there, still inside the expanders
+    assert at.dataframe and at.get("download_button")
+    assert outside_expanders(at, *HIDDEN) == []
     assert first_text(at)  # the lead still leads
 
 
@@ -56,14 +58,17 @@ def test_presenter_mode_on_privacy_leaks_with_the_hashes_cracked():
 def _nested_tables() -> None:
     import streamlit as st
 
-    from ui.present import data_expander, show_data
+    from ui.present import show_data
 
-    with show_data():
-        st.dataframe({"a": [1]})
-        with show_data():  # a table helper that wraps itself, inside a page's block
-            st.dataframe({"b": [2]})
-    with data_expander(), show_data():  # a page that folds its tables away in every mode
-        st.dataframe({"c": [3]})
+    with show_data("outer") as opened:
+        if opened:
+            st.dataframe({"a": [1]})
+            with show_data("inner") as inner:  # a table helper that wraps itself, inside a page's block
+                assert inner
+                st.dataframe({"b": [2]})
+    with show_data("second") as opened:
+        if opened:
+            st.dataframe({"c": [3]})
 
 
 @pytest.mark.parametrize("present", [False, True])
@@ -73,6 +78,8 @@ def test_show_data_nests_without_a_second_expander(present):
         at.query_params["present"] = "1"
     at.run()
     assert not at.exception
+    assert len(at.dataframe) == 0 and len(at.expander) == 2  # closed: nothing drawn inside
+    open_data(at)
     assert len(at.dataframe) == 3
     # in every mode: one "Show data" expander per outer block, none nested inside another
     assert [len(e.get("dataframe")) for e in at.expander] == [2, 1]

@@ -8,7 +8,7 @@ import re
 import polars as pl
 import pytest
 from apptest_helpers import chart_specs as _specs
-from apptest_helpers import first_text, open_page
+from apptest_helpers import first_text, open_advanced, open_page
 from apptest_helpers import metric_value as _metric
 from apptest_helpers import page_text as _texts
 from apptest_helpers import table_with as _frame
@@ -141,7 +141,7 @@ def test_crack_button_reverses_plain_hashes_not_keyed_ones(page):
 def test_keeping_truncated_ips_moves_baseline_k_anonymity_not_the_truth():
     at = open_page(PAGE)
     before = _frame(at, "rail", "quasi_identifiers", "share_below_k").set_index("rail")
-    at.sidebar.checkbox(key="masking.store_truncated_ip").check().run()
+    open_advanced(at).sidebar.checkbox(key="masking.store_truncated_ip").check().run()
     assert not at.exception
     after = _frame(at, "rail", "quasi_identifiers", "share_below_k").set_index("rail")
     base, truth, ip = rail_label("baseline"), rail_label("truth"), t("fields.ip_truncated")

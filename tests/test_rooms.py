@@ -380,3 +380,28 @@ def test_a_pulse_is_read_once_per_moment_for_every_follower(tmp_path, clock, mon
     monkeypatch.setattr(store_module, "PULSE_TTL_S", 60.0)
     mine.publish(code, state("live"))
     assert mine.pulse(code)[0] == first[0] + 2  # this process's own write clears it at once
+
+
+def test_a_follower_asks_again_when_its_last_pass_was_cut_short():
+    """The watcher's decision: the room moved, or the page of the version seen was never drawn to its end."""
+    now = 1_000.0
+    assert not live.needs_redraw((4, now), seen=4, drawn=4, quiet=None, now=now)  # in step: nothing to do
+    assert live.needs_redraw((5, now), seen=4, drawn=4, quiet=None, now=now)  # the room moved
+    assert live.needs_redraw((4, now), seen=4, drawn=3, quiet=None, now=now)  # cut short after SEEN was set
+    assert live.needs_redraw((4, now), seen=4, drawn=None, quiet=None, now=now)  # no page drawn yet
+    assert live.needs_redraw(None, seen=4, drawn=4, quiet=None, now=now)  # the room closed
+    assert live.needs_redraw((4, now - live.QUIET_AFTER_S), seen=4, drawn=4, quiet=None, now=now)  # gone quiet
+
+
+def test_a_followers_page_counts_as_drawn_once_it_has_run_to_its_end(rooms_db):
+    host = presenter()
+    code = host.session_state[live.HOSTING]
+    learner = session(room=code).run()
+    version = live.store().get(code).version
+    assert learner.session_state[live.SEEN] == learner.session_state[live.DRAWN] == version
+    host.switch_page("app_pages/overview.py").run()
+    host.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()
+    moved = live.store().get(code).version
+    assert moved > version
+    learner.run()
+    assert learner.session_state[live.SEEN] == learner.session_state[live.DRAWN] == moved

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 from collections.abc import Iterator
 
 import streamlit as st
@@ -47,25 +48,29 @@ def note(text: str) -> None:
 
 
 _inside = contextvars.ContextVar("inside_show_data", default=False)
+SHOW_KEY = "show."  # the prefix of every "Show data" expander's key (its open state, in the session)
+_RUN_ID = re.compile(r"[0-9a-f]{16}")
+
+
+def data_key(name: str) -> str:
+    """The key of a "Show data" expander named `name`: a run id in the name is left out, so an open table
+    stays open when the scenario changes."""
+    return SHOW_KEY + _RUN_ID.sub("run", name)
 
 
 @contextlib.contextmanager
-def show_data() -> Iterator[None]:
-    """Tables and downloads go inside this: a "Show data" expander, in every mode (only once: inside
-    another show_data() or data_expander() they stay where they are)."""
-    if not _inside.get():
-        with data_expander():
-            yield
-    else:
-        yield
-
-
-@contextlib.contextmanager
-def data_expander() -> Iterator[None]:
-    """A "Show data" expander holding several tables at once (show_data() inside it does not nest)."""
+def show_data(name: str) -> Iterator[bool]:
+    """Tables and downloads go inside this: a "Show data" expander, in every mode, that yields whether its
+    content is to be drawn. The expander is lazy: closed, its content costs nothing (a room of thirty
+    followers draws no tables nobody opened); opening it reruns the page with the content. Inside another
+    show_data() it is not nested again and always yields True."""
+    if _inside.get():
+        yield True
+        return
     token = _inside.set(True)
     try:
-        with st.expander(t("common.show_data")):
-            yield
+        box = st.expander(t("common.show_data"), key=data_key(name), on_change="rerun")
+        with box:
+            yield bool(box.open)
     finally:
         _inside.reset(token)

@@ -1,8 +1,9 @@
 """Every table shown can be downloaded, as CSV and as Parquet; tables and buttons sit in "Show data".
 
-Per rerun a table costs only its Arrow form: it goes to Streamlit as an Arrow table (no detour
-through pandas), and the files are written when someone clicks a download button (deferred data),
-not on every rerun of every session following a room.
+A closed "Show data" costs nothing (its content is drawn only once someone opens it); an open one
+costs only the table's Arrow form: it goes to Streamlit as an Arrow table (no detour through pandas),
+and the files are written when someone clicks a download button (deferred data), not on every rerun
+of every session following a room.
 
 `people_table` shows a table for people: column names in words (`common.col.<column>`), codes in
 words (rails, banners, events, devices, regions, ...), counts with separators, shares as
@@ -92,23 +93,26 @@ def people_table(frame: pl.DataFrame, name: str, labels: Mapping[str, str] | Non
                  shown: Callable[[pl.DataFrame], pl.DataFrame] | None = None) -> None:
     """A table for people (readable) and its downloads (the frame as it is), in "Show data".
     `labels`: column names that differ from the catalogue's; `shown`: what of the frame to show."""
-    view, config = readable(shown(frame) if shown is not None else frame, labels)
-    with show_data():
-        st.dataframe(view.to_arrow(), hide_index=True, column_config=config)
-        _buttons(frame, name)
+    with show_data(name) as opened:
+        if opened:  # closed, the words and formats are not even worked out
+            view, config = readable(shown(frame) if shown is not None else frame, labels)
+            st.dataframe(view.to_arrow(), hide_index=True, column_config=config)
+            _buttons(frame, name)
 
 
 def table_with_downloads(frame: pl.DataFrame, name: str, **dataframe_kwargs: object) -> None:
     """A table and two download buttons (CSV, Parquet) under it, in "Show data"."""
-    with show_data():
-        st.dataframe(frame.to_arrow(), hide_index=True, **dataframe_kwargs)
-        _buttons(frame, name)
+    with show_data(name) as opened:
+        if opened:
+            st.dataframe(frame.to_arrow(), hide_index=True, **dataframe_kwargs)
+            _buttons(frame, name)
 
 
 def download_buttons(frame: pl.DataFrame, name: str) -> None:
     """The two download buttons alone (in "Show data")."""
-    with show_data():
-        _buttons(frame, name)
+    with show_data(name) as opened:
+        if opened:
+            _buttons(frame, name)
 
 
 def _buttons(frame: pl.DataFrame, name: str) -> None:

@@ -13,7 +13,7 @@ from ui.charts import privacy as charts
 from ui.charts import theme
 from ui.components import auth, data_words
 from ui.components.downloads import rounded, table_with_downloads
-from ui.present import data_expander, note
+from ui.present import note, show_data
 from ui.services import privacy
 from ui.words import num, pct, t
 
@@ -53,9 +53,10 @@ def fingerprint_populations(scenario: Scenario) -> None:
                                                                 key="pv.curve_extend"):
         st.session_state[_EXTENDED] = True
         st.rerun()
-    with data_expander():
-        groups = {"all browsers": "privacy.group_all", "desktop": "privacy.device_desktop", "mobile": "privacy.device_mobile"}
-        shown = data_words.in_words(rounded(curves, 4), {"population_kind": lambda k: t(f"privacy.pop_{k}_name"),
-                                                         "group": lambda g: t(groups[g])})
-        table_with_downloads(shown, f"fingerprint-populations-{scenario.traffic_key}-{browsers}",
-                             column_config=data_words.columns(shown, lambda c: t(f"privacy.col.{c}"), percent=("unique_share",)))
+    with show_data("privacy-populations") as opened:
+        if opened:
+            groups = {"all browsers": "privacy.group_all", "desktop": "privacy.device_desktop", "mobile": "privacy.device_mobile"}
+            shown = data_words.in_words(rounded(curves, 4), {"population_kind": lambda k: t(f"privacy.pop_{k}_name"),
+                                                             "group": lambda g: t(groups[g])})
+            table_with_downloads(shown, f"fingerprint-populations-{scenario.traffic_key}-{browsers}",
+                                 column_config=data_words.columns(shown, lambda c: t(f"privacy.col.{c}"), percent=("unique_share",)))

@@ -53,15 +53,16 @@ def render_payloads(rows: pl.DataFrame, raw: bool = False) -> None:
             st.caption(t("live.diff_nothing_stored"))
         st.markdown(payload_diff.markdown(payload_diff.diff(r["request"], r["before"], r["after"])))
     if raw:
-        with show_data():
-            for r in rows.iter_rows(named=True):
-                st.markdown(t("live.payload_heading", request=request_label(r["request"]), endpoint=payload_diff.literal(r["endpoint"]),
-                              status=status_label(r["status"])))
-                before, after = st.columns(2)
-                before.markdown(t("live.before"))
-                before.json(json.loads(r["before"]) if r["before"] else {}, expanded=True)
-                after.markdown(t("live.after"))
-                after.json(json.loads(r["after"]) if r["after"] else {}, expanded=True)
+        with show_data("live-payloads") as opened:
+            if opened:
+                for r in rows.iter_rows(named=True):
+                    st.markdown(t("live.payload_heading", request=request_label(r["request"]), endpoint=payload_diff.literal(r["endpoint"]),
+                                  status=status_label(r["status"])))
+                    before, after = st.columns(2)
+                    before.markdown(t("live.before"))
+                    before.json(json.loads(r["before"]) if r["before"] else {}, expanded=True)
+                    after.markdown(t("live.after"))
+                    after.json(json.loads(r["after"]) if r["after"] else {}, expanded=True)
 
 
 def render_stream(reqs: pl.DataFrame, cursor: int, running: pl.DataFrame | None = None) -> None:
@@ -81,9 +82,10 @@ def render_stream(reqs: pl.DataFrame, cursor: int, running: pl.DataFrame | None 
     with st.expander(t("live.payloads_newest"), expanded=True):
         render_payloads(latest)
     recent = shown.filter(pl.col("hit") >= cursor - RECENT_HITS).sort("hit", descending=True, maintain_order=True)
-    with show_data():
-        table(recent)
-        note(t("live.recent_note", n=min(cursor, RECENT_HITS)))
+    with show_data("live-recent") as opened:
+        if opened:
+            table(recent)
+            note(t("live.recent_note", n=min(cursor, RECENT_HITS)))
     now = telemetry.tally(shown) if running is None else running.filter(pl.col("hit") == cursor - 1).drop("hit")
     st.vega_lite_chart(spec=tally_spec(now), width="stretch")
     note(t("live.tally_note", n=num(cursor)))

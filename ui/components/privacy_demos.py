@@ -68,15 +68,16 @@ def crack_demo(scenario: Scenario, country: str) -> None:
         c[1].metric(t("privacy.crack_keyed", what=what), pct(keyed["share_reversed"]),
                     t("privacy.crack_keyed_delta", reversed=num(keyed["reversed"]), hashes=num(keyed["hashes"])), delta_color="off", delta_arrow="off")
     note(t("privacy.crack_note"))
-    with show_data():
-        for (kind, what), (summary, crack, timings) in zip(kinds, result[2:], strict=True):
-            st.markdown(t("privacy.crack_detail", what=what, candidates=num(crack.candidates), seconds=num(crack.seconds, 2),
-                          micro=num(crack.seconds_per_candidate * 1e6, 2)))
-            schemes = summary.with_columns(scheme=pl.Series([t("privacy.scheme_plain"), t("privacy.scheme_keyed")]))
-            table_with_downloads(rounded(schemes), f"cracked-{kind}-{run}", column_config=data_words.columns(
-                schemes, lambda c: t(f"privacy.col.{c}"), percent=("share_reversed",)))
-            spaces = timings.with_columns(space=pl.Series([
-                t("privacy.space_measured") if r["space"] == "measured here" else t(f"privacy.space_{r['space']}", n=num(r["candidates"]))
-                for r in timings.iter_rows(named=True)]))
-            table_with_downloads(rounded(spaces, 3), f"crack-times-{kind}-{run}",
-                                 column_config=data_words.columns(spaces, lambda c: t(f"privacy.col.{c}")))
+    with show_data("privacy-cracked") as opened:
+        if opened:
+            for (kind, what), (summary, crack, timings) in zip(kinds, result[2:], strict=True):
+                st.markdown(t("privacy.crack_detail", what=what, candidates=num(crack.candidates), seconds=num(crack.seconds, 2),
+                              micro=num(crack.seconds_per_candidate * 1e6, 2)))
+                schemes = summary.with_columns(scheme=pl.Series([t("privacy.scheme_plain"), t("privacy.scheme_keyed")]))
+                table_with_downloads(rounded(schemes), f"cracked-{kind}-{run}", column_config=data_words.columns(
+                    schemes, lambda c: t(f"privacy.col.{c}"), percent=("share_reversed",)))
+                spaces = timings.with_columns(space=pl.Series([
+                    t("privacy.space_measured") if r["space"] == "measured here" else t(f"privacy.space_{r['space']}", n=num(r["candidates"]))
+                    for r in timings.iter_rows(named=True)]))
+                table_with_downloads(rounded(spaces, 3), f"crack-times-{kind}-{run}",
+                                     column_config=data_words.columns(spaces, lambda c: t(f"privacy.col.{c}")))

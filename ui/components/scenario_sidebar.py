@@ -44,6 +44,7 @@ from ui.words import num, t
 
 PRESET_KEY = "preset"
 PRESENT_TOGGLE = "present.toggle"
+ADVANCED_OPEN = "sidebar.advanced.open"  # the "Advanced" expander's open state
 ADBLOCK_ALL = "adblock.all"  # the essentials' one ad-blocker slider (not a field: it moves the browsers')
 _SECTIONS = ("site", "traffic", "consent", "rails", "masking")
 # What a lesson changes: the only knobs drawn in presenter mode (with the ad-blocker shares).
@@ -260,7 +261,9 @@ def _knob(container: Any, path: str, info_of: dict[str, Any], budget: Budget) ->
 
 def _advanced(container: Any, fields: list[tuple[str, Any]], budget: Budget) -> None:
     """Everything but the essentials, grouped by the model's sections; a mix as one table."""
-    box = container.expander(t("sidebar.advanced"), icon=":material/tune:")
+    box = container.expander(t("sidebar.advanced"), icon=":material/tune:", key=ADVANCED_OPEN, on_change="rerun")
+    if not box.open:  # closed, its 30-odd widgets cost nothing; the knobs keep their values (`_take_over`)
+        return
     section, drawn_mixes = "", set()
     for path, info in fields:
         if path in ESSENTIALS:

@@ -122,18 +122,19 @@ def holdings(scenario: Scenario, tables: Tables, subject: rights.Subject, query:
     for col, (name, column, label) in zip(st.columns(len(strip)), strip, strict=True):  # every rail at once
         col.metric(t(label), num(rows[name][column] if name in rows else 0),
                    help=t("data_rights.strip_baseline_help") if name == "baseline_events" else None)
-    with show_data():
-        table(summary.with_columns(how_linked=pl.col("table")), f"dr-summary-{vid}", _col)
-        note(t("data_rights.holdings_note"))
-        st.download_button(t("data_rights.download_json"), rights.export_json(h), f"visitor-{vid}.json", "application/json", key="dr.json")
-        exported = rights.export(h)
-        for tab, (name, frame) in zip(st.tabs([t(f"data_rights.table.{n}") for n in exported]), exported.items(), strict=True):
-            with tab:
-                note(t(f"data_rights.how_{name}"))
-                table(frame, f"visitor-{vid}-{name}")
-                if name in h.truth_only and h.truth_only[name].height:
-                    note(t("data_rights.truth_only", n=num(h.truth_only[name].height), why=t("data_rights.truth_only_why")))
-                    table(h.truth_only[name], f"visitor-{vid}-{name}-truth-only")
+    with show_data("data-rights-summary") as opened:
+        if opened:
+            table(summary.with_columns(how_linked=pl.col("table")), f"dr-summary-{vid}", _col)
+            note(t("data_rights.holdings_note"))
+            st.download_button(t("data_rights.download_json"), rights.export_json(h), f"visitor-{vid}.json", "application/json", key="dr.json")
+            exported = rights.export(h)
+            for tab, (name, frame) in zip(st.tabs([t(f"data_rights.table.{n}") for n in exported]), exported.items(), strict=True):
+                with tab:
+                    note(t(f"data_rights.how_{name}"))
+                    table(frame, f"visitor-{vid}-{name}")
+                    if name in h.truth_only and h.truth_only[name].height:
+                        note(t("data_rights.truth_only", n=num(h.truth_only[name].height), why=t("data_rights.truth_only_why")))
+                        table(h.truth_only[name], f"visitor-{vid}-{name}-truth-only")
     st.button(t("data_rights.erase"), key="dr.erase", on_click=_erase, args=(scenario, query), type="primary")
 
 
@@ -145,9 +146,10 @@ def erasure_report(scenario: Scenario) -> None:
     st.subheader(t("data_rights.erasure_heading"))
     st.success(t("data_rights.erasure_done", visitor=erasure["visitor_id"]))
     report = erasure["report"].with_columns(note=pl.struct("table", "theirs_kept").map_elements(_erasure_note, return_dtype=pl.String))
-    with show_data():
-        table(report, f"dr-erasure-{erasure['visitor_id']}", _col)
-        note(t("data_rights.erasure_note"))
+    with show_data("data-rights-erasure") as opened:
+        if opened:
+            table(report, f"dr-erasure-{erasure['visitor_id']}", _col)
+            note(t("data_rights.erasure_note"))
     if conflict := erasure["conflict"]:
         st.warning(t("data_rights.conflict", n=num(conflict["n"]), kept=kept_for(conflict["days"]), level=level_name(conflict["level"])))
     st.button(t("data_rights.restore"), key="dr.restore", on_click=restore)

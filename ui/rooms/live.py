@@ -9,14 +9,17 @@ JSON, so it hashes, and caches, exactly like the presenter's: the room shares on
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
+from streamlit.runtime.scriptrunner import StopException, get_script_run_ctx
 
 from engine.scenario import DEFAULT_PRESET, Scenario, iter_fields
 from ui import knob_words, url_state
@@ -39,6 +42,7 @@ PRESET_KEY = "preset"  # the sidebar's preset widget
 _PRIVATE_PARAMS = {ROOM_PARAM, HOST_PARAM, "present", LANG_PARAM}  # each learner keeps their own language
 _STICKY = (LESSON_PARAM, PIN_PARAM)  # the lesson (and its step's page) and the pin follow the presenter
 HOSTING, DETACHED, SEEN, TOKEN = "room.hosting", "room.detached", "room.seen", "room.token"
+DRAWN = "room.drawn"  # the room's version this session's page has drawn to its end
 _PUBLISHED, _LAST_PAGE, _TOUCHED = "room.published", "room.last_page", "room.touched"
 TOUCH_EVERY_S = 600.0
 # A room that has not moved for ten minutes: its learners are told they may explore on their own. The
@@ -140,6 +144,7 @@ def _detach() -> None:
 def _rejoin() -> None:
     st.session_state[DETACHED] = False
     st.session_state.pop(SEEN, None)
+    st.session_state.pop(DRAWN, None)
 
 
 # The knobs a lesson turns (the presenter-mode sidebar's): the learner's read-only summary names them.
@@ -191,9 +196,30 @@ def _watch(code: str, seen: int, quiet: int | None) -> None:
     reruns (or switches to the room's page)."""
     st.caption(t("room.following_live", code=code))
     rooms = store()
-    pulse = rooms.pulse(code)
-    if pulse is None or pulse[0] != seen or quiet_minutes(pulse[1], rooms.clock()) != quiet:
+    # In the app's own pass the page is still to come: only a pass of this fragment alone looks at DRAWN.
+    ctx = get_script_run_ctx()
+    drawn = st.session_state.get(DRAWN) if ctx is not None and ctx.fragment_ids_this_run else seen
+    if needs_redraw(rooms.pulse(code), seen, drawn, quiet, rooms.clock()):
         st.rerun(scope="app")
+
+
+def needs_redraw(pulse: tuple[int, float] | None, seen: int, drawn: int | None, quiet: int | None, now: float) -> bool:
+    """Whether a follower's page must be redrawn: the room moved or closed, it went quiet for another
+    minute, or the last pass for the version seen was cut short before the page's end (that pass set SEEN,
+    so nothing else would ask again and the page would stay half drawn)."""
+    return pulse is None or pulse[0] != seen or drawn != seen or quiet_minutes(pulse[1], now) != quiet
+
+
+@contextlib.contextmanager
+def drawing() -> Iterator[None]:
+    """Around the page in app.py: a pass that runs the page to its end (or stops it on purpose) has drawn
+    the room's version it follows; a pass cut short for another rerun has not, and the watcher asks again."""
+    try:
+        yield
+    except StopException:
+        st.session_state[DRAWN] = st.session_state.get(SEEN)
+        raise
+    st.session_state[DRAWN] = st.session_state.get(SEEN)
 
 
 def follow(pg: StreamlitPage, pages: list[StreamlitPage]) -> Room | None:
