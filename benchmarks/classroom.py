@@ -56,6 +56,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.typing import Subprotocol
 
 from benchmarks.harness import Server, streamlit_server
+from ui.components.scenario_sidebar import ADVANCED_OPEN
 from ui.limits import learner_budget
 from ui.words import t
 
@@ -195,6 +196,10 @@ class Session:
     async def set(self, key: str, value: Any) -> Render:
         """Change one sidebar widget, as the frontend reports it: every widget's value, the changed one
         new (the server drops the state of widgets a rerun leaves out, and reseeds them from the URL)."""
+        if key not in self.widgets and ADVANCED_OPEN in self.widgets:  # under "Advanced": a person opens it first
+            opened = await self.set(ADVANCED_OPEN, True)
+            if opened.error or key not in self.widgets:
+                return opened if opened.error else Render(opened.seconds, error=f"no widget {key!r} under Advanced")
         widget = self.widgets[key]
         widget.value = value
         if widget.param:  # the frontend rewrites the address bar before it sends the rerun
@@ -245,6 +250,12 @@ class Session:
         return render
 
     def _delta(self, fwd: ForwardMsg, render: Render, notice_at: dict[tuple[int, ...], float], now: float) -> None:
+        if fwd.delta.WhichOneof("type") == "add_block" and fwd.delta.add_block.WhichOneof("type") == "expandable":
+            box = fwd.delta.add_block.expandable  # an expander that keeps its open state (a widget: "Advanced")
+            if box.id:
+                key = box.id.split("-", 2)[2] if box.id.startswith("$$ID-") else box.id
+                self.widgets[key] = _Widget(box.id, "bool_value", box.expanded, None, None)
+            return
         if fwd.delta.WhichOneof("type") != "new_element":
             return
         el = fwd.delta.new_element

@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 import streamlit_authenticator as stauth
+from apptest_helpers import open_advanced
 from conftest import SMALL
 from streamlit.testing.v1 import AppTest
 
@@ -204,7 +205,7 @@ def test_presenter_mode_shows_only_the_lesson_knobs_and_keeps_the_others(lesson_
 
 
 def test_the_presenter_toggle_switches_presenter_mode_and_keeps_every_knob(lesson_dir, password_hash):
-    at = app({"traffic.visitors": "4000"}, presenter_hash=password_hash)
+    at = open_advanced(app({"traffic.visitors": "4000"}, presenter_hash=password_hash))
     at.sidebar.checkbox(key="consent.honour_gpc").uncheck().run()
     at.sidebar.toggle(key="present.toggle").set_value(True).run()
     assert not at.exception and param(at, "present") == "1"

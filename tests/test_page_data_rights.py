@@ -8,7 +8,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
-from apptest_helpers import first_text, open_page
+from apptest_helpers import first_text, open_data, open_page
 from apptest_helpers import table_with as _frame
 from streamlit.testing.v1 import AppTest
 
@@ -104,7 +104,7 @@ def test_page_opens_with_a_visitor_who_has_rows_in_every_rail():
 
 def test_page_renders_policy_and_chart():
     at = open_page(PAGE)
-    policy = next(df.value for df in at.dataframe if list(df.value.columns) == ["retention_days", "kept", "level_name"])
+    policy = next(df.value for df in open_data(at).dataframe if list(df.value.columns) == ["retention_days", "kept", "level_name"])
     shown = {lv: None if pd.isna(d) else int(d) for lv, d in zip(policy["level_name"], policy["retention_days"], strict=True)}
     assert shown == {t(f"data_rights.level.{lv.name}"): d for lv, d in schema.RETENTION_DAYS.items()}
     assert t("data_rights.forever") in set(policy["kept"])

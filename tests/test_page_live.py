@@ -12,6 +12,7 @@ import re
 
 import polars as pl
 import pytest
+from apptest_helpers import open_data
 from streamlit.testing.v1 import AppTest
 
 from engine import pipeline, telemetry
@@ -58,7 +59,7 @@ def test_page_renders_the_stream_and_its_tally_chart(at):
     # The tally counts exactly the requests of the hits streamed so far.
     stream = live.stream(_scenario(at))
     assert _tally(at)["requests"].sum() == stream.filter(pl.col("hit") < cursor).height
-    assert len(at.get("json")) >= 2
+    assert len(open_data(at).get("json")) >= 2  # the raw payloads, once "Show data" is opened
 
 
 def _scenario(app):
@@ -81,7 +82,7 @@ def test_pause_and_resume_drive_the_stream(at):
 
 
 def _journey_statuses(app) -> pl.DataFrame:
-    return pl.from_pandas(app.main.dataframe[-1].value).select("request", "status", "after")
+    return pl.from_pandas(open_data(app).main.dataframe[-1].value).select("request", "status", "after")
 
 
 def test_be_a_visitor_choice_changes_the_statuses(at):
@@ -143,7 +144,8 @@ def test_render_stream_draws_the_hits_up_to_the_cursor(first_hits, base_scenario
     assert not app.exception
     assert app.metric[0].value == "20 of 50"
     recent = reqs.filter(pl.col("hit").is_between(20 - live_stream.RECENT_HITS, 19))
-    assert len(app.dataframe[0].value) == recent.height
+    assert not app.dataframe  # "Show data" closed
+    assert len(open_data(app).dataframe[0].value) == recent.height
     assert _tally(app)["requests"].sum() == reqs.filter(pl.col("hit") < 20).height
     # the newest hit's requests as diffs (the stream sends no raw JSON on every tick)
     newest = reqs.filter(pl.col("hit") == 19)
@@ -188,5 +190,5 @@ def test_be_a_visitor_shows_the_masking_diff(at):
     diffs = [m.value for m in at.markdown if m.value.startswith("- ")]
     assert any("~~" in d for d in diffs)  # something struck out
     assert any(":orange-background[" in d for d in diffs)  # something changed
-    assert at.get("json")  # the raw payloads stay one click away
+    assert open_data(at).get("json")  # the raw payloads stay one click away
     assert all("_" not in m.label for m in at.metric)

@@ -8,6 +8,7 @@ import json
 
 import pyarrow as pa
 import pytest
+from apptest_helpers import open_data
 from conftest import SMALL, small
 from streamlit.testing.v1 import AppTest
 
@@ -166,6 +167,7 @@ def test_presenter_mode_folds_tables_and_downloads_away(page):
     if page.endswith("live.py"):  # Live telemetry starts paused: start the stream to see its panel
         at.button(key="live.play").click().run()
     assert not at.exception
+    open_data(at)  # one click away: opened, the tables and downloads are there, still inside expanders
     found = list(_outside_expanders(at.main))
     tables = [inside for _, kind, inside in found if kind in ("arrow_data_frame", "dataframe")]
     downloads = [inside for _, kind, inside in found if kind == "download_button"]

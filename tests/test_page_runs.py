@@ -13,7 +13,7 @@ import time
 
 import polars as pl
 import pytest
-from apptest_helpers import first_text, outside_expanders
+from apptest_helpers import first_text, open_data, outside_expanders
 from conftest import small
 from polars.testing import assert_frame_equal
 from streamlit.testing.v1 import AppTest
@@ -124,7 +124,7 @@ def presenter_page(present: bool = False) -> AppTest:
 
 
 def listing(at: AppTest) -> pl.DataFrame:
-    return pl.from_pandas(at.dataframe[0].value)
+    return pl.from_pandas(open_data(at).dataframe[0].value)
 
 
 def run_dirs(root) -> list[str]:
@@ -160,7 +160,7 @@ def test_build_import_view_and_delete(runs_dir):
     assert not at.exception and any(run_id in s.value for s in at.success)
     assert listing(at).row(0, named=True)["imported"]
     # one row per rail, the measures in words and the reader's number format
-    kpi = {r["Rail"]: r for r in pl.from_pandas(at.dataframe[1].value).iter_rows(named=True)}
+    kpi = {r["Rail"]: r for r in pl.from_pandas(open_data(at).dataframe[1].value).iter_rows(named=True)}
     assert kpi["Truth"]["Visitors"] == num(BUILD_VISITORS)
     full = kpi["Full stack"]["Visitors"]
     assert int(full.replace(",", "")) < BUILD_VISITORS and kpi["Full stack"]["Bounce rate"].endswith("%")
@@ -208,6 +208,8 @@ def test_presenter_mode_keeps_the_tables_one_click_away(runs_dir):
     at = presenter_page(present=True)
     at.selectbox(key="runs.view_id").set_value(cli.run_id).run()
     assert not at.exception
+    assert outside_expanders(at, "dataframe", "download_button", "caption") == []
+    open_data(at)
     assert outside_expanders(at, "dataframe", "download_button", "caption") == []
     assert len(at.main.dataframe) == 2 and at.get("download_button")  # the listing and the KPIs, in "Show data"
     runs.delete(cli.run_id)

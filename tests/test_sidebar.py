@@ -8,6 +8,7 @@ import re
 from typing import Literal, get_args, get_origin
 
 import pytest
+from apptest_helpers import open_advanced
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block, Expander
 
@@ -59,7 +60,9 @@ def test_essentials_come_first_and_everything_else_is_under_advanced():
     assert knobs == [PRESET_KEY, *ESSENTIALS]
     assert knobs[1:4] == ["consent.banner", "consent.mode", "consent.decision_share"]
     advanced = [e for e in at.sidebar.expander if e.label == t("sidebar.advanced")]
-    assert len(advanced) == 1
+    assert len(advanced) == 1 and not advanced[0].children  # closed: nothing drawn inside (tests/test_lazy_panels.py)
+    open_advanced(at)
+    advanced = [e for e in at.sidebar.expander if e.label == t("sidebar.advanced")]
     inside = {w.key.split("@")[0] for kind in ("selectbox", "select_slider", "number_input", "slider", "checkbox", "date_input")
               for w in getattr(advanced[0], kind)}
     tables = {df.key.removeprefix("table.").rsplit(".", 1)[0] for df in advanced[0].data_editor}
@@ -71,7 +74,7 @@ def test_essentials_come_first_and_everything_else_is_under_advanced():
 
 @pytest.mark.parametrize("lang", ["en", "de"])
 def test_choices_show_words_and_the_url_keeps_codes(lang):
-    at = app(lang=lang)
+    at = open_advanced(app(lang=lang))
     shown = [o for box in at.sidebar.selectbox for o in box.proto.options]
     assert len(shown) >= 20
     assert not [o for o in shown if o in CODES or re.search(r"[a-z0-9]_[a-z0-9]", o)], shown
@@ -132,7 +135,7 @@ def test_scaled_to_average_reaches_the_average_without_passing_100_percent(targe
 
 
 def test_a_mix_table_keeps_its_sum_at_100_percent():
-    at = app()
+    at = open_advanced(app())
     editor = next(df for df in at.sidebar.data_editor if ".region_mix." in df.key)
     assert list(editor.value["share"]) == [70, 10, 10, 10]
     at.session_state[editor.key] = {"edited_rows": {0: {"share": 85.0}}, "added_rows": [], "deleted_rows": []}

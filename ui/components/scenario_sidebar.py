@@ -355,6 +355,8 @@ def scenario_sidebar(room: Room | None = None) -> Scenario:
     pin_slot = sb.container()
     if not present:
         _advanced(sb, fields, budget)
+    elif ADVANCED_OPEN in st.session_state:  # not drawn: open again when presenter mode ends
+        st.session_state[ADVANCED_OPEN] = st.session_state[ADVANCED_OPEN]
     if auth.is_presenter() and not present:
         sb.number_input(t("sidebar.presenter_budget"), min_value=learner_budget().max_visitor_days,
                         max_value=PRESENTER_MAX_VISITOR_DAYS, step=1_000_000, key=PRESENTER_BUDGET_KEY,
