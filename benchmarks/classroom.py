@@ -403,7 +403,7 @@ async def explorer(i: int, base_url: str, plan: list[Action], start_s: float, th
             if n:
                 await asyncio.sleep(rng.uniform(0.5, 1.5) * think_s)  # reading the page before the next change
             before = run_id
-            if what != "open" and what not in s.widgets:
+            if what != "open" and what not in s.widgets and ADVANCED_OPEN not in s.widgets:  # set() opens "Advanced"
                 render = Render(0.0, error=f"no {what} widget on the page")
             else:
                 render = await (s.open(value) if what == "open" else s.set(what, value))

@@ -154,6 +154,9 @@ def test_two_learners_follow_the_presenter(server, browser):
     assert sizes and min(sizes) >= 48, sizes
     outside = "els => els.filter(e => !e.closest(\"[data-testid='stExpander']\")).length"
     tables = host.locator("[data-testid='stDataFrame'], [data-testid='stDownloadButton']")
+    assert tables.count() == 0, "closed, 'Show data' draws nothing"
+    host.locator("[data-testid='stExpander'] summary", has_text="Show data").first.click()  # one click away
+    expect(host.locator("[data-testid='stDataFrame']").first).to_be_visible(timeout=TIMEOUT_MS)
     assert tables.count() > 0 and tables.evaluate_all(outside) == 0, "tables and downloads sit in 'Show data'"
     # The diagram's texts, as drawn (font size times the SVG's scale to the column): readable from the back.
     diagram = host.locator(".st-key-diagram-lr svg text")
