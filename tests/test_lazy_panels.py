@@ -63,3 +63,19 @@ def test_advanced_draws_its_widgets_only_once_opened_and_knobs_keep_their_values
     at.run()
     assert not at.exception and at.session_state["scenario"].traffic.days == 4
     assert at.query_params["traffic.days"] in ("4", ["4"])
+
+
+def test_the_banner_table_shows_every_choice_as_a_percentage():
+    """The banner table's choice shares (accept all, custom, reject all, GPC, no banner) read as percentages
+    like its other shares, not as 0.376 beside 47.32%."""
+    import polars as pl
+
+    from engine.consent_impact import CHOICE_ORDER
+    from ui.components.downloads import readable
+
+    frame = pl.DataFrame({"banner": ["no_reject"], "visitors": [20_436], **{c: [0.25] for c in CHOICE_ORDER},
+                          "analytics_granted": [0.49]})
+    _, config = readable(frame)
+    for column in (*CHOICE_ORDER, "analytics_granted"):
+        assert config[column]["type_config"]["format"] == "percent", column
+    assert config["visitors"]["type_config"]["format"] == "localized"

@@ -30,7 +30,7 @@ VALUE_KINDS = {
     "metric": "metric", "policy": "policy", "model": "model", "rail": "rail", "banner": "option", "mode": "option", "site": "option",
 }
 # Shares (0..1) shown as percentages; columns ending in `_pct` are already in percent.
-SHARES = {"share", "truth_share", "share_error", "analytics_granted", "ads_granted", "accept_rate", "reject_rate",
+SHARES = {"share", "truth_share", "accept_all", "custom", "reject_all", "gpc", "no_banner", "share_error", "analytics_granted", "ads_granted", "accept_rate", "reject_rate",
           "no_decision", "accepted", "rejected", "ignored", "conversion_from_start", "conversion_from_previous",
           "drop_off", "conversion_rate", "bounce_rate", "attainment", "p_best", "true_rate", "fullstack_rate",
           "baseline_rate", "observed_rate", "granted_share", "published_accept_rate", "allocation", "assigned_share",
