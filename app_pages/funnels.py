@@ -1,7 +1,6 @@
 """Funnels: the same ordered steps counted on each rail, side by side, with drop-off, and broken
 down by the truth's device, region and consent state. Each section leads with its finding."""
 
-import polars as pl
 import streamlit as st
 
 from engine import datasets
@@ -12,8 +11,7 @@ from ui.components import funnel_story as story
 from ui.components.downloads import people_table, rounded
 from ui.components.takeaway import takeaway
 from ui.present import note
-from ui.services import funnels
-from ui.words import num, t
+from ui.words import language, num, t
 
 scenario = context.scenario()
 pinned = pin.pinned_scenario()
@@ -34,28 +32,23 @@ if not steps:
     st.info(t("funnels.pick_steps"))
     st.stop()
 window_s = int(window_min) * 60
-table, missing = funnels.funnel(scenario, tuple(steps), window_s)
-before = funnels.funnel(pinned, tuple(steps), window_s)[0] if pinned is not None and pinned.site.kind == scenario.site.kind else None
+view = story.view(scenario, tuple(steps), window_s, pinned.canonical_json() if pinned is not None else None, language())
 st.subheader(t("funnels.funnel_title"))
-takeaway(story.funnel_takeaway(table, before))
+takeaway(view.takeaway)
 # The charts show data values as they are: the events go in by name (and the steps' order with them).
 named = [story.event_name(e) for e in steps]
-show(charts.users_per_step(story.in_words(table), named, story.in_words(before) if before is not None else None))
-note(t("funnels.users_note", minutes=num(window_min)) + (" " + t("funnels.pinned_note") if before is not None else ""))
-show(charts.drop_off(story.in_words(table), named))
+show(charts.users_per_step(view.named, named, view.before_named))
+note(t("funnels.users_note", minutes=num(window_min)) + (" " + t("funnels.pinned_note") if view.before_named is not None else ""))
+show(charts.drop_off(view.named, named))
 note(t("funnels.drop_note"))
-for rail, events in missing.items():
+for rail, events in view.missing.items():
     st.info(t("funnels.never_records", rail=rail_label(rail), events=", ".join(story.event_name(e) for e in events)))
-people_table(rounded(table), f"funnel-{scenario.run_id}")
+people_table(rounded(view.table), f"funnel-{scenario.run_id}")
 
 st.subheader(t("funnels.breakdown_title"))
-breakdown = funnels.funnel_breakdown(scenario, tuple(steps), window_s)
-last = breakdown.filter(pl.col("step") == len(steps))
-dims = ("device", "region", "consent_choice")
-for tab, dim in zip(st.tabs([t(f"funnels.tab_{d}") for d in dims]), dims, strict=True):
+for tab, (dim, part, sentence) in zip(st.tabs([t(f"funnels.tab_{d}") for d in story.BREAKDOWN_DIMS]), view.parts, strict=True):
     with tab:
-        part = story.in_words(last.filter(pl.col("dimension") == dim))
-        takeaway(story.breakdown_takeaway(part, t(f"funnels.tab_{dim}")))
+        takeaway(sentence)
         show(charts.breakdown(part, t(f"funnels.tab_{dim}"), named[-1]))
         note(t("funnels.breakdown_note", label=t(f"funnels.tab_{dim}").lower()))
-people_table(rounded(breakdown).sort("dimension", "value", "rail", "step"), f"funnel-breakdown-{scenario.run_id}")
+people_table(rounded(view.breakdown).sort("dimension", "value", "rail", "step"), f"funnel-breakdown-{scenario.run_id}")

@@ -194,3 +194,24 @@ def test_funnel_draws_the_pinned_full_stack_beside_the_current_one():
     # No Reject button on the banner: more consent, more full-stack users at the first step than pinned.
     assert current[1] > next(r["users"] for r in pinned if r["step"] == 1)
     assert "Against the pinned scenario" in _texts(at)
+
+
+def test_the_funnel_view_is_worked_out_once_per_run_steps_and_language():
+    """A room's followers draw the Funnels page from one view: the same object for the same run, steps,
+    window and language; another language gets its own, in its words."""
+    from conftest import small
+
+    from ui import words
+    from ui.components import funnel_story as story
+
+    scenario = small({"traffic.visitors": 2000, "traffic.days": 3})
+    steps = tuple(datasets.site(scenario.site.kind)["funnel"])
+    with words.speaking("en"):
+        first = story.view(scenario, steps, 3600, None, "en")
+        assert story.view(scenario, steps, 3600, None, "en") is first
+        assert first.takeaway == story.funnel_takeaway(first.table)  # the sentence the page used to derive itself
+    with words.speaking("de"):
+        german = story.view(scenario, steps, 3600, None, "de")
+        assert german is not first and german.takeaway == story.funnel_takeaway(german.table) != first.takeaway
+    assert [dim for dim, _, _ in first.parts] == list(story.BREAKDOWN_DIMS)
+    assert story.view(scenario, steps, 7200, None, "en") is not first  # another window, another view

@@ -1,9 +1,14 @@
-"""The Funnels page's takeaway sentences, computed from its tables."""
+"""The Funnels page's takeaway sentences, computed from its tables, and the page's view (`view`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
+from engine.scenario import Scenario
+from ui.cache import cached
+from ui.services import funnels
 from ui.words import has, num, pct, signed, t
 
 
@@ -57,3 +62,36 @@ def breakdown_takeaway(last: pl.DataFrame, label: str) -> str:
     worst = wide.with_columns(gap=(pl.col("fullstack") - pl.col("truth")).abs()).sort("gap", descending=True).row(0, named=True)
     return t("funnels.breakdown_takeaway", label=label.lower(), value=worst["value"], full=pct(worst["fullstack"], 1),
              truth=pct(worst["truth"], 1))
+
+
+BREAKDOWN_DIMS = ("device", "region", "consent_choice")
+
+
+@dataclass(frozen=True)
+class View:
+    """What the Funnels page shows, worked out once per run, steps, window, pin and language: every
+    follower of a room draws the same page from one view instead of re-deriving its words and sentences."""
+
+    table: pl.DataFrame  # the funnel per rail, as computed (the downloads)
+    missing: dict[str, list[str]]  # per rail, the steps it never records
+    takeaway: str
+    named: pl.DataFrame  # the funnel with its events in words (the charts)
+    before_named: pl.DataFrame | None  # the pinned scenario's, in words
+    breakdown: pl.DataFrame  # by the truth's traits, as computed (the downloads)
+    parts: tuple[tuple[str, pl.DataFrame, str], ...]  # per trait: its last step in words and its takeaway
+
+
+@cached("resource", max_entries=64)
+def view(scenario: Scenario, steps: tuple[str, ...], window_seconds: int, pinned_json: str | None, language: str) -> View:
+    """The page's view (`language` is part of the key: the texts are in it)."""
+    table, missing = funnels.funnel(scenario, steps, window_seconds)
+    pinned = Scenario.model_validate_json(pinned_json) if pinned_json is not None else None
+    before = funnels.funnel(pinned, steps, window_seconds)[0] if pinned is not None and pinned.site.kind == scenario.site.kind else None
+    breakdown = funnels.funnel_breakdown(scenario, steps, window_seconds)
+    last = breakdown.filter(pl.col("step") == len(steps))
+    parts = []
+    for dim in BREAKDOWN_DIMS:
+        part = in_words(last.filter(pl.col("dimension") == dim))
+        parts.append((dim, part, breakdown_takeaway(part, t(f"funnels.tab_{dim}"))))
+    return View(table, missing, funnel_takeaway(table, before), in_words(table),
+                in_words(before) if before is not None else None, breakdown, tuple(parts))
