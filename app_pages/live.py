@@ -13,13 +13,13 @@ from ui.components.downloads import download_buttons
 from ui.components.takeaway import takeaway
 from ui.present import note, show_data
 from ui.services import live
-from ui.words import num, t
+from ui.words import language, num, t
 
 scenario = context.scenario()
 gcs_source = datasets.calibration()["consent_mode"]["gcs"]["source"]
 st.title(t("live.title"))
 stream = live.stream(scenario)
-takeaway(story.stream_takeaway(stream))
+takeaway(story.stream_sentence(scenario, language()))
 with st.expander(t("live.method_title")):
     st.markdown(t("live.method"))
     st.caption(t("live.gcs", source=gcs_source) + " " + context.scenario_caption(scenario))

@@ -192,3 +192,21 @@ def test_be_a_visitor_shows_the_masking_diff(at):
     assert any(":orange-background[" in d for d in diffs)  # something changed
     assert open_data(at).get("json")  # the raw payloads stay one click away
     assert all("_" not in m.label for m in at.metric)
+
+
+def test_the_stream_takeaway_is_computed_from_the_stream_once_per_run_and_language(at):
+    from apptest_helpers import first_text
+
+    from ui import words
+    from ui.components import live_story
+
+    scenario = _scenario(at)
+    stream = live.stream(scenario)
+    with words.speaking("en"):
+        sentence = live_story.stream_sentence(scenario, "en")
+        assert sentence == live_story.stream_takeaway(stream) == first_text(at).strip("*")  # the lead, in bold
+        assert live_story.stream_sentence(scenario, "en") is sentence  # shared, not worked out again
+        collect = stream.filter(pl.col("request") == "collect")
+        assert words.num(collect.height) in sentence  # the analytics calls the stream fired, counted from it
+    with words.speaking("de"):
+        assert live_story.stream_sentence(scenario, "de") == live_story.stream_takeaway(stream) != sentence

@@ -5,6 +5,9 @@ from __future__ import annotations
 import polars as pl
 
 from engine import telemetry
+from engine.scenario import Scenario
+from ui.cache import cached
+from ui.services import live
 from ui.words import num, pct, t
 
 
@@ -24,6 +27,12 @@ def stream_takeaway(stream: pl.DataFrame) -> str:
         return t("live.stream_empty")
     return t("live.stream_takeaway", hits=num(hits), calls=num(total), sent=pct(share["sent"]), ping=pct(share["ping"]),
              no_consent=pct(share["no_consent"]), blocked=pct(share["blocked"]), base=pct(base["sent"]), base_calls=num(base_total))
+
+
+@cached("resource", max_entries=16)
+def stream_sentence(scenario: Scenario, language: str) -> str:
+    """The stream's takeaway, worked out once per run and language (every follower of a room shares it)."""
+    return stream_takeaway(live.stream(scenario))
 
 
 def visitor_takeaway(reqs: pl.DataFrame, choice_label: str, blocker: bool) -> str:
