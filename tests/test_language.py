@@ -52,3 +52,33 @@ def test_a_learner_keeps_their_language_in_an_english_room(rooms_db):
     assert LANG_PARAM not in live.store().get(code).state.params  # the presenter's language is not sent
     with words.speaking("de"):
         assert title(learner) == words.t("funnels.title")
+
+
+def _settling() -> None:
+    import streamlit as st
+
+    from ui import words
+
+    seen = []
+    for lang in ("de", "en", "de"):
+        words.settle(lang)
+        seen.append((words.language(), st.session_state[words.SESSION_KEY]))
+    st.session_state["seen"] = seen
+
+
+def test_the_settled_language_is_the_one_texts_read_and_follows_a_switch():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_settling).run()
+    assert not at.exception
+    assert at.session_state["seen"] == [("de", "de"), ("en", "en"), ("de", "de")]
+    other = AppTest.from_function(_reading).run()
+    assert other.session_state["lang"] == "en"  # another session starts from its own, not this one's
+
+
+def _reading() -> None:
+    import streamlit as st
+
+    from ui import words
+
+    st.session_state["lang"] = words.language()

@@ -27,7 +27,7 @@ def choose_language() -> str:
         url_state.set_sticky(LANG_PARAM, None)
     if lang is None:
         lang = st.session_state.get(words.SESSION_KEY) or words.parse_language(st.context.locale) or words.DEFAULT
-    st.session_state[words.SESSION_KEY] = lang
+    words.settle(lang)
     return lang
 
 

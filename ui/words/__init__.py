@@ -60,8 +60,24 @@ def language() -> str:
     ctx = get_script_run_ctx(suppress_warning=True)
     if ctx is None:
         return DEFAULT
-    state = ctx.session_state  # called for every text: the session itself, not the st.session_state proxy
+    if (settled := getattr(ctx, _SETTLED, None)) is not None:  # called for every text: once per run, not per text
+        return str(settled)
+    state = ctx.session_state  # the session itself, not the st.session_state proxy
     return str(state[SESSION_KEY]) if SESSION_KEY in state else DEFAULT
+
+
+_SETTLED = "_drcl_language"  # on the script thread's run context: the language the last full run settled
+
+
+def settle(lang: str) -> None:
+    """This session's language, remembered in the session and, for the texts of this run and of the
+    fragment reruns after it on the same script thread, on the run's context (`language()` reads it without
+    the session's locks; a new script thread starts from the session). Only app.py's first step sets it."""
+    import streamlit as st
+
+    st.session_state[SESSION_KEY] = lang
+    if (ctx := get_script_run_ctx(suppress_warning=True)) is not None:
+        setattr(ctx, _SETTLED, lang)
 
 
 @contextlib.contextmanager
