@@ -56,6 +56,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.typing import Subprotocol
 
 from benchmarks.harness import Server, streamlit_server
+from ui import knob_words
 from ui.components.scenario_sidebar import ADVANCED_OPEN
 from ui.limits import learner_budget
 from ui.words import t
@@ -380,7 +381,7 @@ def not_applied(what: str, value: Any, render: Render, run_before: str | None) -
             return f"opened {asked} but the page computed {cap[0]:,} visitors x {cap[1]} days"
     elif what == "traffic.days" and cap[1] != int(value):
         return f"days set to {int(value)} but the page computed {cap[1]}"
-    elif what == "consent.banner" and f"banner `{value}`" not in text:
+    elif what == "consent.banner" and f"banner: {knob_words.option(value)}" not in text:  # the caption names it in words
         return f"banner set to {value} but the caption does not say so"
     elif what == "seed" and render.run_id() == run_before:
         return "seed changed but the run id did not"

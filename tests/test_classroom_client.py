@@ -65,3 +65,14 @@ def test_a_follower_polls_the_room_like_the_browser(tmp_path):
     assert not follower.errors, follower.errors
     assert follower.fragment_runs >= 3, "the client did not re-run the fragment on its timer"
     assert delay is not None and delay < 40, why
+
+
+def test_a_banner_change_is_recognised_by_the_caption_naming_it_in_words():
+    """The page's caption names the banner in words ("banner: No reject button"), not by its code."""
+    from conftest import small
+
+    from ui.context import scenario_caption
+
+    shown = Render(1.0, texts=[scenario_caption(small({"consent.banner": "no_reject"}))])
+    assert not_applied("consent.banner", "no_reject", shown, None) is None
+    assert not_applied("consent.banner", "no_banner", shown, None) == "banner set to no_banner but the caption does not say so"
