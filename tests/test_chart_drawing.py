@@ -72,3 +72,22 @@ def test_show_sends_what_altair_chart_sends_and_builds_once_per_content_and_mode
     spec = _charts(at)[0][0]
     assert at.session_state["builds"] == 6  # presenter mode has its own spec (its font sizes)
     assert spec["config"]["axis"]["labelFontSize"] == theme.SIZES[True]["label"]
+
+
+def test_drawing_leaves_the_stored_spec_as_it_was() -> None:
+    """The stored spec is shared by every session's render (only its top level is copied): drawing it must
+    not change it, or the next session would get another chart."""
+    import copy
+
+    from ui import cache
+
+    at = AppTest.from_function(_script).run()
+    assert not at.exception
+    stored = [e.value for k, e in cache.STORE.entries.items() if isinstance(k, tuple) and k and k[0] == theme._OWNER]
+    assert stored
+    before = [copy.deepcopy(e) for e in stored]
+    at.run()
+    at.run()
+    assert not at.exception
+    assert [copy.deepcopy(e) for e in stored] == before
+    assert _charts(at)[0] == _charts(at)[1]

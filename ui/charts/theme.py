@@ -21,7 +21,6 @@ open, so the config set here wins over it.
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 import json
@@ -271,8 +270,11 @@ def _spec(chart: alt.TopLevelMixin | Drawn, present: bool) -> dict[str, Any]:
 
 
 def _copy(spec: dict[str, Any]) -> dict[str, Any]:
-    """A spec Streamlit may change (it moves the datasets out): containers copied, datasets' bytes shared."""
-    return {k: (dict(v) if k == "datasets" else copy.deepcopy(v)) for k, v in spec.items()}
+    """A spec Streamlit may change: Streamlit 1.67 changes only its top level (it sets `autosize` and moves the
+    datasets out of a top-level copy), so the top level and the datasets' dict are copied and the rest is
+    shared (a deep copy per chart per render cost more than drawing it; tests/test_chart_drawing.py keeps
+    the cached spec unchanged across renders)."""
+    return {k: (dict(v) if k == "datasets" else v) for k, v in spec.items()}
 
 
 def show(chart: alt.TopLevelMixin | Drawn, *, key: str | None = None, where: Any = None) -> None:
