@@ -41,7 +41,7 @@ from starlette.routing import Route
 from collector import VERSION
 from collector.auth import HEADER, ApiKeys
 from collector.ingest import IngestError, Result
-from collector.writer import WriterClient
+from collector.writer import WriterClient, settle_gc
 from engine import wire
 from engine.consent import SIGNALS
 from engine.scenario import Scenario
@@ -273,6 +273,7 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
 
         writer.on_death = writer_died
         state["writer"] = writer
+        settle_gc()
         try:
             yield
         finally:
