@@ -41,7 +41,7 @@ from starlette.routing import Route
 from collector import VERSION
 from collector.auth import HEADER, ApiKeys
 from collector.ingest import IngestError, Result
-from collector.writer import WriterClient, settle_gc
+from collector.writer import WriterClient, settle_gc, unsettle_gc
 from engine import wire
 from engine.consent import SIGNALS
 from engine.scenario import Scenario
@@ -282,6 +282,7 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
             yield
         finally:
             final = await writer.stop()  # answer everything already queued, write the runs row, close
+            unsettle_gc()
             if final is not None:
                 print(f"collector stopped: {final['stored'].get('events', 0):,} events and "
                       f"{final['stored'].get('consent', 0):,} consent records stored in {db}", flush=True)

@@ -65,6 +65,13 @@ def settle_gc() -> None:
     gc.set_threshold(GC_GEN0, gen1, gen2)
 
 
+def unsettle_gc() -> None:
+    """Before a collector process exits: its frozen objects are collectable again, so they are
+    freed at exit (else DuckDB's bindings report them as leaked)."""
+    gc.unfreeze()
+    gc.collect()
+
+
 def open_when_free(db: Path, wait: float = LOCK_WAIT_S) -> duckdb.DuckDBPyConnection:
     """Open the store, waiting while another process still holds its lock."""
     deadline = time.monotonic() + wait
@@ -146,6 +153,7 @@ def writer_main(conn: Connection, db: str, scenario_json: str, linger: float, ma
     finally:
         con.execute("CHECKPOINT")
         con.close()
+        unsettle_gc()
 
 
 class ArrivalGap:
