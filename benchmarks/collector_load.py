@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DRCL_HASH_KEY", "5e" * 32)
@@ -52,9 +55,13 @@ def phase(name: str, scenario, overrides: list[str], tmp: Path, **sink_kw) -> di
     c = harness.Collector(tmp / f"phase-{len(list(tmp.glob('phase-*.duckdb')))}.duckdb", "--rate-limit", "0", *sets,
                           log_to_terminal=True)
     sink = HttpSink(c.events_url, batch_size=100, **sink_kw)
+    http = c.ps
+    writer = next(p for p in http.children() if any('spawn_main' in a for a in p.cmdline()))
+    cpu0 = [_cpu(http), _cpu(writer), _own_cpu()]
     t0 = time.perf_counter()
     run_to_sink(scenario, sink)
     seconds = time.perf_counter() - t0
+    cpu = [b - a for a, b in zip(cpu0, [_cpu(http), _cpu(writer), _own_cpu()])]
     c.stop(timeout=120)
     in_ledger = ledger_events(c.db)
     s = sink.stats
@@ -66,7 +73,20 @@ def phase(name: str, scenario, overrides: list[str], tmp: Path, **sink_kw) -> di
     print(f"  {name:<28}{row['events']:>10,}{row['rate']:>12,.0f}{row['p50']:>9.1f}{row['p95']:>9.1f}{row['p99']:>9.1f}"
           f"{row['lost']:>7,}{row['retried']:>9,}  ledger {'= accepted' if in_ledger == s.events_accepted else f'{in_ledger:,} (MISMATCH)'}",
           flush=True)
+    per = 1e6 / max(1, s.events_accepted)  # CPU microseconds an accepted event
+    print(f"  {'':<28}CPU a event: HTTP process {cpu[0] * per:.1f} us, writer {cpu[1] * per:.1f} us, "
+          f"sender and simulator {cpu[2] * per:.1f} us; load average {os.getloadavg()[0]:.2f}", flush=True)
     return row
+
+
+def _cpu(p: psutil.Process) -> float:
+    t = p.cpu_times()
+    return t.user + t.system
+
+
+def _own_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def main() -> None:
@@ -80,7 +100,8 @@ def main() -> None:
     overrides = [f"traffic.visitors={visitors}", "traffic.days=7"]
     scenario = apply_overrides(load_preset("eu_shop"), dict(o.split("=") for o in overrides))
     one_at_a_time = apply_overrides(scenario, {"traffic.visitors": max(1000, visitors // 20)})
-    print(f"collector load: eu_shop, {visitors:,} visitors over 7 days, batches of 100, loopback, {os.cpu_count()} cores shared")
+    print(f"collector load: eu_shop, {visitors:,} visitors over 7 days, batches of 100, loopback, {os.cpu_count()} cores shared; "
+          f"load average {os.getloadavg()[0]:.2f}")
 
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)

@@ -41,7 +41,7 @@ from starlette.routing import Route
 from collector import VERSION
 from collector.auth import HEADER, ApiKeys
 from collector.ingest import IngestError, Result
-from collector.writer import WriterClient
+from collector.writer import WriterClient, settle_gc, unsettle_gc
 from engine import wire
 from engine.consent import SIGNALS
 from engine.scenario import Scenario
@@ -204,18 +204,22 @@ def _invalid(err: ValidationError, many_key: str | None = None) -> JSONResponse:
     return _error(400, "VALIDATION_ERROR", f"{len(fields)} invalid field(s); nothing was stored", fields[:50])
 
 
-def _validate(body: bytes, model: type[Batch], many_key: str) -> Batch | JSONResponse:
-    """The validated batch, or the 400 / 413 answer; a consent record may come on its own."""
+def _validate(body: bytes, model: type[Batch], many_key: str) -> dict | JSONResponse:
+    """The validated batch (a plain dict: see wire.plain_validator), or the 400 / 413 answer; a
+    consent record may come on its own."""
     try:
-        return model.model_validate_json(body)
+        return _PLAIN[model].validate_json(body)
     except ValidationError as err:
         first = err
     if model is wire.ConsentBatch and any(e["type"] == "missing" and e["loc"] == ("records",) for e in first.errors()):
         try:  # one record on its own
-            return wire.ConsentBatch.model_construct(batch_id=None, records=[wire.ConsentRecord.model_validate_json(body)])
+            return {"records": [wire.CONSENT_RECORD_IN.validate_json(body)]}
         except ValidationError as err:
             return _invalid(err)
     return _invalid(first, many_key)
+
+
+_PLAIN = {wire.EventBatch: wire.EVENT_BATCH_IN, wire.ConsentBatch: wire.CONSENT_BATCH_IN}
 
 
 class _TooLarge(Exception):
@@ -273,10 +277,12 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
 
         writer.on_death = writer_died
         state["writer"] = writer
+        settle_gc()
         try:
             yield
         finally:
             final = await writer.stop()  # answer everything already queued, write the runs row, close
+            unsettle_gc()
             if final is not None:
                 print(f"collector stopped: {final['stored'].get('events', 0):,} events and "
                       f"{final['stored'].get('consent', 0):,} consent records stored in {db}", flush=True)
@@ -307,7 +313,7 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
         except ClientDisconnect:
             return _error(400, "CLIENT_DISCONNECT", "the body was cut short")
 
-    async def parse(request: Request, model: type[Batch], many_key: str) -> Batch | JSONResponse:
+    async def parse(request: Request, model: type[Batch], many_key: str) -> dict | JSONResponse:
         """The validated batch of a POST body, or the error response."""
         body = await admitted_body(request)
         if isinstance(body, JSONResponse):
@@ -328,13 +334,14 @@ def create_app(db: Path, scenario: Scenario, rate_limit: int = 1000, linger: flo
         batch = await parse(request, model, many_key)
         if isinstance(batch, JSONResponse):
             return batch
-        payload = wire.events_json(batch) if isinstance(batch, wire.EventBatch) else wire.consents_json(batch)
-        batch_id = None if batch.batch_id is None else str(batch.batch_id)
-        res = await store(kind, batch_id, payload, len(getattr(batch, many_key)), client_of(request))
+        payload = wire.events_json(batch) if kind == "events" else wire.consents_json(batch)
+        sent_id = batch.get("batch_id")
+        batch_id = None if sent_id is None else str(sent_id)
+        res = await store(kind, batch_id, payload, len(batch[many_key]), client_of(request))
         if isinstance(res, JSONResponse):
             return res
         return JSONResponse(
-            {"status": "accepted", "batch_id": batch.batch_id, f"{many_key}_received": res.received,
+            {"status": "accepted", "batch_id": sent_id, f"{many_key}_received": res.received,
              f"{many_key}_stored": res.stored, "duplicates": res.duplicates, "timestamp": _now()},
             status_code=202,
         )

@@ -39,8 +39,11 @@ An event (POST /api/v1/events, up to 1,000 per batch):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
-from typing import Annotated, Any, Literal, get_args
+import operator
+import types
+from typing import Annotated, Any, Literal, NotRequired, Union, get_args, get_origin
 
 import numpy as np
 import polars as pl
@@ -51,8 +54,10 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    TypeAdapter,
     ValidationError,
 )
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from engine.consent import SIGNALS
 
@@ -193,6 +198,52 @@ class ErasureRequest(_Wire):
     anonymous_id: NonEmptyText256
 
 
+# --- the request path's validators: the models above, read into plain dicts ----------------------
+# A model instance per event, per properties, per context and per consent costs more than the checks
+# themselves; the same fields, constraints and config as TypedDicts run the same checks in
+# pydantic-core and build dicts. A field the client left out is absent (not its default): the
+# decoder below fills it as the model would.
+
+
+def _plain(tp: Any, made: dict[type, Any]) -> Any:
+    """`tp` with every model in it (inside unions, lists and Annotated) replaced by its TypedDict."""
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return _typed_dict(tp, made)
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is Annotated:
+        return Annotated[(_plain(args[0], made), *tp.__metadata__)]
+    if origin in (Union, types.UnionType):
+        return functools.reduce(operator.or_, [_plain(a, made) for a in args])
+    if origin is list:
+        return list[_plain(args[0], made)]  # type: ignore[misc]
+    return tp
+
+
+def _typed_dict(model: type[BaseModel], made: dict[type, Any]) -> Any:
+    if model not in made:
+        fields: dict[str, Any] = {}
+        for name, f in model.model_fields.items():
+            tp = _plain(f.annotation, made)
+            if f.metadata:
+                tp = Annotated[(tp, *f.metadata)]
+            fields[name] = tp if f.is_required() else NotRequired[tp]
+        td = TypedDict(model.__name__, fields)  # type: ignore[misc]
+        td.__pydantic_config__ = model.model_config  # type: ignore[attr-defined]
+        made[model] = td
+    return made[model]
+
+
+def plain_validator(model: type[BaseModel]) -> TypeAdapter:
+    """A validator that checks exactly what `model` checks and gives plain dicts (without the
+    defaults of fields not sent)."""
+    return TypeAdapter(_typed_dict(model, {}))
+
+
+EVENT_BATCH_IN = plain_validator(EventBatch)
+CONSENT_BATCH_IN = plain_validator(ConsentBatch)
+CONSENT_RECORD_IN = plain_validator(ConsentRecord)
+
+
 # --- what the collector answers (published as JSON Schemas; the tests check real answers against them)
 
 
@@ -276,6 +327,7 @@ class SubjectErasure(_Answer):
 
 _UNION_TAGS = {"str", "int", "float", "bool", "none"}
 _SHOULD = "Input should be "
+_OBJECT = "Input should be an object"  # what a plain validator says from JSON where an object is due
 _PATTERN_MESSAGES = {_NO_NUL: "must not contain NUL characters", IP_PATTERN: "must be an IPv4 or IPv6 address"}
 
 
@@ -295,6 +347,8 @@ def field_errors(err: ValidationError, limit: int | None = 50) -> list[dict[str,
                 path += f".{part}" if path else part
         pattern = e.get("ctx", {}).get("pattern") if e["type"] == "string_pattern_mismatch" else None
         msg = _PATTERN_MESSAGES.get(pattern, e["msg"]) if pattern else e["msg"]
+        if e["type"] == "model_type":  # "...or instance of Properties": a class name means nothing to a client
+            msg = _OBJECT
         msg, field = msg.removeprefix("Value error, "), path or "body"
         if field in out:  # another member of a union: say every form the field takes
             more = msg.removeprefix(_SHOULD)
@@ -382,14 +436,19 @@ _DUMP: dict[str, Any] = {  # pydantic's `include` spec for an event
 }
 
 
-def events_json(batch: EventBatch) -> bytes:
-    """The validated events, re-serialised by pydantic-core (normalised, known fields only):
-    b'{"events":[...]}'. Cheap on the request path; decoding to a frame happens once per group."""
-    return batch.model_dump_json(include={"events": {"__all__": _DUMP}}).encode()
+def events_json(batch: EventBatch | dict) -> bytes:
+    """The validated events (a model, or `EVENT_BATCH_IN`'s dict), re-serialised by pydantic-core
+    (normalised, known fields only): b'{"events":[...]}'. Decoding to a frame happens once per group."""
+    include = {"events": {"__all__": _DUMP}}
+    if isinstance(batch, BaseModel):
+        return batch.model_dump_json(include=include).encode()
+    return EVENT_BATCH_IN.dump_json(batch, include=include)
 
 
-def consents_json(batch: ConsentBatch) -> bytes:
-    return batch.model_dump_json(include={"records"}).encode()
+def consents_json(batch: ConsentBatch | dict) -> bytes:
+    if isinstance(batch, BaseModel):
+        return batch.model_dump_json(include={"records"}).encode()
+    return CONSENT_BATCH_IN.dump_json(batch, include={"records"})
 
 
 def _read_many(parts: list[tuple[bytes, str]], key: str, struct: pl.Struct) -> pl.DataFrame:
@@ -432,7 +491,7 @@ def decode_events(parts: list[tuple[bytes, str]], sizes: list[int], site: str) -
         pl.lit(None, pl.String).alias("consent_choice"),
         pl.lit(None, pl.String).alias("consent_id"),
         pl.lit(None, pl.Datetime("us", "UTC")).alias("consent_ts"),
-        pl.col("ad_blocker").alias("blocker"), "gpc",
+        pl.col("ad_blocker").fill_null(False).alias("blocker"), pl.col("gpc").fill_null(False),  # not sent: false
         _ts("client_timestamp").alias("client_ts"),
         pl.lit(None, pl.Datetime("us", "UTC")).alias("received_at"),  # stamped by the ingestor on arrival
     )
