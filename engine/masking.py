@@ -74,16 +74,25 @@ def keyed_hash_daily(values: pl.Series, dates: pl.Series, label: str, rotate: bo
     """Keyed hash whose key is derived per day (rotate) or fixed: a daily key unlinks days."""
     if not rotate:
         return keyed_hash(values, keys.derive(f"{label}:fixed"))
+    return per_unique(pl.DataFrame({"v": values, "d": dates}), ["v", "d"], lambda u: _hash_per_day(u, label))["h"].rename(values.name)
 
-    def fn(u: pl.DataFrame) -> pl.DataFrame:
-        # One native pass per day over that day's distinct values (a run spans days, not millions).
-        parts = [
-            part.with_columns(h=hmac_hex(pl.col("v"), keys.derive(f"{label}:{day}")))
-            for (day,), part in u.group_by("d", maintain_order=True)
-        ]
-        return pl.concat(parts) if parts else u.with_columns(h=pl.lit(None, pl.String))
 
-    return per_unique(pl.DataFrame({"v": values, "d": dates}), ["v", "d"], fn)["h"].rename(values.name)
+def keyed_hash_daily_distinct(values: pl.Series, dates: pl.Series, label: str, rotate: bool) -> pl.Series:
+    """`keyed_hash_daily` of (value, date) pairs the caller already made distinct: no second look
+    for repeats."""
+    if not rotate:
+        return pl.select(hmac_hex(pl.lit(values), keys.derive(f"{label}:fixed"))).to_series().rename(values.name)
+    frame = pl.DataFrame({"v": values, "d": dates}).with_row_index("_i")
+    return _hash_per_day(frame, label).sort("_i")["h"].rename(values.name)
+
+
+def _hash_per_day(u: pl.DataFrame, label: str) -> pl.DataFrame:
+    # One native pass per day over that day's values (a run spans days, not millions).
+    parts = [
+        part.with_columns(h=hmac_hex(pl.col("v"), keys.derive(f"{label}:{day}")))
+        for (day,), part in u.group_by("d", maintain_order=True)
+    ]
+    return pl.concat(parts) if parts else u.with_columns(h=pl.lit(None, pl.String))
 
 
 def _truncate_one(s: str, v4_bits: int, v6_bits: int) -> str | None:
