@@ -174,15 +174,16 @@ def reduce_user_agent(ua: pl.Series) -> pl.DataFrame:
             expr = pl.when(s.str.contains(pattern)).then(pl.lit(name)).otherwise(expr)
         return expr
 
-    uniq = pl.DataFrame({"ua": ua.unique()}).with_columns(
-        browser_family=first_match(_UA_RULES),
-        os=first_match(_OS_RULES),
-        device_class=pl.when(s.str.contains("iPad|Tablet") | (s.str.contains("Android") & ~s.str.contains("Mobile"))).then(pl.lit("tablet"))
-        .when(s.str.contains("Mobile|iPhone")).then(pl.lit("mobile"))
-        .otherwise(pl.lit("desktop")),
-    )
-    out = pl.DataFrame({"ua": ua}).join(uniq, on="ua", how="left", maintain_order="left", nulls_equal=True)
-    return out.drop("ua")
+    def reduce(u: pl.DataFrame) -> pl.DataFrame:
+        return u.with_columns(
+            browser_family=first_match(_UA_RULES),
+            os=first_match(_OS_RULES),
+            device_class=pl.when(s.str.contains("iPad|Tablet") | (s.str.contains("Android") & ~s.str.contains("Mobile"))).then(pl.lit("tablet"))
+            .when(s.str.contains("Mobile|iPhone")).then(pl.lit("mobile"))
+            .otherwise(pl.lit("desktop")),
+        )
+
+    return per_unique(pl.DataFrame({"ua": ua}), ["ua"], reduce)
 
 
 EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+(@|%40)[A-Za-z0-9.-]+\.[A-Za-z]{2,}"

@@ -295,17 +295,6 @@ def publish_dir(src: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _halves(chunk: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame]]:
-    """The tables in two groups of about equal work (values to append: rows x columns), largest first."""
-    halves: tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame]] = ({}, {})
-    work = [0, 0]
-    for name, frame in sorted(chunk.items(), key=lambda kv: -kv[1].height * kv[1].width):
-        i = 0 if work[0] <= work[1] else 1
-        halves[i][name] = frame
-        work[i] += frame.height * frame.width
-    return halves
-
-
 class DuckDBSink:
     wants = "tables"
 
@@ -331,9 +320,6 @@ class DuckDBSink:
             con.execute("SET preserve_insertion_order = false")
             # DuckDB's buffer pool otherwise grows towards 80% of RAM while a big file is written.
             con.execute("SET memory_limit = '300MB'")
-            # One DuckDB thread: the run's other core generates the next chunk meanwhile, and two
-            # threads per insert spend about a fifth more CPU on the same rows (hand-offs, waits).
-            con.execute("SET threads = 1")
         except duckdb.Error as err:
             raise SinkError(f"cannot write {self.path}: {_first_line(err)}") from None
 
@@ -343,34 +329,8 @@ class DuckDBSink:
         return self.con
 
     def write(self, chunk: dict[str, pl.DataFrame]) -> None:
-        """Append a chunk: its tables in two halves of about equal size, each on its own cursor and
-        thread. Appends to different tables run side by side in DuckDB, so the two halves use both
-        cores while the generator waits, at no extra CPU (one DuckDB thread each). The file stays a
-        temporary one until close(), so a chunk in two transactions is never seen half-written."""
         check_not_exiting()
-        con = self._open_con()
-        first, second = _halves(chunk)
-        cursors = (con.cursor(), con.cursor())
-        errors: list[BaseException] = []
-
-        def write_second() -> None:
-            try:
-                store.write_tables(cursors[1], self.run_id, second)
-            except BaseException as err:
-                errors.append(err)
-
-        try:
-            other = threading.Thread(target=write_second, name="duckdb-sink-half", daemon=True)
-            other.start()
-            try:
-                store.write_tables(cursors[0], self.run_id, first)
-            finally:
-                other.join()
-            if errors:
-                raise errors[0]
-        finally:
-            for cur in cursors:
-                cur.close()
+        store.write_tables(self._open_con(), self.run_id, chunk)
 
     def close(self, scenario: Scenario, counts: dict[str, int]) -> None:
         con = self._open_con()

@@ -1,6 +1,6 @@
 """simulators.sinks' clean-up rules that the process-level tests (test_cli, test_shards,
 test_server_shutdown) do not reach: an interrupted publish, and which .old- folders may go; the
-DuckDB sink's two halves per chunk, and the run loop's bound on chunks alive."""
+DuckDB sink's chunk writes, and the run loop's bound on chunks alive."""
 
 from __future__ import annotations
 
@@ -77,24 +77,6 @@ def test_a_temporary_output_this_process_is_writing_is_never_stale(tmp_path):
     assert [c.path for c in sinks.clean_stale_run_folders(tmp_path, 0)] == [tmp]
 
 
-def _frames(sizes: dict[str, tuple[int, int]]) -> dict[str, pl.DataFrame]:
-    return {name: pl.DataFrame({f"c{j}": range(rows) for j in range(cols)}) for name, (rows, cols) in sizes.items()}
-
-
-@pytest.mark.parametrize("sizes", [
-    {"a": (10, 3), "b": (10, 3)},
-    {"visitors": (51_000, 35), "truth_events": (276_000, 17), "consent_log": (106_000, 12),
-     "baseline_events": (174_000, 19), "fullstack_events": (202_000, 35)},
-    {"only": (5, 2)},
-])
-def test_the_duckdb_sink_splits_a_chunk_into_two_halves_of_about_equal_work(sizes):
-    first, second = sinks._halves(_frames(sizes))
-    assert sorted([*first, *second]) == sorted(sizes) and not set(first) & set(second)
-    work = [sum(rows * cols for name, (rows, cols) in sizes.items() if name in half) for half in (first, second)]
-    # Greedy, largest first: the halves differ by at most the largest table's work.
-    assert abs(work[0] - work[1]) <= max(rows * cols for rows, cols in sizes.values())
-
-
 @pytest.fixture(scope="module")
 def chunk_tables():
     return run.build_run(small({"traffic.visitors": 300, "traffic.days": 3}))
@@ -115,15 +97,12 @@ def test_the_duckdb_sink_writes_every_table_of_a_chunk(tmp_path, chunk_tables):
         con.close()
 
 
-@pytest.mark.parametrize("broken", ["fullstack_events", "consent_log"])
-def test_a_failure_in_either_half_of_a_chunk_fails_the_write_and_the_run_leaves_nothing(tmp_path, chunk_tables, broken):
+def test_a_table_that_cannot_be_stored_fails_the_write_and_the_run_leaves_nothing(tmp_path, chunk_tables):
     scenario = small({"traffic.visitors": 300, "traffic.days": 3})
-    chunk = {**chunk_tables, broken: chunk_tables[broken].drop("ts")}
-    halves = sinks._halves(chunk)
-    assert broken in halves[0] or broken in halves[1]
+    chunk = {**chunk_tables, "consent_log": chunk_tables["consent_log"].drop("ts")}
     sink = sinks.DuckDBSink(tmp_path / "run.duckdb")
     sink.open(scenario)
-    with pytest.raises(store.StoreError, match=f"{broken}: missing columns"):
+    with pytest.raises(store.StoreError, match="consent_log: missing columns"):
         sink.write(chunk)
     sink.abort()
     assert list(tmp_path.iterdir()) == []
