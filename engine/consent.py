@@ -44,9 +44,8 @@ def decide(visitors: pl.DataFrame, draws: pl.DataFrame, cfg: ConsentConfig) -> p
         draws, on="visitor_id", how="left", maintain_order="left"
     )
     n = v.height
-    region = v["region"].to_numpy()
     defaults = cfg.defaults.model_dump()
-    default_granted = np.array([defaults[r] == "granted" for r in region], dtype=bool) if n else np.zeros(0, bool)
+    default_granted = v["region"].replace_strict({r: d == "granted" for r, d in defaults.items()}, return_dtype=pl.Boolean).to_numpy()
 
     att, per = pop["attitude"], pop["persona"]
     att_shift = dict(zip(att["names"], att["consent_logit"], strict=True))
@@ -62,12 +61,14 @@ def decide(visitors: pl.DataFrame, draws: pl.DataFrame, cfg: ConsentConfig) -> p
     page = np.floor(np.log(np.clip(u_page, 1e-12, 1.0)) / math.log(1 - p_first)).astype(np.int64)
     reached = page < v["n_events"].to_numpy()
 
-    choice = np.full(n, "ignored", dtype=object)
+    # Choices as indices into CHOICES (strings only at the end: numpy string arrays are slow).
+    accept_all, reject_all, custom_i, gpc_i, ignored, no_banner = range(len(CHOICES))
+    choice = np.full(n, ignored, dtype=np.int8)
     analytics = default_granted.copy()
     ads = default_granted.copy()
     decision_seq = np.full(n, -1, dtype=np.int64)
     if cfg.banner == "no_banner":
-        choice[:] = "no_banner"
+        choice[:] = no_banner
     else:
         acct = np.asarray(per["account_share"])
         # Customers with an account answer the banner more often (they come back, they log in);
@@ -87,12 +88,12 @@ def decide(visitors: pl.DataFrame, draws: pl.DataFrame, cfg: ConsentConfig) -> p
         c = recentre(accept_rate(cfg.banner), shifts, shares)
         accept = u_accept < sigmoid(c + shift)
         custom = ~accept & (u_custom < assume["custom_share_of_non_accept"])
-        choice = np.where(decides, np.where(accept, "accept_all", np.where(custom, "custom", "reject_all")), choice)
+        choice = np.where(decides, np.where(accept, accept_all, np.where(custom, custom_i, reject_all)), choice)
         analytics = np.where(decides, accept | custom, analytics)
         ads = np.where(decides, accept, ads)
         decision_seq = np.where(decides, page, decision_seq)
     # A GPC signal is an automatic refusal on the first hit, whatever the banner.
-    choice = np.where(gpc, "gpc", choice)
+    choice = np.where(gpc, gpc_i, choice)
     analytics = np.where(gpc, False, analytics)
     ads = np.where(gpc, False, ads)
     decision_seq = np.where(gpc, 0, decision_seq)
@@ -100,7 +101,7 @@ def decide(visitors: pl.DataFrame, draws: pl.DataFrame, cfg: ConsentConfig) -> p
     return pl.DataFrame(
         {
             "visitor_id": v["visitor_id"],
-            "choice": pl.Series(choice.astype(str), dtype=pl.String),
+            "choice": pl.Series(CHOICES, dtype=pl.String).gather(choice),
             "default_granted": default_granted,
             "analytics_storage": analytics.astype(bool),
             "ad_storage": ads.astype(bool),

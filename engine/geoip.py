@@ -12,7 +12,7 @@ from functools import cache
 import numpy as np
 import polars as pl
 
-from engine import datasets
+from engine import datasets, masking
 
 _SEED = 20_260_101
 PREFIXES_PER_COUNTRY = 48
@@ -56,9 +56,11 @@ def _lookup_frame() -> pl.DataFrame:
 
 def country_of(ip: pl.Series) -> pl.Series:
     """Country code of each IP address (null where the prefix is unknown or the IP malformed)."""
-    u = pl.DataFrame({"ip": ip.unique()})
     key = pl.when(pl.col("ip").str.contains(":")).then(
         pl.concat_str([pl.lit("v6:"), pl.col("ip").str.extract(r"^([0-9a-fA-F]{1,4}:[0-9a-fA-F]{1,4})").str.to_lowercase()])
     ).otherwise(pl.concat_str([pl.lit("v4:"), pl.col("ip").str.extract(r"^(\d{1,3}\.\d{1,3})\.\d{1,3}\.\d{1,3}$")]))
-    u = u.with_columns(prefix=key).join(_lookup_frame(), on="prefix", how="left")
-    return pl.DataFrame({"ip": ip}).join(u.select("ip", "country"), on="ip", how="left", maintain_order="left")["country"]
+
+    def lookup(u: pl.DataFrame) -> pl.DataFrame:
+        return u.with_columns(prefix=key).join(_lookup_frame(), on="prefix", how="left").drop("prefix")
+
+    return masking.per_unique(pl.DataFrame({"ip": ip}), ["ip"], lookup)["country"]

@@ -29,10 +29,17 @@ _M64 = (1 << 64) - 1
 def _uniform(ids: np.ndarray, seed: int, stream: int) -> np.ndarray:
     """A uniform draw in (0, 1) per id: splitmix64 of (id, seed, stream). Same id, same draw."""
     z = ids.astype(np.uint64) + np.uint64((seed * 0x9E3779B97F4A7C15 + stream * 0xD1B54A32D192ED03) & _M64)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)
+    # In place: one array per call instead of one per step (the same wrapping u64 arithmetic).
+    z ^= z >> np.uint64(30)
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(27)
+    z *= np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    z >>= np.uint64(11)
+    u = z.astype(np.float64)
+    u += 0.5
+    u /= float(1 << 53)
+    return u
 
 
 def _normal(ids: np.ndarray, seed: int, stream: int) -> np.ndarray:
@@ -93,7 +100,8 @@ def consent_free(scenario: Scenario, traffic: Traffic) -> pl.DataFrame:
         pl.when(is_conv).then(pl.col("event_id").cast(pl.String)).alias("transaction_id"),
         pl.lit(vis["adblock"].gather(vi)).alias("blocker"),
         pl.lit(vis["gpc"].gather(vi)).alias("gpc"),
-        (pl.col("ts") + pl.duration(microseconds=pl.lit(pl.Series(clock_skew_us(traffic.events["visitor_id"].to_numpy(), scenario.seed))))).alias("client_ts"),
+        # A browser's clock offset depends on its visitor id alone: drawn per visitor, spread to the events.
+        (pl.col("ts") + pl.duration(microseconds=pl.lit(pl.Series(clock_skew_us(vis["visitor_id"].to_numpy(), scenario.seed)[vi.to_numpy()])))).alias("client_ts"),
         (pl.col("ts") + pl.duration(microseconds=pl.lit(pl.Series(delivery_delay_us(traffic.events["event_id"].to_numpy(), scenario.seed))))).alias("received_at"),
     )
 
@@ -124,19 +132,23 @@ def with_consent(free: pl.DataFrame, scenario: Scenario, traffic: Traffic, decis
     same_v = np.concatenate([[False], visitor[1:] == visitor[:-1]])
     new_session = same_v & np.concatenate([[False], sidx[1:] != sidx[:-1]])
     prev_start = np.concatenate([[0], start[:-1]])
-    safari = vis["browser"].gather(vi).to_numpy() == "Safari"
+    safari = (vis["browser"] == "Safari").fill_null(False).gather(vi).to_numpy()
     resets = new_session & safari & (start - prev_start > ITP_CAP_US) & (not scenario.rails.server_set_cookies)
     cum = np.cumsum(resets)
     first_of_visitor = np.flatnonzero(~same_v)
     generation = cum - np.repeat(cum[first_of_visitor] - resets[first_of_visitor], np.diff(np.append(first_of_visitor, len(visitor))))
 
     delay_us = (per_visitor("decision_delay_s") * 1_000_000).cast(pl.Int64)
+    # The consent manager's cookie is only sent with the decision: computed for those hits alone.
+    at_decision = np.flatnonzero(decision_hit)
+    consent_id = pl.repeat(None, len(seq), dtype=pl.String, eager=True).scatter(
+        at_decision, consent_cookie(ev["visitor_id"].gather(at_decision), scenario.seed))
     cookie = pl.struct(pl.lit(ev["visitor_id"]), pl.lit(pl.Series(generation))).hash(scenario.seed).cast(pl.String)
     return free.with_columns(
         # The analytics cookie exists only once analytics storage is granted.
         pl.when(pl.lit(state["analytics_storage"])).then(pl.concat_str([pl.lit("GA1.1."), cookie])).alias("client_id"),
         *(pl.lit(pl.Series(name, v)) for name, v in state.items()),
         pl.when(pl.lit(decision_hit)).then(pl.lit(per_visitor("choice"))).alias("consent_choice"),
-        pl.when(pl.lit(decision_hit)).then(pl.lit(consent_cookie(ev["visitor_id"], scenario.seed))).alias("consent_id"),
+        pl.lit(consent_id).alias("consent_id"),
         pl.when(pl.lit(decision_hit)).then(pl.col("ts") + pl.duration(microseconds=pl.lit(delay_us))).alias("consent_ts"),
     ).select(schema.HIT_COLUMNS)

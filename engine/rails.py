@@ -97,7 +97,7 @@ def _baseline_hash(h: pl.DataFrame, date: pl.Series, scenario: Scenario) -> pl.S
 
     def hash_identity(u: pl.DataFrame) -> pl.DataFrame:
         ident = u.select(pl.concat_str(["site", "ip", "user_agent"], separator="|")).to_series()
-        return u.with_columns(visitor_hash=masking.keyed_hash_daily(ident, u["date"], "baseline-salt", rotate))
+        return u.with_columns(visitor_hash=masking.keyed_hash_daily_distinct(ident, u["date"], "baseline-salt", rotate))
 
     return masking.per_unique(h.select("site", "ip", "user_agent", date=date), ["site", "ip", "user_agent", "date"],
                               hash_identity)["visitor_hash"]

@@ -2,9 +2,11 @@
 sink writing in a background thread. The truth is drawn here (simulators.traffic); everything after
 the truth is engine.pipeline.
 
-Generation and writing overlap where they release the GIL (numpy, polars, DuckDB). The queue
-holds one chunk, so memory stays flat whatever the run's size. (Worker processes were tried and
-measured slower on two cores: shipping a chunk between processes costs more than it saves.)
+Generation and writing overlap where they release the GIL (numpy, polars, DuckDB). At most two
+chunks are alive at once, the one being written and the one being generated: the next chunk is
+only started once the writer has taken the previous one, so memory stays flat whatever the run's
+size. (Worker processes were tried and measured slower on two cores: shipping a chunk between
+processes costs more than it saves.)
 """
 
 from __future__ import annotations
@@ -63,17 +65,22 @@ def run_to_sink(
     sink is aborted, which removes its temporary output."""
     chunks = chunks if chunks is not None else range(n_chunks(scenario))
     q: queue.Queue = queue.Queue(maxsize=1)
+    # A slot per chunk alive (being generated, queued or written); the writer gives one back when
+    # it has written a chunk and let go of it.
+    slots = threading.Semaphore(2)
     errors: list[BaseException] = []
     stop = threading.Event()
 
     def writer() -> None:
         while (item := q.get()) is not _DONE:
-            if errors or stop.is_set():
-                continue  # drain so the producer never blocks after a failure; write nothing more
             try:
-                sink.write(item)
+                if not (errors or stop.is_set()):  # else drain so the producer never blocks; write nothing more
+                    sink.write(item)
             except BaseException as err:
                 errors.append(err)
+            finally:
+                del item
+                slots.release()
 
     counts: dict[str, int] = {}
     truth = 0
@@ -87,11 +94,13 @@ def run_to_sink(
         thread = threading.Thread(target=writer, name="sink-writer", daemon=True)
         thread.start()
         for c in chunks:
+            slots.acquire()
             payload, n_events = _chunk_payload(scenario, c, sink.wants)
             truth += n_events
-            for k, v in payload.items():
-                counts[k] = counts.get(k, 0) + v.height
+            for k, rows in ((k, v.height) for k, v in payload.items()):
+                counts[k] = counts.get(k, 0) + rows
             q.put(payload)
+            del payload  # the writer's now: not kept alive here while the next chunk is generated
             if errors:
                 break
             if on_chunk:
