@@ -637,6 +637,7 @@ class Follower(Session):
         self.shown: list[Shown] = []
         self.fragment_runs = 0
         self.full_as_fragment = 0
+        self.trace: list[tuple[float, str]] = []  # (perf_counter, what): how each run ended, page changes
         self.errors: list[str] = []
         from ui.words import t
 
@@ -684,6 +685,7 @@ class Follower(Session):
                         texts.append(getattr(el, elkind).body)
                 elif kind == "navigation":
                     self.page_hash = fwd.navigation.page_script_hash
+                    self.trace.append((time.perf_counter(), f"page {self.page_hash[:6]}"))
                 elif kind == "page_info_changed":
                     self.query = fwd.page_info_changed.query_string
                 elif kind == "auto_rerun":
@@ -699,6 +701,8 @@ class Follower(Session):
                             self._timers.pop(fid)[1].cancel()
                 elif kind == "script_finished":
                     status = fwd.script_finished
+                    self.trace.append((time.perf_counter(), ForwardMsg.ScriptFinishedStatus.Name(status).removeprefix("FINISHED_").lower()
+                                       + (" (room summary drawn)" if self.sidebar_header in texts else "")))
                     # A whole-app pass draws the sidebar's room summary; its end may still be reported as a
                     # fragment run's (a rerun the fragment asked for, coalesced with a queued tick).
                     whole = self.sidebar_header in texts
@@ -719,7 +723,9 @@ class Follower(Session):
         """For a learner that never showed a step: what its full runs since then showed instead."""
         after = [sh for sh in self.shown if sh.at >= since]
         if not after:
-            return f"no full run within {ROOM_TIMEOUT_S:.0f} s of the change ({self.fragment_runs} fragment runs in all)"
+            since_then = [f"+{at - since:.1f}s {what}" for at, what in self.trace if at >= since - 1.0]
+            shown = ", ".join(since_then[:8]) + (f", ... {len(since_then) - 8} more" if len(since_then) > 8 else "")
+            return f"no full run within {ROOM_TIMEOUT_S:.0f} s of the change ({self.fragment_runs} fragment runs in all; since: {shown})"
         last = after[-1]
         missing = [w for w in wanted if w not in " ".join(last.texts)]
         return f"{len(after)} full runs since; the last on {'the right' if last.page_hash == page_hash else 'another'} page, missing {missing}"
