@@ -405,3 +405,34 @@ def test_a_followers_page_counts_as_drawn_once_it_has_run_to_its_end(rooms_db):
     assert moved > version
     learner.run()
     assert learner.session_state[live.SEEN] == learner.session_state[live.DRAWN] == moved
+
+
+def _drawing_script() -> None:
+    import streamlit as st
+
+    from ui.rooms import live
+
+    st.session_state["at_start"] = [*st.session_state.get("at_start", []), st.session_state.get(live.DRAWN)]
+    st.session_state[live.SEEN] = 7
+    try:
+        with live.drawing():
+            raise ValueError("the page broke")
+    except ValueError:
+        st.session_state["caught"] = True
+    st.session_state[live.SEEN] = 8
+    with live.drawing():
+        if not st.session_state.get("again"):
+            st.session_state["again"] = True
+            st.rerun()  # cut short for another rerun: not drawn; the rerun's pass draws it
+
+
+def test_a_page_error_counts_as_drawn_and_a_cut_short_pass_does_not():
+    """A page that fails is not redrawn every second (the error stays on screen until the room moves); a
+    pass cut short by st.rerun leaves the marker for the pass that follows."""
+    at = AppTest.from_function(_drawing_script).run()
+    assert not at.exception
+    assert at.session_state["caught"] and at.session_state["again"]
+    # The first pass's error marked 7; its st.rerun under 8 did not mark 8 (the second pass began at 7);
+    # the second pass ran to its end and marked 8.
+    assert at.session_state["at_start"] == [None, 7]
+    assert at.session_state[live.DRAWN] == 8

@@ -212,11 +212,12 @@ def needs_redraw(pulse: tuple[int, float] | None, seen: int, drawn: int | None, 
 
 @contextlib.contextmanager
 def drawing() -> Iterator[None]:
-    """Around the page in app.py: a pass that runs the page to its end (or stops it on purpose) has drawn
-    the room's version it follows; a pass cut short for another rerun has not, and the watcher asks again."""
+    """Around the page in app.py: a pass that runs the page to its end, stops it on purpose or ends in the
+    page's error (which app.py's boundary shows; asking again every second would not mend it) has drawn the
+    room's version it follows; a pass cut short for another rerun has not, and the watcher asks again."""
     try:
         yield
-    except StopException:
+    except (StopException, Exception):  # st.rerun's RerunException is a BaseException: it passes unmarked
         st.session_state[DRAWN] = st.session_state.get(SEEN)
         raise
     st.session_state[DRAWN] = st.session_state.get(SEEN)
