@@ -8,7 +8,7 @@ from engine.attribution import MODELS
 from ui import context, pin
 from ui.charts import attribution as charts
 from ui.charts.theme import rail_label, show
-from ui.components.downloads import people_table, rounded
+from ui.components.downloads import people_table
 from ui.components.rail_metrics import delta
 from ui.components.takeaway import takeaway
 from ui.present import note
@@ -55,4 +55,4 @@ show(charts.errors(shown))
 note(t("attribution.errors_note"))
 if pings:
     st.info(t("attribution.pings", pings=num(pings)))
-people_table(rounded(table), f"attribution-{model}-{scenario.run_id}", {"value": t("attribution.col_value")})
+people_table(table, f"attribution-{model}-{scenario.run_id}", {"value": t("attribution.col_value")}, digits=4)

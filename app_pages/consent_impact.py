@@ -10,7 +10,7 @@ from ui.charts import consent_impact as charts
 from ui.charts import overview as overview_charts
 from ui.charts.theme import show
 from ui.components import consent_story as story
-from ui.components.downloads import people_table, rounded
+from ui.components.downloads import people_table
 from ui.components.rail_metrics import kpi_view, rail_metrics
 from ui.components.sampling_note import sampling_note
 from ui.components.takeaway import takeaway
@@ -31,7 +31,7 @@ show(charts.stacked_shares(rates, "banner", t("consent_impact.banner_axis")))
 note(t("consent_impact.shares_note"))
 show(charts.accept_vs_published(rates))
 note(t("consent_impact.published_note", source=source_note("consent", "accept_rate_given_decision")))
-people_table(rounded(rates), f"consent-by-banner-{rid}")
+people_table(rates, f"consent-by-banner-{rid}", digits=4)
 note(t("consent_impact.deciders_note", share=pct(scenario.consent.decision_share), source=source_note("consent", "decision_share")))
 
 traits = ("region", "device", "privacy_attitude")
@@ -41,7 +41,7 @@ for tab, by in zip(st.tabs([t(f"consent_impact.tab_{b}") for b in traits]), trai
         takeaway(story.trait_takeaway(r, by))
         show(charts.stacked_shares(story.in_words(r, by), by, t(f"consent_impact.trait_{by}")))
         note(t("consent_impact.trait_note", label=t(f"consent_impact.trait_{by}"), banner=story.banner_label(scenario.consent.banner)))
-        people_table(rounded(r), f"consent-by-{by}-{rid}")
+        people_table(r, f"consent-by-{by}-{rid}", digits=4)
 
 st.subheader(t("consent_impact.rails_title"))
 kpi = simulation.kpi_table(scenario)
@@ -51,7 +51,7 @@ rail_metrics(kpi, [(t(f"consent_impact.{rail}_{m}"), m, rail) for m in ("visitor
              pinned_kpi)
 show(overview_charts.rail_counts(kpi, pinned_kpi))
 sampling_note(scenario)
-people_table(rounded(kpi), f"consent-kpis-{rid}", shown=kpi_view)
+people_table(kpi, f"consent-kpis-{rid}", shown=kpi_view, digits=4)
 note(t("consent_impact.rails_note"))
 
 st.subheader(t("consent_impact.compare_title"))
@@ -62,17 +62,17 @@ cmp = consent_impact.compare_banners(scenario, banner_a, banner_b)
 takeaway(story.compare_takeaway(cmp, banner_a, banner_b))
 show(charts.banner_comparison(cmp, banner_a, banner_b))
 note(t("consent_impact.compare_note"))
-people_table(rounded(cmp), f"banner-ab-{rid}-{banner_a}-{banner_b}",
+people_table(cmp, f"banner-ab-{rid}-{banner_a}-{banner_b}",
              {"a": story.banner_label(banner_a), "b": story.banner_label(banner_b),
               "a_error_pct": t("common.col.rail_error_pct", rail=story.banner_label(banner_a)),
-              "b_error_pct": t("common.col.rail_error_pct", rail=story.banner_label(banner_b))})
+              "b_error_pct": t("common.col.rail_error_pct", rail=story.banner_label(banner_b))}, digits=4)
 
 st.subheader(t("consent_impact.modes_title"))
 modes = consent_impact.consent_mode_summary(scenario)
 takeaway(story.modes_takeaway(modes))
 show(charts.mode_conversions(modes))
 note(t("consent_impact.modes_note"))
-people_table(rounded(modes), f"consent-mode-{rid}")
+people_table(modes, f"consent-mode-{rid}", digits=4)
 thresholds = calibration()["consent_mode"]["ga4_modelling_thresholds"]
 daily, verdict = consent_impact.ga4(scenario)
 takeaway(story.ga4_takeaway(verdict, thresholds))
@@ -94,4 +94,4 @@ show(charts.consent_bias(bias))
 note(t("consent_impact.bias_note"))
 note(t("consent_impact.bias_source", low=story.plain(mult["low"]), high=story.plain(mult["high"]),
        source=source_note("consent", "consenter_conversion_multiplier")))
-people_table(rounded(bias), f"consent-bias-{rid}")
+people_table(bias, f"consent-bias-{rid}", digits=4)

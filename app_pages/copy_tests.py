@@ -11,7 +11,7 @@ from ui.charts import theme
 from ui.charts.theme import rail_color, rail_label
 from ui.components.copy_test_settings import policy_name, settings
 from ui.components.copy_test_verdicts import fairness_verdict, group_name, named, srm_warnings
-from ui.components.downloads import people_table, rounded
+from ui.components.downloads import people_table
 from ui.present import note
 from ui.services import copy_tests
 from ui.words import num, pct, t
@@ -46,8 +46,8 @@ m1.metric(t("copy_tests.best_truth"), pct(rate[truth_best], 2))
 m2.metric(t("copy_tests.best_fullstack"), pct(rate[fullstack_best], 2))
 m3.metric(t("copy_tests.observed"), pct(bandit.observed_share(prob), 1))
 note(t("copy_tests.variants_note", note=t("copy_tests.rates_assumed")))  # datasets/copy_variants.toml says so in English
-people_table(rounded(arms), f"copy-variants-{rid}", {p: group_name(p) for p in arms.columns if p not in ("arm", "text", "true_rate", "fullstack_rate")},
-             shown=lambda f: named(f, short))
+people_table(arms, f"copy-variants-{rid}", {p: group_name(p) for p in arms.columns if p not in ("arm", "text", "true_rate", "fullstack_rate")},
+             shown=lambda f: named(f, short), digits=4)
 if not policies:
     st.info(t("copy_tests.pick_policy"))
     st.stop()
@@ -95,7 +95,7 @@ st.subheader(t("copy_tests.srm_heading"))
 st.markdown(t("copy_tests.srm_lead", flagged=num(res["srm_flag"].sum()), tests=num(res.height)))
 srm_warnings(res)
 note(t("copy_tests.srm_note", alpha=num(bandit.SRM_ALPHA, 3)))
-people_table(rounded(res), f"copy-tests-{rid}", shown=lambda f: named(f, short, "crowned_most"))
+people_table(res, f"copy-tests-{rid}", shown=lambda f: named(f, short, "crowned_most"), digits=4)
 
 st.subheader(t("copy_tests.fairness_heading"))
 fair = copy_tests.fairness(runs.on_rail)
@@ -104,6 +104,6 @@ st.markdown(t("copy_tests.fairness_lead", group=group_name(worst["group"]), poli
               attainment=pct(worst["attainment"])))
 fairness_verdict(fair, cal["fairness_gap"])
 note(t("copy_tests.fairness_note", gap=pct(cal["fairness_gap"])))
-people_table(rounded(fair), f"copy-tests-fairness-{rid}")
+people_table(fair, f"copy-tests-fairness-{rid}", digits=4)
 with st.expander(t("copy_tests.sources_title")):
     st.caption(t("copy_tests.sources", floor=num(cal["exploration_floor"]), gap=pct(cal["fairness_gap"]), source=source_note("bandit")))

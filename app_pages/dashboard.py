@@ -10,7 +10,7 @@ from ui.charts import pinned as pinned_charts
 from ui.charts.theme import rail_label, show
 from ui.components import dashboard_story as story
 from ui.components import dashboard_view as view
-from ui.components.downloads import people_table, rounded
+from ui.components.downloads import people_table
 from ui.components.takeaway import lead, takeaway
 from ui.present import note
 from ui.services import dashboard as data
@@ -67,7 +67,7 @@ for by, metric_by in data.PANELS:
     worst = views.most_misread(rows[by], rail, by) if by == "device" and compare else None
     if worst is not None and (w := data.whereabouts(scenario, start, end, rail, by, worst)) is not None and w["counted_elsewhere"]:
         note(view.cause(w, rail, sampling=scenario.rails.fullstack_sampling))
-    people_table(rounded(rows[by], 1), f"dashboard-{by}-{scenario.run_id}-{start}-{end}", shown=lambda f, by=by: view.rows_in_words(f, by))
+    people_table(rows[by], f"dashboard-{by}-{scenario.run_id}-{start}-{end}", shown=lambda f, by=by: view.rows_in_words(f, by), digits=1)
 gaps = view.dimension_gaps(rows, rail, {by: t(f"dashboard.panel_{by}") for by, _ in data.PANELS})
 note(" ".join([t("dashboard.bars_compare_note" if compare else "dashboard.bars_note", rail=rail_label(shown)), t("dashboard.top_note")]
               + ([t("dashboard.gaps_note", gaps=", ".join(gaps))] if gaps else [])))

@@ -8,7 +8,7 @@ from ui import context, pin
 from ui.charts import funnels as charts
 from ui.charts.theme import rail_label, show
 from ui.components import funnel_story as story
-from ui.components.downloads import people_table, rounded
+from ui.components.downloads import people_table
 from ui.components.takeaway import takeaway
 from ui.present import note
 from ui.words import language, num, t
@@ -43,7 +43,7 @@ show(charts.drop_off(view.named, named))
 note(t("funnels.drop_note"))
 for rail, events in view.missing.items():
     st.info(t("funnels.never_records", rail=rail_label(rail), events=", ".join(story.event_name(e) for e in events)))
-people_table(rounded(view.table), f"funnel-{scenario.run_id}")
+people_table(view.table, f"funnel-{scenario.run_id}", digits=4)
 
 st.subheader(t("funnels.breakdown_title"))
 for tab, (dim, part, sentence) in zip(st.tabs([t(f"funnels.tab_{d}") for d in story.BREAKDOWN_DIMS]), view.parts, strict=True):
@@ -51,4 +51,4 @@ for tab, (dim, part, sentence) in zip(st.tabs([t(f"funnels.tab_{d}") for d in st
         takeaway(sentence)
         show(charts.breakdown(part, t(f"funnels.tab_{dim}"), named[-1]))
         note(t("funnels.breakdown_note", label=t(f"funnels.tab_{dim}").lower()))
-people_table(rounded(view.breakdown).sort("dimension", "value", "rail", "step"), f"funnel-breakdown-{scenario.run_id}")
+people_table(view.breakdown, f"funnel-breakdown-{scenario.run_id}", digits=4)

@@ -7,7 +7,7 @@ from ui import context, pin
 from ui.charts import overview as charts
 from ui.charts.theme import show
 from ui.components import overview_story as story
-from ui.components.downloads import people_table, rounded
+from ui.components.downloads import people_table
 from ui.components.rail_metrics import big_numbers, kpi_view
 from ui.components.sampling_note import sampling_note
 from ui.components.takeaway import lead, takeaway
@@ -38,7 +38,7 @@ st.subheader(t("overview.counts_title"))
 takeaway(story.counts_takeaway(kpi))
 show(charts.rail_counts(kpi, pinned_kpi))
 note(t("overview.counts_note") + (" " + t("overview.pinned_note") if pinned_kpi is not None else ""))
-people_table(rounded(kpi), f"kpis-{scenario.run_id}", shown=kpi_view)
+people_table(kpi, f"kpis-{scenario.run_id}", shown=kpi_view, digits=4)
 
 st.subheader(t("overview.waterfall_title"))
 takeaway(story.waterfall_takeaway(wf))

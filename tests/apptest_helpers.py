@@ -16,6 +16,16 @@ def open_page(page: str) -> AppTest:
     return at
 
 
+def app_with(params: dict[str, str]) -> AppTest:
+    """The app opened at a URL with these query parameters (first run done, nothing raised)."""
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    return at
+
+
 def chart_specs(at: AppTest) -> list[dict]:
     return [json.loads(el.proto.spec) for el in at.get("vega_lite_chart")]
 

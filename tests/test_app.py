@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from apptest_helpers import open_advanced, open_data
+from apptest_helpers import app_with, open_advanced, open_data
 from streamlit.testing.v1 import AppTest
 
 from engine.scenario import field_paths
@@ -67,12 +67,7 @@ def test_preset_switch_and_reset():
 
 
 def test_bad_url_values_fall_back_with_a_visible_note():
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    at.query_params["consent.banner"] = "wall"
-    at.query_params["traffic.visitors"] = "many"
-    at.query_params["consent.mode"] = "basic"
-    at.run()
-    assert not at.exception
+    at = app_with({"consent.banner": "wall", "traffic.visitors": "many", "consent.mode": "basic"})
     notes = [w.value for w in at.sidebar.warning]
     assert [n.split(":")[0] for n in notes] == ["Banner", "Visitors"]  # one sentence per field, named in words
     assert at.session_state["scenario"].consent.mode == "basic"

@@ -3,7 +3,7 @@ the sidebar's "Advanced" expander draws its widgets only once opened, while ever
 
 from __future__ import annotations
 
-from apptest_helpers import open_advanced, open_data, open_page
+from apptest_helpers import app_with, open_advanced, open_data, open_page
 from streamlit.testing.v1 import AppTest
 
 from engine.scenario import iter_fields
@@ -41,12 +41,7 @@ def test_data_key_leaves_out_the_run_id():
 
 
 def test_advanced_draws_its_widgets_only_once_opened_and_knobs_keep_their_values():
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    at.query_params["traffic.visitors"] = "1000"
-    at.query_params["traffic.days"] = "3"
-    at.query_params["masking.store_truncated_ip"] = "true"
-    at.run()
-    assert not at.exception
+    at = app_with({"traffic.visitors": "1000", "traffic.days": "3", "masking.store_truncated_ip": "true"})
     drawn = {w.key for kind in ("selectbox", "number_input", "slider", "checkbox", "date_input") for w in getattr(at.sidebar, kind)}
     advanced_only = {p for p, _ in iter_fields()} - set(ESSENTIALS) - {p for p, _ in iter_fields() if p.startswith("traffic.adblock.")}
     assert not drawn & advanced_only and not at.sidebar.data_editor  # closed: none of its widgets
@@ -79,3 +74,18 @@ def test_the_banner_table_shows_every_choice_as_a_percentage():
     for column in (*CHOICE_ORDER, "analytics_granted"):
         assert config[column]["type_config"]["format"] == "percent", column
     assert config["visitors"]["type_config"]["format"] == "localized"
+
+
+def _rounded_table() -> None:
+    import polars as pl
+
+    from ui.components.downloads import people_table
+
+    people_table(pl.DataFrame({"rail": ["truth"], "value": [0.123456789]}), "rounding-check", digits=2)
+
+
+def test_a_table_is_rounded_only_once_opened_and_then_to_its_digits():
+    at = AppTest.from_function(_rounded_table).run()
+    assert not at.exception and not at.dataframe  # closed: nothing rounded, nothing drawn
+    open_data(at)
+    assert at.dataframe[0].value["value"].tolist() == [0.12]

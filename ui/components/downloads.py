@@ -90,11 +90,14 @@ def column_label(name: str) -> str:
 
 
 def people_table(frame: pl.DataFrame, name: str, labels: Mapping[str, str] | None = None,
-                 shown: Callable[[pl.DataFrame], pl.DataFrame] | None = None) -> None:
-    """A table for people (readable) and its downloads (the frame as it is), in "Show data".
-    `labels`: column names that differ from the catalogue's; `shown`: what of the frame to show."""
+                 shown: Callable[[pl.DataFrame], pl.DataFrame] | None = None, digits: int | None = None) -> None:
+    """A table for people (readable) and its downloads (the frame as it is, or its floats `rounded` to
+    `digits`), in "Show data". `labels`: column names that differ from the catalogue's; `shown`: what of
+    the frame to show."""
     with show_data(name) as opened:
-        if opened:  # closed, the words and formats are not even worked out
+        if opened:  # closed, nothing is rounded, put into words or formatted
+            if digits is not None:
+                frame = rounded(frame, digits)
             view, config = readable(shown(frame) if shown is not None else frame, labels)
             st.dataframe(view.to_arrow(), hide_index=True, column_config=config)
             _buttons(frame, name)

@@ -77,7 +77,7 @@ class View:
     takeaway: str
     named: pl.DataFrame  # the funnel with its events in words (the charts)
     before_named: pl.DataFrame | None  # the pinned scenario's, in words
-    breakdown: pl.DataFrame  # by the truth's traits, as computed (the downloads)
+    breakdown: pl.DataFrame  # by the truth's traits, as computed, in the table's order (the downloads)
     parts: tuple[tuple[str, pl.DataFrame, str], ...]  # per trait: its last step in words and its takeaway
 
 
@@ -94,4 +94,4 @@ def view(scenario: Scenario, steps: tuple[str, ...], window_seconds: int, pinned
         part = in_words(last.filter(pl.col("dimension") == dim))
         parts.append((dim, part, breakdown_takeaway(part, t(f"funnels.tab_{dim}"))))
     return View(table, missing, funnel_takeaway(table, before), in_words(table),
-                in_words(before) if before is not None else None, breakdown, tuple(parts))
+                in_words(before) if before is not None else None, breakdown.sort("dimension", "value", "rail", "step"), tuple(parts))
