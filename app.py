@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import rooms
+from ui import rooms, runtime_fix
 from ui.components import auth
 from ui.components.errors import error_boundary
 from ui.components.lesson_bar import lesson_bar
@@ -20,6 +20,7 @@ from ui.words import t
 
 PRESENTER_PAGES = {"runs"}
 
+runtime_fix.install()  # once per process: a whole-app run's output is never dropped for a fragment's tick
 choose_language()  # first: every text of this run is in the session's language
 st.set_page_config(page_title=t("frame.title"), page_icon="🛤️", layout="wide")
 auth.warn_once_if_refused()
