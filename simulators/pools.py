@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import hashlib
 import math
 import re
@@ -129,8 +130,17 @@ _MODIFIERS = {
 
 
 def zipf_weights(n: int, exponent: float) -> np.ndarray:
-    """Weight (r + 1) ** -exponent of the value at rank r (0 = first)."""
-    return (np.arange(n) + 1.0) ** -exponent
+    """Weight (r + 1) ** -exponent of the value at rank r (0 = first), the same bits on every machine.
+
+    Not numpy's power: its float64 power takes another code path on CPUs with AVX-512 than on
+    others, and the results differ in the last bit. Products of these weights tie (2**-s * 3**-s
+    is 6**-s), so a last-bit difference reordered the user agents ua_variants keeps, and the same
+    seed gave other user agents, addresses' hashes and rails on another CPU. The decimal module
+    computes in software, so it is the same everywhere; float() of it is correctly rounded.
+    """
+    with decimal.localcontext(prec=34):
+        minus_s = -decimal.Decimal(repr(float(exponent)))
+        return np.array([float(decimal.Decimal(r + 1) ** minus_s) for r in range(n)], dtype=np.float64)
 
 
 def ua_variants(template: str, slots: dict[str, dict], limit: int) -> tuple[np.ndarray, np.ndarray]:
