@@ -114,14 +114,16 @@ def main() -> None:
         closed = phase(f"closed, {args.concurrency} in flight", scenario, overrides, tmp, concurrency=args.concurrency)
         opened = phase(f"open, {args.rate:,.0f} events/s", scenario, overrides, tmp, rate=args.rate, linger=0.05)
 
-    kept = opened["lost"] == 0 and opened["rate"] >= 0.98 * args.rate and opened["p99"] < 1000
-    met = closed["lost"] == 0 and closed["rate"] >= 20_000 and kept and args.rate >= 20_000
+    kept = opened["lost"] == 0 and opened["rate"] >= 0.98 * args.rate
+    # The target (issue 13): >= 20,000 events/s offered in the open model, all of it kept, p99 under the
+    # delivery plan's 500 ms, nothing lost; and the closed model's capacity at zero loss as high.
+    met = closed["lost"] == 0 and closed["rate"] >= 20_000 and kept and opened["p99"] < TELEMENTARY_P99_MS and args.rate >= 20_000
     print(f"""
   capacity at zero loss (closed, {args.concurrency} in flight): {closed['rate']:,.0f} events/s, p99 {closed['p99']:.0f} ms
     = {closed['rate'] / single['rate']:.1f}x one request at a time ({single['rate']:,.0f}), {closed['rate'] / inproc:.2f}x the in-process path ({inproc:,.0f})
   open model offered {args.rate:,.0f} events/s: {opened['rate']:,.0f} sustained (the last answer's latency is inside the window),
     p50 {opened['p50']:.1f} / p95 {opened['p95']:.1f} / p99 {opened['p99']:.1f} ms, lost {opened['lost']}: offered rate {'KEPT' if kept else 'NOT kept'}
-  target >= 20,000 events/s at zero loss: {'MET' if met else 'NOT MET'}
+  target >= 20,000 events/s offered and kept at zero loss with p99 < {TELEMENTARY_P99_MS:.0f} ms: {'MET' if met else 'NOT MET'}
   Telementary plan: {TELEMENTARY_EVENTS_PER_S:,.0f} events/s with P99 < {TELEMENTARY_P99_MS:.0f} ms; ours {opened['rate'] / TELEMENTARY_EVENTS_PER_S:,.0f}x the rate at P99 {opened['p99']:.0f} ms""")
 
 

@@ -8,9 +8,11 @@ Protocol over one duplex pipe: the client sends `(id, op, args)`; the writer ans
 `(id, ok, value)`. Ops: "ingest" (answered when its group commits), "history", "stats", "quality",
 "subject_export" and "subject_erase" (answered between groups; an erasure commits the group
 being gathered first) and "stop" (commit what is queued, write the runs row, checkpoint, close). The
-writer gathers ingest items while they keep arriving (each within a quiet gap of the last: 5 ms,
-longer when batches come densely, see `ArrivalGap`), for up to `linger` seconds (0.2 s) after the first one or until `max_group_events`: the rails cost a fixed ~30 ms a call whatever the size, so committing every
-lone batch at once would spend most of the time on that. If the HTTP process dies, the writer
+writer gathers ingest items while they keep arriving (each within `QUIET_S` of the last), for up to
+`linger` seconds (0.2 s) after the first one or until `max_group_events`: the rails cost a fixed ~25 ms
+a call whatever the size, so committing every lone batch at once would spend most of the time on that.
+Under load the groups grow by themselves: what arrives while a group commits waits in the pipe and is
+read back to back into the next group. If the HTTP process dies, the writer
 sees the pipe close and exits; if the writer dies, every waiting request gets an error (503).
 """
 
@@ -40,12 +42,15 @@ log = logging.getLogger("drcl.collector")
 
 WRITER_THREADS = int(os.environ.get("DRCL_COLLECTOR_THREADS", "1"))
 LOCK_WAIT_S = 15.0  # a previous writer that is still closing the file (after a crash of its parent)
-QUIET_S = 0.005  # a group is committed once no batch has arrived for this long (or at `linger`)
+# A group is committed once no batch has arrived for this long (or at `linger`). Fixed, not longer when
+# batches come densely: waiting three mean gaps (the rule until 2026-12-02) gathered bigger groups but
+# every batch waited for them; at 20,000 events/s offered (benchmarks/collector_load.py, this machine)
+# p99 fell from 435-513 ms to 233-268 ms with the fixed gap, for ~6 us more writer CPU an event and a
+# closed-model capacity of 26,460 instead of 28,568 events/s. Not shorter either: with no wait at all
+# the writer read one batch at a time (the pipe holds only a few) and fell behind (13,378 events/s).
+QUIET_S = 0.005
 # Ops answered between groups, and the Ingestor method each calls.
 CALLS = {"history": "consent_history", "stats": "stats", "quality": "quality", "subject_export": "subject_export", "subject_erase": "subject_erase"}
-# Batches closer than this on average (10,000 events/s in batches of 100) come from many clients at
-# once: a lone client's next batch waits for its group's commit (~25 ms), so it never looks dense.
-DENSE_S = 0.010
 CALL_TIMEOUT_S = 120.0  # a request waits at most this long for the writer (then 503: retrying is safe)
 GC_GEN0 = 50_000  # allocations between young-generation collections (CPython's default: 700)
 
@@ -103,7 +108,6 @@ def writer_main(conn: Connection, db: str, scenario_json: str, linger: float, ma
     group: list[tuple[int, Item]] = []
     group_n = 0
     deadline = 0.0
-    gap = ArrivalGap(linger)
 
     def commit() -> None:
         nonlocal group_n
@@ -119,7 +123,7 @@ def writer_main(conn: Connection, db: str, scenario_json: str, linger: float, ma
             if group and time.monotonic() >= deadline:
                 commit()
                 continue
-            timeout = None if not group else min(gap.quiet(), deadline - time.monotonic())
+            timeout = None if not group else min(QUIET_S, deadline - time.monotonic())
             if not conn.poll(timeout):
                 commit()
                 continue
@@ -128,7 +132,6 @@ def writer_main(conn: Connection, db: str, scenario_json: str, linger: float, ma
             except EOFError:  # the HTTP process is gone: nobody is waiting for answers
                 break
             if op == "ingest":
-                gap.arrived(time.monotonic())
                 if not group:
                     deadline = time.monotonic() + linger
                 group.append((msg_id, Item(*args)))
@@ -154,31 +157,6 @@ def writer_main(conn: Connection, db: str, scenario_json: str, linger: float, ma
         con.execute("CHECKPOINT")
         con.close()
         unsettle_gc()
-
-
-class ArrivalGap:
-    """How long a group waits for the next batch: QUIET_S when batches come one at a time, longer
-    when they come densely. A group costs ~25 ms of rails and commit whatever its size, so at
-    20,000 events/s (a batch every ~5 ms, Poisson) a fixed 5 ms gap closes groups of one or two
-    batches and the writer spends most of its core on fixed costs. Waiting three mean gaps (at
-    most `linger` in all) gathers ~20 batches per group; a lone client (one batch in flight: a
-    commit and a round trip between its batches) keeps the short gap."""
-
-    def __init__(self, linger: float, weight: float = 0.1) -> None:
-        self.linger, self.weight = linger, weight
-        self.mean: float | None = None  # exponentially weighted mean time between batches
-        self.last: float | None = None
-
-    def arrived(self, now: float) -> None:
-        if self.last is not None:
-            d = min(now - self.last, 1.0)
-            self.mean = d if self.mean is None else self.mean + self.weight * (d - self.mean)
-        self.last = now
-
-    def quiet(self) -> float:
-        if self.mean is None or self.mean > DENSE_S:
-            return QUIET_S
-        return max(QUIET_S, min(3 * self.mean, self.linger))
 
 
 class WriterClient:

@@ -1,29 +1,53 @@
-"""The writer's group gathering: a short quiet gap for a lone client, a longer one (bounded by the
-linger) when batches arrive densely, so groups amortise the rails' fixed cost."""
+"""The writer's group gathering, on a real collector: batches that arrive together share one commit
+(the rails' fixed cost is paid once for them), and a lone client's batch is committed on its own at
+once, never held back for company."""
 
-from collector.writer import QUIET_S, ArrivalGap
+from __future__ import annotations
 
+import asyncio
+import json
 
-def test_dense_arrivals_wait_longer_but_never_past_the_linger():
-    gap = ArrivalGap(linger=0.2)
-    assert gap.quiet() == QUIET_S  # nothing seen yet
-    for i in range(50):
-        gap.arrived(i * 0.004)  # a batch every 4 ms (25,000 events/s in batches of 100)
-    assert QUIET_S < gap.quiet() <= 0.2
-    assert abs(gap.quiet() - 3 * 0.004) < 1e-3
-    slow = ArrivalGap(linger=0.01)
-    for i in range(50):
-        slow.arrived(i * 0.001)
-    assert slow.quiet() <= 0.01
+import httpx
+import pytest
+from collector_helpers import Collector, batch, event
 
 
-def test_a_lone_client_keeps_the_short_gap():
-    gap = ArrivalGap(linger=0.2)
-    for i in range(50):
-        gap.arrived(i * 0.03)  # one batch in flight: its group's commit and a round trip, ~30 ms
-    assert gap.quiet() == QUIET_S
-    # A pause of minutes counts as one second, so dense traffic after it is recognised quickly.
-    gap.arrived(600.0)
-    for i in range(40):
-        gap.arrived(600.0 + (i + 1) * 0.004)
-    assert gap.quiet() > QUIET_S
+@pytest.fixture
+def collector(tmp_path):
+    c = Collector(tmp_path / "c.duckdb")
+    yield c
+    c.stop()
+
+
+def health(c: Collector) -> dict:
+    return httpx.get(c.base + "/health", timeout=10).json()
+
+
+def test_batches_sent_together_share_groups_and_all_land(collector):
+    sent = 24
+
+    async def fire() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            return await asyncio.gather(*[
+                client.post(collector.events_url, headers={"content-type": "application/json"},
+                            content=json.dumps(batch([event(f"g{b}-{i}") for i in range(100)], f"g{b}")).encode())
+                for b in range(sent)
+            ])
+
+    before = health(collector)["groups_committed"]
+    responses = asyncio.run(fire())
+    assert [r.status_code for r in responses] == [202] * sent
+    after = health(collector)
+    assert after["stored"]["events"] == sent * 100
+    groups = after["groups_committed"] - before
+    assert 1 <= groups < sent  # some batches were committed together
+    assert after["mean_group"] > 100  # events per group: more than one batch's worth on average
+
+
+def test_a_lone_clients_batches_are_each_committed_alone(collector):
+    before = health(collector)["groups_committed"]
+    for b in range(3):  # one in flight at a time: each is answered only once its group has committed
+        r = httpx.post(collector.events_url, content=json.dumps(batch([event(f"lone{b}-{i}") for i in range(10)], f"lone{b}")),
+                       headers={"content-type": "application/json"}, timeout=30)
+        assert r.status_code == 202 and r.json()["events_stored"] == 10
+    assert health(collector)["groups_committed"] - before == 3
