@@ -202,6 +202,8 @@ def test_a_learner_follows_the_presenter(rooms_db):
     assert not learner.exception
     assert run_id(learner) == run_id(host)
     assert not learner.sidebar.selectbox  # read-only: a summary instead of the widgets
+    summary = [m.value for m in learner.sidebar.markdown]
+    assert any(m.startswith("EU shop · ") for m in summary), summary  # the preset in words, as the sidebar names it
 
     host.switch_page("app_pages/overview.py").run()
     host.sidebar.selectbox(key="consent.banner").set_value("no_reject").run()

@@ -170,7 +170,7 @@ def room_sidebar(room: Room) -> Scenario:
     scenario = room_scenario(room)
     sb = st.sidebar
     sb.header(t("room.sidebar_header"))
-    sb.markdown(t("room.summary", preset=room.state.preset.replace("_", " "), visitors=num(scenario.traffic.visitors),
+    sb.markdown(t("room.summary", preset=knob_words.preset(room.state.preset), visitors=num(scenario.traffic.visitors),
                   days=num(scenario.traffic.days)))
     sb.markdown("\n".join(f"- {line}" for line in summary_lines(scenario)))
     sb.button(t("room.explore"), key="room.explore", on_click=_detach, help=t("room.explore_help"), width="stretch")
