@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from pathlib import Path
+
+import httpx
 
 from benchmarks import harness
 from engine import wire
@@ -47,3 +50,14 @@ def batch(events: list[dict], batch_id: str = "b-1") -> dict:
 
 def body(events_json: list[str], batch_id: str) -> bytes:
     return wire.batch_body(batch_id, dt.datetime.now(dt.UTC), events_json)
+
+
+def health(c: Collector) -> dict:
+    """The collector's health answer (stored counts, groups committed)."""
+    return httpx.get(c.base + "/health", timeout=10).json()
+
+
+def post(c: Collector, payload, path: str = "/events", **kw) -> httpx.Response:
+    """POST a JSON payload (or raw bytes) to the collector's API."""
+    content = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return httpx.post(c.base + path, content=content, headers={"content-type": "application/json"}, timeout=30, **kw)

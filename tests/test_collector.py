@@ -17,7 +17,7 @@ import httpx
 import numpy as np
 import polars as pl
 import pytest
-from collector_helpers import ENV, ROOT, Collector, batch, body, event
+from collector_helpers import ENV, ROOT, Collector, batch, body, event, health, post
 from polars.testing import assert_frame_equal
 
 from collector.ingest import KeyFilter
@@ -39,12 +39,7 @@ def collector(tmp_path_factory):
 
 
 def stored(c: Collector) -> dict:
-    return httpx.get(c.base + "/health", timeout=10).json()["stored"]
-
-
-def post(c: Collector, payload, path: str = "/events", **kw) -> httpx.Response:
-    content = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    return httpx.post(c.base + path, content=content, headers={"content-type": "application/json"}, timeout=30, **kw)
+    return health(c)["stored"]
 
 
 # --- the happy path ------------------------------------------------------------------------------

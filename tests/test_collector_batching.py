@@ -9,7 +9,7 @@ import json
 
 import httpx
 import pytest
-from collector_helpers import Collector, batch, event
+from collector_helpers import Collector, batch, event, health, post
 
 
 @pytest.fixture
@@ -17,10 +17,6 @@ def collector(tmp_path):
     c = Collector(tmp_path / "c.duckdb")
     yield c
     c.stop()
-
-
-def health(c: Collector) -> dict:
-    return httpx.get(c.base + "/health", timeout=10).json()
 
 
 def test_batches_sent_together_share_groups_and_all_land(collector):
@@ -47,7 +43,6 @@ def test_batches_sent_together_share_groups_and_all_land(collector):
 def test_a_lone_clients_batches_are_each_committed_alone(collector):
     before = health(collector)["groups_committed"]
     for b in range(3):  # one in flight at a time: each is answered only once its group has committed
-        r = httpx.post(collector.events_url, content=json.dumps(batch([event(f"lone{b}-{i}") for i in range(10)], f"lone{b}")),
-                       headers={"content-type": "application/json"}, timeout=30)
+        r = post(collector, batch([event(f"lone{b}-{i}") for i in range(10)], f"lone{b}"))
         assert r.status_code == 202 and r.json()["events_stored"] == 10
     assert health(collector)["groups_committed"] - before == 3
