@@ -134,8 +134,10 @@ def main() -> None:
             def open(self, sc):  # same writes, in-memory database
                 self.run_id = sc.run_id
                 self.con = store.connect(":memory:")
+                self.con.execute("BEGIN TRANSACTION")  # as DuckDBSink: the run is one transaction
 
             def close(self, sc, counts):
+                self.con.execute("COMMIT")
                 self.con.close()
 
         eps_mem, n, sec, _ = end_to_end(scenario, MemorySink(Path(tmp) / "unused.duckdb"))
