@@ -321,8 +321,9 @@ class DuckDBSink:
             # DuckDB's buffer pool otherwise grows towards 80% of RAM while a big file is written.
             con.execute("SET memory_limit = '200MB'")
             # The whole run is one transaction, committed in close(): a commit per chunk let DuckDB
-            # checkpoint its small tables again and again (2.05M events, this machine: about 195,000
-            # events/s one transaction, 150,000-160,000 a commit per chunk). Full row groups still
+            # checkpoint its small tables again and again (2.08M events, this machine, three
+            # alternating runs each: 179,000-190,000 events/s one transaction, 153,000-162,000 a
+            # commit per chunk; CPU 16.7-17.9 s against 18.1-19.2 s). Full row groups still
             # go to the file as they fill (DuckDB's optimistic writes), so memory stays flat: with
             # one transaction the 10M-event run peaked at the same RSS under 200 MB as per-chunk
             # commits under 300 MB (1,443 MB), about 100 MB higher under 300 MB, and a 30M-event
