@@ -321,13 +321,9 @@ class DuckDBSink:
             # DuckDB's buffer pool otherwise grows towards 80% of RAM while a big file is written.
             con.execute("SET memory_limit = '200MB'")
             # The whole run is one transaction, committed in close(): a commit per chunk let DuckDB
-            # checkpoint its small tables again and again (2.08M events, this machine, three
-            # alternating runs each: 179,000-190,000 events/s one transaction, 153,000-162,000 a
-            # commit per chunk; CPU 16.7-17.9 s against 18.1-19.2 s). Full row groups still
-            # go to the file as they fill (DuckDB's optimistic writes), so memory stays flat: with
-            # one transaction the 10M-event run peaked at the same RSS under 200 MB as per-chunk
-            # commits under 300 MB (1,443 MB), about 100 MB higher under 300 MB, and a 30M-event
-            # run's RSS held between 1.17 and 1.36 GB from start to end.
+            # checkpoint its small tables after every chunk (about 1.16x slower at 2M events). Full
+            # row groups still go to the file as they fill (optimistic writes), so RSS stays flat
+            # (a 30M-event run: 1.17-1.36 GB throughout); with 300 MB here it peaked ~100 MB higher.
             con.execute("BEGIN TRANSACTION")
         except duckdb.Error as err:
             raise SinkError(f"cannot write {self.path}: {_first_line(err)}") from None
