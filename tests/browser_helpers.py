@@ -120,8 +120,12 @@ def open_page(page: Page, url: str, ready: str = "h1") -> None:
     page.locator(ready).first.wait_for(timeout=TIMEOUT_MS)
 
 
-def metrics(page: Page) -> dict[str, str]:
-    """st.metric values by label."""
+def metrics(page: Page, want: tuple[str, ...] = ()) -> dict[str, str]:
+    """st.metric values by label; first waits for each label in `want` to show its value (a page
+    streams its elements in, and the first metric can be drawn before the last)."""
+    for label in want:
+        page.locator("[data-testid='stMetric']").filter(has_text=label).locator(
+            "[data-testid='stMetricValue']").wait_for(timeout=TIMEOUT_MS)
     out = {}
     for m in page.locator("[data-testid='stMetric']").all():
         label = m.locator("[data-testid='stMetricLabel']").inner_text().strip()
